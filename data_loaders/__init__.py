@@ -1,0 +1,1 @@
+"""Data foundation: extract formats, validation, atomic loads, the database, demo data."""

@@ -1,0 +1,144 @@
+"""Engines and transactions.
+
+Readers never see a half-finished load. On PostgreSQL a load is one transaction. An embedded
+DuckDB file admits one writing process and no readers beside it, so a write copies the file,
+works on the copy in one transaction, and swaps it in with an atomic rename only on success;
+readers use short-lived read-only connections and see the old file or the new one. A failed
+write deletes the copy, leaving the original byte-for-byte as it was.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from data_loaders.tables import dataset_info, metadata
+
+
+def duckdb_path(url: str) -> Path | None:
+    """The file behind a DuckDB URL, or None for other engines and in-memory DuckDB."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "duckdb":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def make_engine(url: str, read_only: bool = False) -> Engine:
+    path = duckdb_path(url)
+    if path is not None:
+        args = {"read_only": True} if read_only else {}
+        return create_engine(url, poolclass=NullPool, connect_args=args)
+    return create_engine(url, pool_pre_ping=True)
+
+
+_read_engines: dict[str, Engine] = {}
+
+
+def read_engine(url: str) -> Engine:
+    """One reading engine per URL per process."""
+    engine = _read_engines.get(url)
+    if engine is None:
+        engine = _read_engines[url] = make_engine(url, read_only=True)
+    return engine
+
+
+def database_exists(url: str) -> bool:
+    """True when the database has its tables (a DuckDB file that exists, or a PG schema)."""
+    path = duckdb_path(url)
+    if path is not None and not path.exists():
+        return False
+    with read_engine(url).connect() as conn:
+        return inspect(conn).has_table("measure_result")
+
+
+@contextmanager
+def _writer_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def write_transaction(url: str) -> Iterator[Connection]:
+    """One atomic write: commit everything on success, change nothing on any error."""
+    path = duckdb_path(url)
+    if path is None:
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                metadata.create_all(conn)
+                yield conn
+                _stamp(conn)
+        finally:
+            engine.dispose()
+        return
+    with _writer_lock(path):
+        work = path.with_name(f".{path.name}.loading-{os.getpid()}")
+        if work.exists():
+            work.unlink()
+        if path.exists():
+            shutil.copy2(path, work)
+        engine = make_engine(f"duckdb:///{work}")
+        try:
+            with engine.begin() as conn:
+                metadata.create_all(conn)
+                yield conn
+                _stamp(conn)
+            with engine.connect() as conn:
+                conn.exec_driver_sql("CHECKPOINT")
+            engine.dispose()
+            os.replace(work, path)
+        except BaseException:
+            engine.dispose()
+            for leftover in (work, work.with_name(work.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+            raise
+    _read_engines.pop(url, None)
+
+
+def _stamp(conn: Connection) -> None:
+    """Record a fresh write id so every reader's cache notices the change."""
+    conn.execute(delete(dataset_info).where(dataset_info.c.key == "write_id"))
+    conn.execute(insert(dataset_info).values(key="write_id", value=uuid.uuid4().hex))
+
+
+def data_version(url: str) -> str:
+    """Changes whenever a write lands; pages key their caches on it."""
+    path = duckdb_path(url)
+    if path is not None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return "none"
+        return f"{stat.st_mtime_ns}-{stat.st_size}"
+    with read_engine(url).connect() as conn:
+        if not inspect(conn).has_table("dataset_info"):
+            return "none"
+        value = conn.execute(
+            select(dataset_info.c.value).where(dataset_info.c.key == "write_id")
+        ).scalar()
+    return value or "none"
+
+
+def read_dataset_info(url: str) -> dict[str, str]:
+    with read_engine(url).connect() as conn:
+        if not inspect(conn).has_table("dataset_info"):
+            return {}
+        rows = conn.execute(select(dataset_info.c.key, dataset_info.c.value)).all()
+    return {k: v for k, v in rows}

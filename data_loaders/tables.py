@@ -1,0 +1,124 @@
+"""Database tables, generated from the extract catalogue plus the app's own tables.
+
+Keys are enforced by the loader (validation + replace-by-key), not by database constraints:
+primary-key indexes on tens of millions of rows cost DuckDB memory and load time for no gain.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+from data_loaders.extracts import EXTRACTS, ColumnKind, Extract
+
+metadata = MetaData()
+
+_TYPES: dict[ColumnKind, type[TypeEngine]] = {
+    "str": String,
+    "int": Integer,
+    "float": Float,
+    "date": Date,
+    "datetime": DateTime,
+    "bool": Boolean,
+}
+
+
+def _sql_type(kind: ColumnKind, max_length: int) -> TypeEngine:
+    if kind == "str":
+        return String(max_length)
+    if kind == "float":
+        return Float(53)
+    return _TYPES[kind]()
+
+
+def _table_for(extract: Extract) -> Table:
+    return Table(
+        extract.name,
+        metadata,
+        *(
+            Column(c.name, _sql_type(c.kind, c.max_length), nullable=not c.required, comment=c.description)
+            for c in extract.columns
+        ),
+        comment=extract.title,
+    )
+
+
+EXTRACT_TABLES: dict[str, Table] = {e.name: _table_for(e) for e in EXTRACTS}
+
+load_log = Table(
+    "load_log",
+    metadata,
+    Column("load_id", String(36), nullable=False),
+    Column("loaded_at", DateTime, nullable=False),
+    Column("extract", String(64), nullable=True),
+    Column("file_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=True),
+    Column("rows", Integer, nullable=True),
+    Column("outcome", String(16), nullable=False),  # loaded | rejected | failed
+    Column("message", Text, nullable=True),
+    comment="Every load attempt: what, when, content hash, rows and outcome.",
+)
+
+dataset_info = Table(
+    "dataset_info",
+    metadata,
+    Column("key", String(64), nullable=False),
+    Column("value", Text, nullable=True),
+    comment="Facts about the loaded data: demo or real, generator seed and size, data end date.",
+)
+
+measure_result = Table(
+    "measure_result",
+    metadata,
+    Column("indicator_id", String(64), nullable=False),
+    Column("measure", Integer, nullable=False),
+    Column("period_type", String(16), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("geography_level", String(16), nullable=False),
+    Column("geography", String(80), nullable=False),
+    Column("breakdown", String(16), nullable=False),
+    Column("group", String(40), nullable=False),
+    Column("numerator", Float(53), nullable=True),
+    Column("denominator", Float(53), nullable=True),
+    Column("value", Float(53), nullable=True),
+    Column("lower_ci", Float(53), nullable=True),
+    Column("upper_ci", Float(53), nullable=True),
+    Column("suppressed", Boolean, nullable=False),
+    comment="Tidy results of every indicator; exact values, suppression flag applied at the edge.",
+)
+
+prepost_result = Table(
+    "prepost_result",
+    metadata,
+    Column("int_team", String(80), nullable=False),
+    Column("locality", String(16), nullable=True),
+    Column("window_months", Integer, nullable=False),
+    Column("cohort", String(40), nullable=False),
+    Column("activity", String(40), nullable=False),
+    Column("people", Integer, nullable=False),
+    Column("pre", Float(53), nullable=True),
+    Column("post", Float(53), nullable=True),
+    Column("variance", Float(53), nullable=True),
+    Column("pct_change", Float(53), nullable=True),
+    Column("pre_person_years", Float(53), nullable=True),
+    Column("post_person_years", Float(53), nullable=True),
+    Column("rate_ratio", Float(53), nullable=True),
+    Column("rate_ratio_lower", Float(53), nullable=True),
+    Column("rate_ratio_upper", Float(53), nullable=True),
+    comment="Pre/post INT activity per team, activity type and window (aggregates only).",
+)
+
+APP_TABLES = (load_log, dataset_info, measure_result, prepost_result)
