@@ -1,0 +1,1 @@
+"""Measures, statistics, SPC and disclosure control for the BSol outcomes dashboard."""

@@ -1,0 +1,794 @@
+"""The 21 impact measures of the Implementation Plan (Table 2, F4:318-330), declared as data.
+
+Each `Measure` keeps Table 2's wording verbatim; each `Indicator` says exactly what is counted.
+`compute.py` compiles these declarations into SQL; nothing else needs to change to add a measure.
+Filters are small lambdas over a `Row` (the source table's columns plus derived `age` and helpers),
+so they stay declarative while compiling to bound-parameter SQLAlchemy expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from data_loaders.extracts import EMERGENCY_ADMISSION_METHODS
+
+
+class Polarity(StrEnum):
+    HIGH_IS_GOOD = "HIGH_IS_GOOD"
+    LOW_IS_GOOD = "LOW_IS_GOOD"
+    NO_JUDGEMENT = "NO_JUDGEMENT"
+
+
+Unit = Literal[
+    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "per_person_year",
+]
+UNIT_LABELS: dict[str, str] = {
+    "count": "count",
+    "percent": "%",
+    "per_1000": "per 1,000",
+    "per_10k": "per 10,000",
+    "per_100k": "per 100,000",
+    "days": "days",
+    "per_person_year": "per person-year",
+}
+CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
+Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median"]
+PeriodType = Literal["month", "quarter", "financial_year"]
+Breakdown = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
+
+ALL_BREAKDOWNS: tuple[Breakdown, ...] = ("imd_quintile", "ethnicity", "sex", "age_band")
+GEOGRAPHY_ONLY: tuple[Breakdown, ...] = ()
+Filter = Callable[[Any], Any]  # Row -> SQLAlchemy boolean expression
+
+
+@dataclass(frozen=True)
+class Events:
+    """Rows of a table, each assigned to the period containing `date`.
+
+    `count` is what is aggregated: rows, distinct patients, the sum of a column, or a per-row
+    value (for means and medians). `snapshot` tables hold quarter-end snapshots: they are read
+    per quarter, and a financial year takes the snapshot of `fy_quarter` (default: the latest).
+    """
+
+    table: str
+    date: str
+    where: Filter | None = None
+    count: Literal["rows", "patients", "sum", "value"] = "rows"
+    column: str | None = None  # for count="sum"
+    value: Callable[[Any], Any] | None = None  # for count="value"
+    snapshot: bool = False
+    fy_quarter: int | None = None  # 1-4: financial year = that quarter's cohort (e.g. ASCOF 2B(1))
+
+
+@dataclass(frozen=True)
+class Population:
+    """Registered population (financial-year mid-point), optionally filtered by sex/age."""
+
+    where: Filter | None = None
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Modelled expected number of patients with a condition (practice level)."""
+
+    condition: Literal["hypertension", "diabetes"]
+
+
+@dataclass(frozen=True)
+class CaseloadExposure:
+    """Person-time on an INT caseload within each period (person-years)."""
+
+
+@dataclass(frozen=True)
+class CaseloadPeople:
+    """Distinct people on an INT caseload at any time in the period."""
+
+
+Source = Events | Population | Expected | CaseloadExposure | CaseloadPeople
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    measure: int
+    title: str
+    numerator: Source
+    denominator: Source | None
+    numerator_text: str
+    denominator_text: str
+    unit: Unit
+    polarity: Polarity
+    aggregation: Aggregation
+    ci: CiMethod
+    definition: str  # which national definition is followed (or "Local definition")
+    definition_year: str
+    source: str
+    breakdowns: tuple[Breakdown, ...] = ALL_BREAKDOWNS
+    frequency: tuple[PeriodType, ...] = ("month", "quarter", "financial_year")
+    multiplier: float = 1.0
+    annualised: bool = False  # population rates scaled to a full year whatever the period length
+    standardisation: str = "None (crude)"
+    min_age: int | None = None  # for DSR: the standard population's age bands considered
+    target: float | None = None
+    target_text: str = ""
+    caveats: str = ""
+    decimals: int = 1
+
+    @property
+    def unit_label(self) -> str:
+        return UNIT_LABELS[self.unit]
+
+
+@dataclass(frozen=True)
+class Measure:
+    number: int
+    work_programme: int
+    wording: str  # Table 2, verbatim
+    indicators: tuple[Indicator, ...]
+    proposed: bool = False  # placeholder in the plan: our proposed definition, not agreed
+
+    @property
+    def status_label(self) -> str:
+        return "proposed — not agreed" if self.proposed else "agreed (Table 2)"
+
+
+WORK_PROGRAMMES: dict[int, str] = {
+    1: "Integrated Teams in Neighbourhoods & Localities",
+    2: "Intermediate Care Transformation",
+    3: "Long Term Conditions",
+    4: "Supporting Primary Care Development",
+    5: "Community Children's Services",
+}
+
+EMERGENCY = EMERGENCY_ADMISSION_METHODS
+
+
+def _emergency(r: Any) -> Any:
+    return r.admission_method.in_(EMERGENCY)
+
+
+def _bp_in_range_hyp(r: Any) -> Any:
+    """QOF HYP008 (aged 79 or under: <=140/90) and HYP009 (80 and over: <=150/90)."""
+    from sqlalchemy import and_, or_
+
+    return or_(
+        and_(r.age < 80, r.last_systolic <= 140, r.last_diastolic <= 90),
+        and_(r.age >= 80, r.last_systolic <= 150, r.last_diastolic <= 90),
+    )
+
+
+def _lipids_in_range(r: Any) -> Any:
+    from sqlalchemy import or_
+
+    return or_(r.ldl <= 2.0, r.non_hdl <= 2.6)
+
+
+def _all(*filters: Filter) -> Filter:
+    from sqlalchemy import and_
+
+    return lambda r: and_(*(f(r) for f in filters))
+
+
+def _delay_days(r: Any) -> Any:
+    return r.days_between(r.discharge_ready_date, r.discharge_date)
+
+
+def _pathway(n: int) -> Filter:
+    return lambda r: (r.discharge_pathway == n) & r.discharge_ready_date.is_not(None) & r.discharge_date.is_not(None)
+
+
+_APC = "SUS+ Admitted Patient Care (inpatient_spell) linked to the patient spine"
+_DRD = "Acute discharge data with discharge-ready date (inpatient_spell)"
+
+
+def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
+    label = {1: "Pathway 1 (home with support)", 2: "Pathway 2 (intermediate care bed)"}[pathway]
+    where = _pathway(pathway)
+    common = dict(
+        measure=6,
+        source=_DRD,
+        definition="NHS England discharge sitrep / BCF 2025-26 'average length of discharge delay' (days from discharge ready date to discharge)",
+        definition_year="2025-26",
+        caveats="Discharges are assigned to the period of the discharge date. Patients still in hospital are not counted until discharged.",
+    )
+    return (
+        Indicator(
+            id=f"m06_p{pathway}_mean_delay",
+            title=f"{label}: mean days from discharge ready to discharge",
+            numerator=Events("inpatient_spell", "discharge_date", where, count="value", value=_delay_days),
+            denominator=None,
+            numerator_text=f"Sum of days between discharge ready date and discharge date, {label} discharges",
+            denominator_text=f"Number of {label} discharges with a discharge ready date",
+            unit="days", polarity=Polarity.LOW_IS_GOOD, aggregation="mean", ci="t", decimals=2,
+            **common,
+        ),
+        Indicator(
+            id=f"m06_p{pathway}_median_delay",
+            title=f"{label}: median days from discharge ready to discharge",
+            numerator=Events("inpatient_spell", "discharge_date", where, count="value", value=_delay_days),
+            denominator=None,
+            numerator_text=f"Median of days between discharge ready date and discharge date, {label} discharges",
+            denominator_text="—",
+            unit="days", polarity=Polarity.LOW_IS_GOOD, aggregation="median", ci="none",
+            **common,
+        ),
+        Indicator(
+            id=f"m06_p{pathway}_same_day",
+            title=f"{label}: % discharged on the discharge ready date",
+            numerator=Events("inpatient_spell", "discharge_date",
+                             _all(where, lambda r: r.discharge_date == r.discharge_ready_date)),
+            denominator=Events("inpatient_spell", "discharge_date", where),
+            numerator_text=f"{label} discharges on the discharge ready date",
+            denominator_text=f"{label} discharges with a discharge ready date",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            **common,
+        ),
+    )
+
+
+def _caseload_rate(measure: int, activity: str, title: str, events: Events, source: str) -> Indicator:
+    return Indicator(
+        id=f"m{measure:02d}_caseload_{activity}",
+        measure=measure,
+        title=title,
+        numerator=events,
+        denominator=CaseloadExposure(),
+        numerator_text=f"{title.split(' per ')[0]} while the person was on an INT caseload",
+        denominator_text="Person-years on an INT caseload in the period",
+        unit="per_person_year",
+        polarity=Polarity.LOW_IS_GOOD,
+        aggregation="rate",
+        ci="byar",
+        definition="Local definition (no national equivalent)",
+        definition_year="2024-25",
+        source=source,
+        decimals=2,
+        caveats=(
+            "People on a caseload are high users; their activity regresses toward the mean after "
+            "enrolment, so a fall is expected even without an effect. See the pre/post page for "
+            "a comparison cohort."
+        ),
+    )
+
+
+MEASURES: tuple[Measure, ...] = (
+    # ------------------------------------------------------------------ WP1
+    Measure(1, 1, "People on the caseload for Integrated Neighbourhood Teams (i.e. existing high users of health and care services).", (
+        Indicator(
+            id="m01_caseload",
+            measure=1,
+            title="People on INT caseloads",
+            numerator=CaseloadPeople(),
+            denominator=None,
+            numerator_text="Distinct people on any INT caseload at any time in the period",
+            denominator_text="—",
+            unit="count", polarity=Polarity.NO_JUDGEMENT, aggregation="count", ci="none",
+            definition="Local definition (INT caseload register)", definition_year="2024-25",
+            source="INT caseload register (int_caseload)",
+            caveats="Counts people, not caseload episodes. Growth reflects INT roll-out, so no judgement is made.",
+            decimals=0,
+        ),
+    )),
+    Measure(2, 1, "Emergency admissions to acute hospital for people on the caseload of the Integrated Neighbourhood Team.", (
+        _caseload_rate(2, "emergency_admissions", "Emergency admissions per person-year on an INT caseload",
+                       Events("inpatient_spell", "admission_date",
+                              _all(_emergency, lambda r: r.on_caseload(r.admission_date))),
+                       _APC + "; INT caseload register"),
+    )),
+    Measure(3, 1, "GP consultations for people on the caseload of the Integrated Neighbourhood Team.", (
+        _caseload_rate(3, "gp_appointments", "GP appointments attended per person-year on an INT caseload",
+                       Events("gp_appointment", "appointment_date",
+                              _all(lambda r: r.status == "attended", lambda r: r.on_caseload(r.appointment_date))),
+                       "Patient-level GP appointments (gp_appointment); INT caseload register"),
+    )),
+    Measure(4, 1, "Rate of admission to residential or nursing care homes (BCF metric).", (
+        Indicator(
+            id="m04_care_home_admissions_65",
+            measure=4,
+            title="Permanent admissions to residential and nursing care homes, aged 65+, per 100,000",
+            numerator=Events("care_home_admission", "admission_date",
+                             lambda r: (r.permanent == True) & (r.age >= 65)),  # noqa: E712
+            denominator=Population(lambda r: r.age >= 65),
+            numerator_text="Permanent local-authority-supported admissions to residential or nursing care of people aged 65+",
+            denominator_text="Registered population aged 65+",
+            unit="per_100k", multiplier=100_000, annualised=True,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
+            definition="ASCOF 2C part 2 (formerly 2A(2)): long-term support needs of older adults met by admission to residential and nursing care homes, per 100,000; BCF 2025-26 metric",
+            definition_year="2025-26",
+            source="Local authority client-level data (care_home_admission); GP registered population",
+            caveats="ASCOF uses ONS resident population of the local authority; here the registered population is used so localities and neighbourhoods can be compared. Rates for months and quarters are annualised.",
+        ),
+    )),
+    # ------------------------------------------------------------------ WP2
+    Measure(5, 2, "Urgent Community Response referrals, response time and percentage of people managed at home.", (
+        Indicator(
+            id="m05_ucr_referrals",
+            measure=5,
+            title="Urgent Community Response referrals",
+            numerator=Events("ucr_referral", "referral_datetime"),
+            denominator=None,
+            numerator_text="Referrals received by the UCR service",
+            denominator_text="—",
+            unit="count", polarity=Polarity.NO_JUDGEMENT, aggregation="count", ci="none",
+            definition="Community Services Data Set UCR referrals", definition_year="2024-25",
+            source="CSDS / BCHC UCR system (ucr_referral)", decimals=0,
+        ),
+        Indicator(
+            id="m05_ucr_2h",
+            measure=5,
+            title="UCR 2-hour standard: % of 2-hour referrals seen within 2 hours",
+            numerator=Events("ucr_referral", "referral_datetime",
+                             lambda r: (r.two_hour_eligible == True)  # noqa: E712
+                             & (r.first_contact_datetime <= r.referral_datetime + timedelta(hours=2))),
+            denominator=Events("ucr_referral", "referral_datetime", lambda r: r.two_hour_eligible == True),  # noqa: E712
+            numerator_text="2-hour-eligible referrals with first face-to-face contact within 2 hours of referral",
+            denominator_text="Referrals eligible for the 2-hour standard",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="NHS England Urgent Community Response 2-hour standard (CSDS): at least 70% of 2-hour referrals reached within 2 hours",
+            definition_year="2024-25",
+            source="CSDS / BCHC UCR system (ucr_referral)",
+            target=70.0, target_text="National standard: at least 70% within 2 hours",
+        ),
+        Indicator(
+            id="m05_ucr_managed_at_home",
+            measure=5,
+            title="UCR: % of people managed at home",
+            numerator=Events("ucr_referral", "referral_datetime", lambda r: r.outcome == "managed_at_home"),
+            denominator=Events("ucr_referral", "referral_datetime", lambda r: r.outcome != "unknown"),
+            numerator_text="UCR referrals whose episode ended with the person managed at home (not conveyed or admitted)",
+            denominator_text="UCR referrals with a recorded outcome",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="Local definition (no national 'managed at home' definition)", definition_year="2024-25",
+            source="BCHC UCR system (ucr_referral)",
+            caveats="Referrals with an unknown outcome are excluded from the denominator.",
+        ),
+    )),
+    Measure(6, 2, "Time from “discharge ready” to discharge from acute hospital for Pathway 1 and Pathway 2 referrals.",
+            _discharge_indicators(1) + _discharge_indicators(2)),
+    Measure(7, 2, "Emergency admissions to acute care for people resident in nursing care homes.", (
+        Indicator(
+            id="m07_nursing_home_emergency_admissions",
+            measure=7,
+            title="Emergency admissions of nursing home residents per 1,000 residents",
+            numerator=Events("inpatient_spell", "admission_date",
+                             _all(_emergency, lambda r: r.patient_care_home == "nursing")),
+            denominator=Events("patient", "birth_month", lambda r: r.care_home == "nursing", count="patients"),
+            numerator_text="Emergency admissions of people recorded as living in a nursing home",
+            denominator_text="People recorded as nursing home residents (patient spine)",
+            unit="per_1000", multiplier=1000, annualised=True,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
+            definition="Local definition (no national equivalent)", definition_year="2024-25",
+            source=_APC,
+            caveats="Residence is the current care-home flag of the patient spine, so the denominator is the current resident count for every period. Rates for months and quarters are annualised.",
+        ),
+    )),
+    Measure(8, 2, "Older people still at home 91 days after discharge from hospital into reablement or rehabilitation services (BCF metric).", (
+        Indicator(
+            id="m08_reablement_91d",
+            measure=8,
+            title="Older people (65+) at home 91 days after discharge into reablement",
+            numerator=Events("reablement_discharge", "hospital_discharge_date",
+                             lambda r: (r.age >= 65) & (r.status_91_days == "at_home"), fy_quarter=3),
+            denominator=Events("reablement_discharge", "hospital_discharge_date",
+                               lambda r: (r.age >= 65) & (r.status_91_days != "unknown"), fy_quarter=3),
+            numerator_text="People aged 65+ discharged into reablement/rehabilitation who were at home 91 days later",
+            denominator_text="People aged 65+ discharged from hospital into reablement/rehabilitation (deaths count as not at home)",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="ASCOF 2B(1): proportion of older people (65+) still at home 91 days after discharge into reablement/rehabilitation; annual value uses the October–December discharge cohort",
+            definition_year="2024-25",
+            frequency=("quarter", "financial_year"),
+            source="Reablement discharges with 91-day follow-up (reablement_discharge)",
+            caveats="Quarterly values use each quarter's discharges; the financial-year value is the national October–December cohort only. Status unknown is excluded.",
+        ),
+    )),
+    Measure(9, 2, "Emergency admission to acute hospital following a fall for older people (BCF metric).", (
+        Indicator(
+            id="m09_falls_65",
+            measure=9,
+            title="Emergency admissions due to falls, aged 65+, per 100,000 (directly standardised)",
+            numerator=Events("inpatient_spell", "admission_date",
+                             _all(_emergency, lambda r: r.age >= 65,
+                                  lambda r: r.in_codes(r.primary_diagnosis, "injury_diagnosis"),
+                                  lambda r: r.in_codes(r.cause_code, "falls_cause"))),
+            denominator=Population(lambda r: r.age >= 65),
+            numerator_text="Emergency admissions of people aged 65+ with an injury primary diagnosis (S00-T98) and a fall external cause (W00-W19)",
+            denominator_text="Registered population aged 65+, by five-year age band",
+            unit="per_100k", multiplier=100_000, annualised=True, min_age=65,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
+            standardisation="Direct, European Standard Population 2013 (65-69 ... 90+)",
+            definition="PHOF C29: emergency hospital admissions due to falls in people aged 65 and over (directly standardised, ESP 2013, Dobson CI)",
+            definition_year="2023-24",
+            breakdowns=("imd_quintile", "ethnicity", "sex"),
+            source=_APC + "; GP registered population",
+            caveats="PHOF C29 is no longer a BCF headline metric from 2025-26. The cause code is taken from the spell's first episode only.",
+        ),
+    )),
+    # ------------------------------------------------------------------ WP3
+    Measure(10, 3, "Patients with registered smoking status and proportion referred to Stop Smoking Services", (
+        Indicator(
+            id="m10_smoking_status_recorded",
+            measure=10,
+            title="% of patients aged 15+ with smoking status recorded",
+            numerator=Events("smoking_status", "snapshot_date", lambda r: r.status != "not_recorded", snapshot=True),
+            denominator=Events("smoking_status", "snapshot_date", snapshot=True),
+            numerator_text="Registered patients aged 15+ with a recorded smoking status",
+            denominator_text="Registered patients aged 15+",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="Local definition close to QOF SMOK indicators (status recorded), all patients aged 15+",
+            definition_year="2024-25", frequency=("quarter", "financial_year"),
+            source="GP clinical systems, quarterly snapshot (smoking_status)",
+            caveats="QOF SMOK002 covers only people with certain long-term conditions and a 12-month look-back; this local indicator covers all patients aged 15+ with any recorded status.",
+        ),
+        Indicator(
+            id="m10_smokers_referred",
+            measure=10,
+            title="% of current smokers referred to Stop Smoking Services in the last 12 months",
+            numerator=Events("smoking_status", "snapshot_date",
+                             lambda r: (r.status == "current") & (r.referral_date > r.snapshot_date - timedelta(days=365)),
+                             snapshot=True),
+            denominator=Events("smoking_status", "snapshot_date", lambda r: r.status == "current", snapshot=True),
+            numerator_text="Current smokers aged 15+ with a referral to NHS Stop Smoking Services in the 12 months to the snapshot",
+            denominator_text="Current smokers aged 15+",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="Local definition ('referred' is narrower than QOF SMOK004 'offered support')",
+            definition_year="2024-25", frequency=("quarter", "financial_year"),
+            source="GP clinical systems, quarterly snapshot (smoking_status)",
+        ),
+    )),
+    Measure(11, 3, "Number of people on primary care hypertension registers compared to expected incidence.", (
+        Indicator(
+            id="m11_hypertension_detection",
+            measure=11,
+            title="Hypertension: % of expected prevalence diagnosed (register ÷ modelled expected)",
+            numerator=Events("hypertension", "snapshot_date", snapshot=True),
+            denominator=Expected("hypertension"),
+            numerator_text="Patients on the QOF hypertension register",
+            denominator_text="Modelled expected number of people with hypertension on the practice list",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="byar",
+            definition="CVDPREVENT / QOF HYP001 register compared with OHID modelled prevalence ('% of expected diagnosed'); Table 2 says 'incidence', read as prevalence",
+            definition_year="2024-25", frequency=("quarter", "financial_year"),
+            breakdowns=GEOGRAPHY_ONLY,
+            source="GP clinical systems (hypertension); modelled prevalence (modelled_prevalence)",
+            caveats="Expected prevalence is modelled per practice, so no breakdown by deprivation, ethnicity, sex or age is available. The CI treats the expected count as fixed (Byar on the register count). Plan context: recorded prevalence c12.5% v 15% (F4:1399).",
+        ),
+    )),
+    Measure(12, 3, "Proportion of people with hypertension with blood pressure and cholesterol within clinically appropriate ranges.", (
+        Indicator(
+            id="m12_hypertension_bp_target",
+            measure=12,
+            title="Hypertension: % with blood pressure at the age-appropriate target",
+            numerator=Events("hypertension", "snapshot_date", _bp_in_range_hyp, snapshot=True),
+            denominator=Events("hypertension", "snapshot_date", snapshot=True),
+            numerator_text="Register patients whose last BP (12 months) is <=140/90 (aged 79 or under) or <=150/90 (80 and over)",
+            denominator_text="Patients on the hypertension register",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="QOF HYP008 (<=79: <=140/90) and HYP009 (80+: <=150/90), combined, without QOF exception reporting (CVDPREVENT 'treated to target' style)",
+            definition_year="2024-25", frequency=("quarter", "financial_year"),
+            source="GP clinical systems, quarterly snapshot (hypertension)",
+            target=80.0, target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
+            caveats="No BP in the last 12 months counts as not at target. Age is at the snapshot date.",
+        ),
+        Indicator(
+            id="m12_hypertension_cholesterol",
+            measure=12,
+            title="Hypertension: % with cholesterol in range (LDL <=2.0 or non-HDL <=2.6 mmol/L)",
+            numerator=Events("hypertension", "snapshot_date", _lipids_in_range, snapshot=True),
+            denominator=Events("hypertension", "snapshot_date", snapshot=True),
+            numerator_text="Register patients whose latest LDL cholesterol is <=2.0 mmol/L or non-HDL cholesterol <=2.6 mmol/L",
+            denominator_text="Patients on the hypertension register",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="CVDPREVENT cholesterol 'treated to threshold' (NHS England lipid management pathway: LDL-C <=2.0 or non-HDL-C <=2.6 mmol/L), applied to the hypertension register",
+            definition_year="2024-25", frequency=("quarter", "financial_year"),
+            source="GP clinical systems, quarterly snapshot (hypertension)",
+            caveats="CVDPREVENT applies these thresholds to people with CVD (secondary prevention); applying them to the whole hypertension register is our local choice and is stricter than primary-prevention practice.",
+        ),
+    )),
+    Measure(13, 3, "[As part of our next steps, we will develop indicators of the identification and community management of diabetes similar to those included for hypertension]", (
+        Indicator(
+            id="m13_diabetes_detection",
+            measure=13,
+            title="Diabetes: % of expected prevalence diagnosed (proposed)",
+            numerator=Events("diabetes", "snapshot_date", snapshot=True),
+            denominator=Expected("diabetes"),
+            numerator_text="Patients aged 17+ on the QOF diabetes register",
+            denominator_text="Modelled expected number of people aged 17+ with diabetes on the practice list",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="byar",
+            definition="Proposed: QOF DM017 register compared with the PHE/OHID diabetes prevalence model, mirroring measure 11",
+            definition_year="2024-25", frequency=("quarter", "financial_year"), breakdowns=GEOGRAPHY_ONLY,
+            source="GP clinical systems (diabetes); modelled prevalence",
+        ),
+        Indicator(
+            id="m13_diabetes_hba1c",
+            measure=13,
+            title="Diabetes: % with HbA1c <=58 mmol/mol (proposed)",
+            numerator=Events("diabetes", "snapshot_date", lambda r: r.last_hba1c <= 58, snapshot=True),
+            denominator=Events("diabetes", "snapshot_date", snapshot=True),
+            numerator_text="Register patients whose latest HbA1c (12 months) is 58 mmol/mol or less",
+            denominator_text="Patients aged 17+ on the diabetes register",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="Proposed: National Diabetes Audit treatment target HbA1c <=58 mmol/mol",
+            definition_year="2024-25", frequency=("quarter", "financial_year"),
+            source="GP clinical systems (diabetes)",
+        ),
+        Indicator(
+            id="m13_diabetes_bp",
+            measure=13,
+            title="Diabetes: % with blood pressure <=140/80 (proposed)",
+            numerator=Events("diabetes", "snapshot_date",
+                             lambda r: (r.last_systolic <= 140) & (r.last_diastolic <= 80), snapshot=True),
+            denominator=Events("diabetes", "snapshot_date", snapshot=True),
+            numerator_text="Register patients whose latest BP (12 months) is 140/80 or less",
+            denominator_text="Patients aged 17+ on the diabetes register",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="Proposed: National Diabetes Audit treatment target BP <=140/80",
+            definition_year="2024-25", frequency=("quarter", "financial_year"),
+            source="GP clinical systems (diabetes)",
+        ),
+    ), proposed=True),
+    Measure(14, 3, "Percentage of deaths that occur at home or in a care home (i.e. outside of acute hospital).", (
+        Indicator(
+            id="m14_deaths_usual_residence",
+            measure=14,
+            title="% of deaths in the usual place of residence (home, care home, religious establishment)",
+            numerator=Events("death", "date_of_death",
+                             lambda r: r.place_of_death.in_(("home", "care_home", "religious_establishment"))),
+            denominator=Events("death", "date_of_death"),
+            numerator_text="Deaths at home, in a care home or in a religious establishment",
+            denominator_text="All deaths of registered patients",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="OHID 'deaths in usual place of residence' (DiUPR): home, care home and religious establishment count; hospice and hospital do not",
+            definition_year="2024-25",
+            source="ONS death registrations / Primary Care Mortality Database (death)",
+            caveats="Hospice deaths are not counted as usual residence, as in the OHID definition. Baseline in the plan: 5,792 of 11,868 deaths in hospital in 2022-23 (F4:770).",
+        ),
+    )),
+    Measure(15, 3, "[As part of our next steps, we will develop a measure of the quality of end of life care as well as its location].", (
+        Indicator(
+            id="m15_eol_care_plan",
+            measure=15,
+            title="% of deaths with a palliative care register entry or end-of-life care plan (proposed)",
+            numerator=Events("death", "date_of_death", lambda r: (r.on_palliative_register == True) | (r.eol_care_plan == True)),  # noqa: E712
+            denominator=Events("death", "date_of_death"),
+            numerator_text="Deaths of people on the GP palliative care register or with a recorded end-of-life care plan before death",
+            denominator_text="All deaths of registered patients",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="Proposed: identification before death, in the spirit of the Ambitions for Palliative and End of Life Care; not a national indicator",
+            definition_year="2024-25",
+            source="Deaths linked to GP records (death)",
+            caveats="Sudden deaths, for which no plan was possible, are included in the denominator.",
+        ),
+    ), proposed=True),
+    Measure(16, 3, "Unplanned admissions to acute hospital for ambulatory sensitive chronic conditions (BCF metric).", (
+        Indicator(
+            id="m16_acsc_chronic",
+            measure=16,
+            title="Unplanned admissions for chronic ambulatory care sensitive conditions per 100,000 (directly standardised)",
+            numerator=Events("inpatient_spell", "admission_date",
+                             _all(_emergency, lambda r: r.in_codes(r.primary_diagnosis, "acsc_chronic"))),
+            denominator=Population(),
+            numerator_text="Emergency admissions with a primary diagnosis in the NHS OF 2.3.i chronic ACSC code list",
+            denominator_text="Registered population, all ages, by five-year age band",
+            unit="per_100k", multiplier=100_000, annualised=True, min_age=0,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
+            standardisation="Direct, European Standard Population 2013 (all ages). NHS OF 2.3.i uses indirect standardisation against England; direct standardisation is used here so localities, groups and periods can be compared with each other.",
+            definition="NHS Outcomes Framework 2.3.i: unplanned hospitalisation for chronic ambulatory care sensitive conditions (code list as specified); BCF 2023-25 metric",
+            definition_year="2023-24",
+            breakdowns=("imd_quintile", "ethnicity", "sex"),
+            source=_APC + "; GP registered population",
+            caveats="Replaced in BCF 2025-26 by emergency admissions of people aged 65+. The NHS OF rule that COPD code J20 counts only with a secondary COPD diagnosis is not applied (secondary diagnoses are not in the extract).",
+        ),
+    )),
+    # ------------------------------------------------------------------ WP4
+    Measure(17, 4, "Improved wound care pathway: Urgent Treatment Centre consultations for wound care and GP prescribing of wound care related products.", (
+        Indicator(
+            id="m17_utc_wound_consultations",
+            measure=17,
+            title="UTC wound-care consultations per 100,000 population",
+            numerator=Events("ae_attendance", "arrival_datetime",
+                             lambda r: (r.department_type == "03") & (r.wound_care == True)),  # noqa: E712
+            denominator=Population(),
+            numerator_text="Attendances at Urgent Treatment Centres (ECDS type 03) for wound care",
+            denominator_text="Registered population",
+            unit="per_100k", multiplier=100_000, annualised=True,
+            polarity=Polarity.NO_JUDGEMENT, aggregation="rate", ci="byar",
+            definition="Local definition (no national KPI; National Wound Care Strategy context)", definition_year="2024-25",
+            source="ECDS (ae_attendance); GP registered population",
+            caveats="Table 2 does not say which direction is good: fewer UTC visits may mean better community wound care, or worse access. Rates annualised.",
+        ),
+        Indicator(
+            id="m17_wound_prescribing",
+            measure=17,
+            title="Wound-care prescription items per 1,000 registered patients",
+            numerator=Events("wound_prescribing", "month", count="sum", column="items"),
+            denominator=Population(),
+            numerator_text="Prescription items for wound-care products (BNF chapter 20 dressings and related appliances)",
+            denominator_text="Registered population",
+            unit="per_1000", multiplier=1000, annualised=True,
+            polarity=Polarity.NO_JUDGEMENT, aggregation="rate", ci="none",
+            definition="Local definition (NHSBSA English Prescribing Data, BNF chapter 20)", definition_year="2024-25",
+            breakdowns=GEOGRAPHY_ONLY,
+            source="NHSBSA EPD / ePACT2 (wound_prescribing); GP registered population",
+            caveats="Practice-level data: no breakdown by patient characteristics. Items are not independent events, so no confidence interval is shown. Rates annualised.",
+        ),
+    )),
+    Measure(18, 4, "GP appointments per 1,000 patients. (RAFT metric)", (
+        Indicator(
+            id="m18_gp_appointments_rate",
+            measure=18,
+            title="GP appointments per 1,000 registered patients (annualised)",
+            numerator=Events("gp_appointments", "month", count="sum", column="appointments"),
+            denominator=Population(),
+            numerator_text="Appointments in general practice (all statuses, all booking intervals)",
+            denominator_text="Registered population",
+            unit="per_1000", multiplier=1000, annualised=True,
+            polarity=Polarity.HIGH_IS_GOOD, aggregation="rate", ci="none",
+            definition="NHS England 'Appointments in General Practice' (GPAD): appointments per 1,000 registered patients",
+            definition_year="2024-25", breakdowns=GEOGRAPHY_ONLY,
+            source="GPAD practice-level data (gp_appointments); GP registered population",
+            caveats="GPAD is practice level: no breakdown by patient characteristics is possible. Rates are annualised (monthly count x 12 / population x 1,000). RAFT is a local BSol access programme, not a national metric.",
+            decimals=0,
+        ),
+    )),
+    Measure(19, 4, "GP appointments: percentage offered on same day and within 14 days (RAFT metric).", (
+        Indicator(
+            id="m19_gp_same_day",
+            measure=19,
+            title="% of GP appointments booked for the same day",
+            numerator=Events("gp_appointments", "month", lambda r: r.booking_interval == "same_day", count="sum", column="appointments"),
+            denominator=Events("gp_appointments", "month", lambda r: r.booking_interval != "unknown", count="sum", column="appointments"),
+            numerator_text="Appointments with 0 days between booking and appointment",
+            denominator_text="Appointments with a known booking interval",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="NHS England GPAD 'time from booking to appointment' (same day)", definition_year="2024-25",
+            breakdowns=GEOGRAPHY_ONLY,
+            source="GPAD practice-level data (gp_appointments)",
+            caveats="GPAD records appointments that took place, not those offered. Practice level only.",
+        ),
+        Indicator(
+            id="m19_gp_within_14_days",
+            measure=19,
+            title="% of GP appointments within 14 days of booking",
+            numerator=Events("gp_appointments", "month",
+                             lambda r: r.booking_interval.in_(("same_day", "1_day", "2_to_7_days", "8_to_14_days")),
+                             count="sum", column="appointments"),
+            denominator=Events("gp_appointments", "month", lambda r: r.booking_interval != "unknown", count="sum", column="appointments"),
+            numerator_text="Appointments booked same day, 1 day, 2-7 days or 8-14 days ahead",
+            denominator_text="Appointments with a known booking interval",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="NHS England GPAD 'time from booking to appointment' (within 14 days); Delivery plan for recovering access to primary care (2023)",
+            definition_year="2024-25",
+            breakdowns=GEOGRAPHY_ONLY,
+            source="GPAD practice-level data (gp_appointments)",
+            target=85.0, target_text="Access recovery ambition: 85% within two weeks (local RAFT expectation) — verify locally",
+            caveats="GPAD records appointments that took place, not those offered. Practice level only.",
+        ),
+    )),
+    Measure(20, 4, "[A measure of the sustainability of the primary care workforce to be developed]", (
+        Indicator(
+            id="m20_gp_fte_per_10k",
+            measure=20,
+            title="GP FTE per 10,000 registered patients (proposed)",
+            numerator=Events("gp_workforce", "month", lambda r: r.staff_group == "gp", count="sum", column="fte", snapshot=True),
+            denominator=Population(),
+            numerator_text="Full-time-equivalent GPs (quarter end)",
+            denominator_text="Registered population",
+            unit="per_10k", multiplier=10_000, polarity=Polarity.HIGH_IS_GOOD, aggregation="rate", ci="none",
+            definition="Proposed: NHS Digital General Practice Workforce statistics, FTE per 10,000 patients", definition_year="2024-25",
+            frequency=("quarter", "financial_year"), breakdowns=GEOGRAPHY_ONLY,
+            source="NHS Digital GP workforce (gp_workforce); GP registered population",
+            decimals=2,
+        ),
+        Indicator(
+            id="m20_nurse_fte_per_10k",
+            measure=20,
+            title="Practice nurse FTE per 10,000 registered patients (proposed)",
+            numerator=Events("gp_workforce", "month", lambda r: r.staff_group == "nurse", count="sum", column="fte", snapshot=True),
+            denominator=Population(),
+            numerator_text="Full-time-equivalent nurses (quarter end)",
+            denominator_text="Registered population",
+            unit="per_10k", multiplier=10_000, polarity=Polarity.HIGH_IS_GOOD, aggregation="rate", ci="none",
+            definition="Proposed: NHS Digital General Practice Workforce statistics, FTE per 10,000 patients", definition_year="2024-25",
+            frequency=("quarter", "financial_year"), breakdowns=GEOGRAPHY_ONLY,
+            source="NHS Digital GP workforce (gp_workforce); GP registered population",
+            decimals=2,
+        ),
+        Indicator(
+            id="m20_clinical_leaver_rate",
+            measure=20,
+            title="Clinical staff leaving in the quarter, % of headcount (proposed)",
+            numerator=Events("gp_workforce", "month", lambda r: r.staff_group.in_(("gp", "nurse", "dpc")), count="sum", column="leavers", snapshot=True),
+            denominator=Events("gp_workforce", "month", lambda r: r.staff_group.in_(("gp", "nurse", "dpc")), count="sum", column="headcount", snapshot=True),
+            numerator_text="GPs, nurses and direct patient care staff leaving in the quarter (headcount)",
+            denominator_text="GP, nurse and direct patient care headcount at quarter end",
+            unit="percent", multiplier=100, polarity=Polarity.LOW_IS_GOOD, aggregation="ratio", ci="none",
+            definition="Proposed: leaver rate from NHS Digital General Practice Workforce statistics", definition_year="2024-25",
+            frequency=("quarter", "financial_year"), breakdowns=GEOGRAPHY_ONLY,
+            source="NHS Digital GP workforce (gp_workforce)",
+            caveats="Financial-year value is the last quarter's, not an annual turnover rate.",
+        ),
+    ), proposed=True),
+    # ------------------------------------------------------------------ WP5
+    Measure(21, 5, "[To be scoped as part of the future development of the Collaborative.]", (
+        Indicator(
+            id="m21_cyp_ltc_admissions",
+            measure=21,
+            title="Emergency admissions for asthma, epilepsy or diabetes, aged 0-19, per 100,000 (proposed)",
+            numerator=Events("inpatient_spell", "admission_date",
+                             _all(_emergency, lambda r: r.age < 20, lambda r: r.in_codes(r.primary_diagnosis, "cyp_ltc"))),
+            denominator=Population(lambda r: r.age < 20),
+            numerator_text="Emergency admissions of people aged 0-19 with a primary diagnosis of asthma (J45-J46), epilepsy (G40-G41) or diabetes (E10)",
+            denominator_text="Registered population aged 0-19",
+            unit="per_100k", multiplier=100_000, annualised=True,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
+            definition="Proposed: in the spirit of the NHS England CYP Transformation / Core20PLUS5 for children (asthma, diabetes, epilepsy)",
+            definition_year="2024-25",
+            source=_APC + "; GP registered population",
+            caveats="National CYP indicators use ages 0-18; 0-19 is used so the numerator matches the five-year population bands.",
+        ),
+    ), proposed=True),
+)
+
+INDICATORS: tuple[Indicator, ...] = tuple(i for m in MEASURES for i in m.indicators)
+INDICATORS_BY_ID: dict[str, Indicator] = {i.id: i for i in INDICATORS}
+MEASURES_BY_NUMBER: dict[int, Measure] = {m.number: m for m in MEASURES}
+
+
+def get_indicator(indicator_id: str) -> Indicator:
+    try:
+        return INDICATORS_BY_ID[indicator_id]
+    except KeyError:
+        raise KeyError(f"Unknown indicator {indicator_id!r}") from None
+
+
+def measure_of(indicator: Indicator) -> Measure:
+    return MEASURES_BY_NUMBER[indicator.measure]
+
+
+def sources_of(indicator: Indicator) -> tuple[Source, ...]:
+    return tuple(s for s in (indicator.numerator, indicator.denominator) if s is not None)
+
+
+_AGGREGATIONS_NEEDING_DENOMINATOR = {"ratio", "rate", "dsr"}
+
+
+@dataclass(frozen=True)
+class CatalogueProblem:
+    indicator: str
+    problem: str
+
+
+def catalogue_problems(indicators: tuple[Indicator, ...] = INDICATORS) -> list[CatalogueProblem]:
+    """Structural checks that need no database (see compute.validate_catalogue for column checks)."""
+    problems: list[CatalogueProblem] = []
+    seen: set[str] = set()
+    numbers = sorted(m.number for m in MEASURES)
+    if numbers != list(range(1, 22)):
+        problems.append(CatalogueProblem("*", f"measures must be numbered 1..21, got {numbers}"))
+    for ind in indicators:
+        if ind.id in seen:
+            problems.append(CatalogueProblem(ind.id, "duplicate id"))
+        seen.add(ind.id)
+        if ind.measure not in MEASURES_BY_NUMBER:
+            problems.append(CatalogueProblem(ind.id, f"unknown measure {ind.measure}"))
+        if (ind.denominator is None) == (ind.aggregation in _AGGREGATIONS_NEEDING_DENOMINATOR):
+            problems.append(CatalogueProblem(ind.id, f"aggregation {ind.aggregation} and denominator disagree"))
+        if ind.aggregation == "dsr" and ind.min_age is None:
+            problems.append(CatalogueProblem(ind.id, "dsr needs min_age"))
+        if ind.unit == "percent" and ind.multiplier != 100:
+            problems.append(CatalogueProblem(ind.id, "percent needs multiplier 100"))
+    return problems
+
+
+_problems = catalogue_problems()
+if _problems:
+    raise ValueError("Invalid measure catalogue: " + "; ".join(f"{p.indicator}: {p.problem}" for p in _problems))
+
+__all__ = [
+    "Polarity", "Events", "Population", "Expected", "CaseloadExposure", "CaseloadPeople",
+    "Indicator", "Measure", "MEASURES", "INDICATORS", "INDICATORS_BY_ID", "WORK_PROGRAMMES",
+    "get_indicator", "measure_of", "field",
+]

@@ -1,0 +1,184 @@
+"""Shared fixtures.
+
+Databases
+    db_url     function-scoped, parametrised ["duckdb", "postgresql"]: a fresh, empty database
+               per test. duckdb -> duckdb:///<tmp_path>/test.duckdb; postgresql -> a new
+               database t_<uuid> on the session server (dropped afterwards). The postgresql
+               variant carries the `postgres` marker. One backend only:
+               @pytest.mark.parametrize("db_url", ["duckdb"], indirect=True)
+    db_engine  a SQLAlchemy engine on db_url, disposed afterwards.
+    pg_url     session-scoped URL of the admin database of a REAL PostgreSQL server: a
+               throwaway server (tests/pg_server.py), or $BSOL_TEST_PG_URL if set. Missing
+               binaries fail the test (never a silent skip).
+
+Browser (dash[testing])
+    dash_duo   from dash's pytest plugin (`--headless` is in pytest.ini). Tests using it get the
+               `browser` marker automatically.
+    screenshot callable(name) -> Path: saves the dash_duo page to test-output/<name>.png.
+    A failing browser test leaves test-output/failures/<test>.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.pg_server import PgServer, PgUnavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_DIR = ROOT / "test-output"
+BROWSER_FIXTURES = {"dash_duo", "dash_br", "dash_duo_mp"}
+
+
+# --------------------------------------------------------------------------- markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by what they use, so `-m "not browser"` / `-m "not postgres"` just work."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if "pg_url" in names:
+            item.add_marker(pytest.mark.postgres)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+def _fail_no_postgres(reason: str) -> None:
+    where = "CI" if os.environ.get("CI") else "this machine"
+    pytest.fail(f"PostgreSQL tests cannot run on {where}: {reason}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """URL (postgresql+psycopg://...) of a live PostgreSQL server's admin database."""
+    external = os.environ.get("BSOL_TEST_PG_URL")
+    if external:
+        yield external
+        return
+    try:
+        server = PgServer().start()
+    except PgUnavailable as e:
+        error = str(e)
+    else:
+        error = ""
+    if error:  # outside the except block: no chained traceback noise
+        _fail_no_postgres(error)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def _pg_admin(pg_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(pg_url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    error = ""
+    try:
+        with engine.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as e:
+        error = f"cannot connect to {pg_url}: {e}"
+    if error:
+        _fail_no_postgres(error)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def _pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh database on the session server; dropped (connections forced out) afterwards."""
+    admin: sa.Engine = request.getfixturevalue("_pg_admin")
+    name = f"t_{uuid.uuid4().hex}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(
+    params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLAlchemy URL of a fresh, empty database: DuckDB file or PostgreSQL database."""
+    if request.param == "duckdb":
+        return f"duckdb:///{tmp_path / 'test.duckdb'}"
+    if request.param == "postgresql":
+        return request.getfixturevalue("_pg_database")
+    raise ValueError(f"unknown db_url backend {request.param!r}")
+
+
+@pytest.fixture
+def db_engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    yield engine
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- browser
+def pytest_setup_options():
+    """Chrome options for dash[testing] (it adds --headless, --no-sandbox, ... itself)."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for arg in (
+        "--window-size=1280,900",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
+        options.add_argument(arg)
+    return options
+
+
+@pytest.fixture(autouse=True)
+def _require_chromedriver(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("browser") and not shutil.which("chromedriver"):
+        pytest.fail(
+            "browser test needs chromium + chromedriver: run `bash scripts/setup.sh`", pytrace=False
+        )
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    """test-output/ at the repo root (gitignored): screenshots and other artefacts."""
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    return OUTPUT_DIR
+
+
+@pytest.fixture
+def screenshot(request: pytest.FixtureRequest, output_dir: Path) -> Callable[[str], Path]:
+    def take(name: str) -> Path:
+        duo = request.getfixturevalue("dash_duo")
+        path = output_dir / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not duo.driver.save_screenshot(str(path)):
+            raise RuntimeError(f"screenshot {path} failed")
+        return path
+
+    return take
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.when == "call" and report.failed:
+        funcargs = getattr(item, "funcargs", {})
+        for name in BROWSER_FIXTURES & funcargs.keys():
+            try:
+                target = OUTPUT_DIR / "failures" / (re.sub(r"[^\w.-]+", "_", item.name) + ".png")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                funcargs[name].driver.save_screenshot(str(target))
+                report.sections.append(("failure screenshot", str(target)))
+            except Exception as e:  # the browser may be gone; never mask the real failure
+                report.sections.append(("failure screenshot", f"not taken: {e}"))
+    return report
