@@ -60,6 +60,7 @@ class Events:
     count: Literal["rows", "patients", "sum", "value"] = "rows"
     column: str | None = None  # for count="sum"
     value: Callable[[Any], Any] | None = None  # for count="value"
+    until: str | None = None  # rows belong to every period overlapping [date, until] (open if null)
     snapshot: bool = False
     fy_quarter: int | None = None  # 1-4: financial year = that quarter's cohort (e.g. ASCOF 2B(1))
 
@@ -356,7 +357,8 @@ MEASURES: tuple[Measure, ...] = (
             title="Emergency admissions of nursing home residents per 1,000 residents",
             numerator=Events("inpatient_spell", "admission_date",
                              _all(_emergency, lambda r: r.patient_care_home == "nursing")),
-            denominator=Events("patient", "birth_month", lambda r: r.care_home == "nursing", count="patients"),
+            denominator=Events("patient", "birth_month", lambda r: r.care_home == "nursing", count="patients",
+                               until="date_of_death"),
             numerator_text="Emergency admissions of people recorded as living in a nursing home",
             denominator_text="People recorded as nursing home residents (patient spine)",
             unit="per_1000", multiplier=1000, annualised=True,

@@ -1,0 +1,559 @@
+"""Compile catalogue indicators to SQL and refresh the tidy `measure_result` table.
+
+Every source becomes ONE SQLAlchemy Core query: the source rows joined to the patient spine,
+practice and LSOA lookups and to a small table of reporting periods, aggregated with GROUPING SETS
+so every geography level and breakdown comes out of a single scan in the database engine. Python
+then only combines numerators with denominators and adds confidence intervals, vectorised.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    column,
+    delete,
+    exists,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    values,
+)
+from sqlalchemy.sql import ColumnElement
+
+from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
+from metrics import disclosure, stats
+from metrics.catalogue import (
+    INDICATORS,
+    CaseloadExposure,
+    CaseloadPeople,
+    Events,
+    Expected,
+    Indicator,
+    Population,
+    Source,
+)
+
+DATA_START = date(2023, 4, 1)
+GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
+BREAKDOWN_DIMS = ("imd_quintile", "ethnicity", "sex", "age_band")
+DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5")
+KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
+AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
+IMD_LABELS = {
+    "1": "Q1 (most deprived)", "2": "Q2", "3": "Q3", "4": "Q4", "5": "Q5 (least deprived)",
+    "0": "Unknown", "Unknown": "Unknown",
+}
+SEX_LABELS = {"F": "Female", "M": "Male", "U": "Unknown"}
+
+T = EXTRACT_TABLES
+patient_t, practice_t, lsoa_t = T["patient"], T["practice"], T["lsoa"]
+ethnicity_t, code_list_t, caseload_t = T["ethnicity_code"], T["code_list"], T["int_caseload"]
+
+
+# ------------------------------------------------------------------------------------ periods
+def last_complete_month_end(today: date | None = None) -> date:
+    today = today or date.today()
+    return today.replace(day=1) - timedelta(days=1)
+
+
+def _fy_label(year: int) -> str:
+    return f"{year}-{(year + 1) % 100:02d}"
+
+
+def _fy_start_year(d: date) -> int:
+    return d.year if d.month >= 4 else d.year - 1
+
+
+def reporting_periods(data_start: date, data_end: date) -> pd.DataFrame:
+    """Complete months and quarters, and financial years (the last one possibly to date)."""
+    rows: list[dict[str, Any]] = []
+    month = pd.Timestamp(data_start).to_period("M")
+    last = pd.Timestamp(data_end).to_period("M")
+    while month <= last:
+        start, end = month.start_time.date(), month.end_time.date()
+        if end <= data_end:
+            rows.append(dict(period_type="month", period=str(month), period_start=start, period_end=end))
+        month += 1
+    fy = _fy_start_year(data_start)
+    while date(fy, 4, 1) <= data_end:
+        for q in range(4):
+            qs = (pd.Timestamp(date(fy, 4, 1)) + pd.DateOffset(months=3 * q)).date()
+            qe = (pd.Timestamp(qs) + pd.DateOffset(months=3) - pd.Timedelta(days=1)).date()
+            if qs >= data_start and qe <= data_end:
+                rows.append(dict(period_type="quarter", period=f"{_fy_label(fy)} Q{q + 1}", period_start=qs, period_end=qe))
+        rows.append(dict(period_type="financial_year", period=_fy_label(fy),
+                         period_start=max(date(fy, 4, 1), data_start), period_end=min(date(fy + 1, 3, 31), data_end)))
+        fy += 1
+    frame = pd.DataFrame(rows)
+    frame["fy"] = frame["period_start"].map(lambda d: _fy_label(_fy_start_year(d)))
+    frame["quarter_of_fy"] = frame["period_start"].map(lambda d: ((d.month - 4) % 12) // 3 + 1)
+    frame["years"] = frame.apply(lambda r: ((r.period_end - r.period_start).days + 1) / 365.25, axis=1)
+    return frame
+
+
+def _periods_clause(periods: pd.DataFrame):
+    """The periods as an inline VALUES table (bound values; no string-built SQL)."""
+    return values(
+        column("period_type", String), column("period", String), column("period_start", Date),
+        column("period_end", Date), column("fy", String), name="periods",
+    ).data([(r.period_type, r.period, r.period_start, r.period_end, r.fy) for r in periods.itertuples()])
+
+
+# ------------------------------------------------------------------------------------ filter rows
+class Row:
+    """What catalogue filters see: the source's columns plus derived values and helpers."""
+
+    def __init__(self, table, when: ColumnElement | None, age: ColumnElement | None, extra: dict | None = None):
+        self._table = table
+        self._when = when
+        self._age = age
+        self._extra = extra or {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._extra:
+            return self._extra[name]
+        try:
+            return self._table.c[name]
+        except KeyError:
+            raise AttributeError(f"{self._table.name} has no column {name!r}") from None
+
+    @property
+    def age(self) -> ColumnElement:
+        if self._age is None:
+            raise AttributeError(f"{self._table.name} rows have no age")
+        return self._age
+
+    @property
+    def patient_care_home(self) -> ColumnElement:
+        return patient_t.c.care_home
+
+    def on_caseload(self, when: ColumnElement) -> ColumnElement:
+        ic = caseload_t.alias("oncase")
+        return exists(select(literal(1)).where(
+            ic.c.patient_id == self._table.c.patient_id,
+            ic.c.start_date <= when,
+            or_(ic.c.end_date.is_(None), ic.c.end_date >= when),
+        ))
+
+    def in_codes(self, col: ColumnElement, list_name: str) -> ColumnElement:
+        cl = code_list_t.alias(f"cl_{list_name}")
+        return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
+
+    @staticmethod
+    def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
+        return cast(end - start, Integer)
+
+
+def _age_at(when: ColumnElement) -> ColumnElement:
+    birth = patient_t.c.birth_month
+    return (
+        extract("year", when) - extract("year", birth)
+        - case((extract("month", when) < extract("month", birth), 1), else_=0)
+    )
+
+
+def _age_band(age: ColumnElement) -> ColumnElement:
+    whens = [(age < nxt, label) for (_, label), (nxt, _) in zip(AGE_BANDS, AGE_BANDS[1:], strict=False)]
+    return case(*whens, else_=AGE_BANDS[-1][1])
+
+
+def _age5(age: ColumnElement) -> ColumnElement:
+    return cast(func.least(func.floor(age / 5.0) * 5, 90), Integer)
+
+
+# ------------------------------------------------------------------------------------ queries
+@dataclass
+class SourceQuery:
+    """A compiled source: the FROM clause, filters and dimension expressions."""
+
+    from_: Any
+    where: list[ColumnElement]
+    dims: dict[str, ColumnElement]
+    measures: dict[str, ColumnElement]
+
+
+def _patient_dims(age: ColumnElement | None) -> dict[str, ColumnElement]:
+    dims: dict[str, ColumnElement] = {
+        "place": practice_t.c.place,
+        "locality": practice_t.c.locality,
+        "neighbourhood": practice_t.c.neighbourhood_name,
+        "practice": practice_t.c.practice_code,
+        "imd_quintile": func.coalesce(cast(lsoa_t.c.imd_quintile, String), "Unknown"),
+        "ethnicity": func.coalesce(ethnicity_t.c.ethnic_group, "Not stated"),
+        "sex": patient_t.c.sex,
+    }
+    if age is not None:
+        dims["age_band"] = _age_band(age)
+        dims["age5"] = _age5(age)
+    return dims
+
+
+def _geo_dims() -> dict[str, ColumnElement]:
+    return {
+        "place": practice_t.c.place,
+        "locality": practice_t.c.locality,
+        "neighbourhood": practice_t.c.neighbourhood_name,
+        "practice": practice_t.c.practice_code,
+    }
+
+
+def _join_patient(base, patient_key: ColumnElement, with_patient: bool = True):
+    j = base
+    if with_patient:
+        j = j.join(patient_t, patient_t.c.patient_id == patient_key)
+    return (
+        j.join(practice_t, practice_t.c.practice_code == patient_t.c.practice_code)
+        .outerjoin(lsoa_t, lsoa_t.c.lsoa_code == patient_t.c.lsoa_code)
+        .outerjoin(ethnicity_t, ethnicity_t.c.code == patient_t.c.ethnic_category)
+    )
+
+
+def _compile(source: Source, periods, data_end: date, want_median: bool) -> SourceQuery:
+    p = periods.c
+    if isinstance(source, Events):
+        table = T[source.table]
+        raw = table.c[source.date]
+        when = cast(raw, Date) if isinstance(raw.type, DateTime) else raw
+        patient_level = "patient_id" in table.c
+        if source.until is not None:
+            end = func.coalesce(table.c[source.until], data_end)
+            in_period = and_(when <= p.period_end, end >= p.period_start)
+            age = _age_at(p.period_start) if patient_level else None
+        else:
+            in_period = and_(when >= p.period_start, when <= p.period_end)
+            age = _age_at(when) if patient_level else None
+        if patient_level:
+            with_patient = source.table != "patient"
+            from_ = _join_patient(table, table.c.patient_id, with_patient).join(periods, in_period)
+            dims = _patient_dims(age)
+        else:
+            from_ = table.join(practice_t, practice_t.c.practice_code == table.c.practice_code).join(periods, in_period)
+            dims = _geo_dims()
+        row = Row(table, when, age)
+        where = [source.where(row)] if source.where is not None else []
+        measures: dict[str, ColumnElement]
+        if source.count == "rows":
+            measures = {"n": func.count()}
+        elif source.count == "patients":
+            measures = {"n": func.count(func.distinct(table.c.patient_id))}
+        elif source.count == "sum":
+            measures = {"n": func.sum(cast(table.c[source.column], Float))}
+        else:
+            v = cast(source.value(row), Float)
+            measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
+            if want_median:
+                measures["median"] = func.percentile_cont(0.5).within_group(v)
+        return SourceQuery(from_, where, dims, measures)
+    if isinstance(source, Population):
+        pop = T["population"]
+        row = Row(pop, None, pop.c.age_band_start)
+        age_start = pop.c.age_band_start
+        dims = {
+            **_geo_dims(),
+            "imd_quintile": case((pop.c.imd_quintile == 0, "Unknown"), else_=cast(pop.c.imd_quintile, String)),
+            "ethnicity": pop.c.ethnic_group,
+            "sex": pop.c.sex,
+            "age_band": _age_band(age_start),
+            "age5": age_start,
+        }
+        from_ = pop.join(practice_t, practice_t.c.practice_code == pop.c.practice_code).join(
+            periods, p.fy == pop.c.financial_year)
+        where = [source.where(row)] if source.where is not None else []
+        return SourceQuery(from_, where, dims, {"n": func.sum(cast(pop.c.persons, Float))})
+    if isinstance(source, Expected):
+        mp = T["modelled_prevalence"]
+        from_ = mp.join(practice_t, practice_t.c.practice_code == mp.c.practice_code).join(
+            periods, p.fy == mp.c.financial_year)
+        return SourceQuery(from_, [mp.c.condition == source.condition], _geo_dims(),
+                           {"n": func.sum(cast(mp.c.expected_patients, Float))})
+    if isinstance(source, CaseloadPeople | CaseloadExposure):
+        ic = caseload_t
+        end = func.coalesce(ic.c.end_date, data_end)
+        overlap = and_(ic.c.start_date <= p.period_end, end >= p.period_start)
+        from_ = _join_patient(ic, ic.c.patient_id).join(periods, overlap)
+        dims = _patient_dims(_age_at(p.period_start))
+        if isinstance(source, CaseloadPeople):
+            measures = {"n": func.count(func.distinct(ic.c.patient_id))}
+        else:
+            days = cast(func.least(end, p.period_end) - func.greatest(ic.c.start_date, p.period_start), Integer) + 1
+            measures = {"n": func.sum(cast(days, Float)) / 365.25}
+        return SourceQuery(from_, [], dims, measures)
+    raise TypeError(f"unknown source {source!r}")
+
+
+def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool) -> list[tuple[str, ...]]:
+    sets: list[tuple[str, ...]] = []
+    for geo in (None, "place", "locality"):
+        for bd in (None, *breakdowns):
+            sets.append(tuple(d for d in (geo, bd) if d))
+    sets += [("neighbourhood",), ("practice",)]
+    sets = [s for s in sets if all(d in dims_available for d in s)]
+    if dsr:
+        sets = [(*s, "age5") for s in sets]
+    return sets
+
+
+def run_source(conn: Connection, source: Source, indicator: Indicator, periods_df: pd.DataFrame,
+               data_end: date) -> pd.DataFrame:
+    """Aggregate one source over every period, geography level and breakdown (one query)."""
+    dsr = indicator.aggregation == "dsr"
+    periods = _periods_clause(periods_df)
+    q = _compile(source, periods, data_end, want_median=indicator.aggregation == "median")
+    sets = _grouping_sets(indicator.breakdowns, q.dims, dsr)
+    used = [d for d in DIMS if any(d in s for s in sets)]
+    dim_cols = [q.dims[d].label(d) for d in used]
+    pt, pl = periods.c.period_type, periods.c.period
+    grouping_sets = func.grouping_sets(*[_tuple(pt, pl, *(q.dims[d] for d in s)) for s in sets])
+    gid = func.grouping(*(q.dims[d] for d in used)).label("gid") if used else literal(0).label("gid")
+    stmt = (
+        select(pt.label("period_type"), pl.label("period"), *dim_cols, gid,
+               *(m.label(k) for k, m in q.measures.items()))
+        .select_from(q.from_)
+        .where(*q.where)
+        .group_by(grouping_sets)
+    )
+    frame = pd.DataFrame(conn.execute(stmt).mappings().all())
+    if frame.empty:
+        return pd.DataFrame(columns=[*KEY, "age5", *q.measures])
+    return _label_groups(frame, used, q.measures)
+
+
+def _tuple(*cols: ColumnElement):
+    from sqlalchemy import tuple_
+
+    return tuple_(*cols)
+
+
+def _label_groups(frame: pd.DataFrame, used: list[str], measures: dict[str, Any]) -> pd.DataFrame:
+    """Turn GROUPING() bitmasks into geography_level/geography/breakdown/group columns."""
+    n = len(used)
+    gid = frame["gid"].astype(int).to_numpy()
+    present = {d: ((gid >> (n - 1 - i)) & 1) == 0 for i, d in enumerate(used)}
+    level = np.full(len(frame), "bsol", dtype=object)
+    geography = np.full(len(frame), "BSol", dtype=object)
+    for d in ("place", "locality", "neighbourhood", "practice"):
+        if d in present:
+            mask = present[d]
+            level[mask] = d
+            geography[mask] = frame.loc[mask, d].astype(str).to_numpy()
+    breakdown = np.full(len(frame), "none", dtype=object)
+    group = np.full(len(frame), "All", dtype=object)
+    for d in BREAKDOWN_DIMS:
+        if d in present:
+            mask = present[d]
+            breakdown[mask] = d
+            vals = frame.loc[mask, d].astype(str)
+            if d == "imd_quintile":
+                vals = vals.map(lambda v: IMD_LABELS.get(v.split(".")[0], v))
+            elif d == "sex":
+                vals = vals.map(lambda v: SEX_LABELS.get(v, v))
+            group[mask] = vals.to_numpy()
+    out = pd.DataFrame({
+        "period_type": frame["period_type"], "period": frame["period"],
+        "geography_level": level, "geography": geography, "breakdown": breakdown, "group": group,
+    })
+    if "age5" in present:
+        out["age5"] = frame["age5"].astype(int)
+    for k in measures:
+        out[k] = pd.to_numeric(frame[k], errors="coerce").astype(float)
+    return out
+
+
+# ------------------------------------------------------------------------------------ combining
+def _derive_fy(frame: pd.DataFrame, periods_df: pd.DataFrame, quarter: int | None) -> pd.DataFrame:
+    """Financial-year rows from one quarter's rows (snapshots: the latest; cohorts: a fixed one)."""
+    quarters = periods_df[periods_df.period_type == "quarter"][["period", "fy", "quarter_of_fy"]]
+    q = frame[frame.period_type == "quarter"].merge(quarters, on="period")
+    if q.empty:
+        return frame
+    if quarter is None:
+        chosen = q.groupby("fy")["quarter_of_fy"].transform("max")
+        q = q[q.quarter_of_fy == chosen]
+    else:
+        q = q[q.quarter_of_fy == quarter]
+    fy_rows = q.drop(columns=["period", "quarter_of_fy"]).rename(columns={"fy": "period"})
+    fy_rows["period_type"] = "financial_year"
+    return pd.concat([frame[frame.period_type != "financial_year"], fy_rows], ignore_index=True)
+
+
+def _source_periods(source: Source, indicator: Indicator, periods_df: pd.DataFrame) -> pd.DataFrame:
+    wanted = set(indicator.frequency)
+    if isinstance(source, Events) and (source.snapshot or source.fy_quarter):
+        wanted = {"quarter"}
+    return periods_df[periods_df.period_type.isin(wanted)]
+
+
+def _source_frame(conn, source, indicator, periods_df, data_end) -> pd.DataFrame:
+    frame = run_source(conn, source, indicator, _source_periods(source, indicator, periods_df), data_end)
+    if isinstance(source, Events) and (source.snapshot or source.fy_quarter) and "financial_year" in indicator.frequency:
+        frame = _derive_fy(frame, periods_df, source.fy_quarter)
+    return frame
+
+
+def compute_indicator(conn: Connection, indicator: Indicator, periods_df: pd.DataFrame, data_end: date,
+                      standard_population: pd.Series) -> pd.DataFrame:
+    num = _source_frame(conn, indicator.numerator, indicator, periods_df, data_end)
+    den = (_source_frame(conn, indicator.denominator, indicator, periods_df, data_end)
+           if indicator.denominator is not None else None)
+    years = periods_df.set_index(["period_type", "period"])["years"]
+    if indicator.aggregation == "dsr":
+        out = _dsr(num, den, indicator, years, standard_population)
+    else:
+        out = _combine(num, den, indicator, years)
+    out = out[out.period_type.isin(indicator.frequency)]
+    out.insert(0, "measure", indicator.measure)
+    out.insert(0, "indicator_id", indicator.id)
+    bounds = periods_df.drop_duplicates(["period_type", "period"]).set_index(["period_type", "period"])
+    idx = pd.MultiIndex.from_frame(out[["period_type", "period"]])
+    out["period_start"] = bounds["period_start"].reindex(idx).to_numpy()
+    out["period_end"] = bounds["period_end"].reindex(idx).to_numpy()
+    return out
+
+
+def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years: pd.Series) -> pd.DataFrame:
+    z = sps.norm.ppf(0.975)
+    if den is None:
+        out = num.copy()
+        if ind.aggregation == "count":
+            out["numerator"], out["denominator"], out["value"] = out["n"], np.nan, out["n"]
+            out["lower_ci"], out["upper_ci"] = np.nan, np.nan
+        elif ind.aggregation == "mean":
+            n, s, ss = out["n"], out["s"], out["ss"]
+            mean = s / n.where(n > 0)
+            var = (ss - s * s / n.where(n > 0)) / (n - 1).where(n > 1)
+            half = sps.t.ppf(0.975, (n - 1).clip(lower=1)) * np.sqrt(var.clip(lower=0)) / np.sqrt(n)
+            out["numerator"], out["denominator"], out["value"] = s, n, mean
+            out["lower_ci"], out["upper_ci"] = mean - half, mean + half
+        elif ind.aggregation == "median":
+            out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["median"]
+            out["lower_ci"], out["upper_ci"] = np.nan, np.nan
+        else:
+            raise ValueError(ind.aggregation)
+        return out[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+    merged = den[KEY + ["n"]].rename(columns={"n": "denominator"}).merge(
+        num[KEY + ["n"]].rename(columns={"n": "numerator"}), on=KEY, how="left")
+    merged["numerator"] = merged["numerator"].fillna(0.0)
+    d = merged["denominator"].astype(float)
+    if ind.annualised:
+        d = d * years.reindex(pd.MultiIndex.from_frame(merged[["period_type", "period"]])).to_numpy()
+    d = d.where(d > 0)
+    nmr = merged["numerator"].astype(float)
+    merged["value"] = nmr / d * ind.multiplier
+    if ind.ci == "wilson":
+        ok = d.notna() & (nmr <= d)
+        lo, hi = stats.wilson_ci_array(nmr.where(ok, 0).to_numpy(), d.where(ok, 1).to_numpy())
+        merged["lower_ci"] = np.where(ok, lo * ind.multiplier, np.nan)
+        merged["upper_ci"] = np.where(ok, hi * ind.multiplier, np.nan)
+    elif ind.ci == "byar":
+        lo, hi = stats.byars_ci_array(nmr.to_numpy())
+        merged["lower_ci"] = lo / d * ind.multiplier
+        merged["upper_ci"] = hi / d * ind.multiplier
+    else:
+        merged["lower_ci"], merged["upper_ci"] = np.nan, np.nan
+    del z
+    return merged[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+
+
+def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
+         standard_population: pd.Series) -> pd.DataFrame:
+    """Direct standardisation per group, vectorised; Dobson CI (as PHEindicatormethods phe_dsr)."""
+    keys = [*KEY, "age5"]
+    merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
+        num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="left")
+    merged = merged[merged["age5"] >= (ind.min_age or 0)]
+    merged["count"] = merged["count"].fillna(0.0)
+    if ind.annualised:
+        merged["pop"] = merged["pop"] * years.reindex(
+            pd.MultiIndex.from_frame(merged[["period_type", "period"]])).to_numpy()
+    merged["w"] = merged["age5"].map(standard_population).astype(float)
+    merged = merged[merged["pop"] > 0]
+    merged["wr"] = merged["w"] * merged["count"] / merged["pop"]
+    merged["wv"] = merged["w"] ** 2 * merged["count"] / merged["pop"] ** 2
+    g = merged.groupby(KEY, sort=False).agg(
+        numerator=("count", "sum"), denominator=("pop", "sum"), wr=("wr", "sum"), wv=("wv", "sum"),
+        w=("w", "sum")).reset_index()
+    # Standard weights cover all bands at or above min_age, whether or not a group has people there.
+    total_w = float(standard_population[standard_population.index >= (ind.min_age or 0)].sum())
+    value = g["wr"] / total_w
+    var = g["wv"] / total_w**2
+    o = g["numerator"].to_numpy()
+    lo_o, hi_o = stats.byars_ci_array(o)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.sqrt(var / np.where(o > 0, o, np.nan))
+    g["value"] = value * ind.multiplier
+    g["lower_ci"] = (value + scale * (lo_o - o)) * ind.multiplier
+    g["upper_ci"] = (value + scale * (hi_o - o)) * ind.multiplier
+    return g[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+
+
+# ------------------------------------------------------------------------------------ refresh
+def data_end_of(conn: Connection) -> date:
+    value = conn.execute(select(dataset_info.c.value).where(dataset_info.c.key == "data_end")).scalar()
+    return date.fromisoformat(value) if value else last_complete_month_end()
+
+
+def standard_population_of(conn: Connection) -> pd.Series:
+    sp = T["standard_population"]
+    rows = conn.execute(select(sp.c.age_band_start, sp.c.persons)).all()
+    if not rows:
+        raise RuntimeError("standard_population is empty: load the shipped reference data first")
+    return pd.Series({int(a): float(p) for a, p in rows})
+
+
+RESULT_COLUMNS = [c.name for c in measure_result.columns]
+
+
+def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
+                progress: Callable[[str], None] | None = None,
+                data_end: date | None = None) -> pd.DataFrame:
+    data_end = data_end or data_end_of(conn)
+    periods_df = reporting_periods(DATA_START, data_end)
+    std = standard_population_of(conn)
+    frames = []
+    for ind in indicators:
+        if progress:
+            progress(ind.id)
+        frames.append(compute_indicator(conn, ind, periods_df, data_end, std))
+    results = pd.concat(frames, ignore_index=True)
+    units = results["indicator_id"].map({i.id: i.unit for i in INDICATORS})
+    cis = results["indicator_id"].map({i.id: i.ci for i in INDICATORS})
+    flagged = results.assign(unit=units, ci_method=cis)
+    results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.DEFAULT_RULE).to_numpy()
+    for col in ("numerator", "denominator", "value", "lower_ci", "upper_ci"):
+        results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
+    return results[RESULT_COLUMNS]
+
+
+def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None) -> int:
+    """Recompute every indicator and replace the stored results (inside the caller's transaction)."""
+    from data_loaders.load import bulk_insert
+
+    results = compute_all(conn, progress=progress)
+    conn.execute(delete(measure_result))
+    bulk_insert(conn, measure_result, results)
+    return len(results)
+
+
+def timed_refresh(conn: Connection) -> tuple[int, float]:
+    started = time.perf_counter()
+    rows = refresh_results(conn)
+    return rows, time.perf_counter() - started

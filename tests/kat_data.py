@@ -1,0 +1,163 @@
+"""A tiny hand-built dataset whose every indicator value is worked out by hand in test_measures.
+
+Data end is 2024-06-30, so the reporting periods are April-June 2024 (months), 2024-25 Q1, and
+financial year 2024-25 (to date). Two practices: P1 in East (Birmingham), P2 in Solihull.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+
+DATA_END = date(2024, 6, 30)
+
+
+def _df(rows: list[tuple], cols: str) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=cols.split())
+
+
+def frames() -> dict[str, pd.DataFrame]:
+    f: dict[str, pd.DataFrame] = {}
+    f["practice"] = _df([
+        ("Y90001", "Practice One", "U00001", "N01", "East One", "East", "Birmingham"),
+        ("Y90002", "Practice Two", "U00002", "N02", "Solihull One", "Solihull", "Solihull"),
+    ], "practice_code practice_name pcn_code neighbourhood_code neighbourhood_name locality place")
+    f["lsoa"] = _df([
+        ("E01000001", "Birmingham", "East", 1, 1),
+        ("E01000002", "Solihull", "Solihull", 9, 5),
+    ], "lsoa_code local_authority locality imd_decile imd_quintile")
+    f["int_team"] = _df([("INT01", "East INT", "East", "N01", date(2023, 10, 1))],
+                        "int_team_code int_team_name locality neighbourhood_code go_live_date")
+    # patients: a..f at P1 (East, Q1), g..j at P2 (Solihull, Q5)
+    f["patient"] = _df([
+        ("pat_a", "Y90001", "E01000001", "F", date(1940, 1, 1), "A", "nursing", None),   # 84
+        ("pat_b", "Y90001", "E01000001", "M", date(1950, 7, 1), "H", None, None),        # 73/74
+        ("pat_c", "Y90001", "E01000001", "F", date(2010, 3, 1), "N", None, None),        # 14
+        ("pat_d", "Y90001", None, "M", date(1980, 5, 1), None, None, None),              # 44, no LSOA
+        ("pat_e", "Y90001", "E01000001", "F", date(1935, 2, 1), "A", "nursing", date(2024, 5, 20)),
+        ("pat_f", "Y90001", "E01000001", "M", date(1955, 9, 1), "M", None, None),
+        ("pat_g", "Y90002", "E01000002", "F", date(1945, 6, 1), "A", None, None),
+        ("pat_h", "Y90002", "E01000002", "M", date(1975, 1, 1), "A", None, date(2024, 4, 10)),
+        ("pat_i", "Y90002", "E01000002", "F", date(1990, 1, 1), "Z", None, None),
+        ("pat_j", "Y90002", "E01000002", "M", date(1960, 1, 1), "A", None, None),
+    ], "patient_id practice_code lsoa_code sex birth_month ethnic_category care_home date_of_death")
+    f["population"] = _df([
+        ("2024-25", "Y90001", "F", 80, 1, "Asian", 1000),
+        ("2024-25", "Y90001", "M", 70, 1, "Asian", 3000),
+        ("2024-25", "Y90001", "F", 10, 1, "Black", 2000),
+        ("2024-25", "Y90001", "M", 40, 0, "Not stated", 4000),
+        ("2024-25", "Y90002", "F", 75, 5, "White", 2000),
+        ("2024-25", "Y90002", "M", 45, 5, "White", 8000),
+    ], "financial_year practice_code sex age_band_start imd_quintile ethnic_group persons")
+    f["modelled_prevalence"] = _df([
+        ("2024-25", "Y90001", "hypertension", 4.0), ("2024-25", "Y90002", "hypertension", 2.0),
+        ("2024-25", "Y90001", "diabetes", 2.0), ("2024-25", "Y90002", "diabetes", 1.0),
+    ], "financial_year practice_code condition expected_patients")
+    f["int_caseload"] = _df([
+        ("pat_a", "INT01", date(2024, 4, 1), None),              # whole quarter: 91 days
+        ("pat_b", "INT01", date(2024, 5, 1), date(2024, 5, 31)),  # May only: 31 days
+    ], "patient_id int_team_code start_date end_date")
+    f["inpatient_spell"] = _df([
+        # id, patient, adm, dis, method, dx, cause, drd, pathway, from care home
+        ("s1", "pat_a", date(2024, 4, 10), date(2024, 4, 20), "21", "S720", "W19X", date(2024, 4, 15), 1, True),
+        ("s2", "pat_a", date(2024, 5, 2), date(2024, 5, 9), "21", "J44X", None, date(2024, 5, 9), 1, True),
+        ("s3", "pat_b", date(2024, 5, 15), date(2024, 5, 30), "22", "I50X", None, date(2024, 5, 26), 2, False),
+        ("s4", "pat_b", date(2024, 6, 3), date(2024, 6, 4), "11", "J44X", None, None, None, False),
+        ("s5", "pat_c", date(2024, 6, 10), date(2024, 6, 12), "21", "J45X", None, None, 0, False),
+        ("s6", "pat_g", date(2024, 4, 5), date(2024, 4, 25), "21", "S060", "W01X", date(2024, 4, 20), 1, False),
+        ("s7", "pat_f", date(2024, 6, 1), date(2024, 6, 8), "21", "E119", None, date(2024, 6, 2), 2, False),
+    ], "spell_id patient_id admission_date discharge_date admission_method primary_diagnosis cause_code discharge_ready_date discharge_pathway admitted_from_care_home")
+    f["ae_attendance"] = _df([
+        ("a1", "pat_a", datetime(2024, 4, 3, 10, 0), "01", False),
+        ("a2", "pat_c", datetime(2024, 4, 7, 12, 0), "03", True),
+        ("a3", "pat_g", datetime(2024, 5, 7, 12, 0), "03", True),
+        ("a4", "pat_i", datetime(2024, 6, 7, 12, 0), "03", False),
+    ], "attendance_id patient_id arrival_datetime department_type wound_care")
+    f["community_contact"] = _df([("c1", "pat_a", date(2024, 4, 2), "community", "District nursing")],
+                                 "contact_id patient_id contact_date setting service")
+    f["social_care_package"] = _df([("k1", "pat_a", date(2024, 4, 2), None, "home_care", "Birmingham")],
+                                   "package_id patient_id start_date end_date package_type local_authority")
+    f["care_home_admission"] = _df([
+        ("h1", "pat_b", date(2024, 4, 20), "residential", True, "Birmingham"),
+        ("h2", "pat_g", date(2024, 5, 20), "nursing", True, "Solihull"),
+        ("h3", "pat_j", date(2024, 5, 21), "nursing", True, "Solihull"),       # aged 64: excluded
+        ("h4", "pat_f", date(2024, 6, 21), "residential", False, "Birmingham"),  # respite: excluded
+    ], "admission_id patient_id admission_date setting permanent local_authority")
+    f["ucr_referral"] = _df([
+        ("u1", "pat_a", datetime(2024, 4, 1, 9, 0), datetime(2024, 4, 1, 10, 30), True, "managed_at_home"),
+        ("u2", "pat_b", datetime(2024, 4, 2, 9, 0), datetime(2024, 4, 2, 11, 30), True, "conveyed"),
+        ("u3", "pat_g", datetime(2024, 5, 2, 9, 0), datetime(2024, 5, 2, 11, 0), True, "managed_at_home"),
+        ("u4", "pat_j", datetime(2024, 5, 3, 9, 0), datetime(2024, 5, 4, 9, 0), False, "unknown"),
+    ], "referral_id patient_id referral_datetime first_contact_datetime two_hour_eligible outcome")
+    f["reablement_discharge"] = _df([
+        ("pat_a", date(2024, 4, 20), "reablement", "at_home"),
+        ("pat_b", date(2024, 5, 30), "rehabilitation", "hospital"),
+        ("pat_g", date(2024, 4, 25), "reablement", "at_home"),
+        ("pat_i", date(2024, 5, 1), "reablement", "at_home"),   # aged 34: excluded
+    ], "patient_id hospital_discharge_date service status_91_days")
+    f["death"] = _df([
+        ("pat_e", date(2024, 5, 20), "care_home", "F03X", True, False),
+        ("pat_h", date(2024, 4, 10), "hospital", "I219", False, False),
+    ], "patient_id date_of_death place_of_death underlying_cause on_palliative_register eol_care_plan")
+    snap = date(2024, 6, 30)
+    f["smoking_status"] = _df([
+        (snap, "pat_a", "never", date(2020, 1, 1), None),
+        (snap, "pat_b", "current", date(2024, 1, 1), date(2024, 2, 1)),
+        (snap, "pat_d", "current", date(2024, 1, 1), date(2022, 2, 1)),
+        (snap, "pat_f", "not_recorded", None, None),
+        (snap, "pat_g", "ex", date(2023, 1, 1), None),
+    ], "snapshot_date patient_id status status_date referral_date")
+    f["hypertension"] = _df([
+        (snap, "pat_a", 148, 85, 2.1, 2.5),   # age 84: <=150/90 ok; lipids: non-HDL 2.5 ok
+        (snap, "pat_b", 145, 80, 1.9, 3.0),   # age 73: 145 > 140 fail; LDL ok
+        (snap, "pat_f", 130, 85, 3.0, 3.5),   # ok; lipids fail
+        (snap, "pat_g", None, None, None, None),  # no readings: fail both
+    ], "snapshot_date patient_id last_systolic last_diastolic ldl non_hdl")
+    f["diabetes"] = _df([
+        (snap, "pat_b", "type2", 55.0, 138, 78),
+        (snap, "pat_j", "type2", 70.0, 150, 90),
+    ], "snapshot_date patient_id diabetes_type last_hba1c last_systolic last_diastolic")
+    f["gp_appointment"] = _df([
+        ("g1", "pat_a", date(2024, 4, 5), "attended"),
+        ("g2", "pat_a", date(2024, 5, 5), "attended"),
+        ("g3", "pat_a", date(2024, 5, 6), "dna"),
+        ("g4", "pat_b", date(2024, 5, 10), "attended"),
+        ("g5", "pat_b", date(2024, 6, 10), "attended"),  # after caseload end
+    ], "appointment_id patient_id appointment_date status")
+    m4, m5 = date(2024, 4, 1), date(2024, 5, 1)
+    f["gp_appointments"] = _df([
+        (m4, "Y90001", "same_day", "attended", 300),
+        (m4, "Y90001", "2_to_7_days", "attended", 500),
+        (m4, "Y90001", "more_than_28_days", "attended", 100),
+        (m4, "Y90001", "unknown", "attended", 100),
+        (m4, "Y90002", "same_day", "attended", 400),
+        (m4, "Y90002", "8_to_14_days", "dna", 600),
+        (m5, "Y90001", "same_day", "attended", 1000),
+    ], "month practice_code booking_interval status appointments")
+    f["wound_prescribing"] = _df([
+        (m4, "Y90001", "2001010A0AAAAAA", 50, 120.0),
+        (m4, "Y90002", "2001010A0AAAAAA", 30, 60.0),
+    ], "month practice_code bnf_code items actual_cost")
+    m6 = date(2024, 6, 1)
+    f["gp_workforce"] = _df([
+        (m6, "Y90001", "gp", 5.0, 6, 0, 1),
+        (m6, "Y90001", "nurse", 2.0, 3, 1, 0),
+        (m6, "Y90001", "admin", 8.0, 9, 0, 2),
+        (m6, "Y90002", "gp", 4.0, 4, 0, 0),
+        (m6, "Y90002", "dpc", 1.0, 2, 0, 1),
+    ], "month practice_code staff_group fte headcount joiners leavers")
+    f["standard_population"] = _df(list(zip(range(0, 95, 5), [
+        5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000,
+        4000, 2500, 1500, 1000], strict=True)), "age_band_start persons")
+    f["ethnicity_code"] = _df([
+        ("A", "British", "White"), ("H", "Indian", "Asian"), ("M", "Caribbean", "Black"),
+        ("N", "African", "Black"), ("Z", "Not stated", "Not stated"),
+    ], "code description ethnic_group")
+    f["code_list"] = _df([
+        ("acsc_chronic", "J44", "COPD", "test", "1"), ("acsc_chronic", "I50", "CHF", "test", "1"),
+        ("acsc_chronic", "E11", "Diabetes", "test", "1"), ("acsc_chronic", "J45", "Asthma", "test", "1"),
+        ("injury_diagnosis", "S", "Injury", "test", "1"), ("falls_cause", "W01", "Fall", "test", "1"),
+        ("falls_cause", "W19", "Fall", "test", "1"), ("cyp_ltc", "J45", "Asthma", "test", "1"),
+    ], "list_name code_prefix description source version")
+    return f
