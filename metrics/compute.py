@@ -545,7 +545,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
 
 def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None) -> int:
     """Recompute every indicator and replace the stored results (inside the caller's transaction)."""
-    from data_loaders.load import bulk_insert
+    from data_loaders.bulk import bulk_insert
 
     results = compute_all(conn, progress=progress)
     conn.execute(delete(measure_result))

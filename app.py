@@ -1,0 +1,57 @@
+"""BSol Community Care Collaborative outcomes dashboard: the Dash app and its command line.
+
+`python app.py` builds the small synthetic demo database when no data is loaded, then serves.
+`flask --app app <command>` runs the command line (demo, load, measures, prepost, pack, ...).
+"""
+
+from __future__ import annotations
+
+from dash import Dash
+
+import access
+import cli
+from callbacks.data import cache
+from data_loaders.settings import load_settings
+
+
+def create_app() -> Dash:
+    settings = load_settings()
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder="",
+        title="BSol outcomes dashboard",
+        update_title="Loading… | BSol outcomes dashboard",
+        suppress_callback_exceptions=False,
+    )
+    cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache",
+                                       "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout})
+    app.server.before_request(access.check_request)
+    from layouts import pages, shell
+
+    pages.register_pages()
+    app.layout = shell.layout
+    import callbacks  # noqa: F401  (registers every page's callbacks)
+
+    cli.register_commands(app.server)
+    return app
+
+
+app = create_app()
+server = app.server
+
+
+def main() -> None:
+    from data_loaders.db import database_exists
+    from metrics.pipeline import build_demo
+
+    settings = load_settings()
+    if not database_exists(settings.database_url):
+        print(f"No data loaded yet: building the {settings.demo_size} synthetic demo dataset…", flush=True)
+        build_demo(settings.database_url, size=settings.demo_size, progress=lambda m: print(f"  {m}", flush=True))
+    print(f"Serving on http://{settings.host}:{settings.port}/", flush=True)
+    app.run(host=settings.host, port=settings.port, debug=settings.debug)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""Page callbacks, registered by import (`from dash import callback`); thin by design."""
+
+from callbacks import home  # noqa: F401

@@ -1,0 +1,1 @@
+"""Scorecard page callbacks (placeholder until the dashboard lands)."""

@@ -1,0 +1,120 @@
+"""Command line, registered on the Dash app's Flask server: `flask --app app <command>`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask
+
+
+def _echo_progress(message: str) -> None:
+    click.echo(f"  {message}", err=True)
+
+
+def register_commands(server: Flask) -> None:
+    @server.cli.command("demo")
+    @click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True)
+    @click.option("--seed", type=int, default=20240626, show_default=True)
+    @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                  help="Last day of data (default: end of the latest complete month).")
+    @click.option("--write-extracts", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Also write the generated extracts as CSV files to this folder.")
+    def demo_command(size: str, seed: int, end, write_extracts: Path | None) -> None:
+        """Build the synthetic BSol demo database (replaces all data)."""
+        from data_loaders.settings import load_settings
+        from metrics.pipeline import build_demo
+
+        settings = load_settings()
+        end_date = end.date() if end else None
+        counts = build_demo(settings.database_url, size=size, seed=seed, end=end_date, progress=_echo_progress)
+        if write_extracts:
+            from data_loaders import demo
+
+            demo.write_extracts(demo.generate(size=size, seed=seed, end=end_date), write_extracts)
+            click.echo(f"extracts written to {write_extracts}")
+        click.echo(f"demo ({size}) built: {counts.get('measure_result', 0):,} result rows "
+                   f"in {settings.database_url}")
+
+    @server.cli.command("load")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+    @click.option("--extract", default=None, help="Extract name for every file (default: from file names).")
+    def load_command(paths: tuple[Path, ...], extract: str | None) -> None:
+        """Validate and load extract files (CSV, XLSX, Parquet) atomically, then refresh results."""
+        from data_loaders.settings import load_settings
+        from data_loaders.validate import ExtractValidationError
+        from metrics.pipeline import load_and_refresh
+
+        try:
+            records = load_and_refresh(load_settings().database_url, [str(p) for p in paths], extract=extract)
+        except ExtractValidationError as error:
+            click.echo(str(error), err=True)
+            click.echo("Nothing was loaded: the database is unchanged.", err=True)
+            sys.exit(2)
+        for r in records:
+            click.echo(f"loaded {r.rows:,} rows into {r.extract} from {r.file_name}")
+
+    @server.cli.command("measures")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    @click.option("--exact", is_flag=True, help="Write exact values (data managers only; default applies disclosure control).")
+    def measures_command(out: Path, exact: bool) -> None:
+        """Write the results table (one row per indicator, period, geography, breakdown, group)."""
+        from data_loaders.db import database_exists, read_engine
+        from data_loaders.settings import load_settings
+        from metrics.results import for_display, read_results
+
+        url = load_settings().database_url
+        if not database_exists(url):
+            click.echo("No data loaded: run `flask --app app demo` or `flask --app app load ...` first.", err=True)
+            sys.exit(1)
+        with read_engine(url).connect() as conn:
+            frame = read_results(conn)
+        if not exact:
+            frame = for_display(frame)
+        frame.to_csv(out, index=False)
+        click.echo(f"wrote {len(frame):,} rows to {out}")
+
+    @server.cli.command("refresh")
+    def refresh_command() -> None:
+        """Recompute every stored result from the loaded data."""
+        from data_loaders.db import write_transaction
+        from data_loaders.settings import load_settings
+        from metrics.pipeline import refresh_all
+
+        with write_transaction(load_settings().database_url) as conn:
+            counts = refresh_all(conn, progress=_echo_progress)
+        click.echo(f"refreshed: {counts}")
+
+    @server.cli.command("data-dictionary")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/data-dictionary.md"),
+                  show_default=True)
+    @click.option("--check", is_flag=True, help="Fail if the file differs from the catalogue.")
+    def dictionary_command(out: Path, check: bool) -> None:
+        """Regenerate docs/data-dictionary.md from the extract catalogue."""
+        from data_loaders.dictionary import render_data_dictionary
+
+        text = render_data_dictionary()
+        if check:
+            if not out.exists() or out.read_text() != text:
+                click.echo(f"{out} is out of date: run `flask --app app data-dictionary`", err=True)
+                sys.exit(1)
+            click.echo(f"{out} is up to date")
+            return
+        out.write_text(text)
+        click.echo(f"wrote {out}")
+
+    @server.cli.command("measures-doc")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/measures.md"),
+                  show_default=True)
+    def measures_doc_command(out: Path) -> None:
+        """Regenerate docs/measures.md from the measure catalogue."""
+        from metrics.docs import render_measures_doc
+
+        out.write_text(render_measures_doc())
+        click.echo(f"wrote {out}")
+
+
+def today() -> date:
+    return date.today()

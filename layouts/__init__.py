@@ -1,0 +1,1 @@
+"""Page layouts: functions returning components; ids live in layouts/ids.py."""

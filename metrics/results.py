@@ -1,0 +1,182 @@
+"""Read the stored results and shape them for pages and exports (no Dash, no raw rows).
+
+Everything leaving this module for display has passed through `for_display`, the one place the
+disclosure rule is applied, so pages, downloads and Excel packs cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, select
+
+from data_loaders.tables import measure_result
+from metrics import disclosure, spc, stats
+from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
+
+PERIOD_TYPES = ("month", "quarter", "financial_year")
+PERIOD_TYPE_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
+BREAKDOWN_LABELS = {
+    "none": "None", "imd_quintile": "IMD quintile", "ethnicity": "Ethnic group", "sex": "Sex",
+    "age_band": "Age band",
+}
+LEVEL_LABELS = {"bsol": "BSol", "place": "Place", "locality": "Locality",
+                "neighbourhood": "Neighbourhood", "practice": "Practice"}
+
+
+def read_results(conn: Connection, indicator_ids: list[str] | None = None, period_type: str | None = None,
+                 geography_level: str | None = None, geographies: list[str] | None = None,
+                 breakdown: str | None = None, period: str | None = None) -> pd.DataFrame:
+    """Filtered rows of measure_result (bound parameters; exact values)."""
+    t = measure_result
+    stmt = select(t)
+    if indicator_ids:
+        stmt = stmt.where(t.c.indicator_id.in_(indicator_ids))
+    if period_type:
+        stmt = stmt.where(t.c.period_type == period_type)
+    if geography_level:
+        stmt = stmt.where(t.c.geography_level == geography_level)
+    if geographies:
+        stmt = stmt.where(t.c.geography.in_(geographies))
+    if breakdown:
+        stmt = stmt.where(t.c.breakdown == breakdown)
+    if period:
+        stmt = stmt.where(t.c.period == period)
+    frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.columns])
+    return frame.sort_values(["indicator_id", "period_start", "geography_level", "geography", "breakdown", "group"],
+                             ignore_index=True)
+
+
+def for_display(frame: pd.DataFrame, rule: disclosure.DisclosureRule = disclosure.DEFAULT_RULE) -> pd.DataFrame:
+    """Apply the shared disclosure rule: suppress small numbers, round counts."""
+    if frame.empty:
+        return frame.assign(suppressed=pd.Series(dtype=bool))
+    units = frame["indicator_id"].map({i.id: i.unit for i in INDICATORS})
+    cis = frame["indicator_id"].map({i.id: i.ci for i in INDICATORS})
+    shown = disclosure.apply(frame.assign(unit=units, ci_method=cis), rule)
+    return shown.drop(columns=["unit", "ci_method"])
+
+
+def periods_available(frame: pd.DataFrame) -> list[str]:
+    return list(frame.drop_duplicates("period").sort_values("period_start")["period"])
+
+
+def default_period_type(indicator: Indicator) -> str:
+    """Monthly where the indicator has it (more SPC points), else quarterly."""
+    return "month" if "month" in indicator.frequency else "quarter"
+
+
+@dataclass(frozen=True)
+class ScorecardRow:
+    indicator: Indicator
+    period: str | None
+    value: float | None
+    lower: float | None
+    upper: float | None
+    suppressed: bool
+    comparison: str
+    comparator: str
+    variation: str | None
+    assurance: str | None
+    rule: str
+    trial_limits: bool
+    spark: list[float]
+    spark_periods: list[str]
+
+
+def spc_summary(series: pd.DataFrame, indicator: Indicator) -> spc.SpcSummary:
+    values = series["value"].astype(float).to_numpy()
+    frame = spc.xmr(values, polarity=indicator.polarity.value, target=indicator.target)
+    return spc.summarise(frame, polarity=indicator.polarity.value, target=indicator.target)
+
+
+def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = "BSol",
+              period_type: str | None = None) -> list[ScorecardRow]:
+    """One row per indicator: latest value, CI, comparison, SPC variation and assurance."""
+    wanted = [geography] if geography_level == "bsol" else [geography, "BSol"]
+    frame = read_results(conn, geographies=wanted, breakdown="none")
+    frame = for_display(frame)
+    rows: list[ScorecardRow] = []
+    for ind in INDICATORS:
+        ptype = period_type if period_type in ind.frequency else default_period_type(ind)
+        sub = frame[(frame.indicator_id == ind.id) & (frame.period_type == ptype)]
+        local = sub[(sub.geography_level == geography_level) & (sub.geography == geography)].sort_values("period_start")
+        bsol = sub[sub.geography_level == "bsol"].set_index("period")
+        rows.append(_scorecard_row(ind, local, bsol, geography_level))
+    return rows
+
+
+def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str) -> ScorecardRow:
+    if local.empty:
+        return ScorecardRow(ind, None, None, None, None, False, "not compared", "", None, None,
+                            "No data for this selection", False, [], [])
+    last = local.iloc[-1]
+    value = _num(last["value"])
+    lower, upper = _num(last["lower_ci"]), _num(last["upper_ci"])
+    if level != "bsol" and last["period"] in bsol.index:
+        benchmark = _num(bsol.loc[last["period"], "value"])
+        comparator = "BSol"
+    else:
+        benchmark, comparator = ind.target, ("target" if ind.target is not None else "")
+    if ind.target is not None and level == "bsol":
+        benchmark, comparator = ind.target, "target"
+    comparison = (
+        stats.compare_with_benchmark(value, lower, upper, benchmark, ind.polarity.value)
+        if benchmark is not None and value is not None else "not compared"
+    )
+    summary = spc_summary(local, ind)
+    return ScorecardRow(
+        indicator=ind, period=str(last["period"]), value=value, lower=lower, upper=upper,
+        suppressed=bool(last["suppressed"]), comparison=comparison, comparator=comparator,
+        variation=summary.variation, assurance=summary.assurance, rule=summary.rule,
+        trial_limits=summary.trial_limits,
+        spark=[_num(v) for v in local["value"]], spark_periods=list(local["period"]),
+    )
+
+
+def _num(x: object) -> float | None:
+    try:
+        f = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(f) else f
+
+
+def format_value(value: float | None, indicator: Indicator, suppressed: bool = False) -> str:
+    """One formatting rule for pages and packs: [c] suppressed, [x] not available."""
+    if suppressed:
+        return "[c]"
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "[x]"
+    if indicator.unit == "percent":
+        return f"{value:.{indicator.decimals}f}%"
+    if indicator.unit == "count":
+        return f"{value:,.0f}"
+    return f"{value:,.{indicator.decimals}f}"
+
+
+def inequality_summary(frame: pd.DataFrame, indicator: Indicator) -> stats.Estimate | None:
+    """Slope index of inequality across IMD quintiles for one period/geography (None if not computable)."""
+    q = frame[(frame.breakdown == "imd_quintile") & frame["group"].str.startswith("Q")].sort_values("group")
+    if len(q) != 5 or q["value"].isna().any() or q["suppressed"].any():
+        return None
+    value_type = "proportion" if indicator.unit == "percent" else ("rate" if indicator.ci in ("byar", "dobson") else "normal")
+    values = q["value"].to_numpy(float)
+    if value_type == "proportion":
+        values = values / 100
+    pops = q["denominator"].fillna(1).to_numpy(float)
+    try:
+        est = stats.sii(values, pops, value_type=value_type, repetitions=2000)
+    except (ValueError, ZeroDivisionError):
+        return None
+    if value_type == "proportion":
+        return stats.Estimate(est.value * 100, est.lower * 100, est.upper * 100, est.confidence, est.method)
+    return est
+
+
+__all__ = [
+    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value", "inequality_summary",
+    "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
+]
