@@ -537,7 +537,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     units = results["indicator_id"].map({i.id: i.unit for i in INDICATORS})
     cis = results["indicator_id"].map({i.id: i.ci for i in INDICATORS})
     flagged = results.assign(unit=units, ci_method=cis)
-    results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.DEFAULT_RULE).to_numpy()
+    results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.configured_rule()).to_numpy()
     for col in ("numerator", "denominator", "value", "lower_ci", "upper_ci"):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     return results[RESULT_COLUMNS]

@@ -58,6 +58,14 @@ class DisclosureRule:
 DEFAULT_RULE = DisclosureRule()
 
 
+def configured_rule() -> DisclosureRule:
+    """The rule as configured (BSOL_SUPPRESS_MAX, BSOL_ROUND_TO, BSOL_MIN_DSR_COUNT)."""
+    from data_loaders.settings import load_settings
+
+    s = load_settings()
+    return DisclosureRule(max_suppressed=s.suppress_max, rounding=s.round_to, min_dsr_count=s.min_dsr_count)
+
+
 def _small(x: pd.Series | np.ndarray, rule: DisclosureRule) -> np.ndarray:
     """True where a count falls in the suppressed band; NaN and 0 are never small."""
     arr = np.asarray(pd.to_numeric(pd.Series(x), errors="coerce"), dtype=float)

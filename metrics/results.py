@@ -49,8 +49,9 @@ def read_results(conn: Connection, indicator_ids: list[str] | None = None, perio
                              ignore_index=True)
 
 
-def for_display(frame: pd.DataFrame, rule: disclosure.DisclosureRule = disclosure.DEFAULT_RULE) -> pd.DataFrame:
+def for_display(frame: pd.DataFrame, rule: disclosure.DisclosureRule | None = None) -> pd.DataFrame:
     """Apply the shared disclosure rule: suppress small numbers, round counts."""
+    rule = rule or disclosure.configured_rule()
     if frame.empty:
         return frame.assign(suppressed=pd.Series(dtype=bool))
     units = frame["indicator_id"].map({i.id: i.unit for i in INDICATORS})
