@@ -1,0 +1,328 @@
+"""Bad input is rejected with a precise message and leaves the database exactly as it was.
+
+Every case: the message names the file (and row, column, reason where there is one), the
+database's tables hold the same rows as before (and a DuckDB file has the same bytes), and the
+rejection is recorded in rejected-loads.jsonl.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_loaders.db import duckdb_path
+from data_loaders.load import REJECTIONS_FILE, load_files, read_rejections
+from data_loaders.readers import MAX_CELL_CHARS
+from data_loaders.tables import metadata
+from data_loaders.validate import MAX_PROBLEMS, ExtractValidationError
+
+VALID = Path(__file__).resolve().parent / "data" / "valid"
+SPELL_HEADER = ("spell_id,patient_id,admission_date,discharge_date,admission_method,primary_diagnosis,"
+                "cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home")
+SPELL_OK = "S9,P0001,2024-01-05,2024-01-09,21,J45,,2024-01-08,1,no"
+GPA_HEADER = "month,practice_code,booking_interval,status,appointments"
+
+
+def spells(*lines: str, header: str = SPELL_HEADER) -> bytes:
+    return ("\n".join([header, *lines]) + "\n").encode()
+
+
+def snapshot(url: str) -> dict[str, object]:
+    """Every table's rows (sorted), plus the file's hash for DuckDB."""
+    state: dict[str, object] = {}
+    path = duckdb_path(url)
+    if path is not None:
+        state["__file_sha256__"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as c:
+            for name in sorted(sa.inspect(c).get_table_names()):
+                table = metadata.tables[name]  # reflection is not supported by duckdb-engine
+                state[name] = sorted(map(repr, c.execute(sa.select(table)).all()))
+    finally:
+        engine.dispose()
+    return state
+
+
+@pytest.fixture
+def loaded(db_url: str, tmp_path: Path) -> str:
+    """A database holding the valid fixture set (so 'unchanged' means something)."""
+    load_files(db_url, sorted(VALID.glob("*.csv")), progress=False, data_dir=tmp_path / "data")
+    return db_url
+
+
+def reject(url: str, tmp_path: Path, files: dict[str, bytes], extract: str | None = None) -> ExtractValidationError:
+    """Write the files, try to load them (with one valid file alongside), assert nothing changed."""
+    before = snapshot(url)
+    data_dir = tmp_path / "data"
+    previous = len(read_rejections(data_dir))
+    paths = []
+    for name, content in files.items():
+        path = tmp_path / "in" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(content)
+        paths.append(path)
+    if extract is None:  # a valid file in the same load must not land either
+        paths.append(VALID / "practice.csv")
+    with pytest.raises(ExtractValidationError) as info:
+        load_files(url, paths, extract=extract, progress=False, data_dir=data_dir)
+    assert snapshot(url) == before
+    rejections = read_rejections(data_dir)
+    rejected_files = {r["file"] for r in rejections[: len(rejections) - previous]}
+    assert rejected_files == {p.file for p in info.value.problems}
+    for r in rejections[: len(rejections) - previous]:
+        assert r["problems"] >= 1 and len(r["sha256"]) == 64 and r["first_problems"]
+    return info.value
+
+
+def assert_problem(error: ExtractValidationError, expected: str) -> None:
+    text = str(error)
+    assert expected in text, f"{expected!r} not in:\n{text}"
+
+
+# ----------------------------------------------------------------------------- structure
+def test_missing_column(loaded: str, tmp_path: Path) -> None:
+    header = SPELL_HEADER.replace(",discharge_pathway", "")
+    line = SPELL_OK.replace(",1,no", ",no")
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(line, header=header)})
+    assert_problem(e, "inpatient_spell.csv: missing column: discharge_pathway")
+    assert e.total == 1
+
+
+def test_extra_column(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(SPELL_OK + ",x,y", header=SPELL_HEADER + ",notes,ward")})
+    assert_problem(e, "inpatient_spell.csv: unexpected columns: notes, ward (expected exactly: spell_id,")
+
+
+def test_duplicate_header(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(SPELL_OK + ",S9", header=SPELL_HEADER + ",spell_id")})
+    assert_problem(e, "inpatient_spell.csv, row 1: duplicate column name in the header: spell_id")
+
+
+def test_ragged_row(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(SPELL_OK, SPELL_OK + ",extra")})
+    assert_problem(e, "inpatient_spell.csv: not a readable CSV table: Expected 10 fields in line 3, saw 11")
+
+
+def test_unknown_file_name(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"spells.csv": spells(SPELL_OK)})
+    assert_problem(e, "spells.csv: cannot tell which extract this is from its name")
+    assert_problem(e, "known extracts: ae_attendance, care_home_admission,")
+
+
+def test_unsupported_file_type(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.txt": spells(SPELL_OK)})
+    assert_problem(e, "inpatient_spell.txt: unsupported file type '.txt': use .csv (UTF-8), .xlsx or .parquet")
+
+
+# ----------------------------------------------------------------------------- values
+@pytest.mark.parametrize(("line", "expected"), [
+    (SPELL_OK.replace(",1,no", ",two,no"),
+     "inpatient_spell.csv, row 2, column discharge_pathway: 'two' is not a whole number"),
+    (SPELL_OK.replace(",1,no", ",1.5,no"),
+     "inpatient_spell.csv, row 2, column discharge_pathway: '1.5' is not a whole number"),
+    (SPELL_OK.replace(",no", ",maybe"),
+     "inpatient_spell.csv, row 2, column admitted_from_care_home: 'maybe' is not true/false"),
+    (SPELL_OK.replace("2024-01-05", "2024-02-30"),
+     "inpatient_spell.csv, row 2, column admission_date: '2024-02-30' is not a date as YYYY-MM-DD"),
+    (SPELL_OK.replace("2024-01-05", "05/01/2024"),
+     "inpatient_spell.csv, row 2, column admission_date: '05/01/2024' is not a date as YYYY-MM-DD"),
+    (SPELL_OK.replace("2024-01-09", "2099-01-09"),
+     "inpatient_spell.csv, row 2, column discharge_date: 2099-01-09 is in the future (after today,"),
+    (SPELL_OK.replace("2024-01-05", "2014-12-31").replace("2024-01-08", ""),
+     "inpatient_spell.csv, row 2, column admission_date: 2014-12-31 is before the earliest allowed date 2015-01-01"),
+    (SPELL_OK.replace(",21,", ",77,"),
+     "inpatient_spell.csv, row 2, column admission_method: '77' is not an allowed code (allowed: 11, 12, 13,"),
+    (SPELL_OK.replace(",J45,", ",J45.9,"),
+     "inpatient_spell.csv, row 2, column primary_diagnosis: 'J45.9' does not match the expected format"),
+    (SPELL_OK.replace(",1,no", ",9,no"),
+     "inpatient_spell.csv, row 2, column discharge_pathway: 9 is above the maximum 3"),
+    (SPELL_OK.replace("S9,", ","),
+     "inpatient_spell.csv, row 2, column spell_id: required value is missing"),
+], ids=["wrong-type", "fraction", "bool", "bad-date", "uk-date", "future", "before-2015", "unknown-code",
+        "pattern", "above-max", "required"])
+def test_bad_value(loaded: str, tmp_path: Path, line: str, expected: str) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(line)})
+    assert_problem(e, expected)
+    assert e.total == 1, str(e)
+
+
+def test_negative_count(loaded: str, tmp_path: Path) -> None:
+    content = f"{GPA_HEADER}\n2024-03-01,M85001,same_day,attended,-5\n".encode()
+    e = reject(loaded, tmp_path, {"gp_appointments-2024-03.csv": content})
+    assert_problem(e, "gp_appointments-2024-03.csv, row 2, column appointments: -5 is below the minimum 0")
+
+
+def test_duplicate_keys(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(SPELL_OK, SPELL_OK.replace("S9,", "S8,"), SPELL_OK)})
+    assert_problem(e, "inpatient_spell.csv, row 4, column spell_id: duplicate key (spell_id='S9'): same as row 2")
+    assert e.total == 1
+
+
+def test_duplicate_composite_keys(loaded: str, tmp_path: Path) -> None:
+    content = (f"{GPA_HEADER}\n2024-03-01,M85001,same_day,attended,1\n"
+               "2024-03-01,M85001,same_day,dna,2\n2024-03-01,M85001,same_day,attended,3\n").encode()
+    e = reject(loaded, tmp_path, {"gp_appointments.csv": content})
+    assert_problem(e, "gp_appointments.csv, row 4, column month, practice_code, booking_interval, status: "
+                      "duplicate key (month=2024-03-01, practice_code='M85001', booking_interval='same_day', "
+                      "status='attended'): same as row 2")
+
+
+def test_rule_violation(loaded: str, tmp_path: Path) -> None:
+    line = "S9,P0001,2024-01-05,2024-01-03,21,J45,,,1,no"
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(line)})
+    assert_problem(e, "inpatient_spell.csv, row 2, column discharge_date, admission_date: discharge_date must "
+                      "not be before admission_date (discharge_date=2024-01-03, admission_date=2024-01-05)")
+    assert e.total == 1
+
+
+def test_huge_cell(loaded: str, tmp_path: Path) -> None:
+    big = "x" * (MAX_CELL_CHARS + 1)
+    content = (f"contact_id,patient_id,contact_date,setting,service\nC1,P0001,2024-01-01,community,ok\n"
+               f'C2,P0001,2024-01-01,community,"{big}"\n').encode()
+    e = reject(loaded, tmp_path, {"community_contact.csv": content})
+    assert_problem(e, "community_contact.csv, row 3, column service: cell is 10,001 characters long; "
+                      "at most 10,000 allowed")
+
+
+# ----------------------------------------------------------------------------- whole files
+def test_empty_file(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": b""})
+    assert str(e).splitlines()[1] == "  inpatient_spell.csv: the file is empty"
+
+
+def test_header_only(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells()})
+    assert_problem(e, "inpatient_spell.csv: the file has a header row but no data rows")
+
+
+def test_latin1_file(loaded: str, tmp_path: Path) -> None:
+    content = ("practice_code,practice_name,pcn_code,neighbourhood_code,neighbourhood_name,locality,place\n"
+               "M85009,Café Surgery,U12345,N01,East 1,East,Birmingham\n").encode("latin-1")
+    e = reject(loaded, tmp_path, {"practice__latin1.csv": content}, extract="practice")
+    offset = content.index(b"\xe9")
+    assert_problem(e, f"practice__latin1.csv: not UTF-8 text at byte {offset} (line 2): save it as 'CSV UTF-8'")
+
+
+def test_utf16_file(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(SPELL_OK).decode().encode("utf-16")})
+    assert_problem(e, "inpatient_spell.csv: not UTF-8 text: it is UTF-16 (byte-order mark at byte 0)")
+
+
+def test_utf16_without_bom(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(SPELL_OK).decode().encode("utf-16-le")})
+    assert_problem(e, "inpatient_spell.csv: not UTF-8 text at byte 1 (NUL byte; UTF-16 text?")
+
+
+def test_png_renamed_csv(loaded: str, tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": png})
+    assert_problem(e, "inpatient_spell.csv: not a CSV text file: it looks like a PNG image")
+
+
+def test_random_binary(loaded: str, tmp_path: Path) -> None:
+    blob = bytes((i * 37 + 11) % 256 for i in range(3000))
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": blob})
+    assert_problem(e, "inpatient_spell.csv: not UTF-8 text at byte")
+
+
+def _xlsx_bytes(text: bytes) -> bytes:
+    frame = pd.read_csv(io.BytesIO(text), dtype=str, keep_default_na=False)
+    out = io.BytesIO()
+    frame.to_excel(out, index=False)
+    return out.getvalue()
+
+
+def test_truncated_xlsx(loaded: str, tmp_path: Path) -> None:
+    good = _xlsx_bytes(spells(SPELL_OK))
+    e = reject(loaded, tmp_path, {"inpatient_spell.xlsx": good[: len(good) // 2]})
+    assert_problem(e, "inpatient_spell.xlsx: not a readable XLSX workbook (truncated or corrupt")
+
+
+def test_csv_renamed_xlsx(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.xlsx": spells(SPELL_OK)})
+    assert_problem(e, "inpatient_spell.xlsx: not an XLSX workbook")
+
+
+def test_xlsx_problem_rows_are_sheet_rows(loaded: str, tmp_path: Path) -> None:
+    content = _xlsx_bytes(spells(SPELL_OK, SPELL_OK.replace("S9,", "S8,").replace(",21,", ",77,")))
+    e = reject(loaded, tmp_path, {"inpatient_spell.xlsx": content})
+    assert_problem(e, "inpatient_spell.xlsx, row 3, column admission_method: '77' is not an allowed code")
+
+
+def test_corrupt_parquet(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"inpatient_spell.parquet": b"PAR1" + b"\x00" * 64})
+    assert_problem(e, "inpatient_spell.parquet: not a readable Parquet file (truncated or corrupt")
+
+
+def test_parquet_rows_are_record_numbers(loaded: str, tmp_path: Path) -> None:
+    frame = pd.read_csv(io.BytesIO(spells(SPELL_OK, SPELL_OK.replace("S9,", "S8,").replace("2024-01-05", "2099-01-01"))),
+                        dtype=str, keep_default_na=False)
+    out = io.BytesIO()
+    frame.to_parquet(out)
+    e = reject(loaded, tmp_path, {"inpatient_spell.parquet": out.getvalue()})
+    assert_problem(e, "inpatient_spell.parquet, row 2, column admission_date: 2099-01-01 is in the future")
+
+
+# ----------------------------------------------------------------------------- many problems
+def test_every_problem_in_every_file_is_reported(loaded: str, tmp_path: Path) -> None:
+    bad_spells = spells(
+        SPELL_OK.replace(",21,", ",77,"),                                  # row 2: code
+        SPELL_OK.replace("S9,", "S8,").replace("2024-01-05", "2024-13-01"),  # row 3: date
+        SPELL_OK.replace("S9,", "S7,").replace(",no", ",perhaps"),        # row 4: bool
+        SPELL_OK,                                                           # row 5: duplicate of row 2
+    )
+    bad_counts = f"{GPA_HEADER}\n2024-03-01,M85001,same_day,attended,-1\n".encode()
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": bad_spells, "gp_appointments.csv": bad_counts})
+    text = str(e)
+    assert text.startswith("5 problems in 2 files (nothing was loaded):")
+    for expected in (
+        "inpatient_spell.csv, row 2, column admission_method: '77' is not an allowed code",
+        "inpatient_spell.csv, row 3, column admission_date: '2024-13-01' is not a date",
+        "inpatient_spell.csv, row 4, column admitted_from_care_home: 'perhaps' is not true/false",
+        "inpatient_spell.csv, row 5, column spell_id: duplicate key (spell_id='S9'): same as row 2",
+        "gp_appointments.csv, row 2, column appointments: -1 is below the minimum 0",
+    ):
+        assert_problem(e, expected)
+    assert [(p.file, p.row) for p in e.problems][:4] == [("inpatient_spell.csv", r) for r in (2, 3, 4, 5)]
+
+
+def test_problem_report_is_capped(loaded: str, tmp_path: Path) -> None:
+    n = MAX_PROBLEMS + 500
+    lines = [f"S{i},P0001,2024-01-05,2024-01-09,77,J45,,,1,no" for i in range(n)]
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(*lines)})
+    assert e.total == n and len(e.problems) == MAX_PROBLEMS
+    assert str(e).endswith("... and 500 more not shown")
+    (entry,) = read_rejections(tmp_path / "data")[:1]
+    assert entry["problems"] == n and len(entry["first_problems"]) == 20
+
+
+def test_rejections_file_is_json_lines(loaded: str, tmp_path: Path) -> None:
+    reject(loaded, tmp_path, {"inpatient_spell.csv": b""})
+    reject(loaded, tmp_path, {"gp_appointments.csv": b"nonsense"})
+    lines = (tmp_path / "data" / REJECTIONS_FILE).read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert [e["file"] for e in entries] == ["inpatient_spell.csv", "gp_appointments.csv"]
+    assert set(entries[0]) >= {"time", "file", "sha256", "problems", "first_problems"}
+    newest: Callable[[], list[dict]] = lambda: read_rejections(tmp_path / "data")  # noqa: E731
+    assert newest()[0]["file"] == "gp_appointments.csv"
+
+
+def test_semicolon_separated(loaded: str, tmp_path: Path) -> None:
+    content = spells(SPELL_OK).decode().replace(",", ";").encode()
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": content})
+    assert_problem(e, "inpatient_spell.csv, row 1: the header has one column separated by semicolons")
+
+
+def test_integer_beyond_database_range(loaded: str, tmp_path: Path) -> None:
+    content = f"{GPA_HEADER}\n2024-03-01,M85001,same_day,attended,3000000000\n".encode()
+    e = reject(loaded, tmp_path, {"gp_appointments.csv": content})
+    assert_problem(e, "gp_appointments.csv, row 2, column appointments: '3000000000' is not a whole number "
+                      "(at most 2,147,483,647 either side of 0)")

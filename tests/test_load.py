@@ -1,0 +1,277 @@
+"""Loads: validated, idempotent (replace by slice), logged, on DuckDB and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from data_loaders.db import write_transaction
+from data_loaders.extracts import get_extract
+from data_loaders.load import load_files, load_frames, read_load_log, read_rejections
+from data_loaders.readers import identify_extract, read_extract
+from data_loaders.validate import ExtractValidationError, validate_frame
+
+VALID = Path(__file__).resolve().parent / "data" / "valid"
+VALID_FILES = sorted(VALID.glob("*.csv"))
+
+
+def counts(url: str) -> dict[str, int]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as c:
+            names = [n for n in sa.inspect(c).get_table_names()]
+            return {n: c.execute(sa.text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one() for n in names}
+    finally:
+        engine.dispose()
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as c:
+            return [tuple(r) for r in c.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_load_twice_leaves_same_rows(db_url: str, tmp_path: Path) -> None:
+    first = load_files(db_url, VALID_FILES, progress=False, data_dir=tmp_path)
+    assert [r.extract for r in first] == ["gp_appointments", "inpatient_spell", "patient", "practice"]
+    once = counts(db_url)
+    assert once["inpatient_spell"] == 3 and once["gp_appointments"] == 4 and once["patient"] == 3
+    load_files(db_url, VALID_FILES, progress=False, data_dir=tmp_path)
+    twice = counts(db_url)
+    assert {k: v for k, v in twice.items() if k != "load_log"} == {
+        k: v for k, v in once.items() if k != "load_log"}
+    assert twice["load_log"] == 2 * once["load_log"] == 8
+
+
+def test_values_are_typed(db_url: str, tmp_path: Path) -> None:
+    load_files(db_url, [VALID / "inpatient_spell.csv"], progress=False, data_dir=tmp_path)
+    got = rows(db_url, "SELECT spell_id, admission_date, discharge_date, discharge_pathway, "
+                       "admitted_from_care_home, cause_code FROM inpatient_spell ORDER BY spell_id")
+    assert got == [
+        ("S1", dt.date(2024, 1, 5), dt.date(2024, 1, 9), 1, False, None),
+        ("S2", dt.date(2024, 1, 6), None, None, True, "W01"),
+        ("S3", dt.date(2024, 2, 1), dt.date(2024, 2, 1), 0, False, "W19"),
+    ]
+
+
+def test_replace_by_key(db_url: str, tmp_path: Path) -> None:
+    """inpatient_spell replaces by spell_id: S2 updated, S4 added, S1/S3 kept."""
+    load_files(db_url, [VALID / "inpatient_spell.csv"], progress=False, data_dir=tmp_path)
+    update = write(tmp_path / "inpatient_spell__update.csv", (
+        "spell_id,patient_id,admission_date,discharge_date,admission_method,primary_diagnosis,"
+        "cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home\n"
+        "S2,P0002,2024-01-06,2024-01-20,11,I500,W01,2024-01-19,2,yes\n"
+        "S4,P0001,2024-03-01,2024-03-02,22,J440,,,,no\n"))
+    load_files(db_url, [update], progress=False, data_dir=tmp_path)
+    got = rows(db_url, "SELECT spell_id, discharge_date, discharge_pathway FROM inpatient_spell ORDER BY spell_id")
+    assert got == [("S1", dt.date(2024, 1, 9), 1), ("S2", dt.date(2024, 1, 20), 2),
+                   ("S3", dt.date(2024, 2, 1), 0), ("S4", dt.date(2024, 3, 2), None)]
+
+
+def test_replace_by_month_slice(db_url: str, tmp_path: Path) -> None:
+    """gp_appointments replaces whole months: a February file drops February rows it lacks."""
+    load_files(db_url, [VALID / "gp_appointments.csv"], progress=False, data_dir=tmp_path)
+    feb = write(tmp_path / "gp_appointments-2024-02.csv", (
+        "month,practice_code,booking_interval,status,appointments\n"
+        "2024-02-01,M85002,same_day,attended,77\n"))
+    load_files(db_url, [feb], progress=False, data_dir=tmp_path)
+    got = rows(db_url, "SELECT month, practice_code, booking_interval, appointments FROM gp_appointments "
+                       "ORDER BY month, practice_code, booking_interval")
+    assert got == [
+        (dt.date(2024, 1, 1), "M85001", "1_day", 4),
+        (dt.date(2024, 1, 1), "M85001", "same_day", 120),
+        (dt.date(2024, 2, 1), "M85002", "same_day", 77),
+    ]
+
+
+def test_load_log_rows(db_url: str, tmp_path: Path) -> None:
+    path = VALID / "patient.csv"
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    (record,) = load_files(db_url, [path], progress=False, data_dir=tmp_path)
+    log = read_load_log(db_url)
+    assert len(log) == 1
+    row = log.iloc[0]
+    assert row["load_id"] == record.load_id and len(record.load_id) == 36
+    assert row["extract"] == "patient" and row["file_name"] == "patient.csv"
+    assert row["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert row["rows"] == 3 and row["outcome"] == "loaded"
+    assert before - dt.timedelta(seconds=1) <= pd.Timestamp(row["loaded_at"]) <= before + dt.timedelta(minutes=5)
+
+
+def test_read_load_log_without_database(tmp_path: Path) -> None:
+    log = read_load_log(f"duckdb:///{tmp_path / 'none.duckdb'}")
+    assert log.empty and "sha256" in log.columns
+    assert read_rejections(tmp_path) == []
+
+
+def test_after_load_runs_in_the_transaction(db_url: str, tmp_path: Path) -> None:
+    seen: list[int] = []
+
+    def after(conn: sa.Connection) -> None:
+        seen.append(conn.execute(sa.text("SELECT COUNT(*) FROM patient")).scalar_one())
+
+    load_files(db_url, [VALID / "patient.csv"], progress=False, after_load=after, data_dir=tmp_path)
+    assert seen == [3]
+
+
+def test_failing_after_load_rolls_everything_back(db_url: str, tmp_path: Path) -> None:
+    load_files(db_url, [VALID / "practice.csv"], progress=False, data_dir=tmp_path)
+    before = counts(db_url)
+
+    def boom(conn: sa.Connection) -> None:
+        raise RuntimeError("refresh failed")
+
+    with pytest.raises(RuntimeError, match="refresh failed"):
+        load_files(db_url, [VALID / "patient.csv"], progress=False, after_load=boom, data_dir=tmp_path)
+    assert counts(db_url) == before
+
+
+def test_load_frames_generated_data(db_url: str) -> None:
+    """The demo generator's path: typed frames straight into load_frames, hashed and logged."""
+    frame = pd.DataFrame({
+        "age_band_start": pd.array([0, 5], dtype="Int64"),
+        "persons": pd.array([10, 20], dtype="Int64"),
+    })
+    seen: list[tuple[str, int]] = []
+    with write_transaction(db_url) as conn:
+        (record,) = load_frames(conn, {"standard_population": frame}, progress=lambda n, r: seen.append((n, r)))
+    assert seen == [("standard_population", 2)]
+    assert record.file_name == "standard_population (generated)" and len(record.sha256) == 64
+    assert rows(db_url, "SELECT age_band_start, persons FROM standard_population ORDER BY 1") == [(0, 10), (5, 20)]
+    with write_transaction(db_url) as conn, pytest.raises(ValueError, match="missing"):
+        load_frames(conn, {"standard_population": frame[["persons"]]})
+
+
+def test_several_files_of_one_extract_in_one_load(db_url: str, tmp_path: Path) -> None:
+    header = "month,practice_code,booking_interval,status,appointments\n"
+    jan = write(tmp_path / "gp_appointments-2024-01.csv", header + "2024-01-01,M85001,same_day,attended,1\n")
+    feb = write(tmp_path / "gp_appointments-2024-02.csv", header + "2024-02-01,M85001,same_day,attended,2\n")
+    records = load_files(db_url, [tmp_path], progress=False, data_dir=tmp_path)  # a directory
+    assert [r.file_name for r in records] == [jan.name, feb.name]
+    assert rows(db_url, "SELECT appointments FROM gp_appointments ORDER BY month") == [(1,), (2,)]
+
+
+def test_xlsx_and_parquet_read_like_csv(tmp_path: Path) -> None:
+    src = VALID / "inpatient_spell.csv"
+    ex = get_extract("inpatient_spell")
+    from_csv, problems = validate_frame(ex, read_extract(src).frame)
+    assert not problems
+    text = pd.read_csv(src, dtype=str, keep_default_na=False)
+    # XLSX with real Excel types: dates, numbers, booleans
+    typed = text.copy()
+    xlsx = tmp_path / "inpatient_spell.xlsx"
+    with pd.ExcelWriter(xlsx) as writer:
+        typed2 = typed.astype(object)
+        for c in ("admission_date", "discharge_date", "discharge_ready_date"):
+            typed2[c] = [pd.Timestamp(v).to_pydatetime() if v else None for v in typed[c]]
+        typed2["discharge_pathway"] = [int(v) if v else None for v in typed["discharge_pathway"]]
+        typed2.to_excel(writer, index=False, sheet_name="Sheet1")
+    raw = read_extract(xlsx)
+    assert list(raw.frame.index) == [2, 3, 4]
+    from_xlsx, problems = validate_frame(ex, raw.frame, raw.file_name)
+    assert not problems, problems.items
+    pd.testing.assert_frame_equal(from_xlsx, from_csv)
+    # Parquet with typed columns
+    pq = tmp_path / "inpatient_spell-x.parquet"
+    pqf = text.copy()
+    for c in ("admission_date", "discharge_date", "discharge_ready_date"):
+        pqf[c] = pd.to_datetime(pqf[c].replace("", None))
+    pqf["discharge_pathway"] = pd.to_numeric(pqf["discharge_pathway"].replace("", None)).astype("Int64")
+    pqf.to_parquet(pq)
+    raw = read_extract(pq)
+    assert list(raw.frame.index) == [1, 2, 3]
+    from_pq, problems = validate_frame(ex, raw.frame, raw.file_name)
+    assert not problems, problems.items
+    pd.testing.assert_frame_equal(from_pq, from_csv)
+
+
+def test_value_spellings(tmp_path: Path) -> None:
+    """Booleans in many spellings, datetimes with T or space, with or without seconds, BOM."""
+    csv = tmp_path / "ucr_referral.csv"
+    csv.write_bytes(("\ufeffreferral_id,patient_id,referral_datetime,first_contact_datetime,"
+                     "two_hour_eligible,outcome\n"
+                     "R1,P0001,2024-01-01 08:00,2024-01-01T09:30:15,Yes,conveyed\n"
+                     "R2,P0001,2024-01-02T10:00:00, ,n,other\n"
+                     " R3 ,P0001,2024-01-03 11:00:00,,1,unknown\n").encode())
+    raw = read_extract(csv)
+    typed, problems = validate_frame(raw.extract, raw.frame, raw.file_name)
+    assert not problems, problems.items
+    assert typed["two_hour_eligible"].tolist() == [True, False, True]
+    assert typed["referral_id"].tolist() == ["R1", "R2", "R3"]
+    assert typed["first_contact_datetime"].iloc[0] == pd.Timestamp("2024-01-01 09:30:15")
+    assert typed["first_contact_datetime"].isna().tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize(("name", "extract"), [
+    ("inpatient_spell.csv", "inpatient_spell"),
+    ("inpatient_spell-2024-05.csv", "inpatient_spell"),
+    ("inpatient_spell__bsol_extract.XLSX", "inpatient_spell"),
+    ("gp_appointment-2024.csv", "gp_appointment"),
+    ("gp_appointments-2024.csv", "gp_appointments"),
+    ("GP_APPOINTMENTS.parquet", "gp_appointments"),
+])
+def test_identify_extract(name: str, extract: str) -> None:
+    assert identify_extract(name).name == extract
+
+
+def test_unknown_file_name_lists_extracts() -> None:
+    with pytest.raises(ExtractValidationError) as e:
+        identify_extract("spells_may.csv")
+    message = str(e.value)
+    assert "spells_may.csv: cannot tell which extract" in message
+    assert "inpatient_spell" in message and "gp_workforce" in message
+
+
+def test_explicit_extract(tmp_path: Path, db_url: str) -> None:
+    odd = tmp_path / "may spells.csv"
+    shutil.copy(VALID / "inpatient_spell.csv", odd)
+    (record,) = load_files(db_url, [odd], extract="inpatient_spell", progress=False, data_dir=tmp_path)
+    assert record.extract == "inpatient_spell" and record.rows == 3
+
+
+def test_every_column_kind_round_trips(db_url: str, tmp_path: Path) -> None:
+    """datetime, float, bool, nullable int and text with commas/quotes land exactly."""
+    ucr = write(tmp_path / "ucr_referral.csv", (
+        "referral_id,patient_id,referral_datetime,first_contact_datetime,two_hour_eligible,outcome\n"
+        "R1,P0001,2024-01-01 08:00,2024-01-01T09:30:15,yes,conveyed\n"
+        "R2,P0002,2024-01-02 10:00:00,,no,other\n"))
+    dm = write(tmp_path / "diabetes-2024Q1.csv", (
+        "snapshot_date,patient_id,diabetes_type,last_hba1c,last_systolic,last_diastolic\n"
+        "2024-03-31,P0001,type2,53.25,141,\n"
+        "2024-03-31,P0002,type1,,,\n"))
+    cc = write(tmp_path / "community_contact.csv", (
+        "contact_id,patient_id,contact_date,setting,service\n"
+        'C1,P0001,2024-01-01,community,"District nursing, ""leg ulcer"" clinic"\n'))
+    load_files(db_url, [ucr, dm, cc], progress=False, data_dir=tmp_path)
+    assert rows(db_url, "SELECT referral_id, referral_datetime, first_contact_datetime, two_hour_eligible "
+                        "FROM ucr_referral ORDER BY 1") == [
+        ("R1", dt.datetime(2024, 1, 1, 8, 0), dt.datetime(2024, 1, 1, 9, 30, 15), True),
+        ("R2", dt.datetime(2024, 1, 2, 10, 0), None, False),
+    ]
+    assert rows(db_url, "SELECT patient_id, last_hba1c, last_systolic, last_diastolic FROM diabetes ORDER BY 1") == [
+        ("P0001", 53.25, 141, None), ("P0002", None, None, None)]
+    assert rows(db_url, "SELECT service FROM community_contact") == [('District nursing, "leg ulcer" clinic',)]
+
+
+def test_load_frames_accepts_python_dates(db_url: str) -> None:
+    frame = pd.DataFrame({
+        "month": [dt.date(2024, 1, 1)], "practice_code": ["M85001"], "booking_interval": ["same_day"],
+        "status": ["attended"], "appointments": [5],
+    })
+    with write_transaction(db_url) as conn:
+        load_frames(conn, {"gp_appointments": frame})
+    assert rows(db_url, "SELECT month, appointments FROM gp_appointments") == [(dt.date(2024, 1, 1), 5)]
