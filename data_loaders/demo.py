@@ -78,19 +78,19 @@ PILOT_COHORT_SIZE = {"INT01": 180, "INT02": 240}
 # ------------------------------------------------------------------ geography
 # (name, locality, mean IMD decile of its LSOAs). The first three of each locality form `small`.
 NEIGHBOURHOODS: tuple[tuple[str, str, float], ...] = (
-    ("Erdington", "North", 2.4), ("Kingstanding", "North", 1.4), ("Sutton Coldfield North", "North", 8.8),
-    ("Castle Vale & Tyburn", "North", 1.8), ("Stockland Green", "North", 2.0), ("Sutton Coldfield South", "North", 7.8),
-    ("Northfield", "South", 3.0), ("Selly Oak", "South", 4.8), ("Bournville", "South", 6.5),
-    ("Longbridge", "South", 2.4), ("Kings Norton", "South", 2.0), ("Edgbaston", "South", 5.5),
+    ("Erdington", "North", 3.0), ("Kingstanding", "North", 1.4), ("Sutton Coldfield North", "North", 8.8),
+    ("Castle Vale & Tyburn", "North", 2.4), ("Stockland Green", "North", 2.6), ("Sutton Coldfield South", "North", 7.8),
+    ("Northfield", "South", 3.4), ("Selly Oak", "South", 5.2), ("Bournville", "South", 6.5),
+    ("Longbridge", "South", 3.2), ("Kings Norton", "South", 2.6), ("Edgbaston", "South", 5.5),
     ("Hall Green", "South", 4.6),
-    ("Washwood Heath", "East", 1.1), ("Bordesley Green", "East", 1.2), ("Yardley", "East", 3.0),
-    ("Hodge Hill", "East", 1.5), ("Stechford", "East", 1.9), ("Sheldon", "East", 4.5),
-    ("Ladywood", "West", 1.6), ("Handsworth", "West", 1.2), ("Perry Barr", "West", 3.0),
-    ("Aston", "West", 1.1), ("Soho & Jewellery Quarter", "West", 1.4), ("Winson Green", "West", 1.3),
-    ("Sparkbrook", "Central", 1.1), ("Small Heath", "Central", 1.2), ("Moseley", "Central", 5.0),
-    ("Balsall Heath", "Central", 1.4), ("Springfield", "Central", 2.5),
-    ("Chelmsley Wood", "Solihull", 1.5), ("Solihull Town", "Solihull", 7.5), ("Knowle & Dorridge", "Solihull", 9.6),
-    ("Kingshurst & Smith's Wood", "Solihull", 2.0), ("Shirley", "Solihull", 7.2),
+    ("Washwood Heath", "East", 1.1), ("Bordesley Green", "East", 1.2), ("Yardley", "East", 3.6),
+    ("Hodge Hill", "East", 2.0), ("Stechford", "East", 2.6), ("Sheldon", "East", 5.0),
+    ("Ladywood", "West", 2.0), ("Handsworth", "West", 1.5), ("Perry Barr", "West", 3.6),
+    ("Aston", "West", 1.1), ("Soho & Jewellery Quarter", "West", 2.2), ("Winson Green", "West", 1.8),
+    ("Sparkbrook", "Central", 1.1), ("Small Heath", "Central", 1.2), ("Moseley", "Central", 5.5),
+    ("Balsall Heath", "Central", 1.4), ("Springfield", "Central", 3.0),
+    ("Chelmsley Wood", "Solihull", 1.8), ("Solihull Town", "Solihull", 7.5), ("Knowle & Dorridge", "Solihull", 9.6),
+    ("Kingshurst & Smith's Wood", "Solihull", 3.6), ("Shirley", "Solihull", 7.2),
 )
 LOCALITY_ORDER = ("North", "South", "East", "West", "Central", "Solihull")
 LOCALITY_POP = {"North": 270_000, "South": 310_000, "East": 310_000, "West": 280_000,
@@ -185,7 +185,7 @@ IMD_FALL = np.array([1.0, 1.15, 1.08, 1.0, 0.93, 0.87])
 SEASON_EMERG = np.array([1.10, 1.04, 1.02, 0.97, 0.98, 0.95, 0.97, 0.93, 0.97, 1.0, 1.03, 1.08])
 SEASON_AE = np.array([0.94, 0.93, 1.0, 1.0, 1.05, 1.06, 1.06, 1.0, 1.0, 0.99, 0.98, 0.98])
 SEASON_FLAT = np.ones(12)
-TREND = 0.015  # demand growth per year
+TREND = 0.025  # demand growth per year (ageing, rising acuity)
 CASELOAD_PRE, CASELOAD_POST = 1.25, {  # multipliers for caseload people (not the pilot cohort)
     "gp": 0.75, "ae": 0.6, "spell": 0.65, "community": 0.85, "package": 0.7}
 
@@ -575,14 +575,15 @@ def _people(g: _Gen) -> _People:
     # frailty / multimorbidity: heavy-tailed, worse with deprivation
     z = rng.gamma(0.7, 1 / 0.7, n) * np.array([1.05, 1.2, 1.08, 1.0, 0.92, 0.85])[q]
     # care-home residents (about 0.3% of all; most 85+)
-    p_care = np.select([band >= 17, band >= 15, band >= 13, band >= 4], [0.085, 0.019, 0.004, 0.0003], 0)
+    p_care = np.select([band >= 17, band >= 15, band >= 13, band >= 4], [0.05, 0.011, 0.0025, 0.0002], 0)
     care = np.where(rng.random(n) < p_care, np.where(rng.random(n) < 0.45 + 0.05 * (band >= 17), 2, 1), 0)
 
     # deaths: Gompertz hazard, scaled so ~0.7% of the list die each year
     age_ref = (g.ref - birth) / 365.25
     h = 0.11 * np.exp(0.095 * (np.maximum(age_ref, 0) - 85)) + 0.0003 + 0.003 * (age_ref < 1)
-    h = h * np.sqrt(z) * np.array([1.1, 1.25, 1.12, 1.0, 0.9, 0.82])[q] * np.where(care > 0, 4.0, 1.0)
-    h = np.minimum(h * 0.0081 / h.mean(), 0.9)
+    # (not scaled by z: a closed list whose frailest die first would show falling demand everywhere)
+    h = h * np.array([1.1, 1.25, 1.12, 1.0, 0.9, 0.82])[q] * np.where(care > 0, 4.0, 1.0)
+    h = np.minimum(h * 0.0087 / h.mean(), 0.9)
     drng = g.rngs["death"]
     t = drng.exponential(1.0, n) / h * 365.25
     entry = np.maximum(g.start_d, birth)
@@ -793,7 +794,7 @@ def _drop_pilot_windows(g: _Gen, P: _People, person: np.ndarray, day: np.ndarray
 def _care_home_admissions(g: _Gen, P: _People) -> None:
     rng = g.rngs["carehome"]
     who = np.flatnonzero(P.care == 0)
-    rate = CARE_HOME_PERM[P.band[who]] * np.sqrt(P.z[who]) * 2.8
+    rate = CARE_HOME_PERM[P.band[who]] * np.sqrt(P.z[who]) * 2.3
     perm_p, perm_d = _event_stream(g, P, "carehome", rate, SEASON_FLAT, False, None, who)
     # one permanent admission per person at most
     first = np.unique(perm_p, return_index=True)[1]
@@ -840,7 +841,8 @@ def _deaths(g: _Gen, P: _People) -> None:
     # place: hospital, home, care_home, hospice, religious_establishment, other
     probs = np.zeros((len(person), 6))
     probs[:] = [0.60, 0.30, 0.05, 0.01, 0.002, 0.038]
-    probs[pall & ~resident] = [0.40, 0.42, 0.06, 0.09, 0.002, 0.028]
+    probs[age >= 80] = [0.50, 0.20, 0.25, 0.01, 0.002, 0.038]  # incl. self-funded residents
+    probs[pall & ~resident] = [0.40, 0.40, 0.08, 0.09, 0.002, 0.028]
     probs[resident] = [0.24, 0.0, 0.74, 0.01, 0.0, 0.01]
     probs[:, 0] *= np.clip(1 - 0.025 * years, 0.9, 1)  # slowly fewer hospital deaths
     place = _choice_by_row(rng, probs)
@@ -867,7 +869,7 @@ def _spell_diagnoses(rng: np.random.Generator, P: _People, person: np.ndarray, d
     q = P.q[person]
     child, old, very_old = age < 19, age >= 65, age >= 80
     p_acsc = np.select([child, very_old, old], [0.08, 0.095, 0.09], 0.045) * IMD_ACSC[q]
-    p_fall = np.select([child, very_old, old], [0.03, 0.14, 0.075], 0.022) * IMD_FALL[q]
+    p_fall = np.select([child, very_old, old], [0.03, 0.12, 0.064], 0.022) * IMD_FALL[q]
     p_inj = np.select([child, old], [0.08, 0.01], 0.045)
     u = rng.random(n)
     kind = np.select([u < p_acsc, u < p_acsc + p_fall, u < p_acsc + p_fall + p_inj], [1, 2, 3], 0)
@@ -1576,8 +1578,9 @@ def generate(size: Size = "small", seed: int = DEFAULT_SEED, end: date | None = 
     g.log("aggregates")
     out: dict[str, pd.DataFrame] = {}
     for name in GENERATED_EXTRACTS:
-        frame = g.frames[name]
-        out[name] = frame[list(_extract(name).column_names)].reset_index(drop=True)
+        frame = g.frames.pop(name)
+        cols = list(_extract(name).column_names)
+        out[name] = frame if list(frame.columns) == cols else frame[cols]
     _check_pilot(out, g)
     g.log("done")
     return out
@@ -1612,6 +1615,7 @@ def pilot_prepost_counts(frames: dict[str, pd.DataFrame]) -> dict[tuple[str, str
         c["post_end"] = c["index_date"] + pd.DateOffset(months=PREPOST_MONTHS)
         for act, (table, col, filt) in sources.items():
             f = frames[table]
+            f = f[f["patient_id"].isin(c["patient_id"])]
             if filt is not None:
                 f = f[filt(f)]
             j = f[["patient_id", col]].merge(c, on="patient_id")
@@ -1665,7 +1669,7 @@ def write_extracts(frames: dict[str, pd.DataFrame], directory: str | Path,
         table = pa.table(cols, names=list(ex.column_names))
         path = out_dir / f"{name}.{fmt}"
         if fmt == "csv":
-            pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+            pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed", quoting_header="none"))
         elif fmt == "parquet":
             pq.write_table(table, path)
         else:
