@@ -118,6 +118,10 @@ class Indicator:
     target_text: str = ""
     caveats: str = ""
     decimals: int = 1
+    # Is the numerator/denominator a count of people or events (small-number control applies)?
+    # Person-years, FTE, modelled expected counts and published practice totals are not.
+    numerator_disclosive: bool = True
+    denominator_disclosive: bool = True
 
     @property
     def unit_label(self) -> str:
@@ -205,6 +209,7 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
             numerator_text=f"Sum of days between discharge ready date and discharge date, {label} discharges",
             denominator_text=f"Number of {label} discharges with a discharge ready date",
             unit="days", polarity=Polarity.LOW_IS_GOOD, aggregation="mean", ci="t", decimals=2,
+            numerator_disclosive=False,
             **common,
         ),
         Indicator(
@@ -248,6 +253,7 @@ def _caseload_rate(measure: int, activity: str, title: str, events: Events, sour
         definition_year="2024-25",
         source=source,
         decimals=2,
+        denominator_disclosive=False,
         caveats=(
             "People on a caseload are high users; their activity regresses toward the mean after "
             "enrolment, so a fall is expected even without an effect. See the pre/post page for "
@@ -374,9 +380,11 @@ MEASURES: tuple[Measure, ...] = (
             measure=8,
             title="Older people (65+) at home 91 days after discharge into reablement",
             numerator=Events("reablement_discharge", "hospital_discharge_date",
-                             lambda r: (r.age >= 65) & (r.status_91_days == "at_home"), fy_quarter=3),
+                             lambda r: (r.age >= 65) & (r.status_91_days == "at_home")
+                             & r.followed_up(r.hospital_discharge_date, 91), fy_quarter=3),
             denominator=Events("reablement_discharge", "hospital_discharge_date",
-                               lambda r: (r.age >= 65) & (r.status_91_days != "unknown"), fy_quarter=3),
+                               lambda r: (r.age >= 65) & (r.status_91_days != "unknown")
+                               & r.followed_up(r.hospital_discharge_date, 91), fy_quarter=3),
             numerator_text="People aged 65+ discharged into reablement/rehabilitation who were at home 91 days later",
             denominator_text="People aged 65+ discharged from hospital into reablement/rehabilitation (deaths count as not at home)",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
@@ -384,7 +392,7 @@ MEASURES: tuple[Measure, ...] = (
             definition_year="2024-25",
             frequency=("quarter", "financial_year"),
             source="Reablement discharges with 91-day follow-up (reablement_discharge)",
-            caveats="Quarterly values use each quarter's discharges; the financial-year value is the national October–December cohort only. Status unknown is excluded.",
+            caveats="Quarterly values use each quarter's discharges; the financial-year value is the national October–December cohort only. Status unknown is excluded, and discharges whose 91 days have not yet passed by the data end are not counted.",
         ),
     )),
     Measure(9, 2, "Emergency admission to acute hospital following a fall for older people (BCF metric).", (
@@ -430,7 +438,7 @@ MEASURES: tuple[Measure, ...] = (
             measure=10,
             title="% of current smokers referred to Stop Smoking Services in the last 12 months",
             numerator=Events("smoking_status", "snapshot_date",
-                             lambda r: (r.status == "current") & (r.referral_date > r.snapshot_date - timedelta(days=365)),
+                             lambda r: (r.status == "current") & (r.referral_date > r.months_before(r.snapshot_date, 12)),
                              snapshot=True),
             denominator=Events("smoking_status", "snapshot_date", lambda r: r.status == "current", snapshot=True),
             numerator_text="Current smokers aged 15+ with a referral to NHS Stop Smoking Services in the 12 months to the snapshot",
@@ -453,7 +461,7 @@ MEASURES: tuple[Measure, ...] = (
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="byar",
             definition="CVDPREVENT / QOF HYP001 register compared with OHID modelled prevalence ('% of expected diagnosed'); Table 2 says 'incidence', read as prevalence",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
-            breakdowns=GEOGRAPHY_ONLY,
+            breakdowns=GEOGRAPHY_ONLY, denominator_disclosive=False,
             source="GP clinical systems (hypertension); modelled prevalence (modelled_prevalence)",
             caveats="Expected prevalence is modelled per practice, so no breakdown by deprivation, ethnicity, sex or age is available. The CI treats the expected count as fixed (Byar on the register count). Plan context: recorded prevalence c12.5% v 15% (F4:1399).",
         ),
@@ -501,6 +509,7 @@ MEASURES: tuple[Measure, ...] = (
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="byar",
             definition="Proposed: QOF DM017 register compared with the PHE/OHID diabetes prevalence model, mirroring measure 11",
             definition_year="2024-25", frequency=("quarter", "financial_year"), breakdowns=GEOGRAPHY_ONLY,
+            denominator_disclosive=False,
             source="GP clinical systems (diabetes); modelled prevalence",
         ),
         Indicator(
@@ -603,6 +612,7 @@ MEASURES: tuple[Measure, ...] = (
         ),
         Indicator(
             id="m17_wound_prescribing",
+            numerator_disclosive=False,
             measure=17,
             title="Wound-care prescription items per 1,000 registered patients",
             numerator=Events("wound_prescribing", "month", count="sum", column="items"),
@@ -620,6 +630,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(18, 4, "GP appointments per 1,000 patients. (RAFT metric)", (
         Indicator(
             id="m18_gp_appointments_rate",
+            numerator_disclosive=False,
             measure=18,
             title="GP appointments per 1,000 registered patients (annualised)",
             numerator=Events("gp_appointments", "month", count="sum", column="appointments"),
@@ -631,13 +642,14 @@ MEASURES: tuple[Measure, ...] = (
             definition="NHS England 'Appointments in General Practice' (GPAD): appointments per 1,000 registered patients",
             definition_year="2024-25", breakdowns=GEOGRAPHY_ONLY,
             source="GPAD practice-level data (gp_appointments); GP registered population",
-            caveats="GPAD is practice level: no breakdown by patient characteristics is possible. Rates are annualised (monthly count x 12 / population x 1,000). RAFT is a local BSol access programme, not a national metric.",
+            caveats="GPAD is practice level: no breakdown by patient characteristics is possible. Rates are annualised (count / (population x days in period / 365.25) x 1,000). RAFT is a local BSol access programme, not a national metric.",
             decimals=0,
         ),
     )),
     Measure(19, 4, "GP appointments: percentage offered on same day and within 14 days (RAFT metric).", (
         Indicator(
             id="m19_gp_same_day",
+            numerator_disclosive=False, denominator_disclosive=False,
             measure=19,
             title="% of GP appointments booked for the same day",
             numerator=Events("gp_appointments", "month", lambda r: r.booking_interval == "same_day", count="sum", column="appointments"),
@@ -652,6 +664,7 @@ MEASURES: tuple[Measure, ...] = (
         ),
         Indicator(
             id="m19_gp_within_14_days",
+            numerator_disclosive=False, denominator_disclosive=False,
             measure=19,
             title="% of GP appointments within 14 days of booking",
             numerator=Events("gp_appointments", "month",
@@ -672,6 +685,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(20, 4, "[A measure of the sustainability of the primary care workforce to be developed]", (
         Indicator(
             id="m20_gp_fte_per_10k",
+            numerator_disclosive=False, denominator_disclosive=False,
             measure=20,
             title="GP FTE per 10,000 registered patients (proposed)",
             numerator=Events("gp_workforce", "month", lambda r: r.staff_group == "gp", count="sum", column="fte", snapshot=True),
@@ -686,6 +700,7 @@ MEASURES: tuple[Measure, ...] = (
         ),
         Indicator(
             id="m20_nurse_fte_per_10k",
+            numerator_disclosive=False, denominator_disclosive=False,
             measure=20,
             title="Practice nurse FTE per 10,000 registered patients (proposed)",
             numerator=Events("gp_workforce", "month", lambda r: r.staff_group == "nurse", count="sum", column="fte", snapshot=True),
@@ -700,6 +715,7 @@ MEASURES: tuple[Measure, ...] = (
         ),
         Indicator(
             id="m20_clinical_leaver_rate",
+            numerator_disclosive=False, denominator_disclosive=False,
             measure=20,
             title="Clinical staff leaving in the quarter, % of headcount (proposed)",
             numerator=Events("gp_workforce", "month", lambda r: r.staff_group.in_(("gp", "nurse", "dpc")), count="sum", column="leavers", snapshot=True),
@@ -748,6 +764,16 @@ def get_indicator(indicator_id: str) -> Indicator:
 
 def measure_of(indicator: Indicator) -> Measure:
     return MEASURES_BY_NUMBER[indicator.measure]
+
+
+def disclosure_columns(indicator_ids: Any) -> dict[str, Any]:
+    """Per-row facts the disclosure rule needs, looked up from a Series of indicator ids."""
+    return {
+        "unit": indicator_ids.map({i.id: i.unit for i in INDICATORS}),
+        "ci_method": indicator_ids.map({i.id: i.ci for i in INDICATORS}),
+        "numerator_disclosive": indicator_ids.map({i.id: i.numerator_disclosive for i in INDICATORS}),
+        "denominator_disclosive": indicator_ids.map({i.id: i.denominator_disclosive for i in INDICATORS}),
+    }
 
 
 def sources_of(indicator: Indicator) -> tuple[Source, ...]:

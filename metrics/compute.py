@@ -33,6 +33,7 @@ from sqlalchemy import (
     extract,
     func,
     literal,
+    literal_column,
     or_,
     select,
     values,
@@ -50,6 +51,7 @@ from metrics.catalogue import (
     Indicator,
     Population,
     Source,
+    disclosure_columns,
 )
 
 DATA_START = date(2023, 4, 1)
@@ -122,15 +124,13 @@ def _periods_clause(periods: pd.DataFrame):
 class Row:
     """What catalogue filters see: the source's columns plus derived values and helpers."""
 
-    def __init__(self, table, when: ColumnElement | None, age: ColumnElement | None, extra: dict | None = None):
+    def __init__(self, table, when: ColumnElement | None, age: ColumnElement | None, data_end: date):
         self._table = table
         self._when = when
         self._age = age
-        self._extra = extra or {}
+        self._data_end = data_end
 
     def __getattr__(self, name: str) -> Any:
-        if name in self._extra:
-            return self._extra[name]
         try:
             return self._table.c[name]
         except KeyError:
@@ -157,6 +157,15 @@ class Row:
     def in_codes(self, col: ColumnElement, list_name: str) -> ColumnElement:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
+
+    def followed_up(self, when: ColumnElement, days: int) -> ColumnElement:
+        """True when `days` after `when` has passed by the data end (follow-up complete)."""
+        return when + timedelta(days=days) <= literal(self._data_end, Date)
+
+    @staticmethod
+    def months_before(when: ColumnElement, months: int) -> ColumnElement:
+        """Calendar months back (12 months before 30 June is 30 June a year earlier, leap years too)."""
+        return when - literal_column(f"INTERVAL '{int(months)} months'")
 
     @staticmethod
     def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
@@ -248,7 +257,7 @@ def _compile(source: Source, periods, data_end: date, want_median: bool) -> Sour
         else:
             from_ = table.join(practice_t, practice_t.c.practice_code == table.c.practice_code).join(periods, in_period)
             dims = _geo_dims()
-        row = Row(table, when, age)
+        row = Row(table, when, age, data_end)
         where = [source.where(row)] if source.where is not None else []
         measures: dict[str, ColumnElement]
         if source.count == "rows":
@@ -265,7 +274,7 @@ def _compile(source: Source, periods, data_end: date, want_median: bool) -> Sour
         return SourceQuery(from_, where, dims, measures)
     if isinstance(source, Population):
         pop = T["population"]
-        row = Row(pop, None, pop.c.age_band_start)
+        row = Row(pop, None, pop.c.age_band_start, data_end)
         age_start = pop.c.age_band_start
         dims = {
             **_geo_dims(),
@@ -287,7 +296,8 @@ def _compile(source: Source, periods, data_end: date, want_median: bool) -> Sour
                            {"n": func.sum(cast(mp.c.expected_patients, Float))})
     if isinstance(source, CaseloadPeople | CaseloadExposure):
         ic = caseload_t
-        end = func.coalesce(ic.c.end_date, data_end)
+        # A caseload episode ends at its end date, at death, or at the data end, whichever is first.
+        end = func.least(func.coalesce(ic.c.end_date, data_end), func.coalesce(patient_t.c.date_of_death, data_end))
         overlap = and_(ic.c.start_date <= p.period_end, end >= p.period_start)
         from_ = _join_patient(ic, ic.c.patient_id).join(periods, overlap)
         dims = _patient_dims(_age_at(p.period_start))
@@ -331,7 +341,8 @@ def run_source(conn: Connection, source: Source, indicator: Indicator, periods_d
         .where(*q.where)
         .group_by(grouping_sets)
     )
-    frame = pd.DataFrame(conn.execute(stmt).mappings().all())
+    result = conn.execute(stmt)
+    frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
     if frame.empty:
         return pd.DataFrame(columns=[*KEY, "age5", *q.measures])
     return _label_groups(frame, used, q.measures)
@@ -415,6 +426,8 @@ def compute_indicator(conn: Connection, indicator: Indicator, periods_df: pd.Dat
     den = (_source_frame(conn, indicator.denominator, indicator, periods_df, data_end)
            if indicator.denominator is not None else None)
     years = periods_df.set_index(["period_type", "period"])["years"]
+    if indicator.aggregation == "count":
+        num = _with_zero_periods(num, periods_df)
     if indicator.aggregation == "dsr":
         out = _dsr(num, den, indicator, years, standard_population)
     else:
@@ -442,15 +455,16 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             var = (ss - s * s / n.where(n > 0)) / (n - 1).where(n > 1)
             half = sps.t.ppf(0.975, (n - 1).clip(lower=1)) * np.sqrt(var.clip(lower=0)) / np.sqrt(n)
             out["numerator"], out["denominator"], out["value"] = s, n, mean
-            out["lower_ci"], out["upper_ci"] = mean - half, mean + half
+            out["lower_ci"], out["upper_ci"] = (mean - half).clip(lower=0), mean + half
         elif ind.aggregation == "median":
             out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["median"]
             out["lower_ci"], out["upper_ci"] = np.nan, np.nan
         else:
             raise ValueError(ind.aggregation)
         return out[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+    # Outer join: a group with events but no denominator row keeps its count (value unknown).
     merged = den[KEY + ["n"]].rename(columns={"n": "denominator"}).merge(
-        num[KEY + ["n"]].rename(columns={"n": "numerator"}), on=KEY, how="left")
+        num[KEY + ["n"]].rename(columns={"n": "numerator"}), on=KEY, how="outer")
     merged["numerator"] = merged["numerator"].fillna(0.0)
     d = merged["denominator"].astype(float)
     if ind.annualised:
@@ -473,29 +487,46 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
     return merged[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
 
 
+def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.DataFrame:
+    """Counts: a group seen in any period of a type gets an explicit 0 in that type's other periods."""
+    parts = []
+    for ptype, sub in frame.groupby("period_type", sort=False):
+        periods = periods_df.loc[periods_df.period_type == ptype, ["period_type", "period"]]
+        groups = sub[KEY[2:]].drop_duplicates()
+        grid = periods.merge(groups, how="cross")
+        parts.append(grid.merge(sub, on=KEY, how="left").fillna({"n": 0.0}))
+    return pd.concat(parts, ignore_index=True) if parts else frame
+
+
 def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
          standard_population: pd.Series) -> pd.DataFrame:
     """Direct standardisation per group, vectorised; Dobson CI (as PHEindicatormethods phe_dsr)."""
     keys = [*KEY, "age5"]
     merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
-        num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="left")
+        num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="outer")
     merged = merged[merged["age5"] >= (ind.min_age or 0)]
     merged["count"] = merged["count"].fillna(0.0)
+    merged["pop"] = merged["pop"].fillna(0.0)
     if ind.annualised:
         merged["pop"] = merged["pop"] * years.reindex(
             pd.MultiIndex.from_frame(merged[["period_type", "period"]])).to_numpy()
     merged["w"] = merged["age5"].map(standard_population).astype(float)
-    merged = merged[merged["pop"] > 0]
-    merged["wr"] = merged["w"] * merged["count"] / merged["pop"]
-    merged["wv"] = merged["w"] ** 2 * merged["count"] / merged["pop"] ** 2
+    # Every event counts in the numerator; the rate uses the bands that have a population.
+    has_pop = merged["pop"] > 0
+    safe_pop = merged["pop"].where(has_pop, 1.0)
+    merged["wr"] = np.where(has_pop, merged["w"] * merged["count"] / safe_pop, 0.0)
+    merged["wv"] = np.where(has_pop, merged["w"] ** 2 * merged["count"] / safe_pop**2, 0.0)
+    merged["rated"] = np.where(has_pop, merged["count"], 0.0)
     g = merged.groupby(KEY, sort=False).agg(
         numerator=("count", "sum"), denominator=("pop", "sum"), wr=("wr", "sum"), wv=("wv", "sum"),
-        w=("w", "sum")).reset_index()
+        rated=("rated", "sum"),
+    ).reset_index()
+    g.loc[g["denominator"] <= 0, ["wr", "wv"]] = np.nan
     # Standard weights cover all bands at or above min_age, whether or not a group has people there.
     total_w = float(standard_population[standard_population.index >= (ind.min_age or 0)].sum())
     value = g["wr"] / total_w
     var = g["wv"] / total_w**2
-    o = g["numerator"].to_numpy()
+    o = g["rated"].to_numpy()  # events inside the rate (those in bands with a population)
     lo_o, hi_o = stats.byars_ci_array(o)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.sqrt(var / np.where(o > 0, o, np.nan))
@@ -534,9 +565,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
             progress(ind.id)
         frames.append(compute_indicator(conn, ind, periods_df, data_end, std))
     results = pd.concat(frames, ignore_index=True)
-    units = results["indicator_id"].map({i.id: i.unit for i in INDICATORS})
-    cis = results["indicator_id"].map({i.id: i.ci for i in INDICATORS})
-    flagged = results.assign(unit=units, ci_method=cis)
+    flagged = results.assign(**disclosure_columns(results["indicator_id"]))
     results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.configured_rule()).to_numpy()
     for col in ("numerator", "denominator", "value", "lower_ci", "upper_ci"):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)

@@ -107,6 +107,17 @@ def round_for_display(
     return np.floor(np.asarray(x, dtype=float) / base + 0.5) * base
 
 
+def _flag(df: pd.DataFrame, column: str) -> np.ndarray:
+    """Optional per-row flag (default True): is this column a count of people or events?
+
+    Person-years, FTE, expected counts and published practice-level totals are not disclosive
+    counts: they are neither suppressed as small numbers nor rounded.
+    """
+    if column not in df.columns:
+        return np.ones(len(df), dtype=bool)
+    return df[column].fillna(True).astype(bool).to_numpy()
+
+
 def is_suppressed_mask(
     df: pd.DataFrame, rule: DisclosureRule = DEFAULT_RULE, level_col: str = "geography_level"
 ) -> pd.Series:
@@ -124,9 +135,9 @@ def is_suppressed_mask(
         dtype=bool
     )
 
-    small = _small(df["numerator"], rule)
+    small = _small(df["numerator"], rule) & _flag(df, "numerator_disclosive")
     if "denominator" in df.columns:
-        small |= _small(df["denominator"], rule)
+        small |= _small(df["denominator"], rule) & _flag(df, "denominator_disclosive")
     if "unit" in df.columns and "value" in df.columns:
         is_count = df["unit"].astype("string").str.lower().isin(COUNT_UNITS).fillna(False)
         small |= is_count.to_numpy(dtype=bool) & _small(df["value"], rule)
@@ -162,7 +173,8 @@ def apply(
             out.loc[mask, col] = np.nan
     for col in ("numerator", "denominator"):
         if col in out.columns:
-            out[col] = round_for_display(out[col], rule.rounding)
+            counts = _flag(out, f"{col}_disclosive")
+            out.loc[counts, col] = round_for_display(out.loc[counts, col], rule.rounding)
     if "unit" in out.columns and "value" in out.columns:
         is_count = out["unit"].astype("string").str.lower().isin(COUNT_UNITS).fillna(False)
         is_count = is_count.to_numpy(dtype=bool)

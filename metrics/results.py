@@ -14,7 +14,13 @@ from sqlalchemy import Connection, select
 
 from data_loaders.tables import measure_result
 from metrics import disclosure, spc, stats
-from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
+from metrics.catalogue import (
+    INDICATORS,
+    INDICATORS_BY_ID,
+    Indicator,
+    disclosure_columns,
+    measure_of,
+)
 
 PERIOD_TYPES = ("month", "quarter", "financial_year")
 PERIOD_TYPE_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
@@ -54,10 +60,9 @@ def for_display(frame: pd.DataFrame, rule: disclosure.DisclosureRule | None = No
     rule = rule or disclosure.configured_rule()
     if frame.empty:
         return frame.assign(suppressed=pd.Series(dtype=bool))
-    units = frame["indicator_id"].map({i.id: i.unit for i in INDICATORS})
-    cis = frame["indicator_id"].map({i.id: i.ci for i in INDICATORS})
-    shown = disclosure.apply(frame.assign(unit=units, ci_method=cis), rule)
-    return shown.drop(columns=["unit", "ci_method"])
+    extra = disclosure_columns(frame["indicator_id"])
+    shown = disclosure.apply(frame.assign(**extra), rule)
+    return shown.drop(columns=list(extra))
 
 
 def periods_available(frame: pd.DataFrame) -> list[str]:

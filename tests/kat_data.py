@@ -41,6 +41,8 @@ def frames() -> dict[str, pd.DataFrame]:
         ("pat_h", "Y90002", "E01000002", "M", date(1975, 1, 1), "A", None, date(2024, 4, 10)),
         ("pat_i", "Y90002", "E01000002", "F", date(1990, 1, 1), "Z", None, None),
         ("pat_j", "Y90002", "E01000002", "M", date(1960, 1, 1), "A", None, None),
+        # pat_k turns 65 in June 2024 (born June 1959): 64 in May, 65 from 2024-06-01
+        ("pat_k", "Y90002", "E01000002", "M", date(1959, 6, 1), "A", None, None),
     ], "patient_id practice_code lsoa_code sex birth_month ethnic_category care_home date_of_death")
     f["population"] = _df([
         ("2024-25", "Y90001", "F", 80, 1, "Asian", 1000),
@@ -57,6 +59,7 @@ def frames() -> dict[str, pd.DataFrame]:
     f["int_caseload"] = _df([
         ("pat_a", "INT01", date(2024, 4, 1), None),              # whole quarter: 91 days
         ("pat_b", "INT01", date(2024, 5, 1), date(2024, 5, 31)),  # May only: 31 days
+        ("pat_e", "INT01", date(2024, 4, 1), None),  # episode left open after death (2024-05-20): 50 days alive
     ], "patient_id int_team_code start_date end_date")
     f["inpatient_spell"] = _df([
         # id, patient, adm, dis, method, dx, cause, drd, pathway, from care home
@@ -67,6 +70,10 @@ def frames() -> dict[str, pd.DataFrame]:
         ("s5", "pat_c", date(2024, 6, 10), date(2024, 6, 12), "21", "J45X", None, None, 0, False),
         ("s6", "pat_g", date(2024, 4, 5), date(2024, 4, 25), "21", "S060", "W01X", date(2024, 4, 20), 1, False),
         ("s7", "pat_f", date(2024, 6, 1), date(2024, 6, 8), "21", "E119", None, date(2024, 6, 2), 2, False),
+        # s8: a fall at age 64 (pat_k's 65th birthday month is June): not in m09 (65+)
+        ("s8", "pat_k", date(2024, 5, 15), date(2024, 5, 16), "21", "S000", "W19X", None, None, False),
+        # s9: asthma at 44, emergency method "2A": in m16 (J45 prefix), not in m21 (under 20)
+        ("s9", "pat_d", date(2024, 6, 20), date(2024, 6, 21), "2A", "J459", None, None, None, False),
     ], "spell_id patient_id admission_date discharge_date admission_method primary_diagnosis cause_code discharge_ready_date discharge_pathway admitted_from_care_home")
     f["ae_attendance"] = _df([
         ("a1", "pat_a", datetime(2024, 4, 3, 10, 0), "01", False),
@@ -83,6 +90,7 @@ def frames() -> dict[str, pd.DataFrame]:
         ("h2", "pat_g", date(2024, 5, 20), "nursing", True, "Solihull"),
         ("h3", "pat_j", date(2024, 5, 21), "nursing", True, "Solihull"),       # aged 64: excluded
         ("h4", "pat_f", date(2024, 6, 21), "residential", False, "Birmingham"),  # respite: excluded
+        ("h5", "pat_k", date(2024, 6, 3), "nursing", True, "Solihull"),        # aged 65 (birthday month): included
     ], "admission_id patient_id admission_date setting permanent local_authority")
     f["ucr_referral"] = _df([
         ("u1", "pat_a", datetime(2024, 4, 1, 9, 0), datetime(2024, 4, 1, 10, 30), True, "managed_at_home"),
@@ -91,10 +99,12 @@ def frames() -> dict[str, pd.DataFrame]:
         ("u4", "pat_j", datetime(2024, 5, 3, 9, 0), datetime(2024, 5, 4, 9, 0), False, "unknown"),
     ], "referral_id patient_id referral_datetime first_contact_datetime two_hour_eligible outcome")
     f["reablement_discharge"] = _df([
-        ("pat_a", date(2024, 4, 20), "reablement", "at_home"),
-        ("pat_b", date(2024, 5, 30), "rehabilitation", "hospital"),
-        ("pat_g", date(2024, 4, 25), "reablement", "at_home"),
-        ("pat_i", date(2024, 5, 1), "reablement", "at_home"),   # aged 34: excluded
+        ("pat_a", date(2023, 10, 20), "reablement", "at_home"),
+        ("pat_b", date(2023, 11, 30), "rehabilitation", "hospital"),
+        ("pat_g", date(2023, 10, 25), "reablement", "at_home"),
+        ("pat_i", date(2023, 11, 1), "reablement", "at_home"),   # aged 33: excluded
+        ("pat_f", date(2024, 1, 15), "reablement", "at_home"),   # Q4: not in the FY (Q3) cohort
+        ("pat_g", date(2024, 5, 1), "reablement", "at_home"),    # 91 days not over by 2024-06-30
     ], "patient_id hospital_discharge_date service status_91_days")
     f["death"] = _df([
         ("pat_e", date(2024, 5, 20), "care_home", "F03X", True, False),
@@ -107,6 +117,7 @@ def frames() -> dict[str, pd.DataFrame]:
         (snap, "pat_d", "current", date(2024, 1, 1), date(2022, 2, 1)),
         (snap, "pat_f", "not_recorded", None, None),
         (snap, "pat_g", "ex", date(2023, 1, 1), None),
+        (snap, "pat_j", "current", date(2024, 1, 1), date(2023, 7, 1)),  # referred on the first day of the 12 months to the snapshot
     ], "snapshot_date patient_id status status_date referral_date")
     f["hypertension"] = _df([
         (snap, "pat_a", 148, 85, 2.1, 2.5),   # age 84: <=150/90 ok; lipids: non-HDL 2.5 ok

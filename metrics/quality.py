@@ -1,0 +1,117 @@
+"""Data-quality facts for the Data page: aggregate counts only (never patient rows).
+
+Why: analysts must see what each source covers and how complete the fields behind the
+breakdowns are before trusting a chart split by ethnicity or deprivation. Everything here is a
+GROUP-BY-free aggregate (COUNT / MIN / MAX) run with SQLAlchemy Core and bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import Connection, func, select
+
+from data_loaders.extracts import EXTRACTS, Extract
+from data_loaders.tables import metadata
+
+# The patient spine is not an event table: its date columns (birth month, death) are not coverage.
+_NO_COVERAGE = {"patient"}
+_NOT_STATED_ETHNICITY = ("Z", "99")
+
+
+@dataclass(frozen=True)
+class Completeness:
+    measure: str
+    count: int
+    total: int
+
+    @property
+    def percent(self) -> float | None:
+        return 100.0 * self.count / self.total if self.total else None
+
+
+def _period_column(extract: Extract) -> str | None:
+    if extract.name in _NO_COVERAGE:
+        return None
+    for col in extract.columns:
+        if col.name == "financial_year":
+            return col.name
+    for col in extract.columns:
+        if col.kind in ("date", "datetime") and col.required:
+            return col.name
+    return None
+
+
+def source_coverage(conn: Connection) -> pd.DataFrame:
+    """One row per loaded extract: rows held and the first/last date its period column covers."""
+    inspector = sa.inspect(conn)
+    rows: list[dict[str, object]] = []
+    for extract in EXTRACTS:
+        if extract.kind == "reference" and extract.name != "population":
+            continue
+        if not inspector.has_table(extract.name):
+            continue
+        table = metadata.tables[extract.name]
+        column = _period_column(extract)
+        cols = [func.count().label("rows")]
+        if column:
+            cols += [func.min(table.c[column]).label("first"), func.max(table.c[column]).label("last")]
+        result = conn.execute(select(*cols).select_from(table)).mappings().one()
+        rows.append({
+            "Source": extract.title, "Extract": extract.name, "Rows": int(result["rows"]),
+            "Period column": column or "—",
+            "First": _as_text(result.get("first")), "Last": _as_text(result.get("last")),
+        })
+    return pd.DataFrame(rows, columns=["Source", "Extract", "Rows", "Period column", "First", "Last"])
+
+
+def _as_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    if hasattr(value, "date") and callable(value.date):
+        return value.date().isoformat()  # type: ignore[union-attr]
+    return str(value)
+
+
+def completeness(conn: Connection) -> list[Completeness]:
+    """Share of registered patients with fields missing that the breakdowns rely on."""
+    if not sa.inspect(conn).has_table("patient"):
+        return []
+    p = metadata.tables["patient"]
+    lsoa = metadata.tables["lsoa"]
+    known_lsoa = select(lsoa.c.lsoa_code).scalar_subquery() if sa.inspect(conn).has_table("lsoa") else None
+    no_lsoa = (p.c.lsoa_code.is_(None)) | (p.c.lsoa_code == "")
+    if known_lsoa is not None:
+        no_lsoa = no_lsoa | p.c.lsoa_code.not_in(known_lsoa)
+    eth_missing = p.c.ethnic_category.is_(None) | (p.c.ethnic_category == "") | p.c.ethnic_category.in_(
+        _NOT_STATED_ETHNICITY)
+    stmt = select(
+        func.count().label("total"),
+        func.sum(sa.case((eth_missing, 1), else_=0)).label("ethnicity"),
+        func.sum(sa.case((no_lsoa, 1), else_=0)).label("lsoa"),
+        func.sum(sa.case((p.c.sex == "U", 1), else_=0)).label("sex"),
+    )
+    r = conn.execute(stmt).mappings().one()
+    total = int(r["total"] or 0)
+    return [
+        Completeness("Ethnicity not stated or not recorded", int(r["ethnicity"] or 0), total),
+        Completeness("LSOA unknown (no IMD quintile)", int(r["lsoa"] or 0), total),
+        Completeness("Sex unknown", int(r["sex"] or 0), total),
+    ]
+
+
+def geography_tree(conn: Connection) -> pd.DataFrame:
+    """Practice -> neighbourhood -> locality -> place (reference data, no patients)."""
+    if not sa.inspect(conn).has_table("practice"):
+        return pd.DataFrame(columns=["practice_code", "practice_name", "neighbourhood", "locality", "place"])
+    t = metadata.tables["practice"]
+    stmt = select(t.c.practice_code, t.c.practice_name, t.c.neighbourhood_name.label("neighbourhood"),
+                  t.c.locality, t.c.place).order_by(t.c.locality, t.c.neighbourhood_name, t.c.practice_code)
+    return pd.DataFrame(conn.execute(stmt).mappings().all(),
+                        columns=["practice_code", "practice_name", "neighbourhood", "locality", "place"])
+
+
+def geography_tree_empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=["practice_code", "practice_name", "neighbourhood", "locality", "place"])
