@@ -76,6 +76,77 @@ def register_commands(server: Flask) -> None:
         frame.to_csv(out, index=False)
         click.echo(f"wrote {len(frame):,} rows to {out}")
 
+    @server.cli.command("pack")
+    @click.option("--place", type=click.Choice(["bsol", "birmingham", "solihull"], case_sensitive=False),
+                  default="bsol", show_default=True, help="Whose committee the pack is for.")
+    @click.option("--period", default=None,
+                  help="Financial year (2024-25), quarter ('2024-25 Q2') or month (2024-06); "
+                       "default: the latest complete quarter.")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Output .xlsx file (default: bsol-outcomes-pack-<place>-<period>.xlsx here).")
+    def pack_command(place: str, period: str | None, out: Path | None) -> None:
+        """Write the Excel committee pack (disclosure control applied; aggregates only)."""
+        import time
+
+        from data_loaders.db import database_exists, read_engine
+        from data_loaders.settings import load_settings
+        from exports.pack import pack_filename, resolve_period, write_pack
+
+        url = load_settings().database_url
+        if not database_exists(url):
+            click.echo("No data loaded: run `flask --app app demo` or `flask --app app load ...` first.", err=True)
+            sys.exit(1)
+        started = time.perf_counter()
+        with read_engine(url).connect() as conn:
+            try:
+                resolved = resolve_period(conn, period)
+            except ValueError as error:
+                click.echo(str(error), err=True)
+                sys.exit(2)
+            target = out or Path(pack_filename(place, resolved))
+            write_pack(conn, place, resolved.label, target)
+        click.echo(f"wrote {target} ({place}, {resolved.label}) in {time.perf_counter() - started:.1f}s")
+
+    @server.cli.command("prepost")
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+    @click.option("--window-months", type=click.IntRange(min=1), default=None,
+                  help="Window length before and after the index date (default: BSOL_PREPOST_MONTHS, 6).")
+    @click.option("--cohort", type=click.Choice(["pilot", "all"]), default="pilot", show_default=True,
+                  help="pilot = index dates Oct-Dec 2023 (the Implementation Plan's table); all = every eligible person.")
+    @click.option("--layout", type=click.Choice(["plan", "tidy"]), default="plan", show_default=True,
+                  help="plan = the plan's rows (pre/post/variance per INT); tidy = one row per team x activity with rates, rate ratios and the comparison cohort.")
+    @click.option("--exact", is_flag=True, help="Write exact values (data managers only; default applies disclosure control).")
+    def prepost_command(out: Path, window_months: int | None, cohort: str, layout: str, exact: bool) -> None:
+        """Write the pre/post INT activity table (docs/prepost.md)."""
+        import pandas as pd
+
+        from data_loaders.db import database_exists, read_engine
+        from data_loaders.settings import load_settings
+        from metrics import prepost
+
+        settings = load_settings()
+        url = settings.database_url
+        if not database_exists(url):
+            click.echo("No data loaded: run `flask --app app demo` or `flask --app app load ...` first.", err=True)
+            sys.exit(1)
+        window = window_months or settings.prepost_window_months
+        with read_engine(url).connect() as conn:
+            frame = prepost.read_prepost(conn, cohort, window)
+            if frame.empty:  # a window that is not stored: compute it now (no comparison cohort)
+                frame = prepost.compute_preset(conn, cohort, window, with_did=False)
+        if frame.empty:
+            click.echo(f"No one is eligible for the {cohort} cohort with a {window}-month window.", err=True)
+            sys.exit(1)
+        if not exact:
+            frame = prepost.for_display(frame)
+        if layout == "plan":
+            frame = prepost.plan_layout(frame)
+            for col in prepost.ACTIVITY_LABELS.values():
+                frame[col] = [("[c]" if pd.isna(v) else f"{v:.0f}") for v in frame[col]]
+        frame.to_csv(out, index=False)
+        click.echo(f"wrote {len(frame):,} rows to {out} ({cohort}, {window} months, "
+                   f"{'exact' if exact else 'disclosure control applied'})")
+
     @server.cli.command("refresh")
     def refresh_command() -> None:
         """Recompute every stored result from the loaded data."""

@@ -1,0 +1,437 @@
+"""Committee packs (exports/pack.py): structure, figures = stored results after disclosure control,
+charts, symbols, formula-injection safety and the `flask --app app pack` command.
+
+Data: the known-answer dataset (tests/kat_data.py) with a neighbourhood renamed to a formula, and
+the small synthetic demo (metrics.pipeline.build_demo) for packs with realistic volumes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from openpyxl.workbook.workbook import Workbook
+
+from data_loaders.db import read_engine, write_transaction
+from data_loaders.load import load_frames
+from exports import pack
+from metrics.catalogue import INDICATORS, INDICATORS_BY_ID
+from metrics.pipeline import refresh_all, set_dataset_info
+from metrics.results import for_display, read_results
+from tests.kat_data import DATA_END, frames
+
+ROOT = Path(__file__).resolve().parent.parent
+INJECTED = '=HYPERLINK("http://x","y")'
+GENERATED = datetime(2024, 7, 15, 9, 30, tzinfo=pack.LONDON)
+SHEETS = ["Cover", "Contents", "Notes", "Scorecard", "WP1 Integrated teams", "WP2 Intermediate care",
+          "WP3 Long term conditions", "WP4 Primary care", "WP5 Children", "Neighbourhoods", "Pre-post INT",
+          "Data quality"]
+WP_SHEETS = SHEETS[4:9]
+LEVELS = {"BSol": "bsol", "Place": "place", "Locality": "locality"}
+BREAKDOWNS = {"Area": "none", "IMD quintile": "imd_quintile", "Ethnic group": "ethnicity"}
+
+
+# --------------------------------------------------------------------------- fixtures
+def _build_kat(url: str) -> None:
+    """The known-answer data, with East's neighbourhood named like a spreadsheet formula."""
+    data = frames()
+    data["practice"].loc[data["practice"].practice_code == "Y90001", "neighbourhood_name"] = INJECTED
+    with write_transaction(url) as conn:
+        load_frames(conn, data)
+        set_dataset_info(conn, {"data_end": DATA_END.isoformat(), "is_demo": "false",
+                                "data_start": "2023-04-01"})
+        refresh_all(conn)
+
+
+@pytest.fixture(scope="module")
+def kat_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"duckdb:///{tmp_path_factory.mktemp('kat') / 'bsol.duckdb'}"
+    _build_kat(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from datetime import date
+
+    from metrics.pipeline import build_demo
+
+    url = f"duckdb:///{tmp_path_factory.mktemp('demo') / 'bsol.duckdb'}"
+    build_demo(url, "small", end=date(2025, 3, 31))
+    return url
+
+
+def _pack(url: str, place: str, period: str | None = None) -> Workbook:
+    with read_engine(url).connect() as conn:
+        content = pack.build_pack(conn, place, period, generated_at=GENERATED)
+    return load_workbook(io.BytesIO(content))
+
+
+@pytest.fixture(scope="module")
+def kat_packs(kat_url: str) -> dict[str, Workbook]:
+    return {place: _pack(kat_url, place) for place in pack.PLACES}
+
+
+@pytest.fixture(scope="module")
+def demo_packs(demo_url: str) -> dict[str, Workbook]:
+    return {place: _pack(demo_url, place) for place in pack.PLACES}
+
+
+def _table(wb: Workbook, name: str) -> pd.DataFrame:
+    """An Excel table read back as a frame of cell values (header row = columns)."""
+    for ws in wb.worksheets:
+        if name in ws.tables:
+            cells = [[c.value for c in row] for row in ws[ws.tables[name].ref]]
+            return pd.DataFrame(cells[1:], columns=cells[0])
+    raise KeyError(name)
+
+
+def _expected(url: str, period: str, period_type: str = "quarter") -> pd.DataFrame:
+    with read_engine(url).connect() as conn:
+        return for_display(read_results(conn, period_type=period_type, period=period))
+
+
+def _check_cell(cell: object, row: pd.Series | None, column: str) -> None:
+    """A pack cell against the for_display row: [c] if suppressed, [x] if absent, else equal."""
+    if row is None:
+        assert cell == pack.NOT_AVAILABLE
+    elif bool(row["suppressed"]):
+        assert cell == pack.SUPPRESSED
+    elif pd.isna(row[column]):
+        assert cell in (pack.NOT_AVAILABLE, pack.NOT_APPLICABLE)
+    else:
+        assert cell == pytest.approx(float(row[column]), rel=1e-12, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- structure
+@pytest.mark.parametrize("place", pack.PLACES)
+def test_sheets_and_every_indicator(kat_packs: dict[str, Workbook], place: str) -> None:
+    wb = kat_packs[place]
+    assert wb.sheetnames == SHEETS
+    for sheet in ("Scorecard", "Notes"):
+        text = {str(c.value) for row in wb[sheet].iter_rows() for c in row if c.value is not None}
+        for ind in INDICATORS:
+            assert ind.id in text and ind.title in text, (sheet, ind.id)
+    wp_ids = set()
+    for sheet in WP_SHEETS:
+        wp_ids |= set(_table(wb, f"tbl_wp{sheet[2]}")["Indicator id"])
+    assert wp_ids == set(INDICATORS_BY_ID)
+
+
+def test_scope_areas(kat_packs: dict[str, Workbook]) -> None:
+    areas = {place: set(_table(wb, "tbl_wp1")["Area"]) - {"All"} for place, wb in kat_packs.items()}
+    assert areas["bsol"] == {"BSol", "Birmingham", "Solihull", "North", "South", "East", "West", "Central"}
+    assert areas["birmingham"] == {"Birmingham", "North", "South", "East", "West", "Central"}
+    assert areas["solihull"] == {"Solihull"}
+    assert set(_table(kat_packs["solihull"], "tbl_wp1")["Area type"]) == {"Place", "Locality"}
+
+
+def test_notes_label_proposed_measures(kat_packs: dict[str, Workbook]) -> None:
+    notes = _table(kat_packs["bsol"], "tbl_notes").set_index("Indicator id")
+    assert notes.loc["m13_diabetes_hba1c", "Measure status"] == "proposed — not agreed"
+    assert notes.loc["m05_ucr_2h", "Measure status"] == "agreed (Table 2)"
+    assert notes.loc["m05_ucr_2h", "Numerator"] == INDICATORS_BY_ID["m05_ucr_2h"].numerator_text
+    card = _table(kat_packs["bsol"], "tbl_scorecard").set_index("Indicator id")
+    assert card.loc["m21_cyp_ltc_admissions", "Measure status"] == "proposed — not agreed"
+
+
+def test_cover_and_contents(kat_packs: dict[str, Workbook]) -> None:
+    wb = kat_packs["birmingham"]
+    cover = "\n".join(str(c.value) for c in wb["Cover"]["A"] if c.value)
+    assert "Birmingham Place Committee" in cover and "2024-25 Q1" in cover
+    assert "April to June 2024" in cover and "15 July 2024 09:30" in cover
+    assert "SYNTHETIC" not in cover  # kat data is not flagged as demo
+    for text in ("[c]", "[x]", "[z]", "suppressed", "rounded to the nearest 5", "Data sources"):
+        assert text in cover
+    contents = wb["Contents"]
+    links = {c.value: c.hyperlink.location for c in contents["A"] if c.hyperlink is not None}
+    assert set(links) == set(SHEETS)
+    assert links["WP1 Integrated teams"] == "'WP1 Integrated teams'!A1"
+
+
+def test_demo_flag_on_cover(demo_packs: dict[str, Workbook]) -> None:
+    cover = "\n".join(str(c.value) for c in demo_packs["solihull"]["Cover"]["A"] if c.value)
+    assert "SYNTHETIC DEMO DATA" in cover
+
+
+def test_formatting(kat_packs: dict[str, Workbook]) -> None:
+    wb = kat_packs["bsol"]
+    names = [name for ws in wb.worksheets for name in ws.tables]
+    assert len(names) == len(set(names)) and len(names) >= 10
+    for ws in wb.worksheets[1:]:
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.fitToWidth == 1 and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.freeze_panes is not None or not ws.tables  # frozen headers wherever there is a table
+        assert ws["A1"].value and ws["A1"].font.bold  # a title in A1
+    ws = wb["WP2 Intermediate care"]
+    top = int(ws.tables["tbl_wp2"].ref.split(":")[0][1:])
+    header = {c.value: c.column for c in ws[top]}
+    formats = {}
+    for row in ws.iter_rows(min_row=top + 1):
+        value = row[header["Value"] - 1]
+        if isinstance(value.value, float):
+            formats[row[header["Indicator id"] - 1].value] = value.number_format
+    assert formats["m05_ucr_2h"] == '0.0"%"'  # shows 66.7% for a stored 66.666...
+    assert formats["m06_p1_mean_delay"] == "#,##0.00"  # days, 2 decimals
+    assert formats["m07_nursing_home_emergency_admissions"] == "#,##0.0"  # rate per 1,000
+    assert ws.column_dimensions["C"].width >= 40
+
+
+# --------------------------------------------------------------------------- figures
+@pytest.mark.parametrize("place", pack.PLACES)
+def test_work_programme_figures_equal_stored_results_after_suppression(
+        kat_url: str, kat_packs: dict[str, Workbook], place: str) -> None:
+    expected = _expected(kat_url, "2024-25 Q1").set_index(
+        ["indicator_id", "breakdown", "geography_level", "geography", "group"])
+    checked = suppressed = 0
+    for sheet in WP_SHEETS:
+        table = _table(kat_packs[place], f"tbl_wp{sheet[2]}")
+        for _, r in table[table["Area type"] != "All"].iterrows():
+            key = (r["Indicator id"], BREAKDOWNS[r["Breakdown"]], LEVELS[r["Area type"]], r["Area"], r["Group"])
+            row = expected.loc[key] if key in expected.index else None
+            for column, source in (("Value", "value"), ("Lower 95% CI", "lower_ci"),
+                                   ("Upper 95% CI", "upper_ci"), ("Numerator", "numerator")):
+                if r[column] != pack.NOT_APPLICABLE:
+                    _check_cell(r[column], row, source)
+            checked += 1
+            suppressed += r["Value"] == pack.SUPPRESSED
+    assert checked > 100
+    assert suppressed > 0  # the kat data has small numbers below BSol level
+
+
+def test_selected_cells_by_hand(kat_url: str, kat_packs: dict[str, Workbook]) -> None:
+    """A few cells picked out and compared with for_display(read_results(...)) directly."""
+    shown = _expected(kat_url, "2024-25 Q1")
+    none = shown[shown.breakdown == "none"]
+
+    def stored(ind: str, level: str, geo: str) -> pd.Series:
+        return none[(none.indicator_id == ind) & (none.geography_level == level) & (none.geography == geo)].iloc[0]
+
+    card = _table(kat_packs["bsol"], "tbl_scorecard").set_index("Indicator id")
+    ucr = stored("m05_ucr_2h", "bsol", "BSol")
+    assert card.loc["m05_ucr_2h", "Value"] == pytest.approx(ucr["value"])
+    assert card.loc["m05_ucr_2h", "Lower 95% CI"] == pytest.approx(ucr["lower_ci"])
+    assert card.loc["m05_ucr_2h", "Target"] == 70
+    assert card.loc["m01_caseload", "Value"] == stored("m01_caseload", "bsol", "BSol")["value"]
+
+    wp1 = _table(kat_packs["solihull"], "tbl_wp1")
+    cell = wp1[(wp1["Indicator id"] == "m04_care_home_admissions_65") & (wp1.Breakdown == "Area")
+               & (wp1["Area type"] == "Place")].iloc[0]
+    row = stored("m04_care_home_admissions_65", "place", "Solihull")
+    assert row["suppressed"] and cell["Value"] == "[c]" and cell["Numerator"] == "[c]"
+
+    wp4 = _table(kat_packs["birmingham"], "tbl_wp4")
+    cell = wp4[(wp4["Indicator id"] == "m18_gp_appointments_rate") & (wp4["Area"] == "East")].iloc[0]
+    row = stored("m18_gp_appointments_rate", "locality", "East")
+    assert not row["suppressed"]
+    assert cell["Value"] == pytest.approx(row["value"])
+    assert cell["Numerator"] == row["numerator"] and row["numerator"] % 5 == 0  # rounded to 5
+    assert cell["Lower 95% CI"] == "[z]"  # ci = none
+
+
+def test_scorecard_matches_headline_and_spc_text(kat_url: str, kat_packs: dict[str, Workbook]) -> None:
+    shown = _expected(kat_url, "2024-25 Q1")
+    head = shown[(shown.breakdown == "none") & (shown.geography_level == "place")
+                 & (shown.geography == "Birmingham")].set_index("indicator_id")
+    card = _table(kat_packs["birmingham"], "tbl_scorecard")
+    assert list(card["Indicator id"]) == [i.id for i in INDICATORS]
+    for _, r in card.iterrows():
+        _check_cell(r["Value"], head.loc[r["Indicator id"]] if r["Indicator id"] in head.index else None, "value")
+        assert isinstance(r["SPC variation"], str) and isinstance(r["SPC assurance"], str)
+        if r["Value"] not in (pack.NOT_AVAILABLE, pack.NOT_APPLICABLE):
+            assert r["Compared with"] == "BSol"  # place packs compare with BSol
+    assert (card["Compared with"] == "BSol").sum() > len(card) / 2
+
+
+def test_demo_figures_and_charts(demo_url: str, demo_packs: dict[str, Workbook]) -> None:
+    for place, wb in demo_packs.items():
+        for sheet in WP_SHEETS:
+            assert wb[sheet]._charts, (place, sheet)
+        card = _table(wb, "tbl_scorecard")
+        assert card["SPC variation"].str.contains("variation").any()
+    label = _table(demo_packs["bsol"], "tbl_scorecard")["Period"].iloc[0]
+    assert label == "2024-25 Q4"  # latest complete quarter for data ending 31 March 2025
+    expected = _expected(demo_url, label).set_index(
+        ["indicator_id", "breakdown", "geography_level", "geography", "group"])
+    table = _table(demo_packs["birmingham"], "tbl_wp3")
+    table = table[table["Area type"] != "All"]
+    for _, r in table.iterrows():
+        key = (r["Indicator id"], BREAKDOWNS[r["Breakdown"]], LEVELS[r["Area type"]], r["Area"], r["Group"])
+        _check_cell(r["Value"], expected.loc[key] if key in expected.index else None, "value")
+    hoods = _table(demo_packs["birmingham"], "tbl_neighbourhoods")
+    assert set(hoods["Locality"]) == {"North", "South", "East", "West", "Central"}
+
+
+def test_demo_prepost_tables(demo_packs: dict[str, Workbook]) -> None:
+    plan = _table(demo_packs["bsol"], "tbl_prepost_plan_pilot")
+    assert {"EAST INT", "WEST INT", "TOTAL"} <= set(plan["INT"])
+    assert "TOTAL" not in set(_table(demo_packs["birmingham"], "tbl_prepost_plan_pilot")["INT"])
+    solihull = demo_packs["solihull"]["Pre-post INT"]
+    assert "EAST INT" not in {c.value for row in solihull.iter_rows() for c in row}
+    stats = _table(demo_packs["bsol"], "tbl_prepost_stats_pilot")
+    counts = stats[["People", "Pre", "Post"]].stack()
+    numbers = counts[counts.map(lambda v: isinstance(v, int | float))]
+    assert (numbers % 5 == 0).all()  # rounded to 5 (disclosure control)
+    assert (stats["Difference in differences per person"][stats.Activity == "GP appointments"] == "[z]").all()
+
+
+def test_charts_on_every_work_programme_sheet(kat_packs: dict[str, Workbook]) -> None:
+    wb = kat_packs["bsol"]  # BSol figures are not suppressed, so every sheet has something to plot
+    for sheet in WP_SHEETS:
+        charts = wb[sheet]._charts
+        assert charts, sheet
+        assert all(type(c).__name__ == "BarChart" for c in charts)
+
+
+def test_charts_plot_their_own_indicator_rows(kat_packs: dict[str, Workbook]) -> None:
+    """Each chart's value and category ranges lie on rows of the indicator named in its title."""
+    from openpyxl.utils.cell import range_boundaries
+
+    for wb in kat_packs.values():
+        for sheet in WP_SHEETS:
+            ws = wb[sheet]
+            header = {c.value: c.column for c in ws[int(ws.tables[f"tbl_wp{sheet[2]}"].ref.split(":")[0][1:])]}
+            for chart in ws._charts:
+                title = "".join(run.t for p in chart.title.tx.rich.p for run in (p.r or []))
+                indicator = title.split(" by ")[0]
+                series = chart.series[0]
+                col, first, _, last = range_boundaries(series.val.numRef.f.split("!")[1])
+                assert col == header["Value"]
+                rows = range(first, last + 1)
+                assert {ws.cell(r, header["Indicator id"]).value for r in rows} == {indicator}
+                breakdowns = {ws.cell(r, header["Breakdown"]).value for r in rows}
+                assert len(breakdowns) == 1 and (" by area" in title) == (breakdowns == {"Area"})
+                ref = (series.cat.numRef or series.cat.strRef).f.split("!")[1]
+                cat_col, cat_first, _, cat_last = range_boundaries(ref)
+                assert (cat_first, cat_last) == (first, last)
+                assert cat_col == header["Area" if breakdowns == {"Area"} else "Group"]
+
+
+# --------------------------------------------------------------------------- periods
+def test_parse_period() -> None:
+    assert pack.parse_period("2024-25") == ("financial_year", "2024-25")
+    assert pack.parse_period("2024/25") == ("financial_year", "2024-25")
+    assert pack.parse_period("2024-25 q2") == ("quarter", "2024-25 Q2")
+    assert pack.parse_period("2024-06") == ("month", "2024-06")
+    for bad in ("2024-13", "2024-27", "2024-25 Q5", "June 2024", "2024-26 Q1"):
+        with pytest.raises(ValueError):
+            pack.parse_period(bad)
+
+
+def test_resolve_period_and_unknown_inputs(kat_url: str) -> None:
+    with read_engine(kat_url).connect() as conn:
+        period = pack.resolve_period(conn)
+        assert (period.period_type, period.label, period.complete) == ("quarter", "2024-25 Q1", True)
+        fy = pack.resolve_period(conn, "2024-25")
+        assert not fy.complete and "incomplete" in fy.describe()
+        with pytest.raises(ValueError, match="available"):
+            pack.resolve_period(conn, "2019-20")
+        with pytest.raises(ValueError, match="place"):
+            pack.build_pack(conn, "coventry", None)
+    assert pack.pack_filename("Birmingham", "2024-25 Q1") == "bsol-outcomes-pack-birmingham-2024-25-Q1.xlsx"
+
+
+def test_month_pack_marks_quarterly_indicators_not_applicable(kat_url: str) -> None:
+    wb = _pack(kat_url, "bsol", "2024-06")
+    card = _table(wb, "tbl_scorecard").set_index("Indicator id")
+    assert card.loc["m08_reablement_91d", "Value"] == "[z]"  # quarterly / annual only
+    assert card.loc["m05_ucr_2h", "Period"] == "2024-06"
+    expected = _expected(kat_url, "2024-06", "month")
+    row = expected[(expected.indicator_id == "m18_gp_appointments_rate") & (expected.breakdown == "none")
+                   & (expected.geography_level == "bsol")].iloc[0]
+    assert card.loc["m18_gp_appointments_rate", "Value"] in (pytest.approx(row["value"]), "[x]")
+
+
+# --------------------------------------------------------------------------- safety
+def test_injected_formula_is_inert_text(kat_url: str, kat_packs: dict[str, Workbook]) -> None:
+    content = _pack_bytes(kat_url, "birmingham")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                assert b"<f>" not in archive.read(name), name  # no formula anywhere
+    for wb in kat_packs.values():
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    assert cell.data_type != "f", (ws.title, cell.coordinate)
+                    if isinstance(cell.value, str):
+                        assert not cell.value.startswith(("=", "+", "-", "@")), (ws.title, cell.coordinate)
+    hoods = kat_packs["birmingham"]["Neighbourhoods"]
+    cells = [c for row in hoods.iter_rows() for c in row if isinstance(c.value, str) and "HYPERLINK" in c.value]
+    assert cells, "the injected neighbourhood name should be listed"
+    for cell in cells:
+        assert cell.data_type == "s"
+        assert cell.value == "'" + INJECTED
+
+
+def _pack_bytes(url: str, place: str) -> bytes:
+    with read_engine(url).connect() as conn:
+        return pack.build_pack(conn, place, None, generated_at=GENERATED)
+
+
+def test_neutralise() -> None:
+    assert pack.neutralise("=1+1") == "'=1+1"
+    assert pack.neutralise("@SUM(A1)") == "'@SUM(A1)"
+    assert pack.neutralise("-2+3") == "'-2+3"
+    assert pack.neutralise("East One") == "East One"
+    assert pack.neutralise("bad\x07bell") == "badbell"  # illegal XML characters dropped
+
+
+def test_no_patient_level_data(kat_packs: dict[str, Workbook]) -> None:
+    patient_ids = {f"pat_{c}" for c in "abcdefghij"}
+    for wb in kat_packs.values():
+        for ws in wb.worksheets:
+            values = {c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+            assert not values & patient_ids, ws.title
+
+
+# --------------------------------------------------------------------------- command line
+@pytest.fixture
+def cli_env(kat_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    source = Path(kat_url.removeprefix("duckdb:///"))
+    (data_dir / "bsol.duckdb").write_bytes(source.read_bytes())
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["BSOL_DATA_DIR"] = str(data_dir)
+    yield env
+
+
+def _flask(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    flask = Path(sys.executable).with_name("flask")
+    return subprocess.run([str(flask), "--app", str(ROOT / "app"), "pack", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cli_pack(cli_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "birmingham.xlsx"
+    done = _flask(cli_env, "--place", "birmingham", "--period", "2024-25 Q1", "--out", str(out), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout
+    wb = load_workbook(out)
+    assert wb.sheetnames == SHEETS
+    assert _table(wb, "tbl_scorecard")["Area"].iloc[0] == "Birmingham"
+    bad = _flask(cli_env, "--place", "solihull", "--period", "2019-20", cwd=tmp_path)
+    assert bad.returncode == 2 and "available" in bad.stderr
+    default = _flask(cli_env, "--place", "solihull", cwd=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert (tmp_path / "bsol-outcomes-pack-solihull-2024-25-Q1.xlsx").exists()
+
+
+# --------------------------------------------------------------------------- both engines
+def test_build_pack_on_each_engine(db_url: str) -> None:
+    _build_kat(db_url)
+    with read_engine(db_url).connect() as conn:
+        content = pack.build_pack(conn, "solihull", "2024-25 Q1")
+    wb = load_workbook(io.BytesIO(content))
+    assert wb.sheetnames == SHEETS
+    assert len(_table(wb, "tbl_scorecard")) == len(INDICATORS)
