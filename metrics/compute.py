@@ -120,6 +120,19 @@ def _periods_clause(periods: pd.DataFrame):
     ).data([(r.period_type, r.period, r.period_start, r.period_end, r.fy) for r in periods.itertuples()])
 
 
+def _period_months_clause(periods: pd.DataFrame):
+    """Each period once per calendar month it covers: events join it on their month (a hash join,
+    far cheaper than a range join over tens of millions of rows)."""
+    rows = []
+    for r in periods.itertuples():
+        for month in pd.period_range(r.period_start, r.period_end, freq="M"):
+            rows.append((month.start_time.date(), r.period_type, r.period))
+    return values(
+        column("month_start", Date), column("period_type", String), column("period", String),
+        name="period_months",
+    ).data(rows)
+
+
 # ------------------------------------------------------------------------------------ filter rows
 class Row:
     """What catalogue filters see: the source's columns plus derived values and helpers."""
@@ -198,6 +211,7 @@ class SourceQuery:
     where: list[ColumnElement]
     dims: dict[str, ColumnElement]
     measures: dict[str, ColumnElement]
+    periods: Any  # the periods clause the query groups by
 
 
 def _patient_dims(age: ColumnElement | None) -> dict[str, ColumnElement]:
@@ -236,7 +250,8 @@ def _join_patient(base, patient_key: ColumnElement, with_patient: bool = True):
     )
 
 
-def _compile(source: Source, periods, data_end: date, want_median: bool) -> SourceQuery:
+def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_median: bool) -> SourceQuery:
+    periods = _periods_clause(periods_df)
     p = periods.c
     if isinstance(source, Events):
         table = T[source.table]
@@ -248,7 +263,8 @@ def _compile(source: Source, periods, data_end: date, want_median: bool) -> Sour
             in_period = and_(when <= p.period_end, end >= p.period_start)
             age = _age_at(p.period_start) if patient_level else None
         else:
-            in_period = and_(when >= p.period_start, when <= p.period_end)
+            periods = _period_months_clause(periods_df)
+            in_period = periods.c.month_start == cast(func.date_trunc("month", when), Date)
             age = _age_at(when) if patient_level else None
         if patient_level:
             with_patient = source.table != "patient"
@@ -271,7 +287,7 @@ def _compile(source: Source, periods, data_end: date, want_median: bool) -> Sour
             measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
             if want_median:
                 measures["median"] = func.percentile_cont(0.5).within_group(v)
-        return SourceQuery(from_, where, dims, measures)
+        return SourceQuery(from_, where, dims, measures, periods)
     if isinstance(source, Population):
         pop = T["population"]
         row = Row(pop, None, pop.c.age_band_start, data_end)
@@ -287,13 +303,13 @@ def _compile(source: Source, periods, data_end: date, want_median: bool) -> Sour
         from_ = pop.join(practice_t, practice_t.c.practice_code == pop.c.practice_code).join(
             periods, p.fy == pop.c.financial_year)
         where = [source.where(row)] if source.where is not None else []
-        return SourceQuery(from_, where, dims, {"n": func.sum(cast(pop.c.persons, Float))})
+        return SourceQuery(from_, where, dims, {"n": func.sum(cast(pop.c.persons, Float))}, periods)
     if isinstance(source, Expected):
         mp = T["modelled_prevalence"]
         from_ = mp.join(practice_t, practice_t.c.practice_code == mp.c.practice_code).join(
             periods, p.fy == mp.c.financial_year)
         return SourceQuery(from_, [mp.c.condition == source.condition], _geo_dims(),
-                           {"n": func.sum(cast(mp.c.expected_patients, Float))})
+                           {"n": func.sum(cast(mp.c.expected_patients, Float))}, periods)
     if isinstance(source, CaseloadPeople | CaseloadExposure):
         ic = caseload_t
         # A caseload episode ends at its end date, at death, or at the data end, whichever is first.
@@ -306,7 +322,7 @@ def _compile(source: Source, periods, data_end: date, want_median: bool) -> Sour
         else:
             days = cast(func.least(end, p.period_end) - func.greatest(ic.c.start_date, p.period_start), Integer) + 1
             measures = {"n": func.sum(cast(days, Float)) / 365.25}
-        return SourceQuery(from_, [], dims, measures)
+        return SourceQuery(from_, [], dims, measures, periods)
     raise TypeError(f"unknown source {source!r}")
 
 
@@ -326,8 +342,8 @@ def run_source(conn: Connection, source: Source, indicator: Indicator, periods_d
                data_end: date) -> pd.DataFrame:
     """Aggregate one source over every period, geography level and breakdown (one query)."""
     dsr = indicator.aggregation == "dsr"
-    periods = _periods_clause(periods_df)
-    q = _compile(source, periods, data_end, want_median=indicator.aggregation == "median")
+    q = _compile(source, periods_df, data_end, want_median=indicator.aggregation == "median")
+    periods = q.periods
     sets = _grouping_sets(indicator.breakdowns, q.dims, dsr)
     used = [d for d in DIMS if any(d in s for s in sets)]
     dim_cols = [q.dims[d].label(d) for d in used]
