@@ -1,0 +1,75 @@
+"""The command line as a user runs it: `flask --app app ...` in a fresh data folder."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from metrics.catalogue import INDICATORS
+
+ROOT = Path(__file__).resolve().parents[1]
+FLASK = [sys.executable, "-m", "flask", "--app", "app"]
+
+
+def _run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BSOL_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    return subprocess.run([*FLASK, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli")
+    done = _run(["demo", "--size", "small", "--end", "2025-03-31"], folder)
+    assert done.returncode == 0, done.stderr
+    assert "demo (small) built" in done.stdout
+    return folder
+
+
+def test_measures_writes_the_results_table(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    done = _run(["measures", "--out", str(out)], data_dir)
+    assert done.returncode == 0, done.stderr
+    frame = pd.read_csv(out)
+    expected = {"indicator_id", "measure", "period_type", "period", "geography_level", "geography",
+                "breakdown", "group", "numerator", "denominator", "value", "lower_ci", "upper_ci", "suppressed"}
+    assert expected <= set(frame.columns)
+    assert frame["measure"].nunique() == 21
+    # disclosure control applied: no displayed count from 1 to 7 below BSol level
+    # (person or event counts only: FTE, days and published practice totals are not disclosive)
+    disclosive = {i.id for i in INDICATORS if i.numerator_disclosive}
+    below = frame[(frame.geography_level != "bsol") & ~frame.suppressed & frame.indicator_id.isin(disclosive)]
+    counts = below["numerator"].dropna()
+    assert len(counts) > 1000
+    assert not counts.between(1, 7).any()
+    assert (counts % 5 == 0).all(), "displayed counts are rounded to the nearest 5"
+
+
+def test_bad_load_exits_2_and_changes_nothing(data_dir: Path, tmp_path: Path) -> None:
+    db = data_dir / "bsol.duckdb"
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    bad = tmp_path / "practice.csv"
+    bad.write_text("practice_code,practice_name,pcn_code,neighbourhood_code,neighbourhood_name,locality,place\n"
+                   "Y99999,Bad,U00001,N01,Somewhere,Nowhere,Birmingham\n")
+    done = _run(["load", str(bad)], data_dir)
+    assert done.returncode == 2
+    assert "practice.csv, row 2, column locality" in done.stderr
+    assert "Nothing was loaded" in done.stderr
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_data_dictionary_check_passes_on_the_committed_file(data_dir: Path) -> None:
+    done = _run(["data-dictionary", "--check"], data_dir)
+    assert done.returncode == 0, done.stderr
+
+
+def test_measures_without_data_says_what_to_do(tmp_path: Path) -> None:
+    done = _run(["measures", "--out", str(tmp_path / "x.csv")], tmp_path)
+    assert done.returncode == 1
+    assert "No data loaded" in done.stderr
