@@ -103,22 +103,51 @@ measure_result = Table(
 prepost_result = Table(
     "prepost_result",
     metadata,
+    # what: one row per cohort preset x window x INT team (or TOTAL) x activity; exact values
+    Column("cohort", String(40), nullable=False),
+    Column("window_months", Integer, nullable=False),
+    Column("cohort_from", Date, nullable=True),
+    Column("cohort_to", Date, nullable=True),
+    Column("data_start", Date, nullable=False),
+    Column("data_end", Date, nullable=False),
+    Column("int_team_code", String(16), nullable=False),  # TOTAL for the Total row
     Column("int_team", String(80), nullable=False),
     Column("locality", String(16), nullable=True),
-    Column("window_months", Integer, nullable=False),
-    Column("cohort", String(40), nullable=False),
+    Column("geography_level", String(16), nullable=False),  # int | bsol (Total): disclosure level
     Column("activity", String(40), nullable=False),
+    # the plan's table
     Column("people", Integer, nullable=False),
-    Column("pre", Float(53), nullable=True),
-    Column("post", Float(53), nullable=True),
-    Column("variance", Float(53), nullable=True),
+    Column("died_in_post", Integer, nullable=False),
+    Column("pre", Integer, nullable=False),
+    Column("post", Integer, nullable=False),
+    Column("variance", Integer, nullable=False),
     Column("pct_change", Float(53), nullable=True),
+    # exposure-adjusted statistics (person-years alive in each window)
     Column("pre_person_years", Float(53), nullable=True),
     Column("post_person_years", Float(53), nullable=True),
+    Column("pre_per_person", Float(53), nullable=True),
+    Column("post_per_person", Float(53), nullable=True),
+    Column("pre_rate", Float(53), nullable=True),
+    Column("post_rate", Float(53), nullable=True),
     Column("rate_ratio", Float(53), nullable=True),
     Column("rate_ratio_lower", Float(53), nullable=True),
     Column("rate_ratio_upper", Float(53), nullable=True),
-    comment="Pre/post INT activity per team, activity type and window (aggregates only).",
+    Column("rr_robust_lower", Float(53), nullable=True),
+    Column("rr_robust_upper", Float(53), nullable=True),
+    # comparison cohort (difference in differences, per person); NULL for GP appointments
+    Column("did_cases", Integer, nullable=True),
+    Column("did_unmatched", Integer, nullable=True),
+    Column("did_controls", Float(53), nullable=True),
+    Column("did_control_fraction", Float(53), nullable=True),
+    Column("case_change_pp", Float(53), nullable=True),
+    Column("control_change_pp", Float(53), nullable=True),
+    Column("did_pp", Float(53), nullable=True),
+    Column("did_lower", Float(53), nullable=True),
+    Column("did_upper", Float(53), nullable=True),
+    Column("did_share", Float(53), nullable=True),
+    Column("computed_at", DateTime, nullable=False),
+    comment="Pre/post INT activity per cohort preset, window, team and activity (aggregates only; "
+            "exact values, disclosure applied at the edge by metrics.prepost.for_display).",
 )
 
 APP_TABLES = (load_log, dataset_info, measure_result, prepost_result)

@@ -97,9 +97,12 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "rate_ratio_upper", "rr_robust_lower", "rr_robust_upper",
 )
 DID_COLUMNS: tuple[str, ...] = (
-    "did_cases", "did_unmatched", "did_controls", "case_change_pp", "control_change_pp", "did_pp",
-    "did_lower", "did_upper", "did_share",
+    "did_cases", "did_unmatched", "did_controls", "did_control_fraction", "case_change_pp",
+    "control_change_pp", "did_pp", "did_lower", "did_upper", "did_share",
 )
+MAX_CONTROL_POOL = 200_000
+"""At most this many never-on-a-caseload people form the control pool (a deterministic random
+sample above it), which bounds the comparison's cost whatever the population."""
 STRATUM = ["m", "locality", "sex", "imd_quintile", "age_band"]
 """Matching keys besides the prior band: index month, practice locality, sex, IMD quintile, age band."""
 
@@ -405,14 +408,51 @@ def plan_layout(table: pd.DataFrame, teams: Sequence[str] | None = None) -> pd.D
 
 
 # ------------------------------------------------------------------------------ comparison cohort
-def _months_values(months: list[date], w: Window) -> sa.Values:
-    rows = [(m, _shift(m, -w.months), _shift(m, w.months)) for m in months]
-    return sa.values(sa.column("m", Date), sa.column("pre_start", Date), sa.column("post_end", Date),
-                     name="months").data(rows)
+def _month_index(col: sa.ColumnElement) -> sa.ColumnElement:
+    """Months since year 0 (an integer): windows of whole months become integer offsets."""
+    return func.extract("year", col) * 12 + func.extract("month", col) - 1
 
 
-def _control_events(first: date, last: date) -> sa.Subquery:
-    """Events of people never on a caseload, counted per (person, activity, calendar month).
+def _months_values(months: list[date], name: str) -> sa.Values:
+    rows = [(m, m.year * 12 + m.month - 1) for m in months]
+    return sa.values(sa.column("m", Date), sa.column("m_idx", sa.Integer), name=name).data(rows)
+
+
+def _not_on_caseload(patient_id: sa.ColumnElement) -> sa.ColumnElement:
+    cl = T["int_caseload"]
+    return ~sa.exists(select(literal(1)).where(cl.c.patient_id == patient_id))
+
+
+def _sampled(patient_id: sa.ColumnElement, fraction: float) -> sa.ColumnElement:
+    """A deterministic, portable simple random sample of people: the first 4 hex digits of
+    md5(patient_id) below fraction x 65536 (md5 is the same on DuckDB and PostgreSQL)."""
+    threshold = int(fraction * 65536)
+    if threshold >= 65536:
+        return sa.true()
+    return func.substr(func.md5(patient_id), 1, 4) < f"{threshold:04x}"
+
+
+def control_fraction(conn: Connection) -> float:
+    """Share of the never-on-a-caseload population used as the control pool (<= MAX_CONTROL_POOL
+    people, so the comparison stays bounded on 1.7 million patients)."""
+    p = T["patient"]
+    n = conn.execute(select(func.count()).select_from(p).where(_not_on_caseload(p.c.patient_id))).scalar() or 0
+    return 1.0 if n <= MAX_CONTROL_POOL else MAX_CONTROL_POOL / n
+
+
+def _control_pool(fraction: float) -> sa.Subquery:
+    p, pr, ls = T["patient"], T["practice"], T["lsoa"]
+    return (select(p.c.patient_id, pr.c.locality, p.c.sex,
+                   func.coalesce(ls.c.imd_quintile, 0).label("imd_quintile"), p.c.birth_month,
+                   p.c.date_of_death)
+            .select_from(p.join(pr, pr.c.practice_code == p.c.practice_code)
+                         .outerjoin(ls, ls.c.lsoa_code == p.c.lsoa_code))
+            .where(_not_on_caseload(p.c.patient_id), _sampled(p.c.patient_id, fraction))
+            .subquery("pool"))
+
+
+def _control_events(pool: sa.Subquery, first: date, last: date) -> sa.Subquery:
+    """Events of people in the control pool, counted per (person, activity, calendar month).
 
     Pseudo-index dates are month starts, so every window is whole months and a monthly count is
     all the windows need: far fewer rows to join to the months than raw events.
@@ -421,55 +461,53 @@ def _control_events(first: date, last: date) -> sa.Subquery:
     parts = []
     for act in DID_ACTIVITIES:
         table, when, where = sources[act]
-        month = cast(func.date_trunc("month", when), Date)
         stmt = (select(table.c.patient_id.label("patient_id"),
-                       literal(act, sa.String(32)).label("activity"), month.label("month"))
-                .where(when >= first, when < last, _not_on_caseload(table.c.patient_id)))
+                       literal(act, sa.String(32)).label("activity"),
+                       _month_index(when).label("month_idx"))
+                .where(when >= first, when < last))
         if where is not None:
             stmt = stmt.where(where)
         parts.append(stmt)
     ev = sa.union_all(*parts).subquery("raw_events")
-    return (select(ev.c.patient_id, ev.c.activity, ev.c.month, func.count().label("k"))
-            .group_by(ev.c.patient_id, ev.c.activity, ev.c.month)
+    return (select(ev.c.patient_id, ev.c.activity, ev.c.month_idx, func.count().label("k"))
+            .select_from(ev.join(pool, pool.c.patient_id == ev.c.patient_id))
+            .group_by(ev.c.patient_id, ev.c.activity, ev.c.month_idx)
             .subquery("events"))
 
 
-def _not_on_caseload(patient_id: sa.ColumnElement) -> sa.ColumnElement:
-    cl = T["int_caseload"]
-    return ~sa.exists(select(literal(1)).where(cl.c.patient_id == patient_id))
-
-
-def _control_strata(conn: Connection, months: list[date], w: Window) -> pd.DataFrame:
+def _control_strata(conn: Connection, months: list[date], w: Window, fraction: float = 1.0) -> pd.DataFrame:
     """Per stratum (month, locality, sex, IMD quintile, age band, prior band): number of control
     person-months and, per activity, sum of pre, post and squared change. Aggregates only.
 
     Active people (any counted event in the window) are aggregated from the events; people with
     no events are all in prior band 0 with zero change, so band 0's count is the stratum's
-    eligible population minus the active people in bands above 0.
+    eligible population minus the active people in bands above 0. Month windows are integer
+    offsets (equality joins, not range joins): an event month belongs to pseudo-index month m
+    when ``month - m`` is in ``[-W, W)``, pre when negative.
     """
-    p, pr, ls = T["patient"], T["practice"], T["lsoa"]
-    mv = _months_values(months, w)
-    ev = _control_events(_shift(months[0], -w.months), _shift(months[-1], w.months))
+    pool = _control_pool(fraction)
+    mv = _months_values(months, "months")
+    offsets = sa.values(sa.column("d", sa.Integer), name="offsets").data(
+        [(d,) for d in range(-w.months, w.months)])
+    ev = _control_events(pool, _shift(months[0], -w.months), _shift(months[-1], w.months))
     sums = []
     for act in DID_ACTIVITIES:
         is_act = ev.c.activity == act
-        sums += [func.sum(case((and_(is_act, ev.c.month < mv.c.m), ev.c.k), else_=0)).label(f"pre_{act}"),
-                 func.sum(case((and_(is_act, ev.c.month >= mv.c.m), ev.c.k), else_=0)).label(f"post_{act}")]
+        sums += [func.sum(case((and_(is_act, offsets.c.d < 0), ev.c.k), else_=0)).label(f"pre_{act}"),
+                 func.sum(case((and_(is_act, offsets.c.d >= 0), ev.c.k), else_=0)).label(f"post_{act}")]
     per_pm = (select(ev.c.patient_id, mv.c.m, *sums)
-              .select_from(ev.join(mv, and_(ev.c.month >= mv.c.pre_start, ev.c.month < mv.c.post_end)))
+              .select_from(ev.join(offsets, sa.true())
+                           .join(mv, mv.c.m_idx == ev.c.month_idx - offsets.c.d))
               .group_by(ev.c.patient_id, mv.c.m)
               .subquery("per_pm"))
     prior = per_pm.c.pre_ae_attendances + per_pm.c.pre_inpatient_spells
-    age = _age_years(per_pm.c.m, p.c.birth_month)
-    alive = or_(p.c.date_of_death.is_(None), p.c.date_of_death >= per_pm.c.m)
-    keyed = (select(per_pm, pr.c.locality, p.c.sex,
-                    func.coalesce(ls.c.imd_quintile, 0).label("imd_quintile"),
+    age = _age_years(per_pm.c.m, pool.c.birth_month)
+    alive = or_(pool.c.date_of_death.is_(None), pool.c.date_of_death >= per_pm.c.m)
+    keyed = (select(per_pm, pool.c.locality, pool.c.sex, pool.c.imd_quintile,
                     _band_case(age, AGE_BANDS).label("age_band"),
                     _band_case(prior, PRIOR_BANDS).label("prior_band"))
-             .select_from(per_pm.join(p, p.c.patient_id == per_pm.c.patient_id)
-                          .join(pr, pr.c.practice_code == p.c.practice_code)
-                          .outerjoin(ls, ls.c.lsoa_code == p.c.lsoa_code))
-             .where(alive, p.c.birth_month <= per_pm.c.m)
+             .select_from(per_pm.join(pool, pool.c.patient_id == per_pm.c.patient_id))
+             .where(alive, pool.c.birth_month <= per_pm.c.m)
              .subquery("keyed"))
     keys = [keyed.c[k] for k in (*STRATUM, "prior_band")]
     aggs = [func.count().label("n")]
@@ -480,14 +518,10 @@ def _control_strata(conn: Connection, months: list[date], w: Window) -> pd.DataF
     active = pd.DataFrame(conn.execute(select(*keys, *aggs).group_by(*keys)).mappings().all())
 
     # eligible population per stratum (no prior band): group people first, then cross months
-    attrs = (select(pr.c.locality, p.c.sex, func.coalesce(ls.c.imd_quintile, 0).label("imd_quintile"),
-                    p.c.birth_month, p.c.date_of_death)
-             .select_from(p.join(pr, pr.c.practice_code == p.c.practice_code)
-                          .outerjoin(ls, ls.c.lsoa_code == p.c.lsoa_code))
-             .where(_not_on_caseload(p.c.patient_id))
-             .subquery("attrs"))
-    grouped = (select(*attrs.c, func.count().label("n")).group_by(*attrs.c).subquery("grouped"))
-    mv2 = _months_values(months, w)
+    pool2 = _control_pool(fraction)
+    attrs = [pool2.c.locality, pool2.c.sex, pool2.c.imd_quintile, pool2.c.birth_month, pool2.c.date_of_death]
+    grouped = select(*attrs, func.count().label("n")).group_by(*attrs).subquery("grouped")
+    mv2 = _months_values(months, "months2")
     banded = (select(mv2.c.m, grouped.c.locality, grouped.c.sex, grouped.c.imd_quintile,
                      _band_case(_age_years(mv2.c.m, grouped.c.birth_month), AGE_BANDS).label("age_band"),
                      grouped.c.n)
@@ -583,7 +617,7 @@ def difference_in_differences(cases: pd.DataFrame, strata: pd.DataFrame,
                 "did_upper": did + z * se, "did_share": did / case_change if case_change < 0 else math.nan,
             })
             rows.append(row)
-    return pd.DataFrame(rows, columns=["grp", "activity", *DID_COLUMNS])
+    return pd.DataFrame(rows, columns=["grp", "activity", *[c for c in DID_COLUMNS if c != "did_control_fraction"]])
 
 
 def comparison_cohort(conn: Connection, window_months: int = DEFAULT_WINDOW,
@@ -610,8 +644,12 @@ def _did_for(conn: Connection, w: Window, people: pd.DataFrame, per: pd.DataFram
     months = sorted({m.date() for m in cases["m"]})
     months = [m for m in months
               if _shift(m, -w.months) >= w.data_start and _shift(m, w.months) <= w.data_end + timedelta(days=1)]
-    strata = _control_strata(conn, months, w) if months else _strata_frame(pd.DataFrame(), pd.DataFrame())
-    return difference_in_differences(cases, strata)
+    fraction = control_fraction(conn)
+    strata = (_control_strata(conn, months, w, fraction) if months
+              else _strata_frame(pd.DataFrame(), pd.DataFrame()))
+    out = difference_in_differences(cases, strata)
+    out["did_control_fraction"] = fraction
+    return out
 
 
 # ------------------------------------------------------------------------------ caseload profile
