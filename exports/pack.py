@@ -810,7 +810,7 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
                 _signed(r["pre"], e["pre"], "#,##0"), _signed(r["post"], e["post"], "#,##0"),
                 _signed(r["variance"], e["variance"], "#,##0;-#,##0;0"),
                 _signed(r["pct_change"], e["pct_change"], '0.0"%";-0.0"%";0.0"%"'),
-                *(_signed(r[c], e[c], "0.00") for c in ("rate_ratio", "rate_ratio_lower", "rate_ratio_upper")),
+                *(_signed(r[c], e[c], "0.00") for c in ("rate_ratio", "rr_robust_lower", "rr_robust_upper")),
                 *((_signed(r[c], e[c], "0.00;-0.00;0.00") if r["activity"] in prepost.DID_ACTIVITIES
                    else NOT_APPLICABLE) for c in ("did_pp", "did_lower", "did_upper")),
             ])
@@ -818,7 +818,7 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
                               [Col("INT team", 22), Col("Locality", 24), Col("Activity", 22, wrap=True),
                                Col("People", 12), Col("Pre", 12), Col("Post", 12), Col("Variance", 12),
                                Col("% change", 12), Col("Rate ratio (post ÷ pre)", 12),
-                               Col("Rate ratio lower 95% CI", 12), Col("Rate ratio upper 95% CI", 12),
+                               Col("Rate ratio lower 95% CI (person-clustered)", 14), Col("Rate ratio upper 95% CI (person-clustered)", 14),
                                Col("Difference in differences per person", 14),
                                Col("DiD lower 95% CI", 12), Col("DiD upper 95% CI", 12)],
                               stat_rows,
