@@ -31,7 +31,11 @@ def create_app() -> Dash:
 
     pages.register_pages()
     app.layout = shell.layout
+    app.index_string = shell.INDEX_STRING
     import callbacks  # noqa: F401  (registers every page's callbacks)
+    from callbacks.downloads import register_routes
+
+    register_routes(app.server)
 
     cli.register_commands(app.server)
     return app

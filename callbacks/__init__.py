@@ -1,3 +1,3 @@
 """Page callbacks, registered by import (`from dash import callback`); thin by design."""
 
-from callbacks import home  # noqa: F401
+from callbacks import home, measure, pages, shell  # noqa: F401

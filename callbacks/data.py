@@ -5,12 +5,16 @@ Cache keys include the data version, so a load that lands is visible on the next
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pandas as pd
 from flask_caching import Cache
 
 from data_loaders.db import data_version, database_exists, read_dataset_info, read_engine
 from data_loaders.settings import load_settings
+from metrics import quality as quality_mod
 from metrics import results
+from metrics.catalogue import INDICATORS_BY_ID
 
 cache = Cache()
 
@@ -41,19 +45,111 @@ def display_results(indicator_ids: list[str] | None = None, period_type: str | N
 
 
 @cache.memoize()
-def _scorecard(version_key: str, level: str, geography: str, period_type: str | None) -> list[results.ScorecardRow]:
+def _scorecard(version_key: str, level: str, geography: str, period_type: str | None) -> list[dict[str, object]]:
+    # Cached as plain dicts: Indicator holds lambdas (filters), which cannot be pickled.
     with read_engine(_url()).connect() as conn:
-        return results.scorecard(conn, level, geography, period_type)
+        rows = results.scorecard(conn, level, geography, period_type)
+    return [{f.name: (r.indicator.id if f.name == "indicator" else getattr(r, f.name)) for f in fields(r)}
+            for r in rows]
 
 
 def scorecard(level: str = "bsol", geography: str = "BSol", period_type: str | None = None) -> list[results.ScorecardRow]:
-    return _scorecard(version(), level, geography, period_type)
+    return [results.ScorecardRow(**{**row, "indicator": INDICATORS_BY_ID[row["indicator"]]})  # type: ignore[arg-type]
+            for row in _scorecard(version(), level, geography, period_type)]
+
+
+@cache.memoize()
+def _dataset_info(version_key: str, url: str) -> dict[str, str]:
+    return read_dataset_info(url) if database_exists(url) else {}
 
 
 def dataset_info() -> dict[str, str]:
-    url = _url()
-    return read_dataset_info(url) if database_exists(url) else {}
+    return _dataset_info(version(), _url())
 
 
 def is_demo() -> bool:
     return dataset_info().get("is_demo", "").lower() == "true"
+
+
+# --------------------------------------------------------------------------- reference + quality
+@cache.memoize()
+def _geography_tree(version_key: str) -> pd.DataFrame:
+    if not database_exists(_url()):
+        return quality_mod.geography_tree_empty()
+    with read_engine(_url()).connect() as conn:
+        return quality_mod.geography_tree(conn)
+
+
+def geography_tree() -> pd.DataFrame:
+    """Practice -> neighbourhood -> locality -> place lookup (reference data only)."""
+    return _geography_tree(version())
+
+
+def neighbourhoods_of(locality: str) -> list[str]:
+    tree = geography_tree()
+    return sorted(tree.loc[tree["locality"] == locality, "neighbourhood"].unique().tolist())
+
+
+def practices_of(locality: str) -> list[str]:
+    tree = geography_tree()
+    return sorted(tree.loc[tree["locality"] == locality, "practice_code"].unique().tolist())
+
+
+@cache.memoize()
+def _quality(version_key: str) -> tuple[pd.DataFrame, list[quality_mod.Completeness]]:
+    if not database_exists(_url()):
+        return pd.DataFrame(), []
+    with read_engine(_url()).connect() as conn:
+        return quality_mod.source_coverage(conn), quality_mod.completeness(conn)
+
+
+def source_coverage() -> pd.DataFrame:
+    return _quality(version())[0]
+
+
+def completeness() -> list[quality_mod.Completeness]:
+    return _quality(version())[1]
+
+
+def load_log() -> pd.DataFrame:
+    from data_loaders.load import read_load_log
+
+    return read_load_log(_url())
+
+
+def rejections() -> list[dict[str, object]]:
+    from data_loaders.load import read_rejections
+
+    return read_rejections(load_settings().data_dir)
+
+
+@cache.memoize()
+def _has_results(version_key: str, url: str) -> bool:
+    return database_exists(url)
+
+
+def has_results() -> bool:
+    return _has_results(version(), _url())
+
+
+def build_pack(pack_module: object, place: str, period: str | None = None) -> bytes | None:
+    """Run the Excel pack builder (exports.pack.build_pack) on a short-lived read connection."""
+    if not database_exists(_url()):
+        return None
+    with read_engine(_url()).connect() as conn:
+        return pack_module.build_pack(conn, place, period)  # type: ignore[attr-defined]
+
+
+@cache.memoize()
+def _prepost(version_key: str, cohort: str, window: int) -> pd.DataFrame:
+    from metrics import prepost
+
+    if not database_exists(_url()):
+        return pd.DataFrame()
+    with read_engine(_url()).connect() as conn:
+        return prepost.for_display(prepost.read_prepost(conn, cohort, window))
+
+
+def prepost_display(cohort: str = "pilot", window: int = 6) -> pd.DataFrame:
+    """Stored pre/post INT rows for one cohort preset and window, after disclosure control."""
+    return _prepost(version(), cohort, window)

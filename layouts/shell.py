@@ -1,8 +1,75 @@
-"""The frame around every page."""
+"""The frame around every page: skip link, header, navigation, demo banner, main landmark, footer."""
+
+from __future__ import annotations
 
 import dash
-from dash import html
+from dash import dcc, html
+
+from callbacks import data
+from layouts import ids
+
+NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
+    ("home", "/", "Scorecard"),
+    ("locality", "/locality", "Locality"),
+    ("inequalities", "/inequalities", "Inequalities"),
+    ("prepost", "/pre-post", "Pre/post INT"),
+    ("data", "/data", "Data"),
+    ("about", "/about", "About the measures"),
+)
+
+
+INDEX_STRING = """<!DOCTYPE html>
+<html lang="en-GB">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body>
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
+
+def demo_banner() -> html.Div | None:
+    try:
+        demo = data.is_demo()
+    except Exception:  # no database yet: the pages say so themselves
+        demo = False
+    if not demo:
+        return None
+    return html.Div([
+        html.Strong("Synthetic demo data. "),
+        "Every number on these pages is generated for demonstration and describes no real patient, "
+        "practice or service. Do not use it for decisions.",
+    ], className="demo-banner", role="note", **{"aria-label": "Demo data warning"})
 
 
 def layout() -> html.Div:
-    return html.Div([dash.page_container], id="shell")
+    return html.Div([
+        html.A("Skip to main content", href=f"#{ids.MAIN}", className="skip-link"),
+        dcc.Location(id=ids.URL, refresh=False),
+        html.Header(html.Div([
+            html.A([html.Span("NHS", className="nhs-logo", **{"aria-hidden": "true"}),
+                    html.Span([html.Span("Birmingham and Solihull", className="org-name"),
+                               html.Span("Community Care Collaborative outcomes", className="service-name")],
+                              className="brand-text")],
+                   href="/", className="brand"),
+        ], className="header-inner"), className="site-header"),
+        html.Nav(html.Ul([html.Li(dcc.Link(label, href=path, id=ids.nav(key), className="nav-link"))
+                          for key, path, label in NAV_ITEMS], className="nav-list"),
+                 className="site-nav", **{"aria-label": "Main"}),
+        demo_banner(),
+        html.Main(dash.page_container, id=ids.MAIN, tabIndex="-1", className="main"),
+        html.Footer(html.Div([
+            html.P("BSol Community Care Collaborative · Implementation Plan 2024/5–2026/7 impact measures."),
+            html.P("Small numbers (1–7) below BSol level are suppressed and counts rounded to the nearest 5. "
+                   "SPC charts follow NHS England's Making Data Count."),
+        ], className="footer-inner"), className="site-footer"),
+    ], id="shell")

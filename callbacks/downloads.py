@@ -1,0 +1,55 @@
+"""Table downloads as Flask routes under /download/ (access.check_request requires the analyst role).
+
+The file is built from the same view function as the page's "figures behind every chart" table,
+so a download can never show more than the page (disclosure control applied in metrics.results).
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import Flask, Response, abort, request
+
+import access
+from callbacks import data
+from layouts import filters as flt
+from layouts import measure, views
+from metrics.catalogue import INDICATORS_BY_ID
+
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str]) -> bytes:
+    ind = INDICATORS_BY_ID.get(indicator_id)
+    if ind is None or fmt not in FORMATS:
+        abort(404)
+    f = flt.parse(query)
+    if f.errors:
+        abort(400, "; ".join(f.errors))
+    pt = f.period_type if f.period_type in ind.frequency else ind.frequency[0]
+    f = flt.Filters(f.locality, pt, f.period, f.breakdown)
+    frame = data.display_results([ind.id], period_type=pt)
+    period = f.period if f.period not in (None, "", measure.LATEST) else views.latest_period(frame, f)
+    if period is None:
+        abort(404, "No data for this selection")
+    nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
+    prs = data.practices_of(f.locality) if f.level != "bsol" else None
+    table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs), ind)
+    if fmt == "csv":
+        return table.to_csv(index=False).encode("utf-8-sig")
+    buf = io.BytesIO()
+    table.to_excel(buf, index=False, sheet_name=ind.id[:31])
+    return buf.getvalue()
+
+
+def register_routes(server: Flask) -> None:
+    @server.route("/download/measure/<indicator_id>.<fmt>")
+    def download_measure(indicator_id: str, fmt: str) -> Response:
+        # check_request already refused viewers; checked again here so the route is safe on its own.
+        if not access.has_role(access.current_role(), "analyst"):
+            abort(403)
+        body = measure_table_bytes(indicator_id, fmt, {k: request.args.get(k, "") for k in flt.KEYS})
+        name = f"bsol-{indicator_id}.{fmt}"
+        return Response(body, mimetype=FORMATS[fmt],
+                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

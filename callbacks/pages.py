@@ -1,0 +1,91 @@
+"""Locality, inequalities, data and pre/post page callbacks (thin)."""
+
+from __future__ import annotations
+
+import importlib
+
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+import access
+from callbacks import data
+from layouts import components, data_page, ids, inequalities, locality, prepost
+from layouts import filters as flt
+
+
+def _filters(locality_value: str | None, period_type: str | None) -> flt.Filters:
+    return flt.parse({"locality": locality_value or "", "period_type": period_type or ""})
+
+
+@callback(Output(ids.LOCALITY_CONTENT, "children"),
+          Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"))
+def update_locality(locality_value: str | None, period_type: str | None) -> html.Div:
+    f = _filters(locality_value, period_type)
+    if f.errors:
+        return components.errors_message(f.errors, "/locality")
+    if f.level == "bsol":
+        return locality.choose_locality()
+    if not data.has_results():
+        return components.message("No data loaded yet", "Load extracts or build the demo data.")
+    nbs = data.neighbourhoods_of(f.locality)
+    nb_frame = data.display_results(geography_level="neighbourhood", geographies=nbs, breakdown="none") \
+        if nbs else data.display_results(geography_level="neighbourhood", geographies=["-"], breakdown="none")
+    bsol_frame = data.display_results(geography_level="bsol", breakdown="none")
+    return locality.content(data.scorecard("locality", f.locality, f.period_type),
+                            data.scorecard("bsol", flt.BSOL, f.period_type), f, nb_frame, bsol_frame, nbs)
+
+
+@callback(Output(ids.INEQ_CONTENT, "children"),
+          Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"))
+def update_inequalities(locality_value: str | None, period_type: str | None) -> html.Div:
+    f = _filters(locality_value, period_type)
+    if f.errors:
+        return components.errors_message(f.errors, "/inequalities")
+    if not data.has_results():
+        return components.message("No data loaded yet", "Load extracts or build the demo data.")
+    frame = data.display_results(geography_level=f.level, geographies=[f.locality])
+    return inequalities.content(frame, f)
+
+
+@callback(Output(ids.DATA_CONTENT, "children"), Input(ids.URL, "pathname"))
+def update_data_page(_pathname: str | None) -> html.Div:
+    return data_page.content(data.dataset_info(), data.load_log(), data.rejections(), data.source_coverage(),
+                             data.completeness())
+
+
+@callback(Output(ids.PREPOST_CONTENT, "children"),
+          Input(ids.PREPOST_COHORT, "value"), Input(ids.PREPOST_WINDOW, "value"))
+def update_prepost(cohort: str | None, window: int | None) -> html.Div:
+    try:
+        module = importlib.import_module("metrics.prepost")
+    except ImportError:
+        return prepost.not_available()
+    if not data.has_results():
+        return components.message("No data loaded yet", "Load extracts or build the demo data.")
+    cohort = cohort if cohort in module.COHORT_PRESETS else "pilot"
+    window = int(window or module.DEFAULT_WINDOW)
+    frame = data.prepost_display(cohort, window)
+    return prepost.content(frame, module, cohort, window)
+
+
+@callback(Output(ids.PACK_DOWNLOAD, "data"), Output(ids.PACK_STATUS, "children"),
+          Input(ids.PACK_BUTTON, "n_clicks"), State(ids.filter_id("locality"), "value"),
+          State(ids.filter_id("period_type"), "value"), prevent_initial_call=True)
+def download_pack(n_clicks: int, locality_value: str | None, period_type: str | None) -> tuple:
+    if not n_clicks:
+        return no_update, no_update
+    if not access.has_role(access.current_role(), "analyst"):
+        return None, "Excel packs are for analysts: ask the data team for access."
+    try:
+        pack = importlib.import_module("exports.pack")
+    except ImportError:
+        return None, "Excel packs are not available in this version yet."
+    f = _filters(locality_value, period_type)
+    place = "bsol" if f.level == "bsol" else ("solihull" if f.locality == "Solihull" else "birmingham")
+    try:
+        payload = data.build_pack(pack, place)
+    except ValueError as e:
+        return None, f"Could not build the pack: {e}"
+    if payload is None:
+        return None, "No data loaded: nothing to put in a pack."
+    name = f"bsol-pack-{place}.xlsx"
+    return dcc.send_bytes(payload, name), f"Pack ready: {name}"

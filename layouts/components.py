@@ -1,0 +1,154 @@
+"""Small reusable building blocks: filter bar, messages, tables, icon badges, definition lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from dash import dcc, html
+
+from layouts import figures, ids
+from layouts import filters as flt
+
+SUPPRESSED = "[c]"
+
+
+def page_header(title: str, lede: str | None = None, badge: str | None = None) -> html.Div:
+    children: list = [html.H1(title, className="page-title")]
+    if badge:
+        children.append(html.Span(badge, className="tag tag-proposed"))
+    if lede:
+        children.append(html.P(lede, className="lede"))
+    return html.Div(children, className="page-header")
+
+
+def _control(label: str, name: str, options: list[dict[str, str]], value: str | None,
+             clearable: bool = False, width: str = "13rem") -> html.Div:
+    control_id = f"filter-{name}"
+    return html.Div([
+        html.Label(label, className="filter-label", id=f"{control_id}-label"),
+        dcc.Dropdown(id=ids.filter_id(name), options=options, value=value, clearable=clearable,
+                     searchable=False, style={"width": width}, className="filter-dropdown"),
+    ], className="filter")
+
+
+def filter_bar(f: flt.Filters, names: Sequence[str], period_types: tuple[str, ...] | None = None) -> html.Form:
+    controls: list = []
+    if "locality" in names:
+        controls.append(_control("Locality", "locality", flt.locality_options(), f.locality))
+    if "period_type" in names:
+        opts = flt.period_type_options(period_types) if period_types else flt.period_type_options()
+        value = f.period_type if f.period_type in [o["value"] for o in opts] else opts[0]["value"]
+        controls.append(_control("Period type", "period_type", opts, value, width="11rem"))
+    if "period" in names:
+        controls.append(_control("Period", "period", [], f.period, width="11rem"))
+    if "breakdown" in names:
+        controls.append(_control("Breakdown", "breakdown", flt.breakdown_options(), f.breakdown, width="11rem"))
+    controls.append(html.Div(dcc.Link("Reset filters", id=ids.RESET, href="?", className="reset-link"),
+                             className="filter filter-reset"))
+    return html.Form(controls, className="filter-bar", role="search", **{"aria-label": "Filters"})
+
+
+def message(title: str, body: str | Sequence[object], back_href: str = "/", back_text: str = "Back to the scorecard",
+            kind: str = "warning") -> html.Div:
+    return html.Div([
+        html.H2(title, className="message-title"),
+        html.P(body) if isinstance(body, str) else html.Div(list(body)),
+        dcc.Link(back_text, href=back_href, className="button-link"),
+    ], className=f"message message-{kind}", role="alert" if kind == "error" else "status")
+
+
+def errors_message(errors: Sequence[str], path: str = "/") -> html.Div:
+    return html.Div([
+        html.H2("This link has a problem", className="message-title"),
+        html.Ul([html.Li(e) for e in errors]),
+        html.P([dcc.Link("Show this page without the filters", href=path, className="button-link"), " ",
+                dcc.Link("Back to the scorecard", href="/", className="button-link secondary")]),
+    ], className="message message-error", role="alert")
+
+
+def icon(uri: str, label: str, show_text: bool = True) -> html.Span:
+    children: list = [html.Img(src=uri, alt="" if show_text else label, className="mdc-icon",
+                               **({"aria-hidden": "true"} if show_text else {}))]
+    if show_text:
+        children.append(html.Span(label, className="icon-label"))
+    return html.Span(children, className="icon-badge", title=label)
+
+
+def variation_badge(variation: str | None) -> html.Span:
+    uri, label = figures.variation_icon(variation)
+    return icon(uri, label)
+
+
+def assurance_badge(assurance: str | None) -> html.Span:
+    got = figures.assurance_icon(assurance)
+    if got is None:
+        return html.Span("No target", className="muted")
+    return icon(*got)
+
+
+COMPARISON_CLASS = {"better": "cmp-better", "worse": "cmp-worse", "similar": "cmp-similar",
+                    "higher": "cmp-neutral", "lower": "cmp-neutral", "not compared": "cmp-none"}
+
+
+def comparison_badge(comparison: str, comparator: str) -> html.Span:
+    if comparison == "not compared" or not comparator:
+        return html.Span("Not compared", className="cmp cmp-none")
+    words = {"better": "Better than", "worse": "Worse than", "similar": "Similar to",
+             "higher": "Higher than", "lower": "Lower than"}[comparison]
+    marks = {"better": "▲ ", "worse": "▼ ", "similar": "● ", "higher": "◆ ", "lower": "◆ "}[comparison]
+    return html.Span([html.Span(marks, **{"aria-hidden": "true"}), f"{words} {comparator}"],
+                     className=f"cmp {COMPARISON_CLASS[comparison]}")
+
+
+def definition_list(rows: Sequence[tuple[str, str]]) -> html.Dl:
+    items: list = []
+    for label, value in rows:
+        items += [html.Dt(label), html.Dd(value)]
+    return html.Dl(items, className="definition-list")
+
+
+def _fmt(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1000 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def data_table(frame: pd.DataFrame, caption: str, numeric: Sequence[str] = (), max_rows: int = 400,
+               suppressed_col: str | None = "suppressed", table_id: str | None = None) -> html.Div:
+    """A plain, accessible HTML table; suppressed rows greyed with [c] in their value cells."""
+    cols = [c for c in frame.columns if c != suppressed_col]
+    head = html.Thead(html.Tr([html.Th(c, scope="col", className="num" if c in numeric else None) for c in cols]))
+    body = []
+    for _, row in frame.head(max_rows).iterrows():
+        sup = bool(row[suppressed_col]) if suppressed_col and suppressed_col in frame.columns else False
+        cells = []
+        for c in cols:
+            text = _fmt(row[c])
+            if sup and c in numeric and text == "":
+                text = SUPPRESSED
+            cells.append(html.Td(text, className="num" if c in numeric else None))
+        body.append(html.Tr(cells, className="row-suppressed" if sup else None))
+    extra = [html.P(f"Showing the first {max_rows} of {len(frame)} rows; download the table for all of them.",
+                    className="muted")] if len(frame) > max_rows else []
+    kwargs = {"id": table_id} if table_id else {}
+    return html.Div([html.Table([html.Caption(caption), head, html.Tbody(body)], className="data-table", **kwargs),
+                     *extra], className="table-scroll", tabIndex=0, role="region", **{"aria-label": caption})
+
+
+def chart(figure: object, alt_table: html.Div, description: str) -> html.Figure:
+    """A chart with a text description and its data as a table (the accessible alternative)."""
+    return html.Figure([
+        dcc.Graph(figure=figure, config=figures.GRAPH_CONFIG, className="graph"),
+        html.Figcaption(description, className="chart-caption"),
+        html.Details([html.Summary("Show the figures behind this chart as a table"), alt_table],
+                     className="chart-table"),
+    ], className="chart")
+
+
+def suppression_legend() -> html.P:
+    return html.P([html.Span(SUPPRESSED, className="legend-swatch swatch-suppressed"),
+                   " Suppressed: fewer than 8 people (or a directly standardised rate on fewer than 10 events)."
+                   " Not shown to protect confidentiality; not zero."], className="legend")

@@ -1,0 +1,76 @@
+"""Data page: demo status, load log, rejected loads, source coverage and completeness."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dash import dcc, html
+
+from layouts import components, ids
+from metrics.disclosure import suppress_count
+from metrics.quality import Completeness
+
+
+def layout(**_query: str) -> html.Div:
+    return html.Div([
+        components.page_header("Data and quality",
+                               "Where the numbers come from: what has been loaded, what was rejected, the periods each "
+                               "source covers and how complete the fields behind the breakdowns are."),
+        dcc.Loading(html.Div(id=ids.DATA_CONTENT, className="content"), type="default", delay_show=300),
+    ], className="page page-data")
+
+
+def content(info: dict[str, str], load_log: pd.DataFrame, rejections: list[dict[str, object]],
+            coverage: pd.DataFrame, complete: list[Completeness]) -> html.Div:
+    demo = info.get("is_demo", "").lower() == "true"
+    status = html.Div([
+        html.H2("Dataset"),
+        html.P(html.Strong("These are synthetic demo data." if demo else "These are loaded extracts (not demo data)."),
+               className="demo-status"),
+        components.definition_list([(k.replace("_", " ").capitalize(), str(v)) for k, v in sorted(info.items())]
+                                   or [("Status", "No data loaded")]),
+    ], className="panel")
+    comp_rows = pd.DataFrame([{
+        "Field": c.measure,
+        "Patients affected": "[c]" if pd.isna(suppress_count(c.count)) else f"{c.count:,}",
+        "Registered patients": f"{c.total:,}",
+        "Percent": f"{c.percent:.1f}%" if c.percent is not None else "—",
+    } for c in complete], columns=["Field", "Patients affected", "Registered patients", "Percent"])
+    log = load_log.copy()
+    if "loaded_at" in log:
+        log["loaded_at"] = log["loaded_at"].astype(str).str.slice(0, 19)
+    log = log.drop(columns=[c for c in ("sha256", "load_id") if c in log.columns])
+    rej = pd.DataFrame([_rejection_row(r) for r in rejections[:50]],
+                       columns=["When", "File", "Extract", "Problems", "First problem"])
+    return html.Div([
+        status,
+        html.Section([html.H2("What each source covers"),
+                      components.data_table(coverage, "Rows loaded and period covered, by source",
+                                            numeric=["Rows"], suppressed_col=None)], className="panel"),
+        html.Section([html.H2("Completeness"),
+                      html.P("Patients without these fields are counted in BSol totals but fall outside the matching "
+                             "breakdown (e.g. no LSOA means no IMD quintile).", className="muted"),
+                      components.data_table(comp_rows, "Completeness of the patient spine",
+                                            numeric=["Patients affected", "Registered patients", "Percent"],
+                                            suppressed_col=None)], className="panel"),
+        html.Section([html.H2("Load log"),
+                      components.data_table(log, "Every load that landed, newest first", numeric=["rows"],
+                                            suppressed_col=None) if not log.empty
+                      else html.P("No loads recorded.", className="muted")], className="panel"),
+        html.Section([html.H2("Rejected loads"),
+                      components.data_table(rej, "Load attempts rejected by validation (nothing was written)",
+                                            suppressed_col=None) if not rej.empty
+                      else html.P("No rejected loads.", className="muted")], className="panel"),
+    ])
+
+
+def _rejection_row(r: dict[str, object]) -> dict[str, object]:
+    """Where and why a file was rejected: row, column and reason only (never the offending values)."""
+    first = r.get("first_problems") or []
+    where = ""
+    if isinstance(first, list) and first and isinstance(first[0], dict):
+        p = first[0]
+        where = ", ".join(x for x in (f"row {p['row']}" if p.get("row") is not None else "",
+                                      f"column {p['column']}" if p.get("column") else "") if x)
+        where = f"{where}: {str(p.get('reason', ''))[:200]}" if where else str(p.get("reason", ""))[:200]
+    return {"When": str(r.get("time", ""))[:19], "File": str(r.get("file", "")), "Extract": str(r.get("extract") or ""),
+            "Problems": r.get("problems", ""), "First problem": where}

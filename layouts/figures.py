@@ -1,0 +1,248 @@
+"""Every chart and icon the pages draw, in one themed module (NHS identity + Making Data Count).
+
+Figures take tidy frames that have already passed disclosure control; suppressed points are left
+as gaps and labelled, never plotted as zero. Icons are small inline SVGs (data URIs) so a table of
+36 rows costs no extra requests and no JavaScript; every icon is paired with a text label.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from metrics.catalogue import Indicator
+
+# NHS identity colours (https://www.england.nhs.uk/nhsidentity/identity-guidelines/colours/)
+NHS_BLUE = "#005EB8"
+NHS_DARK_BLUE = "#003087"
+NHS_BLACK = "#231F20"
+NHS_DARK_GREY = "#425563"
+NHS_MID_GREY = "#768692"
+NHS_PALE_GREY = "#E8EDEE"
+NHS_WARM_YELLOW = "#FFB81C"
+NHS_RED = "#DA291C"
+FONT = "Frutiger W01, Arial, Helvetica, sans-serif"
+
+# Making Data Count colours
+MDC_COMMON = "#A6A6A6"
+MDC_IMPROVEMENT = "#00B0F0"
+MDC_CONCERN = "#E46C0A"
+MDC_NEITHER = "#490092"
+MDC_TARGET = "#DE1B1B"
+POINT_COLOURS = {
+    "common_cause": MDC_COMMON,
+    "special_cause_improvement": MDC_IMPROVEMENT,
+    "special_cause_concern": MDC_CONCERN,
+    "special_cause_neither": MDC_NEITHER,
+}
+POINT_LABELS = {
+    "common_cause": "Common cause variation",
+    "special_cause_improvement": "Special cause: improvement",
+    "special_cause_concern": "Special cause: concern",
+    "special_cause_neither": "Special cause: neither improvement nor concern",
+}
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+                "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def _layout(fig: go.Figure, title: str, height: int = 360, y_title: str = "") -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16, "color": NHS_BLACK}},
+        font={"family": FONT, "size": 13, "color": NHS_BLACK},
+        paper_bgcolor="white", plot_bgcolor="white", height=height,
+        margin={"l": 60, "r": 20, "t": 56, "b": 48},
+        legend={"orientation": "h", "y": -0.18, "x": 0},
+        hoverlabel={"font": {"family": FONT}},
+    )
+    fig.update_xaxes(showline=True, linecolor=NHS_MID_GREY, gridcolor=NHS_PALE_GREY, zeroline=False)
+    fig.update_yaxes(title_text=y_title, showline=True, linecolor=NHS_MID_GREY, gridcolor=NHS_PALE_GREY,
+                     zeroline=False)
+    return fig
+
+
+def empty_figure(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
+                       font={"size": 14, "color": NHS_DARK_GREY})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, "", height=200)
+
+
+def unit_axis(indicator: Indicator) -> str:
+    return indicator.unit_label if indicator.unit != "count" else "Number"
+
+
+# --------------------------------------------------------------------------- SPC
+def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator, title: str) -> go.Figure:
+    """XmR chart in Making Data Count style from a metrics.spc.xmr frame (same row order as periods)."""
+    fig = go.Figure()
+    x = list(periods)
+    for col, name, dash in (("upper_limit", "Process limits", "dash"), ("lower_limit", None, "dash"),
+                            ("mean", "Mean", "solid")):
+        fig.add_trace(go.Scatter(
+            x=x, y=frame[col], mode="lines", name=name or "Process limits", showlegend=name is not None,
+            line={"color": NHS_DARK_GREY if col == "mean" else NHS_MID_GREY, "dash": dash, "width": 1.5},
+            hovertemplate=f"{name or 'Lower limit'}: %{{y:.{indicator.decimals}f}}<extra></extra>",
+        ))
+    if frame["target"].notna().any():
+        fig.add_trace(go.Scatter(x=x, y=frame["target"], mode="lines", name="Target",
+                                 line={"color": MDC_TARGET, "dash": "dot", "width": 2}))
+    fig.add_trace(go.Scatter(x=x, y=frame["value"], mode="lines", line={"color": NHS_MID_GREY, "width": 1.5},
+                             showlegend=False, hoverinfo="skip", connectgaps=False))
+    for kind, colour in POINT_COLOURS.items():
+        mask = frame["point_type"] == kind
+        if not mask.any():
+            continue
+        fig.add_trace(go.Scatter(
+            x=[p for p, m in zip(x, mask, strict=True) if m], y=frame.loc[mask, "value"], mode="markers",
+            name=POINT_LABELS[kind],
+            marker={"color": colour, "size": 9, "line": {"color": "white", "width": 1},
+                    "symbol": {"common_cause": "circle", "special_cause_improvement": "diamond",
+                               "special_cause_concern": "square", "special_cause_neither": "triangle-up"}[kind]},
+            hovertemplate=f"%{{x}}: %{{y:.{indicator.decimals}f}} ({POINT_LABELS[kind]})<extra></extra>",
+        ))
+    missing = [p for p, v in zip(x, frame["value"], strict=True) if pd.isna(v)]
+    for p in missing:
+        fig.add_annotation(x=p, yref="paper", y=0.02, text="[c]", showarrow=False,
+                           font={"color": NHS_DARK_GREY, "size": 11})
+    fig.update_xaxes(type="category")
+    return _layout(fig, title, height=380, y_title=unit_axis(indicator))
+
+
+# --------------------------------------------------------------------------- comparisons
+def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator, title: str,
+                      benchmark: float | None = None, benchmark_label: str = "BSol",
+                      highlight: str | None = None, horizontal: bool = True) -> go.Figure:
+    """Bars with 95% CI error bars; suppressed groups shown as labelled gaps; optional benchmark line."""
+    if frame.empty:
+        return empty_figure("No data for this selection")
+    labels = frame[label_col].astype(str).tolist()
+    values = frame["value"].astype(float)
+    hi = (frame["upper_ci"].astype(float) - values).clip(lower=0)
+    lo = (values - frame["lower_ci"].astype(float)).clip(lower=0)
+    colours = [NHS_DARK_BLUE if lab == highlight else NHS_BLUE for lab in labels]
+    err = {"type": "data", "array": hi.fillna(0), "arrayminus": lo.fillna(0), "color": NHS_BLACK,
+           "thickness": 1.5, "width": 4, "visible": bool(frame["upper_ci"].notna().any())}
+    bar_kwargs = {"marker": {"color": colours}, "cliponaxis": False, "name": indicator.unit_label,
+                  "hovertemplate": f"%{{{'y' if horizontal else 'x'}}}: %{{{'x' if horizontal else 'y'}:.{indicator.decimals}f}}"
+                                   "<extra></extra>"}
+    if horizontal:
+        fig = go.Figure(go.Bar(y=labels, x=values.fillna(0).where(~frame["suppressed"].astype(bool), None),
+                               orientation="h", error_x=err, **bar_kwargs))
+        fig.update_yaxes(autorange="reversed", type="category")
+    else:
+        fig = go.Figure(go.Bar(x=labels, y=values.where(~frame["suppressed"].astype(bool), None), error_y=err,
+                               **bar_kwargs))
+        fig.update_xaxes(type="category")
+    for lab, sup in zip(labels, frame["suppressed"].astype(bool), strict=True):
+        if sup:  # a labelled gap, never a zero-height bar
+            pos = {"y": lab, "x": 0, "xanchor": "left"} if horizontal else {"x": lab, "y": 0, "yanchor": "bottom"}
+            fig.add_annotation(text="[c] suppressed", showarrow=False, font={"color": NHS_DARK_GREY, "size": 12},
+                               **pos)
+    if benchmark is not None and not math.isnan(benchmark):
+        line = {"color": MDC_TARGET if benchmark_label == "Target" else NHS_BLACK, "dash": "dash", "width": 1.5}
+        label = f"{benchmark_label} {benchmark:,.{indicator.decimals}f}"
+        if horizontal:
+            fig.add_vline(x=benchmark, line=line, annotation_text=label, annotation_position="top")
+        else:
+            fig.add_hline(y=benchmark, line=line, annotation_text=label, annotation_position="top left")
+    height = max(260, 40 + 34 * len(labels)) if horizontal else 340
+    fig = _layout(fig, title, height=height, y_title="" if horizontal else unit_axis(indicator))
+    if horizontal:
+        fig.update_xaxes(title_text=unit_axis(indicator), rangemode="tozero")
+    fig.update_layout(showlegend=False)
+    return fig
+
+
+# --------------------------------------------------------------------------- inline SVG icons
+def svg_uri(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def sparkline_uri(values: Sequence[float | None], width: int = 120, height: int = 28,
+                  colour: str = NHS_BLUE) -> str:
+    points = [(i, v) for i, v in enumerate(values) if v is not None and not math.isnan(v)]
+    if len(points) < 2:
+        return svg_uri(f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"></svg>')
+    lo = min(v for _, v in points)
+    hi = max(v for _, v in points)
+    span = hi - lo or 1.0
+    n = max(len(values) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return 3 + (width - 6) * i / n, height - 3 - (height - 6) * (v - lo) / span
+
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, v) for i, v in points))
+    lx, ly = xy(*points[-1])
+    return svg_uri(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{path}"/>'
+        f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="2.6" fill="{NHS_DARK_BLUE}"/></svg>'
+    )
+
+
+VARIATION_TEXT = {
+    "common_cause": "Common cause variation",
+    "special_cause_improvement_high": "Improvement (high)",
+    "special_cause_improvement_low": "Improvement (low)",
+    "special_cause_concern_high": "Concern (high)",
+    "special_cause_concern_low": "Concern (low)",
+    "special_cause_neither_high": "Special cause (high)",
+    "special_cause_neither_low": "Special cause (low)",
+}
+ASSURANCE_TEXT = {"pass": "Consistently passing target", "fail": "Consistently failing target",
+                  "hit_or_miss": "Hit and miss target"}
+
+
+def variation_icon(variation: str | None) -> tuple[str, str]:
+    """(data-URI SVG, text label) for an MDC variation icon."""
+    if variation is None:
+        return _circle(NHS_PALE_GREY, NHS_DARK_GREY, "–"), "Too few points for SPC"
+    if variation == "common_cause":
+        colour, letter = MDC_COMMON, ""
+    else:
+        kind = variation.split("_")[2]
+        colour = {"improvement": MDC_IMPROVEMENT, "concern": MDC_CONCERN, "neither": MDC_NEITHER}[kind]
+        letter = "H" if variation.endswith("high") else "L"
+    dots = _dots(variation)
+    return _circle(colour, colour, letter, dots), VARIATION_TEXT.get(variation, variation)
+
+
+def assurance_icon(assurance: str | None) -> tuple[str, str] | None:
+    if assurance is None:
+        return None
+    colour, letter = {"pass": (MDC_IMPROVEMENT, "P"), "fail": (MDC_CONCERN, "F"),
+                      "hit_or_miss": (MDC_COMMON, "?")}[assurance]
+    return _circle(colour, colour, letter), ASSURANCE_TEXT[assurance]
+
+
+def _dots(variation: str) -> str:
+    ys = [20, 19, 21, 20, 19.5, 20.5]
+    if variation.endswith("high"):
+        ys = [22, 21.5, 21, 19, 17, 15]
+    elif variation.endswith("low"):
+        ys = [16, 16.5, 17, 19, 21, 23]
+    colour = NHS_DARK_GREY if variation == "common_cause" else "#FFFFFF"
+    return "".join(f'<circle cx="{9 + i * 3.6:.1f}" cy="{y}" r="1.5" fill="{colour}"/>' for i, y in enumerate(ys))
+
+
+def _circle(stroke: str, text_colour: str, letter: str, extra: str = "") -> str:
+    fill = "#FFFFFF"
+    inner = ""
+    if letter:
+        inner = (f'<text x="16" y="14" text-anchor="middle" font-family="Arial" font-weight="bold" '
+                 f'font-size="11" fill="{text_colour}">{letter}</text>')
+    if extra and letter:
+        fill = stroke
+        inner = inner.replace(f'fill="{text_colour}"', 'fill="#FFFFFF"')
+    return svg_uri(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">'
+        f'<circle cx="16" cy="16" r="14" fill="{fill}" stroke="{stroke}" stroke-width="3"/>{inner}{extra}</svg>'
+    )

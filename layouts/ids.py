@@ -1,0 +1,36 @@
+"""Every component id the pages and callbacks share (one place, so they cannot drift)."""
+
+from __future__ import annotations
+
+# Shell
+URL = "url"
+NAV = "nav-link"  # pattern: {"type": NAV, "page": <page key>}
+RESET = "reset-filters"
+MAIN = "main-content"
+
+# Filters: pattern {"type": FILTER, "name": <locality|period_type|period|breakdown>}
+FILTER = "filter"
+
+
+def nav(page: str) -> dict[str, str]:
+    return {"type": NAV, "page": page}
+
+
+def filter_id(name: str) -> dict[str, str]:
+    return {"type": FILTER, "name": name}
+
+
+# Page content regions (filled by each page's callback)
+HOME_CONTENT = "home-content"
+MEASURE_ID = "measure-indicator-id"
+MEASURE_CONTENT = "measure-content"
+MEASURE_DOWNLOADS = "measure-downloads"
+LOCALITY_CONTENT = "locality-content"
+INEQ_CONTENT = "inequalities-content"
+DATA_CONTENT = "data-content"
+PACK_BUTTON = "pack-button"
+PACK_DOWNLOAD = "pack-download"
+PACK_STATUS = "pack-status"
+PREPOST_CONTENT = "prepost-content"
+PREPOST_COHORT = "prepost-cohort"
+PREPOST_WINDOW = "prepost-window"

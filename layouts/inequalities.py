@@ -1,0 +1,45 @@
+"""Inequalities page: indicators x IMD quintile and indicators x ethnic group."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dash import dcc, html
+
+from layouts import components, grids, ids, views
+from layouts import filters as flt
+from metrics.catalogue import INDICATORS
+
+SHORT_IMD = {"Q1 (most deprived)": "Q1 most deprived", "Q5 (least deprived)": "Q5 least deprived"}
+
+
+def layout(**query: str) -> html.Div:
+    f = flt.parse(query)
+    return html.Div([
+        components.page_header("Inequalities",
+                               "Every indicator by deprivation quintile and ethnic group, for the latest period, "
+                               "compared with the overall value for the area."),
+        components.errors_message(f.errors, "/inequalities") if f.errors else None,
+        components.filter_bar(f, ("locality", "period_type")),
+        dcc.Loading(html.Div(id=ids.INEQ_CONTENT, className="content"), type="default", delay_show=300),
+    ], className="page page-inequalities")
+
+
+def content(frame: pd.DataFrame, f: flt.Filters) -> html.Div:
+    here = flt.GEOGRAPHY_LABELS[f.locality]
+    bench = frame[frame.breakdown == "none"]
+    search = flt.to_search({"locality": f.locality, "period_type": f.period_type}, flt.CARRIED)
+    with_breakdowns = [i for i in INDICATORS if i.breakdowns]
+    imd = views.matrix(frame[frame.breakdown == "imd_quintile"], bench, with_breakdowns, f.period_type, "group")
+    eth = views.matrix(frame[frame.breakdown == "ethnicity"], bench, with_breakdowns, f.period_type, "group")
+    skipped = [i.title for i in INDICATORS if not i.breakdowns]
+    return html.Div([
+        grids.legend(here),
+        html.Section([html.H2("By deprivation (IMD 2019 quintile)"),
+                      grids.grid_table(imd, views.IMD_ORDER, f"Indicators by IMD quintile, {here}", here, search,
+                                       SHORT_IMD)], className="panel"),
+        html.Section([html.H2("By ethnic group"),
+                      grids.grid_table(eth, views.ETHNIC_ORDER, f"Indicators by ethnic group, {here}", here, search)],
+                     className="panel"),
+        html.P("Not broken down (practice-level sources): " + "; ".join(skipped) + ".", className="muted small"),
+        components.suppression_legend(),
+    ])

@@ -1,0 +1,237 @@
+"""Measure page (one page for every indicator: /measure/<indicator_id>)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pandas as pd
+from dash import dcc, html
+
+from layouts import components, figures, ids, views
+from layouts import filters as flt
+from metrics import spc
+from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
+from metrics.docs import indicator_rows
+from metrics.results import BREAKDOWN_LABELS, format_value, inequality_summary, spc_summary
+
+SUFFIX = " | BSol outcomes dashboard"
+OTHER_BREAKDOWNS = ("sex", "age_band")
+LATEST = "latest"
+
+
+def title(indicator_id: str | None = None, **_: str) -> str:
+    ind = INDICATORS_BY_ID.get(indicator_id or "")
+    return (f"Measure {ind.measure}: {ind.title}" if ind else "Measure not found") + SUFFIX
+
+
+def layout(indicator_id: str | None = None, **query: str) -> html.Div:
+    if indicator_id is None:  # the validation layout: every id the page can hold
+        indicator_id = INDICATORS[0].id
+    ind = INDICATORS_BY_ID.get(indicator_id)
+    if ind is None:
+        return html.Div([
+            components.page_header("Measure not found"),
+            components.message(f"There is no indicator “{indicator_id[:64]}”",
+                               "The link may be out of date. Choose a measure from the scorecard or the list "
+                               "of definitions.", kind="error"),
+        ], className="page")
+    f = flt.parse(query)
+    m = measure_of(ind)
+    f_bar = flt.Filters(f.locality, f.period_type, f.period or LATEST,
+                        f.breakdown if f.breakdown in OTHER_BREAKDOWNS else "sex")
+    bar = components.filter_bar(f_bar, ("locality", "period_type", "period", "breakdown"), ind.frequency)
+    for ctl in bar.children:  # breakdown: only the breakdowns not already charted
+        dd = getattr(ctl, "children", [None, None])
+        if isinstance(dd, list) and len(dd) == 2 and getattr(dd[1], "id", None) == ids.filter_id("breakdown"):
+            dd[1].options = [o for o in flt.breakdown_options() if o["value"] in OTHER_BREAKDOWNS]
+    return html.Div([
+        html.P(dcc.Link("← All measures", href="/", className="back-link", id="measure-back")),
+        html.P([f"Measure {m.number} · ", html.Q(m.wording, className="measure-wording")], className="kicker"),
+        components.page_header(ind.title, badge="proposed — not agreed" if m.proposed else None),
+        components.errors_message(f.errors, f"/measure/{ind.id}") if f.errors else None,
+        dcc.Store(id=ids.MEASURE_ID, data=ind.id),
+        bar,
+        dcc.Loading(html.Div(id=ids.MEASURE_CONTENT, className="content"), type="default", delay_show=300),
+    ], className="page page-measure")
+
+
+def period_options(periods: list[str], value: str | None) -> tuple[list[dict[str, str]], str]:
+    latest = periods[-1] if periods else "none"
+    options = [{"label": f"Latest ({latest})", "value": LATEST}] + [{"label": p, "value": p} for p in reversed(periods)]
+    if value and value != LATEST and value not in periods:
+        options.append({"label": f"{value} (no data)", "value": value})
+    return options, value or LATEST
+
+
+def download_href(ind: Indicator, f: flt.Filters, period: str, fmt: str) -> str:
+    query = {k: v for k, v in (("locality", f.locality), ("period_type", f.period_type), ("period", period)) if v}
+    return f"/download/measure/{ind.id}.{fmt}?{urlencode(query)}"
+
+
+def _fmt_est(value: float | None, lower: float | None, upper: float | None, ind: Indicator, sup: bool) -> str:
+    text = format_value(value, ind, sup)
+    if not sup and lower is not None and upper is not None and not pd.isna(lower) and not pd.isna(upper):
+        text += f" (95% CI {format_value(lower, ind)} to {format_value(upper, ind)})"
+    return text
+
+
+def _table(frame: pd.DataFrame, label_col: str, caption: str, ind: Indicator) -> html.Div:
+    cols = {label_col: "Group" if label_col == "group" else "Area", "period": "Period", "numerator": "Numerator",
+            "denominator": "Denominator", "value": f"Value ({ind.unit_label})", "lower_ci": "Lower 95% CI",
+            "upper_ci": "Upper 95% CI", "suppressed": "suppressed"}
+    t = frame[list(cols)].rename(columns=cols)
+    for c in (f"Value ({ind.unit_label})", "Lower 95% CI", "Upper 95% CI"):
+        t[c] = t[c].astype(float).round(ind.decimals)
+    return components.data_table(t, caption, numeric=[c for c in t.columns if c not in ("Group", "Area", "Period")])
+
+
+def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_period: str | None,
+            neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str) -> list:
+    """Everything below the filter bar; `frame` holds this indicator's display results for one period type."""
+    here = flt.GEOGRAPHY_LABELS[f.locality]
+    path = f"/measure/{ind.id}"
+    if frame.empty:
+        return [components.message("No data for this selection",
+                                   f"There are no {f.period_type or ''} results for {ind.title} yet.", path,
+                                   "Show this measure without filters")]
+    periods = views.periods(frame)
+    period = views.latest_period(frame, f) if requested_period in (None, "", LATEST) else requested_period
+    if period is None or period not in periods:
+        return [components.message(
+            "No data for this selection",
+            f"There are no figures for {here} in period “{requested_period or ''}”. Choose another period, or "
+            "reset the filters.", path, "Show the latest period")]
+    s = views.series(frame, f)
+    out: list = []
+
+    # Headline + SPC --------------------------------------------------------------------------
+    latest = s[s.period == period]
+    bsol = frame[(frame.geography_level == "bsol") & (frame.breakdown == "none") & (frame.period == period)]
+    summary = spc_summary(s, ind) if len(s) else None
+    row = latest.iloc[0] if not latest.empty else None
+    head: list = []
+    if row is not None:
+        head.append(html.Div([html.Span(f"{here}, {period}", className="stat-label"),
+                              html.Span(format_value(_n(row.value), ind, bool(row.suppressed)), className="stat-value"),
+                              html.Span(_ci_text(row, ind), className="ci")], className="stat"))
+    if f.level != "bsol" and not bsol.empty:
+        b = bsol.iloc[0]
+        head.append(html.Div([html.Span(f"BSol, {period}", className="stat-label"),
+                              html.Span(format_value(_n(b.value), ind, bool(b.suppressed)), className="stat-value"),
+                              html.Span(_ci_text(b, ind), className="ci")], className="stat"))
+    if summary is not None:
+        head.append(html.Div([html.Span("Variation", className="stat-label"),
+                              components.variation_badge(summary.variation)], className="stat"))
+        head.append(html.Div([html.Span("Assurance", className="stat-label"),
+                              components.assurance_badge(summary.assurance)], className="stat"))
+    out.append(html.Div(head, className="stats-row"))
+
+    if len(s) >= 2:
+        xmr = spc.xmr(s["value"].astype(float).to_numpy(), polarity=ind.polarity.value, target=ind.target)
+        fig = figures.spc_figure(xmr, list(s["period"]), ind, f"{ind.title}: {here}, by {f.period_type or ''}".
+                                 replace("_", " "))
+        rule = (summary.rule if summary and summary.rule else "No SPC rule evaluated").rstrip(".")
+        trial = " Limits are trial limits (fewer than 12 points)." if summary and summary.trial_limits else ""
+        direction = {"HIGH_IS_GOOD": "Higher is better.", "LOW_IS_GOOD": "Lower is better.",
+                     "NO_JUDGEMENT": "No direction is better."}[ind.polarity.value]
+        caption = f"SPC (XmR) chart. {rule}.{trial} {direction}".replace("..", ".")
+        out.append(html.Section([html.H2("Trend and variation"),
+                                 html.P(caption, className="rule-text"),
+                                 components.chart(fig, _table(s, "geography", f"Trend: {here}", ind), caption)],
+                                className="panel"))
+    else:
+        out.append(html.Section([html.H2("Trend and variation"),
+                                 html.P("Not enough periods for an SPC chart yet.", className="muted")],
+                                className="panel"))
+
+    # Geography comparisons ---------------------------------------------------------------------
+    loc = views.localities(frame, period)
+    loc_fig = figures.comparison_figure(loc.assign(label=loc.geography.map(flt.GEOGRAPHY_LABELS)), "label", ind,
+                                        f"Localities, {period}", benchmark=_n(bsol.iloc[0].value) if not bsol.empty
+                                        else None, highlight=flt.GEOGRAPHY_LABELS[f.locality])
+    geo = [html.H2("Localities compared with BSol"),
+           components.chart(loc_fig, _table(loc, "geography", f"Localities, {period}", ind),
+                            "Bars show each locality's value; whiskers its 95% confidence interval; the dashed line "
+                            "is the BSol value. Intervals that do not cross the line differ significantly.")]
+    nb = views.neighbourhoods(frame, period, neighbourhoods)
+    scope = f"in {here}" if neighbourhoods is not None else "across BSol"
+    if not nb.empty:
+        nb_fig = figures.comparison_figure(nb, "geography", ind, f"Neighbourhoods {scope}, {period}",
+                                           benchmark=_n(bsol.iloc[0].value) if not bsol.empty else None)
+        geo += [html.H3(f"Neighbourhoods {scope}"),
+                components.chart(nb_fig, _table(nb, "geography", f"Neighbourhoods {scope}, {period}", ind),
+                                 "Neighbourhood values with 95% confidence intervals against the BSol value.")]
+    pr = views.practices(frame, period, practices)
+    if not pr.empty:
+        geo += [html.Details([html.Summary(f"Practices {scope} ({len(pr)})"),
+                              _table(pr, "geography", f"Practices {scope}, {period}", ind)], className="chart-table")]
+    out.append(html.Section(geo, className="panel"))
+
+    # Inequalities ---------------------------------------------------------------------------------
+    ineq: list = [html.H2(f"Inequalities, {here}, {period}")]
+    if not ind.breakdowns:
+        ineq.append(html.P("Breakdowns by deprivation, ethnicity, sex and age are not available for this "
+                           "indicator (practice-level source).", className="muted"))
+    else:
+        imd = views.breakdown(frame, f, period, "imd_quintile")
+        sii = inequality_summary(imd, ind)
+        sii_text = (f"Slope index of inequality: {sii.value:,.{ind.decimals}f} {ind.unit_label} "
+                    f"(95% CI {sii.lower:,.{ind.decimals}f} to {sii.upper:,.{ind.decimals}f}) — the modelled gap "
+                    "between the most and least deprived ends of the population."
+                    if sii else "Slope index of inequality not calculated (a quintile is suppressed or missing).")
+        overall = _n(row.value) if row is not None else None
+        ineq += [html.H3("By deprivation (IMD 2019 quintile)"), html.P(sii_text, className="rule-text"),
+                 components.chart(figures.comparison_figure(imd, "group", ind, f"By IMD quintile, {period}",
+                                                            benchmark=overall, benchmark_label=here,
+                                                            horizontal=False),
+                                  _table(imd, "group", "By IMD quintile", ind), sii_text)]
+        eth = views.breakdown(frame, f, period, "ethnicity")
+        ineq += [html.H3("By ethnic group"),
+                 components.chart(figures.comparison_figure(eth, "group", ind, f"By ethnic group, {period}",
+                                                            benchmark=overall, benchmark_label=here,
+                                                            horizontal=False),
+                                  _table(eth, "group", "By ethnic group", ind),
+                                  "Values by ONS 2021 high-level ethnic group with 95% confidence intervals.")]
+        other = f.breakdown if f.breakdown in OTHER_BREAKDOWNS else "sex"
+        ob = views.breakdown(frame, f, period, other)
+        label = BREAKDOWN_LABELS[other]
+        ineq += [html.H3(f"By {label.lower()}"),
+                 components.chart(figures.comparison_figure(ob, "group", ind, f"By {label.lower()}, {period}",
+                                                            benchmark=overall, benchmark_label=here,
+                                                            horizontal=False),
+                                  _table(ob, "group", f"By {label.lower()}", ind),
+                                  f"Values by {label.lower()} with 95% confidence intervals.")]
+        ineq.append(components.suppression_legend())
+    out.append(html.Section(ineq, className="panel"))
+
+    # Definition + figures table ---------------------------------------------------------------------
+    currency = f"Data to {data_end}; latest period shown {periods[-1]}." if data_end else f"Latest period {periods[-1]}."
+    out.append(html.Section([html.H2("Definition"),
+                             components.definition_list([*indicator_rows(ind), ("Data currency", currency)])],
+                            className="panel", id="definition"))
+    table = views.figures_table(frame, ind, f, period, neighbourhoods, practices)
+    out.append(html.Section([
+        html.H2("The figures behind every chart"),
+        html.P([html.A("Download CSV", href=download_href(ind, f, period, "csv"), className="button-link",
+                       id="download-csv", download=""), " ",
+                html.A("Download Excel", href=download_href(ind, f, period, "xlsx"), className="button-link",
+                       id="download-xlsx", download="")], className="downloads"),
+        components.data_table(table, f"{ind.title}: all figures, {here}, {period}", numeric=views.NUMERIC,
+                              table_id="figures-table"),
+    ], className="panel", id=ids.MEASURE_DOWNLOADS))
+    return out
+
+
+def _n(x: object) -> float | None:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(v) else v
+
+
+def _ci_text(row: pd.Series, ind: Indicator) -> str:
+    lo, hi = _n(row.lower_ci), _n(row.upper_ci)
+    if bool(row.suppressed) or lo is None or hi is None:
+        return ""
+    return f"95% CI {format_value(lo, ind)} to {format_value(hi, ind)}"

@@ -1,0 +1,133 @@
+"""View models: shape already-disclosure-controlled results into the frames pages and downloads show.
+
+Pure pandas (no Dash, no database): the measure page and its CSV/Excel download call the same
+function, so the download is exactly the table behind the charts.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from layouts.filters import BSOL, GEOGRAPHIES, Filters
+from metrics.catalogue import Indicator
+from metrics.results import BREAKDOWN_LABELS, LEVEL_LABELS
+
+TABLE_COLUMNS = {
+    "section": "Chart", "period": "Period", "geography_level": "Level", "geography": "Area",
+    "breakdown": "Breakdown", "group": "Group", "numerator": "Numerator", "denominator": "Denominator",
+    "value": "Value", "lower_ci": "Lower 95% CI", "upper_ci": "Upper 95% CI", "suppressed": "suppressed",
+}
+NUMERIC = ("Numerator", "Denominator", "Value", "Lower 95% CI", "Upper 95% CI")
+IMD_ORDER = ["Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)"]
+ETHNIC_ORDER = ["Asian", "Black", "Mixed", "White", "Other", "Not stated"]
+AGE_ORDER = ["0-14", "15-44", "45-64", "65-74", "75-84", "85+"]
+
+
+def periods(frame: pd.DataFrame) -> list[str]:
+    """Periods with a BSol figure, oldest first."""
+    sub = frame[(frame.geography_level == "bsol") & (frame.breakdown == "none")]
+    return list(sub.drop_duplicates("period").sort_values("period_start")["period"])
+
+
+def series(frame: pd.DataFrame, f: Filters) -> pd.DataFrame:
+    sub = frame[(frame.geography_level == f.level) & (frame.geography == f.locality) & (frame.breakdown == "none")]
+    return sub.sort_values("period_start")
+
+
+def localities(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    sub = frame[(frame.period == period) & (frame.breakdown == "none")
+                & frame.geography_level.isin(["bsol", "locality"])]
+    order = {g: i for i, g in enumerate(GEOGRAPHIES)}
+    return sub.assign(_o=sub.geography.map(order)).sort_values("_o").drop(columns="_o")
+
+
+def neighbourhoods(frame: pd.DataFrame, period: str, names: list[str] | None) -> pd.DataFrame:
+    sub = frame[(frame.period == period) & (frame.breakdown == "none") & (frame.geography_level == "neighbourhood")]
+    if names is not None:
+        sub = sub[sub.geography.isin(names)]
+    return sub.sort_values("geography")
+
+
+def practices(frame: pd.DataFrame, period: str, codes: list[str] | None) -> pd.DataFrame:
+    sub = frame[(frame.period == period) & (frame.breakdown == "none") & (frame.geography_level == "practice")]
+    if codes is not None:
+        sub = sub[sub.geography.isin(codes)]
+    return sub.sort_values("geography")
+
+
+def breakdown(frame: pd.DataFrame, f: Filters, period: str, kind: str) -> pd.DataFrame:
+    sub = frame[(frame.period == period) & (frame.breakdown == kind) & (frame.geography_level == f.level)
+                & (frame.geography == f.locality)]
+    order = {"imd_quintile": IMD_ORDER, "ethnicity": ETHNIC_ORDER, "age_band": AGE_ORDER}.get(kind)
+    if order:
+        rank = {g: i for i, g in enumerate(order)}
+        sub = sub.assign(_o=sub["group"].map(lambda g: rank.get(g, 99))).sort_values(["_o", "group"]).drop(columns="_o")
+    return sub
+
+
+def latest_period(frame: pd.DataFrame, f: Filters) -> str | None:
+    s = series(frame, f)
+    s = s[s["value"].notna() | s["suppressed"].astype(bool)]
+    return str(s.iloc[-1]["period"]) if not s.empty else None
+
+
+def figures_table(frame: pd.DataFrame, indicator: Indicator, f: Filters, period: str,
+                  neighbourhood_names: list[str] | None, practice_codes: list[str] | None) -> pd.DataFrame:
+    """Every figure behind the measure page's charts, one tidy table (also the download)."""
+    parts = [
+        ("Trend (SPC)", series(frame, f)),
+        ("Localities", localities(frame, period)),
+        ("Neighbourhoods", neighbourhoods(frame, period, neighbourhood_names)),
+        ("Practices", practices(frame, period, practice_codes)),
+    ]
+    for kind in ("imd_quintile", "ethnicity", "sex", "age_band"):
+        parts.append((BREAKDOWN_LABELS[kind], breakdown(frame, f, period, kind)))
+    frames = [p.assign(section=name) for name, p in parts if not p.empty]
+    if not frames:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
+    out = pd.concat(frames, ignore_index=True)[list(TABLE_COLUMNS)]
+    out["geography_level"] = out["geography_level"].map(LEVEL_LABELS)
+    out["breakdown"] = out["breakdown"].map(lambda b: BREAKDOWN_LABELS.get(b, b))
+    for col in ("value", "lower_ci", "upper_ci"):
+        out[col] = out[col].astype(float).round(max(indicator.decimals, 1) + 1)
+    return out.rename(columns=TABLE_COLUMNS)
+
+
+def download_frame(table: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
+    """The figures table as a file: suppressed cells say [c]; an indicator column for provenance."""
+    out = table.copy()
+    sup = out.pop("suppressed").astype(bool)
+    for col in NUMERIC:
+        out[col] = out[col].astype(object).where(~sup | out[col].notna(), "[c]")
+    out.insert(0, "Indicator", indicator.title)
+    out.insert(0, "Indicator id", indicator.id)
+    out["Suppressed"] = sup.map({True: "yes", False: "no"})
+    return out
+
+
+def resolved_period_type(ind: Indicator, period_type: str | None) -> str:
+    return period_type if period_type in ind.frequency else ("month" if "month" in ind.frequency else "quarter")
+
+
+def matrix(cells: pd.DataFrame, bench: pd.DataFrame, indicators: list[Indicator], period_type: str | None,
+           key: str) -> list[tuple[Indicator, str | None, pd.Series | None, pd.DataFrame]]:
+    """Indicators x columns (groups or areas) for each indicator's latest period, with the benchmark row.
+
+    `cells` holds the rows to show (one per column value in `key`), `bench` the comparison rows
+    (breakdown "none" for the geography or BSol). Indicators without data get an empty cell frame.
+    """
+    out = []
+    for ind in indicators:
+        pt = resolved_period_type(ind, period_type)
+        sub = cells[(cells.indicator_id == ind.id) & (cells.period_type == pt)]
+        if sub.empty:
+            out.append((ind, None, None, sub))
+            continue
+        period = str(sub.sort_values("period_start").iloc[-1]["period"])
+        b = bench[(bench.indicator_id == ind.id) & (bench.period_type == pt) & (bench.period == period)]
+        out.append((ind, period, b.iloc[0] if not b.empty else None,
+                    sub[sub.period == period].drop_duplicates(key).set_index(key)))
+    return out
+
+
+__all__ = ["BSOL", "figures_table", "download_frame", "matrix", "periods", "latest_period"]
