@@ -5,7 +5,8 @@ cells, so the rule is a single frozen dataclass and two vectorised functions.
 
 The rule (defaults follow the NHS Digital HES analysis guide, as used locally):
 * Counts from ``min_count`` to ``max_suppressed`` inclusive (1-7) are suppressed for every
-  geography below BSol (``geography_level != "bsol"``). A numerator or denominator in that range
+  geography below BSol (``geography_level != "bsol"``) and for every breakdown group (a BSol x
+  ethnic group cell can be as small as a neighbourhood). A numerator or denominator in that range
   suppresses the whole row (value and confidence limits too), so rates and percentages built on a
   small count are hidden with it.
 * Zero is NOT suppressed: under the HES rule a zero does not identify anyone (there is no one to
@@ -131,9 +132,11 @@ def is_suppressed_mask(
     if missing:
         raise KeyError(f"results frame lacks column(s): {sorted(missing)}")
     level = df[level_col].astype("string").str.lower()
-    below = ~level.isin([lvl.lower() for lvl in rule.exempt_levels]).fillna(False).to_numpy(
-        dtype=bool
-    )
+    exempt = level.isin([lvl.lower() for lvl in rule.exempt_levels]).fillna(False).to_numpy(dtype=bool)
+    if "breakdown" in df.columns:
+        # BSol as a whole is exempt; a BSol x ethnicity (or IMD, sex, age) group is a small area too.
+        exempt = exempt & df["breakdown"].astype("string").fillna("none").eq("none").to_numpy(dtype=bool)
+    below = ~exempt
 
     small = _small(df["numerator"], rule) & _flag(df, "numerator_disclosive")
     if "denominator" in df.columns:

@@ -161,3 +161,14 @@ def test_empty_frame():
     df = results_frame().iloc[0:0]
     out = apply(df)
     assert len(out) == 0 and "suppressed" in out.columns
+
+
+def test_bsol_breakdown_groups_are_small_areas_too() -> None:
+    frame = pd.DataFrame({
+        "geography_level": ["bsol", "bsol", "bsol"],
+        "breakdown": ["none", "ethnicity", "imd_quintile"],
+        "numerator": [5.0, 5.0, 40.0],
+        "denominator": [100.0, 100.0, 100.0],
+    })
+    # BSol as a whole shows its 5; BSol x ethnic group with 5 people is hidden; 40 is fine.
+    assert is_suppressed_mask(frame).tolist() == [False, True, False]
