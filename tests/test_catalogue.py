@@ -1,0 +1,58 @@
+"""The measure catalogue against the Implementation Plan it transcribes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from metrics.catalogue import INDICATORS, MEASURES, WORK_PROGRAMMES, catalogue_problems
+from metrics.docs import render_measures_doc
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT.parent / "shared" / "seeds" / "004_56ce1f71bfd6ee74.txt"
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text.replace("“", '"').replace("”", '"')).strip()
+
+
+def test_twenty_one_measures_in_table_2_order_and_wording() -> None:
+    assert [m.number for m in MEASURES] == list(range(1, 22))
+    plan = _squash(PLAN.read_text(encoding="utf-8"))
+    for m in MEASURES:
+        assert _squash(m.wording) in plan, f"measure {m.number} wording is not Table 2's: {m.wording!r}"
+
+
+def test_placeholders_are_proposed_and_the_rest_agreed() -> None:
+    assert {m.number for m in MEASURES if m.proposed} == {13, 15, 20, 21}
+    assert all(m.status_label == "proposed — not agreed" for m in MEASURES if m.proposed)
+
+
+def test_work_programmes_match_the_plan() -> None:
+    expected = {1: (1, 4), 2: (5, 9), 3: (10, 16), 4: (17, 20), 5: (21, 21)}
+    for wp, (first, last) in expected.items():
+        assert [m.number for m in MEASURES if m.work_programme == wp] == list(range(first, last + 1)), WORK_PROGRAMMES[wp]
+
+
+def test_catalogue_is_consistent_and_ids_stable() -> None:
+    assert catalogue_problems() == []
+    ids = [i.id for i in INDICATORS]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"m\d{2}_[a-z0-9_]+", i) for i in ids)
+    assert all(i.id.startswith(f"m{i.measure:02d}_") for i in INDICATORS)
+
+
+def test_national_definitions_are_recorded() -> None:
+    by_id = {i.id: i for i in INDICATORS}
+    assert "ASCOF 2C" in by_id["m04_care_home_admissions_65"].definition
+    assert "ASCOF 2B(1)" in by_id["m08_reablement_91d"].definition
+    assert "PHOF C29" in by_id["m09_falls_65"].definition
+    assert "2.3.i" in by_id["m16_acsc_chronic"].definition
+    assert by_id["m05_ucr_2h"].target == 70.0
+    assert "HYP008" in by_id["m12_hypertension_bp_target"].definition
+    assert all(i.definition and i.definition_year for i in INDICATORS)
+
+
+def test_measures_doc_is_generated_from_the_catalogue() -> None:
+    committed = (ROOT / "docs" / "measures.md").read_text(encoding="utf-8")
+    assert committed == render_measures_doc(), "run `flask --app app measures-doc`"
