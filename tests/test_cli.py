@@ -73,3 +73,24 @@ def test_measures_without_data_says_what_to_do(tmp_path: Path) -> None:
     done = _run(["measures", "--out", str(tmp_path / "x.csv")], tmp_path)
     assert done.returncode == 1
     assert "No data loaded" in done.stderr
+
+
+def test_every_indicator_computes_at_every_level_and_declared_breakdown(data_dir: Path) -> None:
+    from data_loaders.db import read_engine
+    from metrics.results import read_results
+
+    with read_engine(f"duckdb:///{data_dir / 'bsol.duckdb'}").connect() as conn:
+        frame = read_results(conn)
+    missing = []
+    for ind in INDICATORS:
+        rows = frame[frame.indicator_id == ind.id]
+        for level in ("bsol", "place", "locality", "neighbourhood", "practice"):
+            if rows[(rows.geography_level == level) & rows.value.notna()].empty:
+                missing.append(f"{ind.id} at {level}")
+        for breakdown in ind.breakdowns:
+            if rows[(rows.breakdown == breakdown) & rows.value.notna()].empty:
+                missing.append(f"{ind.id} by {breakdown}")
+        undeclared = set(rows.breakdown) - {"none", *ind.breakdowns}
+        assert not undeclared, f"{ind.id} has undeclared breakdowns {undeclared}"
+        assert set(rows.period_type) <= set(ind.frequency)
+    assert not missing, missing
