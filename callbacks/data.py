@@ -153,3 +153,56 @@ def _prepost(version_key: str, cohort: str, window: int) -> pd.DataFrame:
 def prepost_display(cohort: str = "pilot", window: int = 6) -> pd.DataFrame:
     """Stored pre/post INT rows for one cohort preset and window, after disclosure control."""
     return _prepost(version(), cohort, window)
+
+
+@cache.memoize()
+def _int_teams(version_key: str) -> pd.DataFrame:
+    from metrics import prepost
+
+    if not database_exists(_url()):
+        return pd.DataFrame(columns=["int_team_code", "int_team", "locality"])
+    with read_engine(_url()).connect() as conn:
+        return prepost.int_teams(conn)
+
+
+def int_teams() -> pd.DataFrame:
+    """INT teams (reference data): int_team_code, int_team, locality."""
+    return _int_teams(version())
+
+
+@cache.memoize()
+def _caseload_profile(version_key: str, scope: str, cohort: str) -> pd.DataFrame:
+    from metrics import prepost
+
+    if not database_exists(_url()):
+        return pd.DataFrame()
+    _label, frm, to = prepost.COHORT_PRESETS[cohort]
+    with read_engine(_url()).connect() as conn:
+        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to))
+
+
+def caseload_profile_display(scope: str = "BSol", cohort: str = "pilot") -> pd.DataFrame:
+    """Caseload profile (an INT code, a locality or BSol) for a cohort preset, after disclosure control."""
+    return _caseload_profile(version(), scope, cohort)
+
+
+@cache.memoize()
+def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, float]:
+    from metrics import disclosure, prepost
+
+    if not database_exists(_url()):
+        return {}
+    _label, frm, to = prepost.COHORT_PRESETS[cohort]
+    with read_engine(_url()).connect() as conn:
+        flow = prepost.cohort_flow(conn, window, frm, to)
+    total = flow[flow["int_team_code"] == prepost.TOTAL_CODE]
+    if total.empty:
+        return {}
+    rule = disclosure.configured_rule()
+    return {k: float(disclosure.round_for_display(float(v), rule.rounding))
+            for k, v in total.iloc[0].items() if k != "int_team_code"}
+
+
+def cohort_flow_total(cohort: str = "pilot", window: int = 6) -> dict[str, float]:
+    """Who the rules leave out, BSol Total only (BSol level: rounded, not suppressed)."""
+    return _cohort_flow_total(version(), cohort, window)

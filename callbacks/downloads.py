@@ -13,7 +13,7 @@ from flask import Flask, Response, abort, request
 import access
 from callbacks import data
 from layouts import filters as flt
-from layouts import measure, views
+from layouts import measure, prepost, views
 from metrics.catalogue import INDICATORS_BY_ID
 
 FORMATS = {"csv": "text/csv; charset=utf-8",
@@ -43,6 +43,29 @@ def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str]) -> b
     return buf.getvalue()
 
 
+def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
+    """The pre/post tables for the page's selection (after metrics.prepost.for_display): CSV = the
+    plan's table; Excel = plan table, rates and ratios, comparison cohort and notes. Aggregates only."""
+    if fmt not in FORMATS:
+        abort(404)
+    teams = data.int_teams()
+    sel = prepost.parse(query, teams)
+    if sel.errors:
+        abort(400, "; ".join(sel.errors))
+    frame = data.prepost_display(sel.cohort, sel.window)
+    if frame.empty:
+        abort(404, "No pre/post results for this selection")
+    shown = prepost.in_scope(frame, prepost.scope_codes(sel, teams))
+    tables = prepost.download_tables(shown, sel, prepost.scope_label(sel, teams))
+    scope = sel.team if sel.team != prepost.ALL_TEAMS else sel.locality
+    return prepost.download_bytes(tables, fmt), f"bsol-prepost-{scope}-{sel.cohort}-{sel.window}m.{fmt}".lower()
+
+
+def _attachment(body: bytes, fmt: str, name: str) -> Response:
+    return Response(body, mimetype=FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
 def register_routes(server: Flask) -> None:
     @server.route("/download/measure/<indicator_id>.<fmt>")
     def download_measure(indicator_id: str, fmt: str) -> Response:
@@ -50,6 +73,12 @@ def register_routes(server: Flask) -> None:
         if not access.has_role(access.current_role(), "analyst"):
             abort(403)
         body = measure_table_bytes(indicator_id, fmt, {k: request.args.get(k, "") for k in flt.KEYS})
-        name = f"bsol-{indicator_id}.{fmt}"
-        return Response(body, mimetype=FORMATS[fmt],
-                        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+        return _attachment(body, fmt, f"bsol-{indicator_id}.{fmt}")
+
+    @server.route("/download/prepost.<fmt>")
+    def download_prepost(fmt: str) -> Response:
+        if not access.has_role(access.current_role(), "analyst"):
+            abort(403)
+        body, name = prepost_table_bytes(fmt, {k: request.args.get(k, "") for k in ("locality", "team", "cohort",
+                                                                                      "window")})
+        return _attachment(body, fmt, name)

@@ -52,19 +52,51 @@ def update_data_page(_pathname: str | None) -> html.Div:
                              data.completeness())
 
 
-@callback(Output(ids.PREPOST_CONTENT, "children"),
-          Input(ids.PREPOST_COHORT, "value"), Input(ids.PREPOST_WINDOW, "value"))
-def update_prepost(cohort: str | None, window: int | None) -> html.Div:
-    try:
-        module = importlib.import_module("metrics.prepost")
-    except ImportError:
-        return prepost.not_available()
+def _prepost_selection(locality_value: str | None, team: str | None, cohort: str | None,
+                       window: int | str | None) -> prepost.Selection:
+    return prepost.parse({"locality": locality_value or "", "team": team or "", "cohort": cohort or "",
+                          "window": "" if window is None else str(window)}, data.int_teams())
+
+
+@callback(Output(ids.filter_id("team"), "options"), Output(ids.filter_id("team"), "value"),
+          Input(ids.filter_id("locality"), "value"), State(ids.filter_id("team"), "value"))
+def update_prepost_teams(locality_value: str | None, team: str | None) -> tuple[list, str]:
+    """Team choices follow the locality; a team outside the new locality falls back to "All INTs"."""
+    f = _filters(locality_value, None)
+    teams = data.int_teams()
+    options = prepost.team_options(teams, f.locality)
+    value = team if team in {o["value"] for o in options} else prepost.ALL_TEAMS
+    return options, value
+
+
+@callback(Output(ids.PREPOST_CONTENT, "children"), Output(ids.PREPOST_DID, "children"),
+          Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("team"), "value"),
+          Input(ids.filter_id("cohort"), "value"), Input(ids.filter_id("window"), "value"))
+def update_prepost(locality_value: str | None, team: str | None, cohort: str | None,
+                   window: int | str | None) -> tuple[html.Div, html.Div | None]:
+    """The plan's table, rates and ratios, and the comparison cohort for the selection."""
+    sel = _prepost_selection(locality_value, team, cohort, window)
+    if sel.errors:
+        return components.errors_message(sel.errors, prepost.PATH), None
     if not data.has_results():
-        return components.message("No data loaded yet", "Load extracts or build the demo data.")
-    cohort = cohort if cohort in module.COHORT_PRESETS else "pilot"
-    window = int(window or module.DEFAULT_WINDOW)
-    frame = data.prepost_display(cohort, window)
-    return prepost.content(frame, module, cohort, window)
+        return components.message("No data loaded yet", "Load extracts or build the demo data."), None
+    teams = data.int_teams()
+    frame = data.prepost_display(sel.cohort, sel.window)
+    flow = data.cohort_flow_total(sel.cohort, sel.window)
+    return prepost.content(frame, sel, teams, flow), prepost.did_content(frame, sel, teams)
+
+
+@callback(Output(ids.PREPOST_PROFILE, "children"),
+          Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("team"), "value"),
+          Input(ids.filter_id("cohort"), "value"), Input(ids.filter_id("window"), "value"))
+def update_prepost_profile(locality_value: str | None, team: str | None, cohort: str | None,
+                           window: int | str | None) -> html.Div | None:
+    """The caseload profile (a live aggregate query, cached): its own loading state."""
+    sel = _prepost_selection(locality_value, team, cohort, window)
+    if sel.errors or not data.has_results():
+        return None
+    teams = data.int_teams()
+    return prepost.profile_content(data.caseload_profile_display(prepost.profile_scope(sel), sel.cohort), sel, teams)
 
 
 @callback(Output(ids.PACK_DOWNLOAD, "data"), Output(ids.PACK_STATUS, "children"),

@@ -22,8 +22,9 @@ def page_header(title: str, lede: str | None = None, badge: str | None = None) -
     return html.Div(children, className="page-header")
 
 
-def _control(label: str, name: str, options: list[dict[str, str]], value: str | None,
-             clearable: bool = False, width: str = "13rem") -> html.Div:
+def filter_control(label: str, name: str, options: list[dict[str, object]], value: object,
+                   clearable: bool = False, width: str = "13rem") -> html.Div:
+    """One labelled dropdown whose value the shell writes into the URL (id ids.filter_id(name))."""
     control_id = f"filter-{name}"
     return html.Div([
         html.Label(label, className="filter-label", id=f"{control_id}-label"),
@@ -32,19 +33,21 @@ def _control(label: str, name: str, options: list[dict[str, str]], value: str | 
     ], className="filter")
 
 
-def filter_bar(f: flt.Filters, names: Sequence[str], period_types: tuple[str, ...] | None = None) -> html.Form:
+def filter_bar(f: flt.Filters, names: Sequence[str], period_types: tuple[str, ...] | None = None,
+               extra: Sequence[html.Div] = (), reset_href: str = "?") -> html.Form:
     controls: list = []
     if "locality" in names:
-        controls.append(_control("Locality", "locality", flt.locality_options(), f.locality))
+        controls.append(filter_control("Locality", "locality", flt.locality_options(), f.locality))
     if "period_type" in names:
         opts = flt.period_type_options(period_types) if period_types else flt.period_type_options()
         value = f.period_type if f.period_type in [o["value"] for o in opts] else opts[0]["value"]
-        controls.append(_control("Period type", "period_type", opts, value, width="11rem"))
+        controls.append(filter_control("Period type", "period_type", opts, value, width="11rem"))
     if "period" in names:
-        controls.append(_control("Period", "period", [], f.period, width="11rem"))
+        controls.append(filter_control("Period", "period", [], f.period, width="11rem"))
     if "breakdown" in names:
-        controls.append(_control("Breakdown", "breakdown", flt.breakdown_options(), f.breakdown, width="11rem"))
-    controls.append(html.Div(dcc.Link("Reset filters", id=ids.RESET, href="?", className="reset-link"),
+        controls.append(filter_control("Breakdown", "breakdown", flt.breakdown_options(), f.breakdown, width="11rem"))
+    controls += list(extra)
+    controls.append(html.Div(dcc.Link("Reset filters", id=ids.RESET, href=reset_href, className="reset-link"),
                              className="filter filter-reset"))
     return html.Form(controls, className="filter-bar", role="search", **{"aria-label": "Filters"})
 

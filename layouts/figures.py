@@ -246,3 +246,48 @@ def _circle(stroke: str, text_colour: str, letter: str, extra: str = "") -> str:
         '<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">'
         f'<circle cx="16" cy="16" r="14" fill="{fill}" stroke="{stroke}" stroke-width="3"/>{inner}{extra}</svg>'
     )
+
+
+# --------------------------------------------------------------------------- caseload profile
+REPRESENTATION_STYLE = {  # flag: (legend name, colour, marker symbol) -- the symbol carries the meaning too
+    "under-represented": ("Under-represented (95% CI below 1)", "#9A4200", "triangle-left"),
+    "over-represented": ("Over-represented (95% CI above 1)", NHS_DARK_BLUE, "triangle-right"),
+    "": ("Not clearly different", NHS_MID_GREY, "circle"),
+}
+
+
+def representation_figure(profile: pd.DataFrame, title: str) -> go.Figure:
+    """Representation index (caseload share / population share) with 95% CIs per group, a line at 1.
+
+    ``profile``: metrics.prepost.profile_for_display rows plus a ``label`` column. Suppressed groups
+    are labelled gaps, never plotted.
+    """
+    if profile.empty:
+        return empty_figure("No caseload for this selection")
+    labels = profile["label"].astype(str).tolist()
+    fig = go.Figure()
+    for flag, (name, colour, symbol) in REPRESENTATION_STYLE.items():
+        sub = profile[(profile["flag"].fillna("") == flag) & profile["representation"].notna()]
+        if sub.empty:
+            continue
+        rep = sub["representation"].astype(float)
+        fig.add_trace(go.Scatter(
+            x=rep, y=sub["label"], mode="markers", name=name,
+            marker={"color": colour, "size": 11, "symbol": symbol, "line": {"color": "white", "width": 1}},
+            error_x={"type": "data", "array": (sub["representation_upper"].astype(float) - rep).clip(lower=0),
+                     "arrayminus": (rep - sub["representation_lower"].astype(float)).clip(lower=0),
+                     "color": colour, "thickness": 1.5, "width": 4},
+            hovertemplate="%{y}: %{x:.2f}<extra>" + name + "</extra>",
+        ))
+    for lab, rep in zip(labels, profile["representation"], strict=True):
+        if pd.isna(rep):
+            fig.add_annotation(text="[c] suppressed", x=0, y=lab, xanchor="left", showarrow=False,
+                               font={"color": NHS_DARK_GREY, "size": 12})
+    fig.add_vline(x=1, line={"color": NHS_BLACK, "dash": "dash", "width": 1.5},
+                  annotation_text="1 = in proportion", annotation_position="top")
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels, autorange="reversed")
+    fig = _layout(fig, title, height=max(320, 90 + 26 * len(labels)))
+    fig.update_xaxes(title_text="Representation index", rangemode="tozero")
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+                      margin={"l": 180, "r": 20, "t": 70, "b": 110})
+    return fig

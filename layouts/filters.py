@@ -15,10 +15,12 @@ BSOL = "BSol"
 GEOGRAPHIES: tuple[str, ...] = (BSOL, *LOCALITIES)
 GEOGRAPHY_LABELS = {BSOL: "BSol (all)", "Central": "Central Birmingham", **{x: x for x in LOCALITIES if x != "Central"}}
 BREAKDOWNS: tuple[str, ...] = ("sex", "age_band", "imd_quintile", "ethnicity")
-KEYS = ("locality", "period_type", "period", "breakdown")
-# Carried by navigation links between pages; `period` is specific to one measure page.
+KEYS = ("locality", "period_type", "period", "breakdown", "team", "cohort", "window")
+# Carried by navigation links between pages; `period` is specific to one measure page and
+# `team`, `cohort`, `window` to the pre/post page (validated there: layouts/prepost.parse).
 CARRIED = ("locality", "period_type", "breakdown")
-DEFAULTS: dict[str, str | None] = {"locality": BSOL, "period_type": None, "period": "latest", "breakdown": "sex"}
+DEFAULTS: dict[str, str | None] = {"locality": BSOL, "period_type": None, "period": "latest", "breakdown": "sex",
+                                   "team": "all", "cohort": "pilot", "window": "6"}
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def parse_search(search: str | None) -> dict[str, str]:
 def to_search(values: dict[str, object], keys: tuple[str, ...] = KEYS) -> str:
     """Canonical query string: known keys in a fixed order, defaults left out."""
     pairs = [(k, str(values[k])) for k in keys
-             if values.get(k) not in (None, "", DEFAULTS.get(k))]
+             if values.get(k) not in (None, "") and str(values[k]) != DEFAULTS.get(k)]
     return "?" + urlencode(pairs) if pairs else ""
 
 

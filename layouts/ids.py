@@ -32,5 +32,6 @@ PACK_BUTTON = "pack-button"
 PACK_DOWNLOAD = "pack-download"
 PACK_STATUS = "pack-status"
 PREPOST_CONTENT = "prepost-content"
-PREPOST_COHORT = "prepost-cohort"
-PREPOST_WINDOW = "prepost-window"
+PREPOST_DID = "prepost-did-content"
+PREPOST_PROFILE = "prepost-profile-content"
+# The pre/post page's own filters use filter_id("team" | "cohort" | "window"), so they live in the URL too.

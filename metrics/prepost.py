@@ -331,6 +331,11 @@ def _teams(conn: Connection) -> pd.DataFrame:
                         columns=["grp", "int_team", "locality"])
 
 
+def int_teams(conn: Connection) -> pd.DataFrame:
+    """INT teams (reference data): int_team_code, int_team (name), locality; in code order."""
+    return _teams(conn).rename(columns={"grp": "int_team_code"}).sort_values("int_team_code", ignore_index=True)
+
+
 def _label(summary: pd.DataFrame, teams: pd.DataFrame) -> pd.DataFrame:
     out = summary.merge(teams, on="grp", how="left")
     total = out["grp"] == TOTAL_CODE
@@ -783,7 +788,7 @@ def _profile_row(bd: str, grp: object, k: float, n_cases: float, pn: float, n_po
 
 def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosureRule | None = None) -> pd.DataFrame:
     """Disclosure for the profile: caseload counts 1-7 hidden below BSol (with their shares and
-    indices), counts rounded to the nearest 5 (population too)."""
+    indices), likewise population groups of 1-7, counts rounded to the nearest 5 (population too)."""
     rule = rule or disclosure.configured_rule()
     out = profile.copy()
     below = out["geography_level"] != "bsol"
@@ -792,6 +797,13 @@ def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosureRule |
     out[hide] = out[hide].astype(float)
     out.loc[small, hide] = math.nan
     out.loc[small, "flag"] = ""
+    # A population group of 1-7 below BSol is hidden too (with everything built on its share).
+    small_pop = below & out["population"].astype(float).between(rule.min_count, rule.max_suppressed)
+    pop_hide = ["population", "population_share", "representation", "representation_lower", "representation_upper"]
+    out[pop_hide] = out[pop_hide].astype(float)
+    out.loc[small_pop, pop_hide] = math.nan
+    out.loc[small_pop, "flag"] = ""
+    small = small | small_pop
     out["caseload"] = disclosure.round_for_display(out["caseload"], rule.rounding)
     out["population"] = disclosure.round_for_display(out["population"].astype(float), rule.rounding)
     out["suppressed"] = small
@@ -958,7 +970,10 @@ def for_display(frame: pd.DataFrame, rule: disclosure.DisclosureRule | None = No
             out[c] = disclosure.round_for_display(out[c], rule.rounding)
     keep = ~any_small
     out.loc[keep, "variance"] = out.loc[keep, "post"] - out.loc[keep, "pre"]
-    out.loc[small("died_in_post"), "died_in_post"] = math.nan  # hidden quietly: a detail column
+    # Detail counts hidden quietly: after rounding to 5, a displayed 5 can only come from an exact 3-7.
+    for c in ("died_in_post", "did_unmatched", "did_controls"):
+        if c in out:
+            out.loc[small(c), c] = math.nan
     out["suppressed"] = any_small | hide_did
     return out
 
@@ -1000,6 +1015,6 @@ def cohort_flow(conn: Connection, window_months: int = DEFAULT_WINDOW, cohort_fr
 __all__ = [
     "ACTIVITIES", "ACTIVITY_LABELS", "COHORT_PRESETS", "DID_ACTIVITIES", "RTM_CAUTION", "TOTAL_CODE",
     "caseload_profile", "cohort_flow", "comparison_cohort", "compute_preset", "difference_in_differences",
-    "for_display", "plan_layout", "prepost_table", "profile_for_display", "rate_ratio_exact",
+    "for_display", "int_teams", "plan_layout", "prepost_table", "profile_for_display", "rate_ratio_exact",
     "rate_ratio_robust", "read_prepost", "refresh_prepost",
 ]

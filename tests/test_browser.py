@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 import requests
@@ -25,6 +27,8 @@ AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core 4
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 LOCALITY = '[id=\'{"name":"locality","type":"filter"}\']'
 PERIOD_TYPE = '[id=\'{"name":"period_type","type":"filter"}\']'
+WINDOW = '[id=\'{"name":"window","type":"filter"}\']'
+TEAM = '[id=\'{"name":"team","type":"filter"}\']'
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +99,7 @@ PAGES = [
     ("measure", "/measure/m12_hypertension_bp_target?locality=East", "#figures-table"),
     ("locality", "/locality?locality=South", "#locality-content table.grid"),
     ("inequalities", "/inequalities", "#inequalities-content table.grid"),
-    ("prepost", "/pre-post", "#prepost-content .data-table"),
+    ("prepost", "/pre-post", "#prepost-profile-panel .graph"),
     ("data", "/data", "#data-content .data-table"),
     ("about", "/about", ".page-about details"),
     ("bad-indicator", "/measure/no_such_indicator", ".message-error"),
@@ -202,3 +206,117 @@ def test_keyboard_skip_link_and_focus(dash_duo: Any, dash_app: Any) -> None:
     assert active.is_displayed()
     active.send_keys(Keys.ENTER)
     assert dash_duo.driver.current_url.endswith("#main-content")
+
+
+# --------------------------------------------------------------------------- pre/post page
+def _plan_cell(duo: Any, team: str, measure: str, column: int = 1) -> str:
+    """Text of one cell of the plan's table (column 1 = GP appointments ... 5 = care packages)."""
+    # Read in one script call: the table may be re-rendered between two WebDriver calls.
+    return duo.driver.execute_script(
+        "const row = document.querySelector(`#prepost-plan-table tr[data-int='${arguments[0]}']"
+        "[data-measure='${arguments[1]}']`);"
+        "return row ? row.querySelectorAll('td')[arguments[2] - 1].textContent : null;", team, measure, column)
+
+
+def _text_of(duo: Any, selector: str) -> str:
+    return duo.driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';", selector)
+
+
+def test_prepost_page_plan_table_rates_comparison_profile(dash_duo: Any, dash_app: Any, output_dir: Path,
+                                                          screenshot: Callable[[str], Path]) -> None:
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(dash_duo.server_url + "/pre-post")
+    _wait_loaded(dash_duo, "#prepost-profile-panel .graph")
+    dash_duo.wait_for_element("#prepost-did-sentences")
+    # (a) the plan's table for the pilot: East / West / Total, disclosure-controlled (rounded) values
+    groups = [e.get_attribute("data-int") for e in dash_duo.find_elements("#prepost-plan-table tbody tr")]
+    assert list(dict.fromkeys(groups)) == ["EAST INT", "WEST INT", "TOTAL"]
+    assert len(groups) == 9
+    assert _plan_cell(dash_duo, "EAST INT", "PRE-INT INTERVENTION") == "2,110"
+    assert _plan_cell(dash_duo, "EAST INT", "POST INT INTERVENTION", 5) == "[c]"  # 3 care packages: suppressed
+    total_pre = _plan_cell(dash_duo, "TOTAL", "PRE-INT INTERVENTION")
+    assert re.fullmatch(r"[\d,]+", total_pre) and int(total_pre.replace(",", "")) % 5 == 0
+    headers = [e.text for e in dash_duo.find_elements("#prepost-plan-table thead th")]
+    assert headers[2:] == ["GP APPOINTMENTS", "A&E ATTENDANCES", "INPATIENT SPELLS",
+                           "OUTPATIENTS & COMMUNITY CONTACTS", "CARE PACKAGES"]
+    # (b) the regression-to-the-mean caution sits above the rates; the interval is the clustered one
+    assert "regression to the mean" in dash_duo.find_element("#prepost-rtm").text.lower()
+    assert dash_duo.find_element("#prepost-rtm").is_displayed()
+    rates_head = dash_duo.find_element("#prepost-rates-table thead").text
+    assert "clustered by person" in rates_head and "per person-year" in rates_head
+    # (c) the comparison in plain words, with who was left out
+    did = dash_duo.find_element("#prepost-did").text
+    assert re.search(r"Of the fall in A&E attendances, about \d+% is more than the matched comparison group's fall",
+                     did), did
+    assert "found comparable people" in did and "Limitations" in did
+    # (d) the caseload profile: chart, groups flagged in words, a table alternative
+    summary = dash_duo.find_element("#prepost-profile-summary").text
+    assert "Under-represented" in summary and "Over-represented" in summary
+    assert len(dash_duo.find_elements("#prepost-profile-table tbody tr")) >= 10
+    _full_screenshot(dash_duo, screenshot, "prepost-pilot")
+    dash_duo.driver.set_window_size(1280, 4000)  # whole sections in view for the close-ups
+    for part in ("prepost-plan", "prepost-did", "prepost-profile-panel"):
+        assert dash_duo.find_element(f"#{part}").screenshot(str(output_dir / f"part-{part}.png"))
+    dash_duo.driver.set_window_size(1280, 900)
+    _no_errors(dash_duo)
+    _axe(dash_duo, "prepost-pilot")
+
+
+def test_prepost_window_change_team_filter_and_csv(dash_duo: Any, dash_app: Any,
+                                                   screenshot: Callable[[str], Path]) -> None:
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(dash_duo.server_url + "/pre-post")
+    _wait_loaded(dash_duo, "#prepost-plan-table")
+    assert _plan_cell(dash_duo, "EAST INT", "PRE-INT INTERVENTION") == "2,110"
+    _select(dash_duo, WINDOW, "3 months")
+    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+        lambda _d: "3 months before and after" in _text_of(dash_duo, "#prepost-plan h2"))
+    _wait_loaded(dash_duo, "#prepost-plan-table")
+    assert _plan_cell(dash_duo, "EAST INT", "PRE-INT INTERVENTION") not in ("2,110", None)
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: "window=3" in d.current_url)
+    dash_duo.wait_for_contains_text("#prepost-did", "6-month window only", timeout=10)
+    # the global locality filter limits the table to that locality's teams (plus the BSol Total)
+    _select(dash_duo, LOCALITY, "West")
+    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(lambda d: d.execute_script(
+        "return Array.from(document.querySelectorAll('#prepost-plan-table th.plan-int'), e => e.textContent)"
+    ) == ["WEST INT", "TOTAL"])
+    WebDriverWait(dash_duo.driver, 10).until(lambda d: "locality=West" in d.current_url)
+    assert dash_duo.find_element(TEAM).text.strip().startswith("All INTs in West")
+    _wait_loaded(dash_duo, "#prepost-profile-panel .graph")
+    screenshot("prepost-west-3m")
+    # the CSV download is the table on the page: disclosure-controlled, no patient rows
+    href = dash_duo.find_element("#prepost-download-csv").get_attribute("href")
+    assert "window=3" in href and "locality=West" in href
+    response = requests.get(href, timeout=30)
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    assert "patient_id" not in response.text and "pat_" not in response.text
+    table = pd.read_csv(io.BytesIO(response.content), encoding="utf-8-sig", dtype=str)
+    assert list(dict.fromkeys(table["INT"])) == ["WEST INT", "TOTAL"] and len(table) == 6
+    page_pre = _plan_cell(dash_duo, "WEST INT", "PRE-INT INTERVENTION")
+    assert f"{int(table.iloc[0]['GP APPOINTMENTS']):,}" == page_pre
+    teams = table[(table["INT"] != "TOTAL") & (table["MEASURE"] != "VARIANCE")].iloc[:, 2:]
+    assert not teams.map(lambda v: v.lstrip("-").isdigit() and 1 <= int(v) <= 7).any().any()
+    xlsx = requests.get(dash_duo.find_element("#prepost-download-xlsx").get_attribute("href"), timeout=30)
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    _no_errors(dash_duo)
+
+
+def test_excel_pack_download_from_locality_page(dash_duo: Any, dash_app: Any) -> None:
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(dash_duo.server_url + "/locality?locality=East")
+    _wait_loaded(dash_duo, "#locality-content table.grid")
+    folder = Path(dash_duo.download_path)
+    before = set(folder.glob("*"))
+    dash_duo.find_element("#pack-button").click()
+    # the status region shows a loading state while the pack builds, then says it is ready
+    dash_duo.wait_for_contains_text("#pack-status", "Pack ready", timeout=120)
+    WebDriverWait(dash_duo.driver, 60, poll_frequency=0.25).until(
+        lambda _d: [p for p in set(folder.glob("*.xlsx")) - before if p.stat().st_size > 0]
+        and not list(folder.glob("*.crdownload")))
+    (pack,) = set(folder.glob("*.xlsx")) - before
+    assert pack.name == "bsol-pack-birmingham.xlsx"
+    workbook = openpyxl.load_workbook(pack, read_only=True)
+    assert {"Scorecard", "Cover"} <= set(workbook.sheetnames), workbook.sheetnames
+    workbook.close()
+    _no_errors(dash_duo)

@@ -127,7 +127,8 @@ def test_other_pages(kat_app: Any) -> None:
     data_page = _text(pages.update_data_page("/data"))
     _assert_no_patient_data(data_page)
     assert "What each source covers" in data_page and "Completeness" in data_page
-    _assert_no_patient_data(_text(pages.update_prepost("pilot", 6)))
+    for out in pages.update_prepost("BSol", "all", "pilot", 6):
+        _assert_no_patient_data(_text(out))
 
 
 def test_downloads_have_no_small_counts(kat_app: Any) -> None:
@@ -161,3 +162,160 @@ def test_downloads_need_the_analyst_role(kat_app: Any, monkeypatch: pytest.Monke
     assert ok.status_code == 200 and ok.data[:2] == b"PK"
     assert client.get("/download/measure/nope.csv").status_code == 404
     assert client.get("/download/measure/m05_ucr_2h.csv?locality=Narnia").status_code == 400
+
+
+# --------------------------------------------------------------------------- pre/post page
+PREPOST_COUNT_COLUMNS = {"People", "Pre", "Post", "Matched people", "Unmatched people", "Caseload", "Population"}
+
+
+def _components(node: Any) -> Iterator[dict]:
+    if isinstance(node, dict):
+        if "type" in node and "props" in node:
+            yield node
+            yield from _components(node["props"].get("children"))
+        else:
+            for value in node.values():
+                yield from _components(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _components(item)
+
+
+def _cell_text(node: Any) -> str:
+    if isinstance(node, str | int | float):
+        return str(node)
+    if isinstance(node, list):
+        return "".join(_cell_text(x) for x in node)
+    if isinstance(node, dict) and "props" in node:
+        return _cell_text(node["props"].get("children"))
+    return ""
+
+
+def _table_cells(output: Any) -> Iterator[tuple[str, str, dict[str, str], str]]:
+    """(table id, column, the row's cells by column, text) for every body cell of every HTML table."""
+    tree = json.loads(_text(output)) if output is not None else None
+    for table in (c for c in _components(tree) if c["type"] == "Table"):
+        parts = list(_components(table["props"].get("children")))
+        heads = [_cell_text(th) for th in parts if th["type"] == "Th" and th["props"].get("scope") == "col"]
+        for tr in (c for c in parts if c["type"] == "Tr"):
+            tds = [c for c in _components(tr["props"].get("children")) if c["type"] == "Td"]
+            if not tds:
+                continue
+            cols = heads[len(heads) - len(tds):]
+            row = {col: _cell_text(td) for col, td in zip(cols, tds, strict=True)}
+            row["_int"] = tr["props"].get("data-int", row.get("INT", ""))
+            row["_measure"] = tr["props"].get("data-measure", "")
+            for col in cols:
+                yield table["props"].get("id", ""), col, row, row[col]
+
+
+def _small(text: str) -> bool:
+    try:
+        value = float(text.replace(",", ""))
+    except ValueError:
+        return False
+    return 1 <= value <= 7
+
+
+def _assert_no_small_prepost_counts(output: Any, bsol_profile: bool) -> int:
+    checked = 0
+    for table_id, col, row, text in _table_cells(output):
+        if row["_int"] in ("TOTAL", "Total (BSol)"):  # the Total row is BSol level
+            continue
+        if table_id == "prepost-plan-table":
+            counted = row["_measure"] != "VARIANCE"  # a difference of rounded counts, not a count
+        elif table_id == "prepost-profile-table":
+            counted = col in PREPOST_COUNT_COLUMNS and not bsol_profile
+        else:
+            counted = col in PREPOST_COUNT_COLUMNS
+        if counted:
+            checked += 1
+            assert not _small(text), f"small count {text!r} in {table_id} {col} ({row})"
+    return checked
+
+
+def test_prepost_page_every_selection_has_no_small_counts(kat_app: Any) -> None:
+    from callbacks import data, pages
+    from layouts import prepost
+
+    teams = data.int_teams()
+    checked = 0
+    for geography in flt.GEOGRAPHIES:
+        options, value = pages.update_prepost_teams(geography, None)
+        assert value == prepost.ALL_TEAMS and options[0]["value"] == prepost.ALL_TEAMS
+        for team in [o["value"] for o in options]:
+            for cohort in ("pilot", "all"):
+                for window in prepost.windows():
+                    content, did = pages.update_prepost(geography, team, cohort, window)
+                    profile = pages.update_prepost_profile(geography, team, cohort, window)
+                    for out in (content, did, profile):
+                        text = _text(out)
+                        _assert_no_patient_data(text)
+                        assert "This link has a problem" not in text
+                    checked += _assert_no_small_prepost_counts(content, False)
+                    checked += _assert_no_small_prepost_counts(did, False)
+                    checked += _assert_no_small_prepost_counts(
+                        profile, geography == flt.BSOL and team == prepost.ALL_TEAMS)
+    assert checked > 0
+    # The known-answer caseload is 3 people on East INT: its rows are hidden, the BSol Total is shown.
+    content, _did = pages.update_prepost("East", "INT01", "all", 3)
+    text = _text(content)
+    assert "EAST INT" in text and "TOTAL" in text and "[c]" in text
+    assert "regression to the mean" in text.lower()
+    profile = _text(pages.update_prepost_profile("East", "INT01", "all", 3))
+    assert "[c] suppressed" in profile and "Under-represented" in profile
+    assert len(teams) == 1
+
+
+def test_prepost_downloads_have_no_small_counts(kat_app: Any) -> None:
+    client = kat_app.server.test_client()
+    response = client.get("/download/prepost.csv?cohort=all&window=3&locality=East")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    text = response.data.decode("utf-8-sig")
+    _assert_no_patient_data(text)
+    plan = pd.read_csv(io.StringIO(text), dtype=str)
+    assert list(plan.columns[:2]) == ["INT", "MEASURE"]
+    assert set(plan["INT"]) == {"EAST INT", "TOTAL"}
+    teams = plan[(plan["INT"] != "TOTAL") & (plan["MEASURE"] != "VARIANCE")]
+    assert not teams.iloc[:, 2:].map(_small).any().any()
+    xlsx = client.get("/download/prepost.xlsx?cohort=all&window=3&team=INT01")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    sheets = pd.read_excel(io.BytesIO(xlsx.data), sheet_name=None, dtype=str)
+    assert list(sheets) == ["Plan table", "Rates and ratios", "Comparison cohort", "Notes"]
+    rates = sheets["Rates and ratios"]
+    below = rates[rates["INT"] != "Total (BSol)"]
+    for col in ("People", "Pre", "Post"):
+        assert not below[col].fillna("").map(_small).any(), col
+    for sheet in sheets.values():
+        _assert_no_patient_data(sheet.to_csv(index=False))
+    # the pilot has no complete windows in the known-answer data: nothing to download
+    assert client.get("/download/prepost.csv").status_code == 404
+
+
+def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from callbacks import pages
+    from layouts import prepost
+
+    content, did = pages.update_prepost("BSol", "INT99", "pilot", 6)
+    assert "This link has a problem" in _text(content) and "Unknown INT team “INT99”" in _text(content)
+    assert did is None and pages.update_prepost_profile("BSol", "INT99", "pilot", 6) is None
+    content, _ = pages.update_prepost("BSol", "all", "pilot", "7")
+    assert "Unknown window “7”" in _text(content) and "3, 6, 12 months" in _text(content)
+    content, _ = pages.update_prepost("BSol", "all", "everyone", 6)
+    assert "Unknown cohort “everyone”" in _text(content)
+    content, _ = pages.update_prepost("Solihull", "INT01", "pilot", 6)
+    assert "East INT serves East, not Solihull" in _text(content)
+    # the layout (URL -> page) shows the same message and falls back to the defaults in the filters
+    page = _text(prepost.layout(team="nope", window="five"))
+    assert "This link has a problem" in page and "Unknown INT team “nope”" in page and "Unknown window “five”" in page
+    assert "Traceback" not in page
+    # team names and codes are accepted case-insensitively; a team outside the locality falls back to all
+    assert prepost.parse({"team": "east int", "window": "3"}, pd.DataFrame(
+        {"int_team_code": ["INT01"], "int_team": ["East INT"], "locality": ["East"]})).team == "INT01"
+    assert pages.update_prepost_teams("Solihull", "INT01")[1] == prepost.ALL_TEAMS
+    client = kat_app.server.test_client()
+    assert client.get("/download/prepost.csv?window=7").status_code == 400
+    assert client.get("/download/prepost.csv?team=INT99").status_code == 400
+    assert client.get("/download/prepost.pdf?cohort=all&window=3").status_code == 404
+    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "viewer")
+    assert client.get("/download/prepost.csv?cohort=all&window=3").status_code == 403
