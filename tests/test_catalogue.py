@@ -9,7 +9,7 @@ from metrics.catalogue import INDICATORS, MEASURES, WORK_PROGRAMMES, catalogue_p
 from metrics.docs import render_measures_doc
 
 ROOT = Path(__file__).resolve().parents[1]
-PLAN = ROOT.parent / "shared" / "seeds" / "004_56ce1f71bfd6ee74.txt"
+PLAN = ROOT / "tests" / "data" / "plan_table2.txt"  # Table 2, verbatim from the plan
 
 
 def _squash(text: str) -> str:
