@@ -61,6 +61,18 @@ def message(title: str, body: str | Sequence[object], back_href: str = "/", back
     ], className=f"message message-{kind}", role="alert" if kind == "error" else "status")
 
 
+def filtered_page(name: str, title: str, lede: str, f: flt.Filters, path: str, content_id: str,
+                  extra: Sequence = ()) -> html.Div:
+    """The common page shape: header, URL problems, locality/period filters, a loading content area."""
+    return html.Div([
+        page_header(title, lede),
+        errors_message(f.errors, path) if f.errors else None,
+        filter_bar(f, ("locality", "period_type")),
+        dcc.Loading(html.Div(id=content_id, className="content"), type="default", delay_show=300),
+        *extra,
+    ], className=f"page page-{name}")
+
+
 def errors_message(errors: Sequence[str], path: str = "/") -> html.Div:
     return html.Div([
         html.H2("This link has a problem", className="message-title"),

@@ -12,15 +12,11 @@ from metrics.results import ScorecardRow, format_value
 
 def layout(**query: str) -> html.Div:
     f = flt.parse(query)
-    return html.Div([
-        components.page_header(
-            "Impact measures scorecard",
-            "The 21 impact measures of the Implementation Plan: latest value with its 95% confidence interval, "
-            "comparison with BSol (or the target), and Making Data Count variation and assurance."),
-        components.errors_message(f.errors, "/") if f.errors else None,
-        components.filter_bar(f, ("locality", "period_type")),
-        dcc.Loading(html.Div(id=ids.HOME_CONTENT, className="content"), type="default", delay_show=300),
-    ], className="page page-home")
+    return components.filtered_page(
+        "home", "Impact measures scorecard",
+        "The 21 impact measures of the Implementation Plan: latest value with its 95% confidence interval, "
+        "comparison with BSol (or the target), and Making Data Count variation and assurance.",
+        f, "/", ids.HOME_CONTENT)
 
 
 def _value_cell(row: ScorecardRow) -> html.Td:

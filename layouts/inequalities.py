@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from dash import dcc, html
+from dash import html
 
 from layouts import components, grids, ids, views
 from layouts import filters as flt
@@ -14,14 +14,10 @@ SHORT_IMD = {"Q1 (most deprived)": "Q1 most deprived", "Q5 (least deprived)": "Q
 
 def layout(**query: str) -> html.Div:
     f = flt.parse(query)
-    return html.Div([
-        components.page_header("Inequalities",
-                               "Every indicator by deprivation quintile and ethnic group, for the latest period, "
-                               "compared with the overall value for the area."),
-        components.errors_message(f.errors, "/inequalities") if f.errors else None,
-        components.filter_bar(f, ("locality", "period_type")),
-        dcc.Loading(html.Div(id=ids.INEQ_CONTENT, className="content"), type="default", delay_show=300),
-    ], className="page page-inequalities")
+    return components.filtered_page(
+        "inequalities", "Inequalities",
+        "Every indicator by deprivation quintile and ethnic group, for the latest period, "
+        "compared with the overall value for the area.", f, "/inequalities", ids.INEQ_CONTENT)
 
 
 def content(frame: pd.DataFrame, f: flt.Filters) -> html.Div:

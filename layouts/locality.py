@@ -13,21 +13,17 @@ from metrics.results import ScorecardRow
 
 def layout(**query: str) -> html.Div:
     f = flt.parse(query)
-    return html.Div([
-        components.page_header("Locality view",
-                               "All indicators for one locality against BSol, and the locality's neighbourhoods. "
-                               "Your choice of locality carries to every page."),
-        components.errors_message(f.errors, "/locality") if f.errors else None,
-        components.filter_bar(f, ("locality", "period_type")),
-        dcc.Loading(html.Div(id=ids.LOCALITY_CONTENT, className="content"), type="default", delay_show=300),
-        html.Section([
-            html.H2("Excel pack"),
-            html.P("The indicator pack for this locality as an Excel workbook (analysts only)."),
-            html.Button("Build Excel pack", id=ids.PACK_BUTTON, className="button", n_clicks=0, type="button"),
-            dcc.Loading(html.Div(id=ids.PACK_STATUS, role="status", className="pack-status"), type="dot"),
-            dcc.Download(id=ids.PACK_DOWNLOAD),
-        ], className="panel"),
-    ], className="page page-locality")
+    pack = html.Section([
+        html.H2("Excel pack"),
+        html.P("The indicator pack for this locality as an Excel workbook (analysts only)."),
+        html.Button("Build Excel pack", id=ids.PACK_BUTTON, className="button", n_clicks=0, type="button"),
+        dcc.Loading(html.Div(id=ids.PACK_STATUS, role="status", className="pack-status"), type="dot"),
+        dcc.Download(id=ids.PACK_DOWNLOAD),
+    ], className="panel")
+    return components.filtered_page(
+        "locality", "Locality view",
+        "All indicators for one locality against BSol, and the locality's neighbourhoods. "
+        "Your choice of locality carries to every page.", f, "/locality", ids.LOCALITY_CONTENT, extra=(pack,))
 
 
 def choose_locality() -> html.Div:
