@@ -33,7 +33,7 @@ def update_measure(locality: str | None, period_type: str | None, period: str | 
     if ind is None or f.errors:
         return [components.errors_message(f.errors or ["Unknown indicator."], "/")]
     if not data.has_results():
-        return [components.message("No data loaded yet", "Load extracts or build the demo data.")]
+        return [components.no_data_message()]
     frame = data.display_results([ind.id], period_type=f.period_type)
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None

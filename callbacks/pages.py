@@ -25,7 +25,7 @@ def update_locality(locality_value: str | None, period_type: str | None) -> html
     if f.level == "bsol":
         return locality.choose_locality()
     if not data.has_results():
-        return components.message("No data loaded yet", "Load extracts or build the demo data.")
+        return components.no_data_message()
     nbs = data.neighbourhoods_of(f.locality)
     nb_frame = data.display_results(geography_level="neighbourhood", geographies=nbs, breakdown="none") \
         if nbs else data.display_results(geography_level="neighbourhood", geographies=["-"], breakdown="none")
@@ -41,7 +41,7 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
     if f.errors:
         return components.errors_message(f.errors, "/inequalities")
     if not data.has_results():
-        return components.message("No data loaded yet", "Load extracts or build the demo data.")
+        return components.no_data_message()
     frame = data.display_results(geography_level=f.level, geographies=[f.locality])
     return inequalities.content(frame, f)
 
@@ -79,7 +79,7 @@ def update_prepost(locality_value: str | None, team: str | None, cohort: str | N
     if sel.errors:
         return components.errors_message(sel.errors, prepost.PATH), None
     if not data.has_results():
-        return components.message("No data loaded yet", "Load extracts or build the demo data."), None
+        return components.no_data_message(), None
     teams = data.int_teams()
     frame = data.prepost_display(sel.cohort, sel.window)
     flow = data.cohort_flow_total(sel.cohort, sel.window)

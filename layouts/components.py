@@ -73,6 +73,11 @@ def filtered_page(name: str, title: str, lede: str, f: flt.Filters, path: str, c
     ], className=f"page page-{name}")
 
 
+def no_data_message() -> html.Div:
+    """Shown by every page while the database holds no results."""
+    return message("No data loaded yet", "Load extracts or build the demo data.")
+
+
 def errors_message(errors: Sequence[str], path: str = "/") -> html.Div:
     return html.Div([
         html.H2("This link has a problem", className="message-title"),

@@ -24,12 +24,10 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from tests.kat_data import _df
+
 DATA_START = date(2023, 4, 1)
 DATA_END = date(2024, 6, 30)
-
-
-def _df(rows: list[tuple], cols: str) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=cols.split())
 
 
 def _ae(i: int, pid: str, when: datetime) -> tuple:
