@@ -9,6 +9,7 @@ from dash import dcc, html
 
 from layouts import figures, ids
 from layouts import filters as flt
+from metrics import disclosure
 
 SUPPRESSED = "[c]"
 
@@ -169,6 +170,8 @@ def chart(figure: object, alt_table: html.Div, description: str) -> html.Figure:
 
 
 def suppression_legend() -> html.P:
+    rule = disclosure.configured_rule()
     return html.P([html.Span(SUPPRESSED, className="legend-swatch swatch-suppressed"),
-                   " Suppressed: fewer than 8 people (or a directly standardised rate on fewer than 10 events)."
-                   " Not shown to protect confidentiality; not zero."], className="legend")
+                   f" Suppressed: fewer than {rule.max_suppressed + 1} people (or a directly standardised rate on"
+                   f" fewer than {rule.min_dsr_count} events). Not shown to protect confidentiality; not zero."],
+                  className="legend")

@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from callbacks import data
 from layouts import ids
+from metrics import disclosure
 
 NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
     ("home", "/", "Scorecard"),
@@ -69,7 +70,7 @@ def layout() -> html.Div:
         html.Main(dash.page_container, id=ids.MAIN, tabIndex="-1", className="main"),
         html.Footer(html.Div([
             html.P("BSol Community Care Collaborative · Implementation Plan 2024/5–2026/7 impact measures."),
-            html.P("Small numbers (1–7) below BSol level are suppressed and counts rounded to the nearest 5. "
-                   "SPC charts follow NHS England's Making Data Count."),
+            html.P(disclosure.describe(disclosure.configured_rule())
+                   + " SPC charts follow NHS England's Making Data Count."),
         ], className="footer-inner"), className="site-footer"),
     ], id="shell")

@@ -108,6 +108,13 @@ def round_for_display(
     return np.floor(np.asarray(x, dtype=float) / base + 0.5) * base
 
 
+def describe(rule: DisclosureRule) -> str:
+    """The rule in one sentence, for page footers, legends and pack covers."""
+    return (f"Counts of {rule.min_count} to {rule.max_suppressed} are suppressed below BSol level and in "
+            f"breakdown groups, counts are rounded to the nearest {rule.rounding}, and directly standardised "
+            f"rates on fewer than {rule.min_dsr_count} events are not shown.")
+
+
 def _flag(df: pd.DataFrame, column: str) -> np.ndarray:
     """Optional per-row flag (default True): is this column a count of people or events?
 
