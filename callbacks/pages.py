@@ -16,16 +16,23 @@ def _filters(locality_value: str | None, period_type: str | None) -> flt.Filters
     return flt.parse({"locality": locality_value or "", "period_type": period_type or ""})
 
 
+def _problem(f: flt.Filters, path: str) -> html.Div | None:
+    """The in-page message a callback returns instead of content: a bad link, or no data yet."""
+    if f.errors:
+        return components.errors_message(f.errors, path)
+    if not data.has_results():
+        return components.no_data_message()
+    return None
+
+
 @callback(Output(ids.LOCALITY_CONTENT, "children"),
           Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"))
 def update_locality(locality_value: str | None, period_type: str | None) -> html.Div:
     f = _filters(locality_value, period_type)
-    if f.errors:
-        return components.errors_message(f.errors, "/locality")
-    if f.level == "bsol":
+    if f.level == "bsol" and not f.errors:
         return locality.choose_locality()
-    if not data.has_results():
-        return components.no_data_message()
+    if (problem := _problem(f, "/locality")) is not None:
+        return problem
     nbs = data.neighbourhoods_of(f.locality)
     nb_frame = data.display_results(geography_level="neighbourhood", geographies=nbs, breakdown="none") \
         if nbs else data.display_results(geography_level="neighbourhood", geographies=["-"], breakdown="none")
@@ -38,10 +45,8 @@ def update_locality(locality_value: str | None, period_type: str | None) -> html
           Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"))
 def update_inequalities(locality_value: str | None, period_type: str | None) -> html.Div:
     f = _filters(locality_value, period_type)
-    if f.errors:
-        return components.errors_message(f.errors, "/inequalities")
-    if not data.has_results():
-        return components.no_data_message()
+    if (problem := _problem(f, "/inequalities")) is not None:
+        return problem
     frame = data.display_results(geography_level=f.level, geographies=[f.locality])
     return inequalities.content(frame, f)
 

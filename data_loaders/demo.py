@@ -330,20 +330,21 @@ def _ids(prefix: str, n: int, width: int = 9) -> pd.Series:
     return pd.Series(pc.binary_join_element_wise(prefix, nums, ""), dtype=pd.StringDtype())
 
 
-def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pd.Series:
-    out = np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[us]")
+def _timestamps(values: np.ndarray, unit: str, mask: np.ndarray | None = None) -> pd.Series:
+    """Whole days ("D") or seconds ("s") since the epoch as datetime64[us]; `mask` marks missing."""
+    out = np.asarray(values, dtype=np.int64).astype(f"datetime64[{unit}]").astype("datetime64[us]")
     if mask is not None:
         out = out.copy()
         out[mask] = np.datetime64("NaT")
     return pd.Series(out)
+
+
+def _dates(days: np.ndarray, mask: np.ndarray | None = None) -> pd.Series:
+    return _timestamps(days, "D", mask)
 
 
 def _datetimes(seconds: np.ndarray, mask: np.ndarray | None = None) -> pd.Series:
-    out = np.asarray(seconds, dtype=np.int64).astype("datetime64[s]").astype("datetime64[us]")
-    if mask is not None:
-        out = out.copy()
-        out[mask] = np.datetime64("NaT")
-    return pd.Series(out)
+    return _timestamps(seconds, "s", mask)
 
 
 def _int(values: np.ndarray, mask: np.ndarray | None = None) -> pd.Series:

@@ -199,17 +199,25 @@ def plan_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pp.plan_layout(frame)
 
 
+def _team_names(frame: pd.DataFrame) -> pd.Series:
+    return frame["int_team"].where(frame["int_team_code"] != pp.TOTAL_CODE, "Total (BSol)")
+
+
+def _rounded(series: pd.Series, digits: int) -> pd.Series:
+    return pd.to_numeric(series, errors="coerce").round(digits)
+
+
 def rates_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Rates per person-year and rate ratios with the person-clustered 95% interval (numbers)."""
     out = pd.DataFrame({
-        "INT": frame["int_team"].where(frame["int_team_code"] != pp.TOTAL_CODE, "Total (BSol)"),
+        "INT": _team_names(frame),
         "Activity": frame["activity"].map(ACTIVITY_NAMES),
         "People": frame["people"], "Pre": frame["pre"], "Post": frame["post"],
-        "Pre rate per person-year": pd.to_numeric(frame["pre_rate"], errors="coerce").round(2),
-        "Post rate per person-year": pd.to_numeric(frame["post_rate"], errors="coerce").round(2),
-        "Rate ratio": pd.to_numeric(frame["rate_ratio"], errors="coerce").round(3),
-        "Lower 95% CI (person-clustered)": pd.to_numeric(frame["rr_robust_lower"], errors="coerce").round(3),
-        "Upper 95% CI (person-clustered)": pd.to_numeric(frame["rr_robust_upper"], errors="coerce").round(3),
+        "Pre rate per person-year": _rounded(frame["pre_rate"], 2),
+        "Post rate per person-year": _rounded(frame["post_rate"], 2),
+        "Rate ratio": _rounded(frame["rate_ratio"], 3),
+        "Lower 95% CI (person-clustered)": _rounded(frame["rr_robust_lower"], 3),
+        "Upper 95% CI (person-clustered)": _rounded(frame["rr_robust_upper"], 3),
     })
     return out.reset_index(drop=True)
 
@@ -218,15 +226,15 @@ def did_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Comparison cohort (difference-in-differences) per INT and activity (numbers; per person)."""
     sub = frame[frame["activity"].isin(pp.DID_ACTIVITIES)]
     out = pd.DataFrame({
-        "INT": sub["int_team"].where(sub["int_team_code"] != pp.TOTAL_CODE, "Total (BSol)"),
+        "INT": _team_names(sub),
         "Activity": sub["activity"].map(ACTIVITY_NAMES),
         "Matched people": sub["did_cases"], "Unmatched people": sub["did_unmatched"],
-        "Change per person: caseload": pd.to_numeric(sub["case_change_pp"], errors="coerce").round(3),
-        "Change per person: comparison": pd.to_numeric(sub["control_change_pp"], errors="coerce").round(3),
-        "Difference per person": pd.to_numeric(sub["did_pp"], errors="coerce").round(3),
-        "Lower 95% CI": pd.to_numeric(sub["did_lower"], errors="coerce").round(3),
-        "Upper 95% CI": pd.to_numeric(sub["did_upper"], errors="coerce").round(3),
-        "Share of the fall beyond the comparison": pd.to_numeric(sub["did_share"], errors="coerce").round(3),
+        "Change per person: caseload": _rounded(sub["case_change_pp"], 3),
+        "Change per person: comparison": _rounded(sub["control_change_pp"], 3),
+        "Difference per person": _rounded(sub["did_pp"], 3),
+        "Lower 95% CI": _rounded(sub["did_lower"], 3),
+        "Upper 95% CI": _rounded(sub["did_upper"], 3),
+        "Share of the fall beyond the comparison": _rounded(sub["did_share"], 3),
     })
     return out.reset_index(drop=True)
 

@@ -38,18 +38,13 @@ def read_results(conn: Connection, indicator_ids: list[str] | None = None, perio
     """Filtered rows of measure_result (bound parameters; exact values)."""
     t = measure_result
     stmt = select(t)
-    if indicator_ids:
-        stmt = stmt.where(t.c.indicator_id.in_(indicator_ids))
-    if period_type:
-        stmt = stmt.where(t.c.period_type == period_type)
-    if geography_level:
-        stmt = stmt.where(t.c.geography_level == geography_level)
-    if geographies:
-        stmt = stmt.where(t.c.geography.in_(geographies))
-    if breakdown:
-        stmt = stmt.where(t.c.breakdown == breakdown)
-    if period:
-        stmt = stmt.where(t.c.period == period)
+    for col, wanted in (("indicator_id", indicator_ids), ("geography", geographies)):
+        if wanted:
+            stmt = stmt.where(t.c[col].in_(wanted))
+    for col, value in (("period_type", period_type), ("geography_level", geography_level),
+                       ("breakdown", breakdown), ("period", period)):
+        if value:
+            stmt = stmt.where(t.c[col] == value)
     frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.columns])
     return frame.sort_values(["indicator_id", "period_start", "geography_level", "geography", "breakdown", "group"],
                              ignore_index=True)
