@@ -14,6 +14,7 @@ def _echo_progress(message: str) -> None:
     click.echo(f"  {message}", err=True)
 
 
+
 def register_commands(server: Flask) -> None:
     @server.cli.command("demo")
     @click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True)
@@ -63,6 +64,7 @@ def register_commands(server: Flask) -> None:
         """Write the results table (one row per indicator, period, geography, breakdown, group)."""
         from data_loaders.db import database_exists, read_engine
         from data_loaders.settings import load_settings
+        from exports.files import csv_bytes, write_bytes
         from metrics.results import for_display, read_results
 
         url = load_settings().database_url
@@ -73,7 +75,7 @@ def register_commands(server: Flask) -> None:
             frame = read_results(conn)
         if not exact:
             frame = for_display(frame)
-        frame.to_csv(out, index=False)
+        write_bytes(out, csv_bytes(frame))
         click.echo(f"wrote {len(frame):,} rows to {out}")
 
     @server.cli.command("pack")
@@ -122,6 +124,7 @@ def register_commands(server: Flask) -> None:
 
         from data_loaders.db import database_exists, read_engine
         from data_loaders.settings import load_settings
+        from exports.files import csv_bytes, write_bytes
         from metrics import prepost
 
         settings = load_settings()
@@ -143,7 +146,7 @@ def register_commands(server: Flask) -> None:
             frame = prepost.plan_layout(frame)
             for col in prepost.ACTIVITY_LABELS.values():
                 frame[col] = [("[c]" if pd.isna(v) else f"{v:.0f}") for v in frame[col]]
-        frame.to_csv(out, index=False)
+        write_bytes(out, csv_bytes(frame))
         click.echo(f"wrote {len(frame):,} rows to {out} ({cohort}, {window} months, "
                    f"{'exact' if exact else 'disclosure control applied'})")
 

@@ -6,18 +6,16 @@ so a download can never show more than the page (disclosure control applied in m
 
 from __future__ import annotations
 
-import io
-
 from flask import Flask, Response, abort, request
 
 import access
 from callbacks import data
+from exports import files
 from layouts import filters as flt
 from layouts import measure, prepost, views
 from metrics.catalogue import INDICATORS_BY_ID
 
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {"csv": files.CSV_TYPE, "xlsx": files.XLSX_TYPE}
 
 
 def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str]) -> bytes:
@@ -36,11 +34,7 @@ def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str]) -> b
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
     table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs), ind)
-    if fmt == "csv":
-        return table.to_csv(index=False).encode("utf-8-sig")
-    buf = io.BytesIO()
-    table.to_excel(buf, index=False, sheet_name=ind.id[:31])
-    return buf.getvalue()
+    return files.csv_bytes(table) if fmt == "csv" else files.xlsx_bytes({ind.id: table})
 
 
 def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
@@ -58,7 +52,8 @@ def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
     shown = prepost.in_scope(frame, prepost.scope_codes(sel, teams))
     tables = prepost.download_tables(shown, sel, prepost.scope_label(sel, teams))
     scope = sel.team if sel.team != prepost.ALL_TEAMS else sel.locality
-    return prepost.download_bytes(tables, fmt), f"bsol-prepost-{scope}-{sel.cohort}-{sel.window}m.{fmt}".lower()
+    body = files.csv_bytes(next(iter(tables.values()))) if fmt == "csv" else files.xlsx_bytes(tables)
+    return body, f"bsol-prepost-{scope}-{sel.cohort}-{sel.window}m.{fmt}".lower()
 
 
 def _attachment(body: bytes, fmt: str, name: str) -> Response:

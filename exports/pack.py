@@ -45,6 +45,7 @@ from sqlalchemy import Connection, func, select
 
 from data_loaders.extracts import ETHNIC_GROUPS, LOCALITIES
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
+from exports.files import neutralise, workbook_bytes, write_bytes
 from metrics import disclosure, results
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
@@ -247,13 +248,7 @@ def pack_filename(place: str, period: PackPeriod | str) -> str:
     return f"bsol-outcomes-pack-{get_scope(place).key}-{re.sub(r'[^0-9A-Za-z]+', '-', label)}.xlsx"
 
 
-# --------------------------------------------------------------------------- safe cell writing
-def neutralise(text: str) -> str:
-    """Text that Excel will never run as a formula (see the module docstring)."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
+# --------------------------------------------------------------------------- safe cell writing (exports.files)
 @dataclass(frozen=True)
 class Num:
     """A number with its Excel number format (the format travels with the value)."""
@@ -1004,19 +999,12 @@ def build_pack(conn: Connection, place: str, period: str | None = None, *,
     place: bsol, birmingham or solihull. period: '2024-25', '2024-25 Q2', '2024-06' or None for
     the latest complete quarter. Raises ValueError for an unknown place or period.
     """
-    buffer = io.BytesIO()
-    build_workbook(conn, place, period, generated_at, rule).save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(build_workbook(conn, place, period, generated_at, rule))
 
 
 def write_pack(conn: Connection, place: str, period: str | None, path: str | Path, **kwargs: Any) -> Path:
     """Write the pack to a file (written to a sibling temp file first, then renamed)."""
-    target = Path(path)
-    content = build_pack(conn, place, period, **kwargs)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(content)
-    tmp.replace(target)
-    return target
+    return write_bytes(path, build_pack(conn, place, period, **kwargs))
 
 
 __all__ = ["PLACES", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",

@@ -262,16 +262,6 @@ def download_tables(frame: pd.DataFrame, sel: Selection, label: str) -> dict[str
     return {"Plan table": plan, "Rates and ratios": rates, "Comparison cohort": did, "Notes": notes}
 
 
-def download_bytes(tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
-    if fmt == "csv":
-        return next(iter(tables.values())).to_csv(index=False).encode("utf-8-sig")
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, table in tables.items():
-            table.to_excel(writer, index=False, sheet_name=name[:31])
-    return buf.getvalue()
-
-
 def download_href(sel: Selection, fmt: str) -> str:
     return f"/download/prepost.{fmt}{sel.search()}"
 
