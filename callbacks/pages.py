@@ -53,8 +53,13 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
 
 @callback(Output(ids.DATA_CONTENT, "children"), Input(ids.URL, "pathname"))
 def update_data_page(_pathname: str | None) -> html.Div:
-    return data_page.content(data.dataset_info(), data.load_log(), data.rejections(), data.source_coverage(),
-                             data.completeness())
+    # Exact row counts and what a rejected file contained (values, ids) are for data managers only.
+    manager = access.has_role(access.current_role(), "data_manager")
+    log, coverage = data.load_log(), data.source_coverage()
+    if not manager:
+        log, coverage = data.rows_display(log, "rows"), data.rows_display(coverage, "Rows")
+    return data_page.content(data.dataset_info(), log, data.rejections(), coverage,
+                             data.completeness_display(), show_problem_values=manager)
 
 
 def _prepost_selection(locality_value: str | None, team: str | None, cohort: str | None,

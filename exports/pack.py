@@ -21,7 +21,6 @@ leading apostrophe as its own "treat as text" prefix, so the value stays inert. 
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -34,7 +33,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -910,10 +908,12 @@ def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.D
     except ImportError:
         completeness = None  # type: ignore[assignment]
     if completeness is not None:
-        for c in completeness(conn):
-            pct = c.percent
-            comp_rows.append([c.measure, Num(float(c.count), "#,##0"), Num(float(c.total), "#,##0"),
-                              Num(pct, '0.0"%"') if pct is not None else NOT_AVAILABLE])
+        from metrics.quality import completeness_for_display
+
+        for _, c in completeness_for_display(completeness(conn), data.rule).iterrows():
+            comp_rows.append([c["Field"], _count(c["Patients affected"], pd.isna(c["Patients affected"])),
+                              _count(c["Registered patients"], pd.isna(c["Registered patients"])),
+                              Num(c["Percent"], '0.0"%"') if pd.notna(c["Percent"]) else SUPPRESSED])
     placed = _write_table(ws, row, "tbl_completeness",
                           [Col("Field (registered patients, BSol)", 45), Col("Patients affected", 22),
                            Col("Registered patients", 12), Col("% of patients", 12)],

@@ -6,8 +6,6 @@ import pandas as pd
 from dash import dcc, html
 
 from layouts import components, ids
-from metrics.disclosure import suppress_count
-from metrics.quality import Completeness
 
 
 def layout(**_query: str) -> html.Div:
@@ -19,8 +17,14 @@ def layout(**_query: str) -> html.Div:
     ], className="page page-data")
 
 
+def _shown(x: object, fmt: str = "{:,.0f}") -> str:
+    return "[c]" if x is None or pd.isna(x) else fmt.format(x)  # type: ignore[arg-type]
+
+
 def content(info: dict[str, str], load_log: pd.DataFrame, rejections: list[dict[str, object]],
-            coverage: pd.DataFrame, complete: list[Completeness]) -> html.Div:
+            coverage: pd.DataFrame, complete: pd.DataFrame, show_problem_values: bool = False) -> html.Div:
+    """``complete``: callbacks.data.completeness_display (disclosure applied). ``show_problem_values``:
+    a data manager sees each rejection's reason (it can quote the offending value); others see where."""
     demo = info.get("is_demo", "").lower() == "true"
     status = html.Div([
         html.H2("Dataset"),
@@ -29,17 +33,17 @@ def content(info: dict[str, str], load_log: pd.DataFrame, rejections: list[dict[
         components.definition_list([(k.replace("_", " ").capitalize(), str(v)) for k, v in sorted(info.items())]
                                    or [("Status", "No data loaded")]),
     ], className="panel")
-    comp_rows = pd.DataFrame([{
-        "Field": c.measure,
-        "Patients affected": "[c]" if pd.isna(suppress_count(c.count)) else f"{c.count:,}",
-        "Registered patients": f"{c.total:,}",
-        "Percent": f"{c.percent:.1f}%" if c.percent is not None else "—",
-    } for c in complete], columns=["Field", "Patients affected", "Registered patients", "Percent"])
+    comp_rows = pd.DataFrame({
+        "Field": complete.get("Field", pd.Series(dtype=str)),
+        "Patients affected": [_shown(v) for v in complete.get("Patients affected", [])],
+        "Registered patients": [_shown(v) for v in complete.get("Registered patients", [])],
+        "Percent": [_shown(v, "{:.1f}%") for v in complete.get("Percent", [])],
+    }, columns=["Field", "Patients affected", "Registered patients", "Percent"])
     log = load_log.copy()
     if "loaded_at" in log:
         log["loaded_at"] = log["loaded_at"].astype(str).str.slice(0, 19)
     log = log.drop(columns=[c for c in ("sha256", "load_id") if c in log.columns])
-    rej = pd.DataFrame([_rejection_row(r) for r in rejections[:50]],
+    rej = pd.DataFrame([_rejection_row(r, show_problem_values) for r in rejections[:50]],
                        columns=["When", "File", "Extract", "Problems", "First problem"])
     return html.Div([
         status,
@@ -63,14 +67,15 @@ def content(info: dict[str, str], load_log: pd.DataFrame, rejections: list[dict[
     ])
 
 
-def _rejection_row(r: dict[str, object]) -> dict[str, object]:
-    """Where and why a file was rejected: row, column and reason only (never the offending values)."""
+def _rejection_row(r: dict[str, object], with_reason: bool = False) -> dict[str, object]:
+    """Where a file was rejected (row, column); why only for data managers (a reason can quote a value)."""
     first = r.get("first_problems") or []
     where = ""
     if isinstance(first, list) and first and isinstance(first[0], dict):
         p = first[0]
         where = ", ".join(x for x in (f"row {p['row']}" if p.get("row") is not None else "",
                                       f"column {p['column']}" if p.get("column") else "") if x)
-        where = f"{where}: {str(p.get('reason', ''))[:200]}" if where else str(p.get("reason", ""))[:200]
+        if with_reason:
+            where = f"{where}: {str(p.get('reason', ''))[:200]}" if where else str(p.get("reason", ""))[:200]
     return {"When": str(r.get("time", ""))[:19], "File": str(r.get("file", "")), "Extract": str(r.get("extract") or ""),
             "Problems": r.get("problems", ""), "First problem": where}

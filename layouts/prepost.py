@@ -9,7 +9,6 @@ downloads, so a download never shows more than the page.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -290,10 +289,15 @@ def _plan_table(plan: pd.DataFrame, caption: str) -> html.Div:
 def _flow_text(flow: Mapping[str, float], window: int) -> str:
     if not flow:
         return ""
-    return (f"Who is counted (BSol, rounded to 5): of {flow['in_cohort_dates']:,.0f} people whose first caseload "
-            f"start falls in the cohort dates, {flow['included']:,.0f} are included; "
-            f"{flow['pre_before_data']:,.0f} are left out because their {window}-month pre window starts before the "
-            f"data (1 April 2023) and {flow['post_incomplete']:,.0f} because their post window has not ended yet.")
+
+    def n(key: str) -> str:
+        v = flow.get(key)
+        return SUPPRESSED if v is None or pd.isna(v) else f"{v:,.0f}"
+
+    return (f"Who is counted (BSol, rounded to 5): of {n('in_cohort_dates')} people whose first caseload "
+            f"start falls in the cohort dates, {n('included')} are included; "
+            f"{n('pre_before_data')} are left out because their {window}-month pre window starts before the "
+            f"data (1 April 2023) and {n('post_incomplete')} because their post window has not ended yet.")
 
 
 def content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame, flow: Mapping[str, float]) -> html.Div:

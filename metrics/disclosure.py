@@ -179,6 +179,9 @@ def protect(frame: pd.DataFrame, spec: Spec, policy: DisclosurePolicy, *, derive
             row |= hidden[name]
     if sets:
         row = complementary(out, row, sets, size or (counts[0] if counts else None))
+        for name in counts:  # a count hidden on its own (pre, post) needs its complementary cell too
+            if cols[name].kind is Kind.COUNT and not cols[name].row:
+                hidden[name] = complementary(out, hidden[name] | row, sets, name)
     row_counts = [k for k in counts if cols[k].kind is Kind.COUNT and cols[k].row]
     exact = out.copy()
     for name in counts:
@@ -205,7 +208,8 @@ def protect(frame: pd.DataFrame, spec: Spec, policy: DisclosurePolicy, *, derive
         out.loc[h, name] = np.nan
     flag = row.copy()
     for name in counts:
-        flag |= shown_hidden[name] & cols[name].row
+        if cols[name].kind is Kind.COUNT:
+            flag |= shown_hidden[name]
     out["suppressed"] = flag
     return out
 

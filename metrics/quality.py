@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from data_loaders.extracts import EXTRACTS, Extract
 from data_loaders.tables import metadata
+from metrics import disclosure
 
 # The patient spine is not an event table: its date columns (birth month, death) are not coverage.
 _NO_COVERAGE = {"patient"}
@@ -115,3 +116,21 @@ def geography_tree(conn: Connection) -> pd.DataFrame:
 
 def geography_tree_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["practice_code", "practice_name", "neighbourhood", "locality", "place"])
+
+
+def completeness_for_display(items: list[Completeness], policy: disclosure.DisclosurePolicy) -> pd.DataFrame:
+    """Completeness rows (Field, Patients affected, Registered patients, Percent) under the policy:
+    counts of 1-7 hidden, counts rounded, the percentage from the rounded counts."""
+    frame = pd.DataFrame([{"Field": c.measure, "Patients affected": c.count, "Registered patients": c.total}
+                          for c in items], columns=["Field", "Patients affected", "Registered patients"])
+    frame["Percent"] = float("nan")
+
+    def derive(_exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+        total = shown["Registered patients"]
+        shown["Percent"] = (shown["Patients affected"] / total * 100).where(total > 0)
+        return shown
+
+    Col, Kind = disclosure.Col, disclosure.Kind
+    spec = {"Patients affected": Col(Kind.COUNT, row=False), "Registered patients": Col(Kind.COUNT),
+            "Percent": Col(Kind.VALUE, basis=("Patients affected", "Registered patients"))}
+    return disclosure.protect(frame, spec, policy, derive=derive).drop(columns="suppressed")
