@@ -37,6 +37,13 @@ def _results(version_key: str, indicator_ids: tuple[str, ...] | None, period_typ
     return results.for_display(frame)
 
 
+def exact_results(indicator_ids: list[str], period_type: str | None = None) -> pd.DataFrame:
+    """Exact stored results (no disclosure control): only for a data manager's audited exact export."""
+    with read_engine(_url()).connect() as conn:
+        frame = results.read_results(conn, indicator_ids, period_type)
+    return frame.assign(suppressed=False)
+
+
 def display_results(indicator_ids: list[str] | None = None, period_type: str | None = None,
                     geography_level: str | None = None, geographies: list[str] | None = None,
                     breakdown: str | None = None) -> pd.DataFrame:

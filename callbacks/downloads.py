@@ -6,7 +6,7 @@ so a download can never show more than the page (disclosure control applied in m
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, g, request
 
 import access
 from callbacks import data
@@ -18,7 +18,9 @@ from metrics.catalogue import INDICATORS_BY_ID
 FORMATS = {"csv": files.CSV_TYPE, "xlsx": files.XLSX_TYPE}
 
 
-def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str]) -> bytes:
+def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str], exact: bool = False) -> bytes:
+    """The measure page's figures table as a file; ``exact`` (data managers only, audited by the
+    route) skips disclosure control."""
     ind = INDICATORS_BY_ID.get(indicator_id)
     if ind is None or fmt not in FORMATS:
         abort(404)
@@ -27,7 +29,7 @@ def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str]) -> b
         abort(400, "; ".join(f.errors))
     pt = f.period_type if f.period_type in ind.frequency else ind.frequency[0]
     f = flt.Filters(f.locality, pt, f.period, f.breakdown)
-    frame = data.display_results([ind.id], period_type=pt)
+    frame = data.exact_results([ind.id], period_type=pt) if exact else data.display_results([ind.id], period_type=pt)
     period = f.period if f.period not in (None, "", measure.LATEST) else views.latest_period(frame, f)
     if period is None:
         abort(404, "No data for this selection")
@@ -61,14 +63,30 @@ def _attachment(body: bytes, fmt: str, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
+def _audit_exact(role: str, detail: dict[str, str]) -> None:
+    """Every exact export is recorded (who, role, what) in the audit log."""
+    from data_loaders.audit import record
+    from data_loaders.settings import load_settings
+
+    user = getattr(g, "user", None) or request.headers.get("X-Forwarded-User") or request.remote_addr
+    record(load_settings().audit_url, str(user) if user else None, role, "export_exact", detail)
+
+
 def register_routes(server: Flask) -> None:
     @server.route("/download/measure/<indicator_id>.<fmt>")
     def download_measure(indicator_id: str, fmt: str) -> Response:
         # check_request already refused viewers; checked again here so the route is safe on its own.
-        if not access.has_role(access.current_role(), "analyst"):
+        role = access.current_role()
+        if not access.has_role(role, "analyst"):
             abort(403)
-        body = measure_table_bytes(indicator_id, fmt, {k: request.args.get(k, "") for k in flt.KEYS})
-        return _attachment(body, fmt, f"bsol-{indicator_id}.{fmt}")
+        exact = request.args.get("exact", "") not in ("", "0", "false")
+        if exact and not access.has_role(role, "data_manager"):
+            abort(403)  # exact (undisclosed) values: data managers only
+        query = {k: request.args.get(k, "") for k in flt.KEYS}
+        body = measure_table_bytes(indicator_id, fmt, query, exact=exact)
+        if exact:
+            _audit_exact(role, {"what": "measure download", "indicator": indicator_id, "format": fmt, **query})
+        return _attachment(body, fmt, f"bsol-{indicator_id}{'-exact' if exact else ''}.{fmt}")
 
     @server.route("/download/prepost.<fmt>")
     def download_prepost(fmt: str) -> Response:
