@@ -148,7 +148,9 @@ def test_nan_values_are_skipped_but_kept_as_rows():
     assert frame["mean"].iloc[0] == pytest.approx(10.0)
     assert frame["point_type"].iloc[6] is None
     assert not frame["special_cause"].iloc[6]
-    assert frame["mr"].iloc[7] == pytest.approx(abs(BASE[6] - BASE[5]))
+    # a gap has no moving range on either side (NHSRplotthedots: NA propagates through diff)
+    assert math.isnan(frame["mr"].iloc[6]) and math.isnan(frame["mr"].iloc[7])
+    assert frame["mr"].iloc[8] == pytest.approx(2.0)
     summary = summarise(xmr(BASE + [np.nan]))
     assert summary.n_points == 12 and summary.latest_value == 9.0
 
