@@ -483,11 +483,8 @@ def _cover(wb: Workbook, data: PackData, generated: datetime, sources: pd.DataFr
          "Notes sheet.", None),
         ("", None),
         ("Disclosure control", _HEADING_FONT),
-        (f"Below BSol level, any count from {rule.min_count} to {rule.max_suppressed} is suppressed, together "
-         "with every figure derived from it (value and confidence interval); zero is shown. Displayed "
-         f"numerators, denominators and counts are rounded to the nearest {rule.rounding}. Directly "
-         f"standardised rates with fewer than {rule.min_dsr_count} events are not shown at any level. "
-         "No patient-level data is included in this workbook.", None),
+        (disclosure.describe(rule) + " Zero is shown (it identifies no one). No patient-level data is "
+         "included in this workbook.", None),
         ("", None),
         ("Symbols used in tables", _HEADING_FONT),
         (f"{SUPPRESSED} confidential: suppressed by disclosure control (small numbers)", None),
@@ -744,7 +741,7 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
     """The plan's pre/post INT table and its statistics, for the INTs in the pack's localities.
 
     Why metrics.prepost: it owns the stored rows (read_prepost), their disclosure rule
-    (for_display: team rows are below BSol level, the Total row is BSol level) and the plan's
+    (for_display: every row, the BSol Total included, is below England) and the plan's
     layout; the pack only scopes and formats them.
     """
     title = f"Pre/post INT activity: {data.scope.name}"
@@ -779,9 +776,9 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
         "Activity in the months before and after people joined an Integrated Neighbourhood Team "
         "caseload (index date: first caseload start). Rules: docs/design.md 'Pre/post INT rules'.",
         prepost.RTM_CAUTION,
-        f"Team counts from {data.rule.min_count} to {data.rule.max_suppressed} are suppressed [c] with "
+        f"Counts from {data.rule.min_count} to {data.rule.max_suppressed} are suppressed [c] with "
         f"every figure built on them; counts are rounded to the nearest {data.rule.rounding} and the "
-        "variance is recomputed from the rounded counts."
+        "variance, rates, ratios and per-person figures are computed from the rounded counts."
         + ("" if data.scope.key == "bsol" else " The BSol-wide Total row is in the BSol pack."),
     ]) + 1
     activity_cols = list(prepost.ACTIVITY_LABELS.values())

@@ -18,6 +18,7 @@ from dash import dcc, html
 
 from layouts import components, figures, ids
 from layouts import filters as flt
+from metrics import disclosure
 from metrics import prepost as pp
 
 PATH = "/pre-post"
@@ -251,8 +252,7 @@ def download_tables(frame: pd.DataFrame, sel: Selection, label: str) -> dict[str
     notes = pd.DataFrame({"Note": [
         f"Pre/post INT analysis: {label}; cohort {cohort_label}; {sel.window} months before and after joining.",
         "The Total row is every INT in BSol, each person counted once at their first start.",
-        "Disclosure control: counts of 1-7 below BSol are suppressed ([c]) with everything built on them; "
-        "all counts are rounded to the nearest 5 and the variance is recomputed from the rounded counts.",
+        "Disclosure control: " + disclosure.describe(disclosure.configured_rule()),
         "Rate ratio = post rate / pre rate per person-year alive; 95% CI clustered by person (high users are "
         "over-dispersed).",
         "Caution: " + pp.RTM_CAUTION,
