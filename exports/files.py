@@ -36,9 +36,15 @@ CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+_NUMBER = re.compile(r"^[+-]?(\d[\d,]*)(\.\d+)?%?$")
+
+
 def neutralise(text: str) -> str:
-    """Text a spreadsheet will never read as a formula (module docstring)."""
+    """Text a spreadsheet will never read as a formula (module docstring). A plain number written as
+    text ("-740", "-5.2%") is left alone: it is read as a number, never as a formula."""
     text = ILLEGAL_CHARACTERS_RE.sub("", str(text))
+    if _NUMBER.match(text.strip()):
+        return text
     if text.startswith(FORMULA_START) or _LEADING_SPACE.sub("", text).startswith(FORMULA_START):
         return "'" + text
     return text
