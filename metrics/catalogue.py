@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -36,6 +36,10 @@ UNIT_LABELS: dict[str, str] = {
     "per_person_year": "per person-year",
 }
 CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
+# How areas are compared with BSol on the funnel plot (Spiegelhalter 2005): exact Poisson/binomial
+# limits only, or widened for over-dispersion (multiplicative phi, or additive random-effects tau^2
+# from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
+Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
 Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median"]
 PeriodType = Literal["month", "quarter", "financial_year"]
 Breakdown = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
@@ -126,6 +130,12 @@ class Indicator:
     # Person-years, FTE, modelled expected counts and published practice totals are not.
     numerator_disclosive: bool = True
     denominator_disclosive: bool = True
+    # Statistics (issue 12). gradient: a slope index of inequality across IMD quintiles means
+    # something (False for counts, where it would measure population size); dispersion: how the
+    # funnel plot compares areas; spc_rebase: ISO dates where SPC limits restart (e.g. INT go-live).
+    gradient: bool = True
+    dispersion: Dispersion = "random_effects"
+    spc_rebase: tuple[str, ...] = ()
 
     @property
     def unit_label(self) -> str:
@@ -275,6 +285,12 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
     )
 
 
+# SPC rebase points for the caseload measures: the first INT teams went live (East and West,
+# October 2023) and the system-wide roll-out began (January 2025). These are the demo data's dates;
+# set them to the real go-live dates when the INT register is loaded.
+INT_GO_LIVE = ("2023-10-01", "2025-01-01")
+
+
 def _caseload_rate(measure: int, activity: str, title: str, events: Events, source: str) -> Indicator:
     return Indicator(
         id=f"m{measure:02d}_caseload_{activity}",
@@ -293,6 +309,8 @@ def _caseload_rate(measure: int, activity: str, title: str, events: Events, sour
         source=source,
         decimals=2,
         denominator_disclosive=False,
+        dispersion="person_clustered",
+        spc_rebase=INT_GO_LIVE,
         caveats=(
             "People on a caseload are high users; their activity regresses toward the mean after "
             "enrolment, so a fall is expected even without an effect. See the pre/post page for "
@@ -316,7 +334,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="Local definition (INT caseload register)", definition_year="2024-25",
             source="INT caseload register (int_caseload)",
             caveats="Counts people, not caseload episodes. Growth reflects INT roll-out, so no judgement is made.",
-            decimals=0,
+            decimals=0, gradient=False, spc_rebase=INT_GO_LIVE,
         ),
     )),
     Measure(2, 1, "Emergency admissions to acute hospital for people on the caseload of the Integrated Neighbourhood Team.", (
@@ -362,7 +380,7 @@ MEASURES: tuple[Measure, ...] = (
             denominator_text="—",
             unit="count", polarity=Polarity.NO_JUDGEMENT, aggregation="count", ci="none",
             definition="Community Services Data Set UCR referrals", definition_year="2024-25",
-            source="CSDS / BCHC UCR system (ucr_referral)", decimals=0,
+            source="CSDS / BCHC UCR system (ucr_referral)", decimals=0, gradient=False,
         ),
         Indicator(
             id="m05_ucr_2h",
@@ -870,6 +888,13 @@ def catalogue_problems(indicators: tuple[Indicator, ...] = INDICATORS) -> list[C
             problems.append(CatalogueProblem(ind.id, "dsr needs min_age"))
         if ind.unit == "percent" and ind.multiplier != 100:
             problems.append(CatalogueProblem(ind.id, "percent needs multiplier 100"))
+        if ind.gradient and ind.aggregation == "count":
+            problems.append(CatalogueProblem(ind.id, "a count has no inequality gradient (gradient=False)"))
+        for when in ind.spc_rebase:
+            try:
+                date.fromisoformat(when)
+            except ValueError:
+                problems.append(CatalogueProblem(ind.id, f"spc_rebase {when!r} is not an ISO date"))
     return problems
 
 
