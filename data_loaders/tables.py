@@ -97,6 +97,10 @@ measure_result = Table(
     Column("value", Float(53), nullable=True),
     Column("lower_ci", Float(53), nullable=True),
     Column("upper_ci", Float(53), nullable=True),
+    Column("lower_ci_998", Float(53), nullable=True),  # 99.8% limits (Fingertips' second level)
+    Column("upper_ci_998", Float(53), nullable=True),
+    Column("interval_method", String(60), nullable=True),  # how lower_ci/upper_ci were made
+    Column("interval_level", Float(53), nullable=True),  # their confidence level (0.95)
     Column("suppressed", Boolean, nullable=False),
     comment="Tidy results of every indicator; exact values, suppression flag applied at the edge.",
 )
