@@ -39,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from data_loaders.db import ensure_derived_table
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import disclosure, stats
 from metrics.catalogue import (
@@ -579,6 +580,7 @@ def refresh_results(conn: Connection, progress: Callable[[str], None] | None = N
     from data_loaders.bulk import bulk_insert
 
     results = compute_all(conn, progress=progress)
+    ensure_derived_table(conn, measure_result)
     conn.execute(delete(measure_result))
     bulk_insert(conn, measure_result, results)
     return len(results)

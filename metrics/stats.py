@@ -505,8 +505,8 @@ def sii_simulated_array(
         link = _to_link(y, value_type)
     if not (y.shape == pop.shape == sd.shape):
         raise ValueError("values, populations and limits must have the same shape")
-    ok = ~(np.isnan(y) | np.isnan(pop) | (pop <= 0) | np.isnan(sd) | (sd < 0) | np.isnan(link)
-           | np.isinf(link)).any(axis=1)
+    ok = ~(np.isnan(y) | np.isnan(pop) | (pop <= 0) | ~np.isfinite(sd) | (sd < 0)
+           | ~np.isfinite(link)).any(axis=1)
     g_count = y.shape[0]
     out = {name: np.full(g_count, np.nan) for name in InequalityArrays._fields}
     if not ok.any():
