@@ -268,10 +268,11 @@ def dsr_by_group(
     behind ``dsr``. ``groups`` holds the key columns (one row per group x standardisation band),
     aligned with ``counts``, ``populations`` and ``standard_populations``. Per group, as
     ``phe_dsr``: ``DSR = sum(w_i x_i / n_i) / W``, ``var = sum(w_i^2 x_i / n_i^2) / W^2``, Dobson
-    limits on the events inside the rate. ``W`` is ``total_standard`` (default: the sum of each
-    group's own weights). Every event counts in ``numerator``; bands with no population add
-    nothing to the rate. Groups with no population get NaN. Returns the keys plus numerator,
-    denominator, value, lower_ci and upper_ci (value and limits per ``multiplier``).
+    limits on the group's events. ``W`` is ``total_standard`` (default: the sum of each group's
+    own weights). PHE rule (``calculate_dsr``: every denominator must be > 0): a group with a band
+    that has events but no population has no DSR (NaN; its events stay in ``numerator``); a band
+    with neither adds a rate of 0. Groups with no population get NaN. Returns the keys plus
+    numerator, denominator, value, lower_ci and upper_ci (value and limits per ``multiplier``).
     """
     x = np.nan_to_num(_as_float_array(counts), nan=0.0)
     n = np.nan_to_num(_as_float_array(populations), nan=0.0)
@@ -283,17 +284,17 @@ def dsr_by_group(
         _x=x, _n=n, _w=w,
         _wr=np.where(has_pop, w * x / safe, 0.0),
         _wv=np.where(has_pop, w**2 * x / safe**2, 0.0),
-        _rated=np.where(has_pop, x, 0.0),
+        _undefined=~has_pop & (x > 0),
     )
     g = work.groupby(keys, sort=False, dropna=False).agg(
         numerator=("_x", "sum"), denominator=("_n", "sum"), wr=("_wr", "sum"), wv=("_wv", "sum"),
-        rated=("_rated", "sum"), w=("_w", "sum"),
+        undefined=("_undefined", "any"), w=("_w", "sum"),
     ).reset_index()
     total_w = g["w"].to_numpy() if total_standard is None else np.full(len(g), float(total_standard))
-    ok = (g["denominator"] > 0).to_numpy()
+    ok = ((g["denominator"] > 0) & ~g["undefined"]).to_numpy()
     value = np.where(ok, g["wr"] / total_w, np.nan)
     var = np.where(ok, g["wv"] / total_w**2, np.nan)
-    lower, upper = dobson_ci_array(value, var, g["rated"].to_numpy(), confidence)
+    lower, upper = dobson_ci_array(value, var, g["numerator"].to_numpy(), confidence)
     g["value"] = value * multiplier
     g["lower_ci"] = lower * multiplier
     g["upper_ci"] = upper * multiplier
