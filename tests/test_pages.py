@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,15 +25,13 @@ from tests.kat_data import frames as kat_frames
 
 
 @pytest.fixture(scope="module")
-def kat_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def kat_app(tmp_path_factory: pytest.TempPathFactory, kat_db: Path) -> Iterator[Any]:
     data_dir = tmp_path_factory.mktemp("pages-data")
+    shutil.copyfile(kat_db, data_dir / "bsol.duckdb")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BSOL_DATA_DIR", str(data_dir))
         mp.delenv("DATABASE_URL", raising=False)
         mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        from tests.kat_db import build_kat_db
-
-        build_kat_db(f"duckdb:///{data_dir / 'bsol.duckdb'}")
         import app as app_module
         from callbacks.data import cache
 
