@@ -306,7 +306,9 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     content, _ = pages.update_prepost("Solihull", "INT01", "pilot", 6)
     assert "East INT serves East, not Solihull" in _text(content)
     # the layout (URL -> page) shows the same message and falls back to the defaults in the filters
-    page = _text(prepost.layout(team="nope", window="five"))
+    import dash
+
+    page = _text(dash.page_registry["prepost"]["layout"](team="nope", window="five"))
     assert "This link has a problem" in page and "Unknown INT team “nope”" in page and "Unknown window “five”" in page
     assert "Traceback" not in page
     # team names and codes are accepted case-insensitively; a team outside the locality falls back to all
