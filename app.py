@@ -39,7 +39,7 @@ def create_app() -> Dash:
     register_routes(app.server)
 
     cli.register_commands(app.server)
-    auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes())
+    auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)
     return app
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -250,7 +250,9 @@ def is_database_error(error: BaseException) -> bool:
     return isinstance(error, (duckdb.IOException, duckdb.ConnectionException))
 
 
-def init_app(server: Flask, auth: AuthSettings, audit_url: str, script_hashes: list[str]) -> None:
+def init_app(server: Flask, auth: AuthSettings, audit_url: str, script_hashes: Callable[[], list[str]]) -> None:
+    """`script_hashes()` gives Dash's inline-script hashes; called after the first request, when Dash
+    has added its own inline scripts (the pages title callback)."""
     server.config.update(
         SECRET_KEY=auth.secret_key,
         BSOL_AUDIT_URL=audit_url,
@@ -266,15 +268,21 @@ def init_app(server: Flask, auth: AuthSettings, audit_url: str, script_hashes: l
         PROPAGATE_EXCEPTIONS=False,
     )
     Talisman(server, force_https=False, strict_transport_security=False,  # HSTS: no_versions() below
-             session_cookie_secure=auth.tls, frame_options="DENY", content_security_policy=csp(script_hashes),
+             session_cookie_secure=auth.tls, frame_options="DENY", content_security_policy=None,
              referrer_policy="strict-origin-when-cross-origin", permissions_policy={"browsing-topics": "()",
                                                                                    "camera": "()",
                                                                                    "microphone": "()",
                                                                                    "geolocation": "()"})
     limiter = Limiter(get_remote_address, app=server, storage_uri="memory://", default_limits=[])
 
+    policy: list[str] = []
+
     @server.after_request
     def no_versions(response: Response) -> Response:
+        if not policy:
+            policy.append("; ".join(f"{k} {' '.join(v) if isinstance(v, list) else v}"
+                                    for k, v in csp(script_hashes()).items()))
+        response.headers["Content-Security-Policy"] = policy[0]
         response.headers["Server"] = "bsol"
         if access.auth_settings().tls:  # served over HTTPS (here or at the TLS proxy)
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
