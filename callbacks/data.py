@@ -146,6 +146,13 @@ def load_log() -> pd.DataFrame:
     return read_load_log(_url())
 
 
+def audit_log(limit: int | None = 200) -> pd.DataFrame:
+    """The audit log, newest first (never cached: it changes with every sign-in)."""
+    from data_loaders.audit import read_audit
+
+    return read_audit(load_settings().audit_url, limit=limit)
+
+
 def rejections() -> list[dict[str, object]]:
     from data_loaders.load import read_rejections
 

@@ -37,6 +37,30 @@ def demo_banner(demo: bool) -> html.Div | None:
     ], className="demo-banner", role="note", **{"aria-label": "Demo data warning"})
 
 
+def auth_bar() -> html.Div:
+    """Who is signed in (with a sign-out form), or a clear banner that sign-in is off."""
+    from flask import has_request_context
+
+    import access
+
+    identity = access.current_identity() if has_request_context() else None
+    if identity is None:
+        return html.Div()
+    if access.auth_settings().mode == "none":
+        return html.Div([html.Strong("Sign-in is off. "),
+                         f"Everyone using this address has the {identity.role.replace('_', ' ')} role. "
+                         "Turn sign-in on (AUTH_MODE) before real data are loaded."],
+                        className="auth-banner", role="note", **{"aria-label": "Sign-in is off"})
+    from flask_wtf.csrf import generate_csrf
+
+    signed_out = [] if access.auth_settings().mode == "header" else [html.Form([
+        dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+        html.Button("Sign out", type="submit", className="link-button"),
+    ], method="post", action="/logout", className="sign-out")]
+    return html.Div([html.Span(f"Signed in as {identity.user} ({identity.role.replace('_', ' ')})"), *signed_out],
+                    className="auth-bar")
+
+
 def layout(demo: bool = False, rule_text: str = "") -> html.Div:
     """The frame; `demo` (is the loaded data synthetic?) and the disclosure rule's wording come
     from the app, which reads them per request."""
@@ -53,6 +77,7 @@ def layout(demo: bool = False, rule_text: str = "") -> html.Div:
         html.Nav(html.Ul([html.Li(dcc.Link(label, href=path, id=ids.nav(key), className="nav-link"))
                           for key, path, label in NAV_ITEMS], className="nav-list"),
                  className="site-nav", **{"aria-label": "Main"}),
+        auth_bar(),
         demo_banner(demo),
         html.Main(dash.page_container, id=ids.MAIN, tabIndex="-1", className="main"),
         html.Footer(html.Div([

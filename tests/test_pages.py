@@ -153,11 +153,19 @@ def test_downloads_have_no_small_counts(kat_app: Any) -> None:
                 assert not pd.to_numeric(below["Value"], errors="coerce").between(1, 7).any()
 
 
+def _as_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch, role: str) -> None:
+    """Everyone has `role` (AUTH_MODE=none with BSOL_DEFAULT_ROLE=role; access.py reads it per request)."""
+    from dataclasses import replace
+
+    config = kat_app.server.config
+    monkeypatch.setitem(config, "BSOL_AUTH", replace(config["BSOL_AUTH"], default_role=role))
+
+
 def test_downloads_need_the_analyst_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     client = kat_app.server.test_client()
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "viewer")
+    _as_role(kat_app, monkeypatch, "viewer")
     assert client.get("/download/measure/m05_ucr_2h.csv").status_code == 403
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "analyst")
+    _as_role(kat_app, monkeypatch, "analyst")
     ok = client.get("/download/measure/m05_ucr_2h.xlsx")
     assert ok.status_code == 200 and ok.data[:2] == b"PK"
     assert client.get("/download/measure/nope.csv").status_code == 404
@@ -319,5 +327,5 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     assert client.get("/download/prepost.csv?window=7").status_code == 400
     assert client.get("/download/prepost.csv?team=INT99").status_code == 400
     assert client.get("/download/prepost.pdf?cohort=all&window=3").status_code == 404
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "viewer")
+    _as_role(kat_app, monkeypatch, "viewer")
     assert client.get("/download/prepost.csv?cohort=all&window=3").status_code == 403
