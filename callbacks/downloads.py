@@ -1,12 +1,13 @@
 """Table downloads as Flask routes under /download/ (access.check_request requires the analyst role).
 
 The file is built from the same view function as the page's "figures behind every chart" table,
-so a download can never show more than the page (disclosure control applied in metrics.results).
+so a download can never show more than the page (disclosure control applied in metrics.results);
+every file goes through exports.files. `?exact=1` (data managers only, audited) skips disclosure control.
 """
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, request
 
 import access
 from callbacks import data
@@ -63,35 +64,42 @@ def _attachment(body: bytes, fmt: str, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
-def _audit_exact(role: str, detail: dict[str, str]) -> None:
-    """Every exact export is recorded (who, role, what) in the audit log."""
-    from data_loaders.audit import record
-    from data_loaders.settings import load_settings
+def _downloaded(body: bytes, fmt: str, name: str) -> Response:
+    """Audit the download (what was asked for), then send it."""
+    from auth import audit_event
 
-    user = getattr(g, "user", None) or request.headers.get("X-Forwarded-User") or request.remote_addr
-    record(load_settings().audit_url, str(user) if user else None, role, "export_exact", detail)
+    audit_event("download", {"path": request.path, "query": request.query_string.decode("utf-8", "replace")[:500],
+                             "bytes": len(body)})
+    return _attachment(body, fmt, name)
 
 
 def register_routes(server: Flask) -> None:
+    # access.check_request has already refused callers without the permission (ROUTES in access.py).
     @server.route("/download/measure/<indicator_id>.<fmt>")
     def download_measure(indicator_id: str, fmt: str) -> Response:
-        # check_request already refused viewers; checked again here so the route is safe on its own.
-        role = access.current_role()
-        if not access.has_role(role, "analyst"):
-            abort(403)
         exact = request.args.get("exact", "") not in ("", "0", "false")
-        if exact and not access.has_role(role, "data_manager"):
-            abort(403)  # exact (undisclosed) values: data managers only
+        if exact and not access.can("exact_exports"):
+            abort(403)  # exact (undisclosed) values: data managers only, and audited
         query = {k: request.args.get(k, "") for k in flt.KEYS}
         body = measure_table_bytes(indicator_id, fmt, query, exact=exact)
         if exact:
-            _audit_exact(role, {"what": "measure download", "indicator": indicator_id, "format": fmt, **query})
-        return _attachment(body, fmt, f"bsol-{indicator_id}{'-exact' if exact else ''}.{fmt}")
+            from auth import audit_event
+
+            audit_event("export_exact", {"what": "measure download", "indicator": indicator_id, "format": fmt,
+                                         **query})
+        return _downloaded(body, fmt, f"bsol-{indicator_id}{'-exact' if exact else ''}.{fmt}")
 
     @server.route("/download/prepost.<fmt>")
     def download_prepost(fmt: str) -> Response:
-        if not access.has_role(access.current_role(), "analyst"):
-            abort(403)
         body, name = prepost_table_bytes(fmt, {k: request.args.get(k, "") for k in ("locality", "team", "cohort",
                                                                                       "window")})
-        return _attachment(body, fmt, name)
+        return _downloaded(body, fmt, name)
+
+    @server.route("/download/audit.<fmt>")
+    def download_audit(fmt: str) -> Response:
+        """The audit log (data managers: access.ROUTES), newest first."""
+        if fmt not in FORMATS:
+            abort(404)
+        frame = data.audit_log(limit=None)
+        body = files.csv_bytes(frame) if fmt == "csv" else files.xlsx_bytes({"audit_log": frame})
+        return _downloaded(body, fmt, f"bsol-audit-log.{fmt}")

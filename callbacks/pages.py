@@ -53,13 +53,11 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
 
 @callback(Output(ids.DATA_CONTENT, "children"), Input(ids.URL, "pathname"))
 def update_data_page(_pathname: str | None) -> html.Div:
-    # Exact row counts and what a rejected file contained (values, ids) are for data managers only.
-    manager = access.has_role(access.current_role(), "data_manager")
-    log, coverage = data.load_log(), data.source_coverage()
-    if not manager:
-        log, coverage = data.rows_display(log, "rows"), data.rows_display(coverage, "Rows")
-    return data_page.content(data.dataset_info(), log, data.rejections(), coverage,
-                             data.completeness_display(), show_problem_values=manager)
+    details = access.can("load_details")  # viewers and analysts: no load log details or rejection reasons
+    coverage = data.source_coverage() if details else data.rows_display(data.source_coverage(), "Rows")
+    return data_page.content(data.dataset_info(), data.load_log() if details else None,
+                             data.rejections() if details else None, coverage, data.completeness_display(),
+                             audit=data.audit_log() if access.can("audit") else None)
 
 
 def _prepost_selection(locality_value: str | None, team: str | None, cohort: str | None,
@@ -115,7 +113,7 @@ def update_prepost_profile(locality_value: str | None, team: str | None, cohort:
 def download_pack(n_clicks: int, locality_value: str | None, period_type: str | None) -> tuple:
     if not n_clicks:
         return no_update, no_update
-    if not access.has_role(access.current_role(), "analyst"):
+    if not access.can("packs"):  # check_request refuses this callback first; kept so the callback is safe alone
         return None, "Excel packs are for analysts: ask the data team for access."
     try:
         pack = importlib.import_module("exports.pack")
@@ -130,4 +128,7 @@ def download_pack(n_clicks: int, locality_value: str | None, period_type: str | 
     if payload is None:
         return None, "No data loaded: nothing to put in a pack."
     name = f"bsol-pack-{place}.xlsx"
+    from auth import audit_event
+
+    audit_event("pack", {"place": place, "bytes": len(payload)})
     return dcc.send_bytes(payload, name), f"Pack ready: {name}"

@@ -908,8 +908,8 @@ def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.D
         from metrics.quality import completeness_for_display
 
         for _, c in completeness_for_display(completeness(conn), data.rule).iterrows():
-            comp_rows.append([c["Field"], _count(c["Patients affected"], pd.isna(c["Patients affected"])),
-                              _count(c["Registered patients"], pd.isna(c["Registered patients"])),
+            comp_rows.append([c["Check"], _count(c["Affected"], pd.isna(c["Affected"])),
+                              _count(c["Out of"], pd.isna(c["Out of"])),
                               Num(c["Percent"], '0.0"%"') if pd.notna(c["Percent"]) else SUPPRESSED])
     placed = _write_table(ws, row, "tbl_completeness",
                           [Col("Field (registered patients, BSol)", 45), Col("Patients affected", 22),

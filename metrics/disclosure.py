@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 COUNT_UNITS = frozenset({"count", "number", "n"})
-MEASURE_COLUMNS = ("numerator", "denominator", "value", "lower_ci", "upper_ci")
+MEASURE_COLUMNS = ("numerator", "denominator", "value", "lower_ci", "upper_ci", "lower_ci_998", "upper_ci_998")
 
 
 @dataclass(frozen=True)
@@ -248,12 +248,13 @@ def complementary(frame: pd.DataFrame, hidden: np.ndarray, sets: Sequence[Sequen
 
 
 # --------------------------------------------------------------------------- measure results
+LIMITS = ((0.95, "lower_ci", "upper_ci"), (0.998, "lower_ci_998", "upper_ci_998"))
+"""Confidence levels stored with every result and their columns (metrics.stats.CONFIDENCE_LEVELS)."""
 RESULTS_SPEC: dict[str, Col] = {
     "numerator": Col(Kind.COUNT, when="numerator_disclosive"),
     "denominator": Col(Kind.COUNT, when="denominator_disclosive"),
     "value": Col(Kind.VALUE),
-    "lower_ci": Col(Kind.CI),
-    "upper_ci": Col(Kind.CI),
+    **{c: Col(Kind.CI) for _level, lo, hi in LIMITS for c in (lo, hi)},
 }
 
 
@@ -261,61 +262,52 @@ def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     """Value and limits of every result row recomputed from its rounded counts.
 
     value = c x numerator / denominator for every aggregation, so scaling by the rounded-to-exact
-    ratios keeps c (multiplier, annualisation, standard weights) without knowing it. Limits are
-    recomputed with the row's method on the rounded counts: Wilson (proportions), exact/Byar
-    (rates), Dobson (DSRs: its scale factor (value - lower) / (O - Byar_lower(O)) is kept). Means
+    ratios keeps c (multiplier, annualisation, standard weights) without knowing it. Limits (95% and
+    99.8%) are recomputed with the row's method on the rounded counts: Wilson (proportions), exact/
+    Byar (rates), Dobson (DSRs: its scale factor (value - lower) / (O - Byar_lower(O)) is kept). Means
     keep their value (the sum of days is never shown); medians and counts have no limits here.
     """
     from metrics.stats import byars_ci_array, wilson_ci_array
 
     out = shown
-    agg = exact.get("aggregation", pd.Series("", index=exact.index)).astype("string").fillna("")
-    ci = exact.get("ci_method", pd.Series("", index=exact.index)).astype("string").fillna("")
-    mult = pd.to_numeric(exact.get("multiplier", pd.Series(1.0, index=exact.index)), errors="coerce").fillna(1.0)
+    idx = exact.index
+    agg = exact.get("aggregation", pd.Series("", index=idx)).astype("string").fillna("")
+    ci = exact.get("ci_method", pd.Series("", index=idx)).astype("string").fillna("")
+    mult = pd.to_numeric(exact.get("multiplier", pd.Series(1.0, index=idx)), errors="coerce").fillna(1.0).to_numpy()
     n0 = exact["numerator"].to_numpy(float)
     d0 = exact["denominator"].to_numpy(float) if "denominator" in exact else np.full(len(exact), np.nan)
     n1 = out["numerator"].to_numpy(float)
     d1 = out["denominator"].to_numpy(float) if "denominator" in out else np.full(len(out), np.nan)
     v0 = exact["value"].to_numpy(float)
-    lo0, hi0 = exact["lower_ci"].to_numpy(float), exact["upper_ci"].to_numpy(float)
-    value, lower, upper = v0.copy(), lo0.copy(), hi0.copy()
-    is_count = agg.eq("count").to_numpy() | exact.get("unit", pd.Series("", index=exact.index)).astype(
-        "string").str.lower().isin(COUNT_UNITS).fillna(False).to_numpy()
+    unit = exact.get("unit", pd.Series("", index=idx)).astype("string").str.lower()
+    is_count = agg.eq("count").to_numpy() | unit.isin(COUNT_UNITS).fillna(False).to_numpy()
     ratio_like = agg.isin(["ratio", "rate", "dsr"]).to_numpy()
+    wil, byar, dob = (ci.eq(m).to_numpy() for m in ("wilson", "byar", "dobson"))
     with np.errstate(divide="ignore", invalid="ignore"):
-        # c = value * d / n from the exact row (n > 0); where n == 0 the value is 0 and stays 0.
         scale_num = np.where(n0 > 0, n1 / n0, np.where(n1 == 0, 1.0, np.nan))
         scale_den = np.where(np.isfinite(d1) & (d1 > 0) & np.isfinite(d0), d0 / d1, 1.0)
-        value = np.where(ratio_like, v0 * scale_num * scale_den, value)
+        value = np.where(ratio_like, v0 * scale_num * scale_den, v0)
         value = np.where(is_count, n1, value)
-        # Wilson on rounded counts (proportions; percentages multiplied back).
-        wil = ci.eq("wilson").to_numpy()
-        if wil.any():
-            num = np.clip(np.nan_to_num(n1), 0, np.nan_to_num(d1))
-            wl, wu = wilson_ci_array(num, np.nan_to_num(d1))
-            m = mult.to_numpy(float)
-            lower = np.where(wil, wl * m, lower)
-            upper = np.where(wil, wu * m, upper)
-            value = np.where(wil & (d1 > 0), num / np.where(d1 > 0, d1, 1) * m, value)
-        byar = ci.eq("byar").to_numpy()
-        dob = ci.eq("dobson").to_numpy()
-        if byar.any() or dob.any():
-            bl1, bu1 = byars_ci_array(np.nan_to_num(n1))
-            # Rate: value / n is the per-event factor c / d (from the rounded row).
-            per = np.where(n1 > 0, value / np.where(n1 > 0, n1, 1), np.nan)
-            if (byar & (n1 == 0)).any():
-                _bl0, bu0 = byars_ci_array(np.zeros(len(n1)))
-                per0 = hi0 / bu0 * scale_den
-                per = np.where(n1 == 0, per0, per)
-            lower = np.where(byar, bl1 * per, lower)
-            upper = np.where(byar, bu1 * per, upper)
-            bl0, _bu0 = byars_ci_array(np.nan_to_num(n0))
+        num = np.clip(np.nan_to_num(n1), 0, np.where(np.isfinite(d1), np.nan_to_num(d1), np.inf))
+        value = np.where(wil & (d1 > 0), num / np.where(d1 > 0, d1, 1) * mult, value)
+        per = np.where(n1 > 0, value / np.where(n1 > 0, n1, 1), np.nan)  # rate per event: c / d
+        for level, lo_col, hi_col in LIMITS:
+            if lo_col not in exact:
+                continue
+            lo0, hi0 = exact[lo_col].to_numpy(float), exact[hi_col].to_numpy(float)
+            lower, upper = lo0.copy(), hi0.copy()
+            den_w = np.nan_to_num(d1)
+            wl, wu = wilson_ci_array(np.minimum(num, den_w), den_w, level)
+            lower, upper = np.where(wil, wl * mult, lower), np.where(wil, wu * mult, upper)
+            bl1, bu1 = byars_ci_array(np.nan_to_num(n1), level)
+            _bl, bu_zero = byars_ci_array(np.zeros(len(n1)), level)
+            per_l = np.where(n1 == 0, hi0 / bu_zero * scale_den, per)  # no events: c / d from the upper limit
+            lower, upper = np.where(byar, bl1 * per_l, lower), np.where(byar, bu1 * per_l, upper)
+            bl0, _bu0 = byars_ci_array(np.nan_to_num(n0), level)
             k = np.where(n0 - bl0 > 0, (v0 - lo0) / np.where(n0 - bl0 > 0, n0 - bl0, 1), np.nan)
-            lower = np.where(dob, value + k * (bl1 - n1), lower)
-            upper = np.where(dob, value + k * (bu1 - n1), upper)
-        lower = np.where(is_count, np.nan, lower)
-        upper = np.where(is_count, np.nan, upper)
-    out["value"], out["lower_ci"], out["upper_ci"] = value, lower, upper
+            lower, upper = np.where(dob, value + k * (bl1 - n1), lower), np.where(dob, value + k * (bu1 - n1), upper)
+            out[lo_col], out[hi_col] = np.where(is_count, np.nan, lower), np.where(is_count, np.nan, upper)
+    out["value"] = value
     return out
 
 
@@ -369,8 +361,9 @@ def protect_results(frame: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFra
         # value x people = total for a mean at full precision: shown to mean_decimals (not invertible
         # for 8+ people, since every count of 10+ can produce any value at that precision).
         central = agg.isin(["mean", "median"]).to_numpy(dtype=bool)
-        for col in ("value", "lower_ci", "upper_ci"):
-            out.loc[central, col] = out.loc[central, col].round(policy.mean_decimals)
+        for col in ("value", *(c for _level, lo, hi in LIMITS for c in (lo, hi))):
+            if col in out:
+                out.loc[central, col] = out.loc[central, col].round(policy.mean_decimals)
     return out
 
 

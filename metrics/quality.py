@@ -13,7 +13,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, func, select
 
-from data_loaders.extracts import EXTRACTS, Extract
+from data_loaders.extracts import EXTRACTS, Extract, get_extract
+from data_loaders.integrity import findings
 from data_loaders.tables import metadata
 from metrics import disclosure
 
@@ -24,9 +25,12 @@ _NOT_STATED_ETHNICITY = ("Z", "99")
 
 @dataclass(frozen=True)
 class Completeness:
+    """One row of the Data page's data-quality table: `count` of `total` `of` are affected."""
+
     measure: str
     count: int
     total: int
+    of: str = "registered patients"
 
     @property
     def percent(self) -> float | None:
@@ -77,6 +81,14 @@ def _as_text(value: object) -> str:
 
 
 def completeness(conn: Connection) -> list[Completeness]:
+    """Fields the breakdowns rely on, then the rows kept but counted by the declared cross-file checks."""
+    return _spine_completeness(conn) + [
+        Completeness(f"{get_extract(f.extract).title}: {f.label}", f.count, f.total, f"{f.extract} rows")
+        for f in findings(conn)
+    ]
+
+
+def _spine_completeness(conn: Connection) -> list[Completeness]:
     """Share of registered patients with fields missing that the breakdowns rely on."""
     if not sa.inspect(conn).has_table("patient"):
         return []
@@ -119,18 +131,18 @@ def geography_tree_empty() -> pd.DataFrame:
 
 
 def completeness_for_display(items: list[Completeness], policy: disclosure.DisclosurePolicy) -> pd.DataFrame:
-    """Completeness rows (Field, Patients affected, Registered patients, Percent) under the policy:
+    """Data-quality rows (Check, Affected, Out of, of, Percent) under the policy:
     counts of 1-7 hidden, counts rounded, the percentage from the rounded counts."""
-    frame = pd.DataFrame([{"Field": c.measure, "Patients affected": c.count, "Registered patients": c.total}
-                          for c in items], columns=["Field", "Patients affected", "Registered patients"])
+    frame = pd.DataFrame([{"Check": c.measure, "Affected": c.count, "Out of": c.total, "of": c.of}
+                          for c in items], columns=["Check", "Affected", "Out of", "of"])
     frame["Percent"] = float("nan")
 
     def derive(_exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
-        total = shown["Registered patients"]
-        shown["Percent"] = (shown["Patients affected"] / total * 100).where(total > 0)
+        total = shown["Out of"]
+        shown["Percent"] = (shown["Affected"] / total * 100).where(total > 0)
         return shown
 
     Col, Kind = disclosure.Col, disclosure.Kind
-    spec = {"Patients affected": Col(Kind.COUNT, row=False), "Registered patients": Col(Kind.COUNT),
-            "Percent": Col(Kind.VALUE, basis=("Patients affected", "Registered patients"))}
+    spec = {"Affected": Col(Kind.COUNT, row=False), "Out of": Col(Kind.COUNT),
+            "Percent": Col(Kind.VALUE, basis=("Affected", "Out of"))}
     return disclosure.protect(frame, spec, policy, derive=derive).drop(columns="suppressed")
