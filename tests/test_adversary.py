@@ -343,7 +343,8 @@ def _legit_values(world: World) -> set[str]:
             continue
         pre, post, people = (_round5(frame[c]) for c in ("pre", "post", "people"))
         with np.errstate(divide="ignore", invalid="ignore"):
-            for x in (pre / people, post / people, post / pre * 100 - 100):
+            rr = (post / frame["post_person_years"]) / (pre / frame["pre_person_years"])
+            for x in (pre / people, post / people, post / pre * 100 - 100, rr):
                 out |= {_sig(y) for y in x if np.isfinite(y) and not float(y).is_integer()}
     return out
 
