@@ -45,6 +45,24 @@ def display_results(indicator_ids: list[str] | None = None, period_type: str | N
 
 
 @cache.memoize()
+def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
+               period_type: str | None) -> tuple[pd.DataFrame, object] | None:
+    ind = INDICATORS_BY_ID[indicator_id]
+    with read_engine(_url()).connect() as conn:
+        exact = results.read_results(conn, [indicator_id], period_type, level, [geography], "none")
+    if exact.empty:
+        return None
+    exact = exact.sort_values("period_start", ignore_index=True)
+    return results.spc_frame(exact, ind), results.spc_summary(exact, ind)
+
+
+def spc_chart(indicator_id: str, level: str, geography: str,
+              period_type: str | None) -> tuple[pd.DataFrame, results.spc.SpcSummary] | None:
+    """XmR frame and icons for one series, computed on exact values and safe to show (or None)."""
+    return _spc_chart(version(), indicator_id, level, geography, period_type)  # type: ignore[return-value]
+
+
+@cache.memoize()
 def _scorecard(version_key: str, level: str, geography: str, period_type: str | None) -> list[dict[str, object]]:
     # Cached as plain dicts: Indicator holds lambdas (filters), which cannot be pickled.
     with read_engine(_url()).connect() as conn:

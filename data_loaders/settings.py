@@ -49,6 +49,7 @@ class Settings:
     cache_timeout: int
     prepost_window_months: int
     demo_size: str
+    audit_url: str
 
     @property
     def is_embedded(self) -> bool:
@@ -74,4 +75,12 @@ def load_settings() -> Settings:
         cache_timeout=env_int("BSOL_CACHE_TIMEOUT", 600, minimum=0),
         prepost_window_months=env_int("BSOL_PREPOST_MONTHS", 6, minimum=1),
         demo_size=demo_size,
+        audit_url=os.environ.get("BSOL_AUDIT_URL", "").strip() or default_audit_url(url, data_dir),
     )
+
+
+def default_audit_url(database_url: str, data_dir: Path) -> str:
+    """The audit log sits in the main database, except beside an embedded DuckDB file (see tables.py)."""
+    if database_url.startswith("duckdb:"):
+        return f"sqlite:///{data_dir / 'audit.sqlite'}"
+    return database_url

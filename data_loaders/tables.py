@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     Integer,
     MetaData,
+    Sequence,
     String,
     Table,
     Text,
@@ -151,3 +152,20 @@ prepost_result = Table(
 )
 
 APP_TABLES = (load_log, dataset_info, measure_result, prepost_result)
+
+# The audit log lives in its own MetaData: on PostgreSQL it sits beside the other tables, but with
+# an embedded DuckDB file (one writer, replaced whole by every load) it goes to a sibling SQLite
+# file, so a sign-in never waits for a load and a load's file swap never loses a record.
+audit_metadata = MetaData()
+
+audit_log = Table(
+    "audit_log",
+    audit_metadata,
+    Column("id", Integer, Sequence("audit_log_id_seq"), primary_key=True),
+    Column("at", DateTime, nullable=False),  # UTC, naive
+    Column("user", String(320), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text, nullable=True),  # JSON: what was asked for, and the outcome
+    comment="Who did what and when: sign-ins (and failures), loads, exports, packs, exact exports.",
+)

@@ -11,6 +11,7 @@ import base64
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -84,13 +85,22 @@ def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator
     """XmR chart in Making Data Count style from a metrics.spc.xmr frame (same row order as periods)."""
     fig = go.Figure()
     x = list(periods)
-    for col, name, dash in (("upper_limit", "Process limits", "dash"), ("lower_limit", None, "dash"),
-                            ("mean", "Mean", "solid")):
-        fig.add_trace(go.Scatter(
-            x=x, y=frame[col], mode="lines", name=name or "Process limits", showlegend=name is not None,
-            line={"color": NHS_DARK_GREY if col == "mean" else NHS_MID_GREY, "dash": dash, "width": 1.5},
-            hovertemplate=f"{name or 'Lower limit'}: %{{y:.{indicator.decimals}f}}<extra></extra>",
-        ))
+    segments = frame["segment"].to_numpy() if "segment" in frame else np.zeros(len(x), dtype=int)
+    for seg in dict.fromkeys(segments):  # limits restart at each rebase: one line per segment
+        rows = np.flatnonzero(segments == seg)
+        for col, name, dash in (("upper_limit", "Process limits", "dash"), ("lower_limit", None, "dash"),
+                                ("mean", "Mean", "solid")):
+            fig.add_trace(go.Scatter(
+                x=[x[i] for i in rows], y=frame[col].iloc[rows], mode="lines", name=name or "Process limits",
+                showlegend=bool(name is not None and seg == segments[0]), legendgroup=col if col == "mean" else "limits",
+                line={"color": NHS_DARK_GREY if col == "mean" else NHS_MID_GREY, "dash": dash, "width": 1.5},
+                hovertemplate=f"{name or 'Lower limit'}: %{{y:.{indicator.decimals}f}}<extra></extra>",
+            ))
+        if rows[0] > 0:
+            fig.add_shape(type="line", x0=x[rows[0]], x1=x[rows[0]], yref="paper", y0=0, y1=1,
+                          line={"color": NHS_DARK_GREY, "dash": "dot", "width": 1})
+            fig.add_annotation(x=x[rows[0]], yref="paper", y=1, text="Rebased", showarrow=False,
+                               yanchor="bottom", font={"color": NHS_DARK_GREY, "size": 11})
     if frame["target"].notna().any():
         fig.add_trace(go.Scatter(x=x, y=frame["target"], mode="lines", name="Target",
                                  line={"color": MDC_TARGET, "dash": "dot", "width": 2}))

@@ -86,8 +86,13 @@ def _table(frame: pd.DataFrame, label_col: str, caption: str, ind: Indicator) ->
 
 
 def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_period: str | None,
-            neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str) -> list:
-    """Everything below the filter bar; `frame` holds this indicator's display results for one period type."""
+            neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str,
+            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None) -> list:
+    """Everything below the filter bar; `frame` holds this indicator's display results for one period type.
+
+    ``chart``: the XmR frame and icons for the selected series from ``results.spc_frame`` (computed on
+    exact values, limits rounded); without it the chart is drawn from the displayed values.
+    """
     here = flt.GEOGRAPHY_LABELS[f.locality]
     path = f"/measure/{ind.id}"
     if frame.empty:
@@ -107,7 +112,11 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
     # Headline + SPC --------------------------------------------------------------------------
     latest = s[s.period == period]
     bsol = frame[(frame.geography_level == "bsol") & (frame.breakdown == "none") & (frame.period == period)]
-    summary = spc_summary(s, ind) if len(s) else None
+    if chart is None and len(s):
+        chart = (spc.xmr(s["value"].astype(float).where(~s["suppressed"].astype(bool)).to_numpy(),
+                         polarity=ind.polarity.value, target=ind.target).assign(period=list(s["period"])),
+                 spc_summary(s, ind))
+    summary = chart[1] if chart is not None else None
     row = latest.iloc[0] if not latest.empty else None
     head: list = []
     if row is not None:
@@ -126,12 +135,15 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                               components.assurance_badge(summary.assurance)], className="stat"))
     out.append(html.Div(head, className="stats-row"))
 
-    if len(s) >= 2:
-        xmr = spc.xmr(s["value"].astype(float).to_numpy(), polarity=ind.polarity.value, target=ind.target)
-        fig = figures.spc_figure(xmr, list(s["period"]), ind, f"{ind.title}: {here}, by {f.period_type or ''}".
-                                 replace("_", " "))
+    if chart is not None and len(chart[0]) >= 2:
+        xmr = chart[0]
+        fig = figures.spc_figure(xmr, [_period_label(p, s) for p in xmr["period"]], ind,
+                                 f"{ind.title}: {here}, by {f.period_type or ''}".replace("_", " "))
         rule = (summary.rule if summary and summary.rule else "No SPC rule evaluated").rstrip(".")
         trial = " Limits are trial limits (fewer than 12 points)." if summary and summary.trial_limits else ""
+        if spc.segment_starts(xmr):
+            trial += (" Limits are recalculated (rebased) from " +
+                      ", ".join(str(xmr["period"].iloc[i]) for i in spc.segment_starts(xmr)) + ".")
         direction = {"HIGH_IS_GOOD": "Higher is better.", "LOW_IS_GOOD": "Lower is better.",
                      "NO_JUDGEMENT": "No direction is better."}[ind.polarity.value]
         caption = f"SPC (XmR) chart. {rule}.{trial} {direction}".replace("..", ".")
@@ -220,6 +232,15 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                               table_id="figures-table"),
     ], className="panel", id=ids.MEASURE_DOWNLOADS))
     return out
+
+
+def _period_label(period: str, series: pd.DataFrame) -> str:
+    """A financial year that has not ended yet is labelled "to date" on charts."""
+    row = series[series["period"] == period]
+    if row.empty or row.iloc[0].get("period_type") != "financial_year":
+        return str(period)
+    end = pd.Timestamp(row.iloc[0]["period_end"])
+    return str(period) if (end.month, end.day) == (3, 31) else f"{period} (to date)"
 
 
 def _n(x: object) -> float | None:

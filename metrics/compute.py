@@ -21,7 +21,7 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
-    Float,
+    Double,
     Integer,
     String,
     and_,
@@ -281,9 +281,9 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_medi
         elif source.count == "patients":
             measures = {"n": func.count(func.distinct(table.c.patient_id))}
         elif source.count == "sum":
-            measures = {"n": func.sum(cast(table.c[source.column], Float))}
+            measures = {"n": func.sum(cast(table.c[source.column], Double))}
         else:
-            v = cast(source.value(row), Float)
+            v = cast(source.value(row), Double)
             measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
             if want_median:
                 measures["median"] = func.percentile_cont(0.5).within_group(v)
@@ -303,27 +303,51 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_medi
         from_ = pop.join(practice_t, practice_t.c.practice_code == pop.c.practice_code).join(
             periods, p.fy == pop.c.financial_year)
         where = [source.where(row)] if source.where is not None else []
-        return SourceQuery(from_, where, dims, {"n": func.sum(cast(pop.c.persons, Float))}, periods)
+        return SourceQuery(from_, where, dims, {"n": func.sum(cast(pop.c.persons, Double))}, periods)
     if isinstance(source, Expected):
         mp = T["modelled_prevalence"]
         from_ = mp.join(practice_t, practice_t.c.practice_code == mp.c.practice_code).join(
             periods, p.fy == mp.c.financial_year)
         return SourceQuery(from_, [mp.c.condition == source.condition], _geo_dims(),
-                           {"n": func.sum(cast(mp.c.expected_patients, Float))}, periods)
+                           {"n": func.sum(cast(mp.c.expected_patients, Double))}, periods)
     if isinstance(source, CaseloadPeople | CaseloadExposure):
-        ic = caseload_t
-        # A caseload episode ends at its end date, at death, or at the data end, whichever is first.
-        end = func.least(func.coalesce(ic.c.end_date, data_end), func.coalesce(patient_t.c.date_of_death, data_end))
-        overlap = and_(ic.c.start_date <= p.period_end, end >= p.period_start)
-        from_ = _join_patient(ic, ic.c.patient_id).join(periods, overlap)
+        spans = _caseload_spans(data_end)
+        overlap = and_(spans.c.start_date <= p.period_end, spans.c.end_date >= p.period_start)
+        from_ = _join_patient(spans, spans.c.patient_id).join(periods, overlap)
         dims = _patient_dims(_age_at(p.period_start))
         if isinstance(source, CaseloadPeople):
-            measures = {"n": func.count(func.distinct(ic.c.patient_id))}
+            measures = {"n": func.count(func.distinct(spans.c.patient_id))}
         else:
-            days = cast(func.least(end, p.period_end) - func.greatest(ic.c.start_date, p.period_start), Integer) + 1
-            measures = {"n": func.sum(cast(days, Float)) / 365.25}
+            days = cast(func.least(spans.c.end_date, p.period_end)
+                        - func.greatest(spans.c.start_date, p.period_start), Integer) + 1
+            measures = {"n": func.sum(cast(days, Double)) / 365.25}
         return SourceQuery(from_, [], dims, measures, periods)
     raise TypeError(f"unknown source {source!r}")
+
+
+def _caseload_spans(data_end: date):
+    """Each person's time on ANY INT caseload: the union of their episodes (gaps and islands).
+
+    An episode ends at its end date, at death, or at the data end, whichever is first; episodes that
+    overlap are merged, so a person on two teams at once is counted once (issue 9, defect 1).
+    """
+    ic = caseload_t
+    end = func.least(func.coalesce(ic.c.end_date, data_end), func.coalesce(patient_t.c.date_of_death, data_end))
+    episodes = (select(ic.c.patient_id, ic.c.start_date.label("start_date"), end.label("end_date"))
+                .select_from(ic.join(patient_t, patient_t.c.patient_id == ic.c.patient_id))
+                .where(ic.c.start_date <= end).subquery("caseload_episodes"))
+    e = episodes.c
+    order = (e.start_date, e.end_date)
+    reach = func.max(e.end_date).over(partition_by=e.patient_id, order_by=order, rows=(None, -1))
+    starts_island = case((e.start_date <= reach, 0), else_=1)
+    flagged = select(e.patient_id, e.start_date, e.end_date, starts_island.label("new_island")).subquery("cs_flag")
+    f = flagged.c
+    island = func.sum(f.new_island).over(partition_by=f.patient_id, order_by=(f.start_date, f.end_date),
+                                         rows=(None, 0))
+    numbered = select(f.patient_id, f.start_date, f.end_date, island.label("island")).subquery("cs_island")
+    n = numbered.c
+    return (select(n.patient_id, func.min(n.start_date).label("start_date"), func.max(n.end_date).label("end_date"))
+            .group_by(n.patient_id, n.island).subquery("caseload_spans"))
 
 
 def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool) -> list[tuple[str, ...]]:
@@ -527,22 +551,24 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
         merged["pop"] = merged["pop"] * years.reindex(
             pd.MultiIndex.from_frame(merged[["period_type", "period"]])).to_numpy()
     merged["w"] = merged["age5"].map(standard_population).astype(float)
-    # Every event counts in the numerator; the rate uses the bands that have a population.
+    # PHE rule (PHEindicatormethods calculate_dsr: every denominator must be > 0): a band with
+    # events and no population has no rate, so the group's DSR is not calculated (its events stay
+    # in the numerator). A band with neither events nor population contributes a rate of 0.
     has_pop = merged["pop"] > 0
     safe_pop = merged["pop"].where(has_pop, 1.0)
     merged["wr"] = np.where(has_pop, merged["w"] * merged["count"] / safe_pop, 0.0)
     merged["wv"] = np.where(has_pop, merged["w"] ** 2 * merged["count"] / safe_pop**2, 0.0)
-    merged["rated"] = np.where(has_pop, merged["count"], 0.0)
+    merged["undefined"] = (~has_pop) & (merged["count"] > 0)
     g = merged.groupby(KEY, sort=False).agg(
         numerator=("count", "sum"), denominator=("pop", "sum"), wr=("wr", "sum"), wv=("wv", "sum"),
-        rated=("rated", "sum"),
+        undefined=("undefined", "any"),
     ).reset_index()
-    g.loc[g["denominator"] <= 0, ["wr", "wv"]] = np.nan
+    g.loc[(g["denominator"] <= 0) | g["undefined"], ["wr", "wv"]] = np.nan
     # Standard weights cover all bands at or above min_age, whether or not a group has people there.
     total_w = float(standard_population[standard_population.index >= (ind.min_age or 0)].sum())
     value = g["wr"] / total_w
     var = g["wv"] / total_w**2
-    o = g["rated"].to_numpy()  # events inside the rate (those in bands with a population)
+    o = g["numerator"].to_numpy()
     lo_o, hi_o = stats.byars_ci_array(o)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.sqrt(var / np.where(o > 0, o, np.nan))
