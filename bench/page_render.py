@@ -73,7 +73,7 @@ def main() -> None:
     ap.add_argument("--localities", default="BSol,East")
     args = ap.parse_args()
     env = {**os.environ, "BSOL_PORT": str(args.port)}
-    server = subprocess.Popen([sys.executable, "-c", "import app; app.app.run(port=%d)" % args.port],
+    server = subprocess.Popen([sys.executable, "-c", f"import app; app.app.run(port={args.port})"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{args.port}"
     try:
