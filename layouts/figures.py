@@ -58,12 +58,12 @@ TEMPLATE = go.layout.Template(layout={"font": {"family": FONT, "size": 13, "colo
                                       "paper_bgcolor": "white", "plot_bgcolor": "white", "hovermode": "closest"})
 
 # Better / similar / worse against a benchmark: colour AND a mark and a legend name (never colour alone).
-COMPARISON_STYLE = {  # comparison: (legend name, fill colour, bar pattern)
-    "better": ("Better (95% CI above/below {b}, in the better direction)", "#007F3B", ""),
-    "similar": ("Similar to {b} (95% CI includes it)", "#FFB81C", "."),
-    "worse": ("Worse (95% CI excludes {b}, in the worse direction)", "#D5281B", "x"),
-    "higher": ("Higher than {b} (no better/worse direction)", "#330072", "/"),
-    "lower": ("Lower than {b} (no better/worse direction)", "#330072", "\\"),
+COMPARISON_STYLE = {  # comparison: (legend name, fill colour, mark beside the axis label)
+    "better": ("▲ Better than {b} (95% CI excludes it)", "#007F3B", "▲"),
+    "similar": ("● Similar to {b} (95% CI includes it)", "#FFB81C", "●"),
+    "worse": ("▼ Worse than {b} (95% CI excludes it)", "#D5281B", "▼"),
+    "higher": ("◆ Higher than {b} (no better/worse direction)", "#330072", "◆"),
+    "lower": ("◆ Lower than {b} (no better/worse direction)", "#330072", "◆"),
     "not compared": ("Not compared", NHS_BLUE, ""),
 }
 
@@ -74,8 +74,8 @@ def comparison_caption(indicator: Indicator, benchmark_label: str) -> str:
         return ("Bars show each group's count. Counts depend on population size, so they are not compared "
                 f"with {benchmark_label} and no significance is implied.")
     return (f"Bars show each value with its 95% confidence interval; the dashed line is {benchmark_label}. "
-            f"Bar colour and pattern say whether the interval excludes {benchmark_label} (better or worse) or "
-            "includes it (similar).")
+            f"The colour and the mark beside each label (▲ better, ● similar, ▼ worse) say whether the interval "
+            f"excludes {benchmark_label}.")
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360, y_title: str = "") -> go.Figure:
@@ -177,7 +177,7 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
            for v, lo_, hi_ in zip(values, lower, upper, strict=True)]
     fig = go.Figure()
     fmt = f":,.{indicator.decimals}f"
-    for kind, (name, colour, pattern) in COMPARISON_STYLE.items():
+    for kind, (name, colour, _mark) in COMPARISON_STYLE.items():
         rows = [i for i, c in enumerate(cmp) if c == kind and not sup_mask[i]]
         if not rows:
             continue
@@ -187,8 +187,7 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
                "thickness": 1.5, "width": 4, "visible": bool(upper.iloc[rows].notna().any())}
         labs = [labels[i] for i in rows]
         edge = [NHS_BLACK if labels[i] == highlight else "rgba(0,0,0,0)" for i in rows]
-        marker = {"color": colour, "line": {"color": edge, "width": 2},
-                  "pattern": {"shape": pattern, "fgcolor": "white", "size": 6}}
+        marker = {"color": colour, "line": {"color": edge, "width": 2}}
         bar = {"name": name.format(b=benchmark_label), "marker": marker, "cliponaxis": False}
         if horizontal:
             fig.add_trace(go.Bar(y=labs, x=v.round(6).tolist(), orientation="h", error_x=err,
@@ -196,7 +195,10 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
         else:
             fig.add_trace(go.Bar(x=labs, y=v.round(6).tolist(), error_y=err,
                                  hovertemplate=f"%{{x}}: %{{y{fmt}}}<extra></extra>", **bar))
-    order = {"categoryorder": "array", "categoryarray": labels, "type": "category"}
+    ticks = [f"{lab} {COMPARISON_STYLE[c][2]}".rstrip() if not m else lab
+             for lab, c, m in zip(labels, cmp, sup_mask, strict=True)]
+    order = {"categoryorder": "array", "categoryarray": labels, "type": "category", "tickvals": labels,
+             "ticktext": ticks, "automargin": True}
     if horizontal:
         fig.update_yaxes(autorange="reversed", **order)
     else:
