@@ -88,7 +88,8 @@ def update_below(n_clicks: int | None, view: dict | None, indicator_id: str) -> 
     if got is None:
         return None
     ind, f, frame, nbs, prs = got
-    return measure.below(ind, frame, f, view["period"], nbs, prs, data.dataset_info().get("data_end", ""))
+    return measure.below(ind, frame, f, view["period"], nbs, prs, data.dataset_info().get("data_end", ""),
+                         data.inequality_rows(ind.id, f.period_type))
 
 
 @callback(Output(ids.table_id(ids.TABLE_BODY, MATCH, MATCH), "children"),

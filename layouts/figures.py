@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from metrics import stats
 from metrics.catalogue import Indicator
+from metrics.funnel import Funnel
 
 # NHS identity colours (https://www.england.nhs.uk/nhsidentity/identity-guidelines/colours/)
 NHS_BLUE = "#005EB8"
@@ -156,6 +157,36 @@ def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator
     fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
                       margin={"t": 72, "b": 120})
     return fig
+
+
+# --------------------------------------------------------------------------- funnel
+FUNNEL_COLOURS = {"High (0.001)": NHS_DARK_BLUE, "High (0.025)": NHS_BLUE, "Not significant": MDC_COMMON,
+                  "Low (0.025)": NHS_WARM_YELLOW, "Low (0.001)": NHS_RED}
+
+
+def funnel_figure(f: Funnel, indicator: Indicator, title: str) -> go.Figure:
+    """Funnel plot from a metrics.funnel.Funnel: areas against 95% and 99.8% limits around BSol."""
+    fig = go.Figure()
+    for level, dash, name in ((0.95, "dash", "95% limits"), (0.998, "dot", "99.8% limits")):
+        for side in ("lower", "upper"):
+            c = f.curves[(f.curves["level"] == level) & (f.curves["side"] == side)].sort_values("x")
+            fig.add_trace(go.Scatter(
+                x=c["x"], y=c["limit"], mode="lines", name=name, legendgroup=name, showlegend=side == "lower",
+                line={"color": NHS_DARK_GREY, "dash": dash, "width": 1.2},
+                hovertemplate=f"{name}: %{{y:.{indicator.decimals}f}}<extra></extra>"))
+    x_range = [float(f.curves["x"].min()), float(f.curves["x"].max())]
+    fig.add_trace(go.Scatter(x=x_range, y=[f.benchmark, f.benchmark], mode="lines", name="BSol",
+                             line={"color": NHS_BLACK, "width": 1.5}, hoverinfo="skip"))
+    for label, colour in FUNNEL_COLOURS.items():
+        pts = f.points[f.points["position"] == label]
+        if pts.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=pts["x"], y=pts["value"], mode="markers", name=label, text=pts["geography"],
+            marker={"color": colour, "size": 8, "line": {"color": "white", "width": 1}},
+            hovertemplate=f"%{{text}}: %{{y:.{indicator.decimals}f}} ({label})<extra></extra>"))
+    fig.update_xaxes(type="log", title_text=f.x_label)
+    return _layout(fig, title, height=400, y_title=unit_axis(indicator))
 
 
 # --------------------------------------------------------------------------- comparisons

@@ -9,10 +9,10 @@ from dash import dcc, html
 
 from layouts import components, figures, ids, views
 from layouts import filters as flt
-from metrics import spc
+from metrics import funnel, inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
 from metrics.docs import indicator_rows
-from metrics.results import BREAKDOWN_LABELS, format_value, inequality_summary, spc_summary
+from metrics.results import BREAKDOWN_LABELS, format_value, spc_summary
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
@@ -187,8 +187,11 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
 
 
 def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neighbourhoods: list[str] | None,
-          practices: list[str] | None, data_end: str) -> list:
-    """Neighbourhoods, practices, inequalities and the definition: rendered when the reader scrolls here."""
+          practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None) -> list:
+    """Neighbourhoods, practices, inequalities and the definition: rendered when the reader scrolls here.
+
+    ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
+    """
     here = flt.GEOGRAPHY_LABELS[f.locality]
     s = views.series(frame, f)
     shown = _period_label(period, s if not s.empty else frame)
@@ -207,6 +210,7 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
     if not pr.empty:
         geo.append(components.lazy_table("practices", period, f"Practices {scope} ({len(pr)}): show the table"))
     out.append(html.Section(geo, className="panel"))
+    out.append(_funnel_section(ind, pr if not pr.empty else nb, bsol, scope, shown))
 
     ineq: list = [html.H2(f"Inequalities, {here}, {shown}")]
     if not ind.breakdowns:
@@ -216,11 +220,7 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
         row = s[s.period == period]
         overall = _n(row.iloc[0].value) if not row.empty else None
         imd = views.breakdown(frame, f, period, "imd_quintile")
-        sii = inequality_summary(imd, ind)
-        sii_text = (f"Slope index of inequality: {sii_value(sii.value, ind)} "
-                    f"(95% CI {sii_value(sii.lower, ind)} to {sii_value(sii.upper, ind)}) — the modelled gap "
-                    "between the most and least deprived ends of the population."
-                    if sii else "Slope index of inequality not calculated (a quintile is suppressed or missing).")
+        sii_text = inequality.describe(_sii_row(inequality_rows, f, period), ind, here)
         ineq += [html.H3("By deprivation (IMD 2019 quintile)"), html.P(sii_text, className="rule-text")]
         other = f.breakdown if f.breakdown in OTHER_BREAKDOWNS else "sex"
         for kind, title in (("imd_quintile", None), ("ethnicity", "By ethnic group"),
@@ -294,10 +294,35 @@ def _all_suppressed(part: pd.DataFrame) -> html.P | None:
                   "period type (quarter or financial year) to see figures.", className="muted all-suppressed")
 
 
-def sii_value(value: float, ind: Indicator) -> str:
-    """The SII is a difference: percentage points for percentages, the rate's unit otherwise."""
-    unit = "percentage points" if ind.unit == "percent" else ind.unit_label
-    return f"{value:,.{ind.decimals}f} {unit}"
+def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, scope: str, period: str) -> html.Section:
+    """Funnel plot of practices (neighbourhoods where there are no practice figures) around BSol."""
+    what = "Practices" if not areas.empty and (areas["geography_level"] == "practice").all() else "Neighbourhoods"
+    head = html.H2(f"{what} {scope} compared with BSol (funnel plot)")
+    if funnel.kind_of(ind) is None:
+        return html.Section([head, html.P("A funnel plot is drawn for rates and percentages only.",
+                                          className="muted")], className="panel", id="funnel")
+    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind)
+    if f is None:
+        return html.Section([head, html.P("Not enough areas with figures that can be shown for a funnel plot.",
+                                          className="muted")], className="panel", id="funnel")
+    fig = figures.funnel_figure(f, ind, f"{what} {scope}, {period}")
+    table = f.points.rename(columns={"geography": "Area", "x": f.x_label, "value": f"Value ({ind.unit_label})",
+                                     "position": "Compared with BSol"})
+    table[f.x_label] = table[f.x_label].round(1)
+    table[f"Value ({ind.unit_label})"] = table[f"Value ({ind.unit_label})"].round(ind.decimals)
+    caption = ("Each dot is an area, plotted against its size; the lines are the 95% and 99.8% limits around the "
+               f"BSol value. Dots outside the limits differ from BSol by more than chance. {funnel.summary(f)}")
+    return html.Section([head, components.chart(fig, components.data_table(table, f"{what}, {period}",
+                                                                           numeric=[f.x_label],
+                                                                           max_rows=components.PAGE_ROWS), caption)],
+                        className="panel", id="funnel")
+
+
+def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Series | None:
+    if rows is None or rows.empty:
+        return None
+    hit = rows[(rows["period"] == period) & (rows["geography_level"] == f.level) & (rows["geography"] == f.locality)]
+    return hit.iloc[0] if len(hit) else None
 
 
 def _period_label(period: str, series: pd.DataFrame) -> str:
