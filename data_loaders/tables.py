@@ -197,3 +197,15 @@ audit_log = Table(
     Column("detail", Text, nullable=True),  # JSON: what was asked for, and the outcome
     comment="Who did what and when: sign-ins (and failures), loads, exports, packs, exact exports.",
 )
+
+app_user = Table(
+    "app_user",
+    audit_metadata,
+    Column("username", String(320), primary_key=True),
+    Column("password_hash", Text, nullable=False),  # argon2id (argon2-cffi)
+    Column("role", String(32), nullable=False),
+    Column("locality", String(40), nullable=True),
+    Column("disabled", Boolean, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    comment="Local accounts for AUTH_MODE=password (small deployments); beside the audit log.",
+)
