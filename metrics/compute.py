@@ -281,8 +281,12 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_medi
         elif source.count == "patients":
             measures = {"n": func.count(func.distinct(table.c.patient_id))}
         elif source.count == "sum":
+            if source.column is None:
+                raise ValueError(f"{source.table}: count='sum' needs a column")
             measures = {"n": func.sum(cast(table.c[source.column], Double))}
         else:
+            if source.value is None:
+                raise ValueError(f"{source.table}: count={source.count!r} needs a value function")
             v = cast(source.value(row), Double)
             measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
             if want_median:
