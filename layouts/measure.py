@@ -326,12 +326,9 @@ def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Serie
 
 
 def _period_label(period: str, series: pd.DataFrame) -> str:
-    """A financial year that has not ended yet is labelled "to date" on charts."""
+    """A period not yet complete at the data end (stored ``to_date``) is labelled on charts."""
     row = series[series["period"] == period]
-    if row.empty or row.iloc[0].get("period_type") != "financial_year":
-        return str(period)
-    end = pd.Timestamp(row.iloc[0]["period_end"])
-    return str(period) if (end.month, end.day) == (3, 31) else f"{period} (to date)"
+    return f"{period} (to date)" if len(row) and bool(row.iloc[0].get("to_date", False)) else str(period)
 
 
 def _n(x: object) -> float | None:
