@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import Connection, delete, insert
@@ -17,6 +18,9 @@ from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics.compute import refresh_results
 from metrics.inequality import refresh_inequality
+
+if TYPE_CHECKING:
+    from data_loaders.demo import Size
 
 Progress = Callable[[str], None]
 
@@ -40,7 +44,7 @@ def set_dataset_info(conn: Connection, facts: Mapping[str, str]) -> None:
     conn.execute(insert(dataset_info), [{"key": k, "value": str(v)} for k, v in facts.items()])
 
 
-def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | None = None,
+def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date | None = None,
                progress: Progress | None = None) -> dict[str, int]:
     """Replace the whole database with a freshly generated, validated synthetic dataset."""
     from data_loaders import demo
