@@ -498,6 +498,10 @@ EXTRACTS: tuple[Extract, ...] = (
             Column("status", "str", "Latest smoking status.", codes=("current", "ex", "never", "not_recorded")),
             Column("status_date", "date", "Date the status was recorded.", required=False),
             Column("referral_date", "date", "Latest referral to NHS Stop Smoking Services.", required=False),
+            Column("ltc_register", "bool",
+                   "On any register of the QOF SMOK002 population (CHD, PAD, stroke/TIA, hypertension, diabetes, "
+                   "COPD, CKD, asthma, schizophrenia, bipolar disorder or other psychoses) at the snapshot; "
+                   "empty counts as not on one.", required=False),
         ),
         rules=(_not_before("snapshot_date", "status_date"),),
     ),
@@ -521,6 +525,8 @@ EXTRACTS: tuple[Extract, ...] = (
                    min_value=0, max_value=20),
             Column("non_hdl", "float", "Latest non-HDL cholesterol in the 12 months (mmol/L).", required=False,
                    min_value=0, max_value=25),
+            Column("cvd", "bool", "Also on a cardiovascular disease register (CHD, stroke/TIA or PAD): the "
+                   "CVDPREVENT secondary-prevention lipid population; empty counts as no.", required=False),
         ),
     ),
     Extract(

@@ -167,6 +167,16 @@ class Row:
             or_(ic.c.end_date.is_(None), ic.c.end_date >= when),
         ))
 
+    def has_earlier(self, date_col: str, **equal: Any) -> ColumnElement:
+        """The same patient has an earlier row of this table (matching `equal`), e.g. an earlier
+        permanent care-home admission, which makes this one a transfer (ASCOF 2C)."""
+        other = self._table.alias(f"earlier_{self._table.name}")
+        return exists(select(literal(1)).where(
+            other.c.patient_id == self._table.c.patient_id,
+            other.c[date_col] < self._table.c[date_col],
+            *(other.c[k] == v for k, v in equal.items()),
+        ))
+
     def in_codes(self, col: ColumnElement, list_name: str) -> ColumnElement:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
@@ -183,6 +193,11 @@ class Row:
     @staticmethod
     def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
         return cast(end - start, Integer)
+
+    @staticmethod
+    def hours_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
+        """Elapsed hours between two timestamps (same SQL on DuckDB and PostgreSQL)."""
+        return extract("epoch", end - start) / 3600.0
 
 
 def _age_at(when: ColumnElement) -> ColumnElement:
@@ -250,7 +265,7 @@ def _join_patient(base, patient_key: ColumnElement, with_patient: bool = True):
     )
 
 
-def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_median: bool) -> SourceQuery:
+def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, quantile: float | None) -> SourceQuery:
     periods = _periods_clause(periods_df)
     p = periods.c
     if isinstance(source, Events):
@@ -285,8 +300,8 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_medi
         else:
             v = cast(source.value(row), Double)
             measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
-            if want_median:
-                measures["median"] = func.percentile_cont(0.5).within_group(v)
+            if quantile is not None:
+                measures["quantile"] = func.percentile_cont(quantile).within_group(v)
         return SourceQuery(from_, where, dims, measures, periods)
     if isinstance(source, Population):
         pop = T["population"]
@@ -366,7 +381,10 @@ def run_source(conn: Connection, source: Source, indicator: Indicator, periods_d
                data_end: date) -> pd.DataFrame:
     """Aggregate one source over every period, geography level and breakdown (one query)."""
     dsr = indicator.aggregation == "dsr"
-    q = _compile(source, periods_df, data_end, want_median=indicator.aggregation == "median")
+    quantile = indicator.quantile if indicator.aggregation in ("median", "percentile") else None
+    if indicator.aggregation == "median" and indicator.quantile != 0.5:
+        raise ValueError(f"{indicator.id}: a median is the 0.5 quantile")
+    q = _compile(source, periods_df, data_end, quantile)
     periods = q.periods
     sets = _grouping_sets(indicator.breakdowns, q.dims, dsr)
     used = [d for d in DIMS if any(d in s for s in sets)]
@@ -496,8 +514,8 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             half = sps.t.ppf(0.975, (n - 1).clip(lower=1)) * np.sqrt(var.clip(lower=0)) / np.sqrt(n)
             out["numerator"], out["denominator"], out["value"] = s, n, mean
             out["lower_ci"], out["upper_ci"] = (mean - half).clip(lower=0), mean + half
-        elif ind.aggregation == "median":
-            out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["median"]
+        elif ind.aggregation in ("median", "percentile"):
+            out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["quantile"]
             out["lower_ci"], out["upper_ci"] = np.nan, np.nan
         else:
             raise ValueError(ind.aggregation)
