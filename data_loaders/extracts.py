@@ -89,6 +89,8 @@ class Extract:
     rules: tuple[RowRule, ...] = ()
     replace: tuple[str, ...] | None = None
     shipped: bool = False  # reference data shipped with the app (data_loaders/reference/)
+    # The source is usually revised after first publication: its latest month is provisional.
+    revised: bool = False
 
     @property
     def replace_columns(self) -> tuple[str, ...]:
@@ -433,6 +435,7 @@ EXTRACTS: tuple[Extract, ...] = (
     Extract(
         name="ucr_referral",
         title="Urgent Community Response referrals",
+        revised=True,
         kind="patient",
         description="Referrals to the Urgent Community Response service with first-contact time and outcome.",
         source="Community Services Data Set (CSDS) UCR referrals; BCHC UCR system.",
@@ -569,6 +572,7 @@ EXTRACTS: tuple[Extract, ...] = (
     Extract(
         name="gp_appointments",
         title="Appointments in General Practice (practice level)",
+        revised=True,
         kind="aggregate",
         description="Monthly count of general practice appointments by time from booking to appointment and status.",
         source="NHS England 'Appointments in General Practice' (GPAD) practice-level CSV.",

@@ -98,6 +98,8 @@ measure_result = Table(
     Column("lower_ci", Float(53), nullable=True),
     Column("upper_ci", Float(53), nullable=True),
     Column("suppressed", Boolean, nullable=False),
+    # The period holds the latest month of a usually-revised source (UCR, GPAD): figures may change.
+    Column("provisional", Boolean, nullable=False, default=False),
     comment="Tidy results of every indicator; exact values, suppression flag applied at the edge.",
 )
 

@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import disclosure, stats
 from metrics.catalogue import (
@@ -613,17 +614,57 @@ def standard_population_of(conn: Connection) -> pd.Series:
 RESULT_COLUMNS = [c.name for c in measure_result.columns]
 
 
+def source_data_ends(conn: Connection, data_end: date) -> dict[str, date]:
+    """Each extract's own data end (never after the dataset's): a lagging source's missing months are
+    missing, not zero. A practice-level monthly extract ends with its latest month present; any
+    extract's end can be declared in dataset_info as `data_end.<table>` (e.g. by the loader)."""
+    declared = dict(conn.execute(select(dataset_info.c.key, dataset_info.c.value)
+                                 .where(dataset_info.c.key.startswith("data_end."))).all())
+    ends: dict[str, date] = {}
+    for name, table in T.items():
+        end = data_end
+        if f"data_end.{name}" in declared:
+            end = min(end, date.fromisoformat(declared[f"data_end.{name}"]))
+        elif EXTRACTS_BY_NAME[name].kind == "aggregate" and "month" in table.c:
+            latest = conn.execute(select(func.max(table.c.month))).scalar()
+            if latest is not None:
+                end = min(end, pd.Timestamp(latest).to_period("M").end_time.date())
+        ends[name] = end
+    return ends
+
+
+def _indicator_tables(ind: Indicator) -> set[str]:
+    return {s.table for s in (ind.numerator, ind.denominator) if isinstance(s, Events)} | (
+        {"int_caseload"} if any(isinstance(s, CaseloadExposure | CaseloadPeople)
+                                for s in (ind.numerator, ind.denominator)) else set())
+
+
+def _provisional(results: pd.DataFrame, ind: Indicator, ends: dict[str, date]) -> np.ndarray:
+    """Periods holding the latest month of a usually-revised source are provisional."""
+    revised = [ends[t] for t in _indicator_tables(ind) if EXTRACTS_BY_NAME[t].revised]
+    if not revised:
+        return np.zeros(len(results), dtype=bool)
+    latest_month_start = max(revised).replace(day=1)
+    return (pd.to_datetime(results["period_end"]) >= pd.Timestamp(latest_month_start)).to_numpy()
+
+
 def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
                 progress: Callable[[str], None] | None = None,
                 data_end: date | None = None) -> pd.DataFrame:
     data_end = data_end or data_end_of(conn)
-    periods_df = reporting_periods(DATA_START, data_end)
+    ends = source_data_ends(conn, data_end)
+    periods_by_end: dict[date, pd.DataFrame] = {}
     std = standard_population_of(conn)
     frames = []
     for ind in indicators:
         if progress:
             progress(ind.id)
-        frames.append(compute_indicator(conn, ind, periods_df, data_end, std))
+        ind_end = min((ends[t] for t in _indicator_tables(ind)), default=data_end)
+        if ind_end not in periods_by_end:
+            periods_by_end[ind_end] = reporting_periods(DATA_START, ind_end)
+        frame = compute_indicator(conn, ind, periods_by_end[ind_end], ind_end, std)
+        frame["provisional"] = _provisional(frame, ind, ends)
+        frames.append(frame)
     results = pd.concat(frames, ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
     results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.configured_rule()).to_numpy()

@@ -513,21 +513,26 @@ EXPECTED: dict[str, list[K]] = {
         K(FY, 2, 5000, 160.54945, breakdown="sex", group="Female"),           # c, g / (F 5000 x Y91)
         K(FY, 1, 2000, 200.68681, breakdown="age_band", group="0-14"),        # c / (F10 2000 x Y91)
     ],
-    # Items: April P1 50 + P2 30 = 80.
+    # Items: April P1 50 + P2 30 = 80 (P1's 40 glucose-strip items are not wound care). The extract's
+    # latest month is April 2024, so its data end is 2024-04-30: May and June are missing, not zero,
+    # and FY 2024-25 to date is April only (30 days).
     "m17_wound_prescribing": [
-        K(FY, 80, 20000, 16.054945),   # 80 / (20000 x Y91) x 1000
+        K(FY, 80, 20000, 48.7),        # 80 / (20000 x Y30) x 1000
         K(APR, 80, 20000, 48.7),       # 80 / (20000 x Y30) x 1000
-        K(MAY, 0, 20000, 0),
-        K(FY, 50, 10000, 20.068681, level="practice", geo="Y90001"),  # 50 / (10000 x Y91) x 1000
+        K(MAY, None, None, None, absent=True, note="after the extract's data end"),
+        K(FY, 50, 10000, 60.875, level="practice", geo="Y90001"),  # 50 / (10000 x Y30) x 1000
     ],
     # ---------------------------------------------------------------- m18 GPAD appointments per 1,000 (annualised by days)
-    # April: P1 300+500+100+100 = 1000, P2 400+600 = 1000; May: P1 1000.
+    # April: P1 300+500+100+100 = 1000, P2 400+600 = 1000; May: P1 1000. GPAD's latest month is May
+    # 2024 (data end 2024-05-31): June is missing, not zero; FY to date = April-May = 61 days.
     "m18_gp_appointments_rate": [
-        K(FY, 3000, 20000, 602.06044),   # 3000 / (20000 x Y91) x 1000
+        K(FY, 3000, 20000, 898.15574),   # 3000 / (20000 x 61/365.25) x 1000 (June not annualised as 0: 602.06)
         K(APR, 2000, 20000, 1217.5),     # 2000 / (20000 x Y30) x 1000
         K(MAY, 1000, 20000, 589.1129),   # 1000 / (20000 x Y31) x 1000
-        K(FY, 2000, 10000, 802.74725, level="practice", geo="Y90001"),
-        K(FY, 1000, 10000, 401.37363, level="locality", geo="Solihull"),
+        K(JUN, None, None, None, absent=True, note="after GPAD's data end"),
+        K(Q1, None, None, None, absent=True, note="2024-25 Q1 is not complete in GPAD"),
+        K(FY, 2000, 10000, 1197.541, level="practice", geo="Y90001"),    # 2000 / (10000 x 61/365.25) x 1000
+        K(FY, 1000, 10000, 598.77049, level="locality", geo="Solihull"),  # 1000 / (10000 x 61/365.25) x 1000
     ],
     # ---------------------------------------------------------------- m19 GPAD booking intervals (unknown excluded)
     # April known: P1 300 same-day + 500 (2-7d) + 100 (>28d) [100 unknown excluded], P2 400 same-day +
@@ -779,6 +784,19 @@ def test_smoking_referral_window_is_the_12_months_to_the_snapshot(kat: pd.DataFr
     (snapshot - 365 days is 2023-07-01 because of 29 Feb 2024, and the filter is a strict `>`.)"""
     r = one(kat, "m10_smokers_referred", FY, level="locality", geo="Solihull")
     assert (r.numerator, r.denominator) == (1, 1), f"Solihull smokers referred {r.numerator} of {r.denominator}; by hand 1 of 1"
+
+
+def test_each_source_has_its_own_data_end_and_latest_revised_month_is_provisional(kat: pd.DataFrame) -> None:
+    """GPAD ends in May 2024 (its latest month) although the data end is June: its FY to date ends
+    2024-05-31. UCR and GPAD are usually revised, so their latest month (and the periods holding
+    it) are provisional; care-home admissions are not a revised source."""
+    fy = one(kat, "m18_gp_appointments_rate", FY)
+    assert fy.period_end == date(2024, 5, 31) and bool(fy.provisional)
+    assert bool(one(kat, "m18_gp_appointments_rate", MAY).provisional)
+    assert not one(kat, "m18_gp_appointments_rate", APR).provisional
+    assert bool(one(kat, "m05_ucr_referrals", JUN).provisional) and bool(one(kat, "m05_ucr_referrals", Q1).provisional)
+    assert not one(kat, "m05_ucr_referrals", MAY).provisional
+    assert not kat[kat.indicator_id == "m04_care_home_admissions_65"].provisional.any()
 
 
 def test_count_indicators_report_zero_for_a_complete_month_without_events(kat: pd.DataFrame) -> None:
