@@ -45,6 +45,19 @@ def display_results(indicator_ids: list[str] | None = None, period_type: str | N
 
 
 @cache.memoize()
+def _inequality(version_key: str, indicator_id: str, period_type: str | None) -> pd.DataFrame:
+    from metrics import inequality
+
+    with read_engine(_url()).connect() as conn:
+        return inequality.read_inequality(conn, indicator_id, period_type)
+
+
+def inequality_rows(indicator_id: str, period_type: str | None) -> pd.DataFrame:
+    """Stored SII/RII rows (computed at refresh from non-suppressed quintiles) for one indicator."""
+    return _inequality(version(), indicator_id, period_type)
+
+
+@cache.memoize()
 def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
                period_type: str | None) -> tuple[pd.DataFrame, object] | None:
     ind = INDICATORS_BY_ID[indicator_id]

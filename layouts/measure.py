@@ -9,10 +9,10 @@ from dash import dcc, html
 
 from layouts import components, figures, ids, views
 from layouts import filters as flt
-from metrics import spc
+from metrics import inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
 from metrics.docs import indicator_rows
-from metrics.results import BREAKDOWN_LABELS, format_value, inequality_summary, spc_summary
+from metrics.results import BREAKDOWN_LABELS, format_value, spc_summary
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
@@ -87,11 +87,13 @@ def _table(frame: pd.DataFrame, label_col: str, caption: str, ind: Indicator) ->
 
 def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_period: str | None,
             neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str,
-            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None) -> list:
+            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None,
+            inequality_rows: pd.DataFrame | None = None) -> list:
     """Everything below the filter bar; `frame` holds this indicator's display results for one period type.
 
     ``chart``: the XmR frame and icons for the selected series from ``results.spc_frame`` (computed on
     exact values, limits rounded); without it the chart is drawn from the displayed values.
+    ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
     """
     here = flt.GEOGRAPHY_LABELS[f.locality]
     path = f"/measure/{ind.id}"
@@ -186,11 +188,7 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                            "indicator (practice-level source).", className="muted"))
     else:
         imd = views.breakdown(frame, f, period, "imd_quintile")
-        sii = inequality_summary(imd, ind)
-        sii_text = (f"Slope index of inequality: {sii.value:,.{ind.decimals}f} {ind.unit_label} "
-                    f"(95% CI {sii.lower:,.{ind.decimals}f} to {sii.upper:,.{ind.decimals}f}) — the modelled gap "
-                    "between the most and least deprived ends of the population."
-                    if sii else "Slope index of inequality not calculated (a quintile is suppressed or missing).")
+        sii_text = inequality.describe(_sii_row(inequality_rows, f, period), ind, here)
         overall = _n(row.value) if row is not None else None
         ineq += [html.H3("By deprivation (IMD 2019 quintile)"), html.P(sii_text, className="rule-text"),
                  components.chart(figures.comparison_figure(imd, "group", ind, f"By IMD quintile, {period}",
@@ -232,6 +230,13 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                               table_id="figures-table"),
     ], className="panel", id=ids.MEASURE_DOWNLOADS))
     return out
+
+
+def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Series | None:
+    if rows is None or rows.empty:
+        return None
+    hit = rows[(rows["period"] == period) & (rows["geography_level"] == f.level) & (rows["geography"] == f.locality)]
+    return hit.iloc[0] if len(hit) else None
 
 
 def _period_label(period: str, series: pd.DataFrame) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 from sqlalchemy import (
     Connection,
     Date,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from data_loaders.db import ensure_derived_table
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import disclosure, stats
@@ -501,26 +501,24 @@ def compute_indicator(conn: Connection, indicator: Indicator, periods_df: pd.Dat
     return out
 
 
+OUT_COLUMNS = [*KEY, "numerator", "denominator", "value", *stats.LIMIT_COLUMNS]
+
+
 def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years: pd.Series) -> pd.DataFrame:
-    z = sps.norm.ppf(0.975)
     if den is None:
         out = num.copy()
         if ind.aggregation == "count":
             out["numerator"], out["denominator"], out["value"] = out["n"], np.nan, out["n"]
-            out["lower_ci"], out["upper_ci"] = np.nan, np.nan
         elif ind.aggregation == "mean":
-            n, s, ss = out["n"], out["s"], out["ss"]
-            mean = s / n.where(n > 0)
-            var = (ss - s * s / n.where(n > 0)) / (n - 1).where(n > 1)
-            half = sps.t.ppf(0.975, (n - 1).clip(lower=1)) * np.sqrt(var.clip(lower=0)) / np.sqrt(n)
-            out["numerator"], out["denominator"], out["value"] = s, n, mean
-            out["lower_ci"], out["upper_ci"] = (mean - half).clip(lower=0), mean + half
+            out["numerator"], out["denominator"] = out["s"], out["n"]
+            for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
+                out["value"], out[lo_col], out[hi_col] = stats.mean_ci_array(
+                    out["n"], out["s"], out["ss"], level, lower_bound=0.0)
         elif ind.aggregation in ("median", "percentile"):
             out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["quantile"]
-            out["lower_ci"], out["upper_ci"] = np.nan, np.nan
         else:
             raise ValueError(ind.aggregation)
-        return out[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+        return out.reindex(columns=OUT_COLUMNS)
     # Outer join: a group with events but no denominator row keeps its count (value unknown).
     merged = den[KEY + ["n"]].rename(columns={"n": "denominator"}).merge(
         num[KEY + ["n"]].rename(columns={"n": "numerator"}), on=KEY, how="outer")
@@ -531,19 +529,17 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
     d = d.where(d > 0)
     nmr = merged["numerator"].astype(float)
     merged["value"] = nmr / d * ind.multiplier
-    if ind.ci == "wilson":
-        ok = d.notna() & (nmr <= d)
-        lo, hi = stats.wilson_ci_array(nmr.where(ok, 0).to_numpy(), d.where(ok, 1).to_numpy())
-        merged["lower_ci"] = np.where(ok, lo * ind.multiplier, np.nan)
-        merged["upper_ci"] = np.where(ok, hi * ind.multiplier, np.nan)
-    elif ind.ci == "byar":
-        lo, hi = stats.byars_ci_array(nmr.to_numpy())
-        merged["lower_ci"] = lo / d * ind.multiplier
-        merged["upper_ci"] = hi / d * ind.multiplier
-    else:
-        merged["lower_ci"], merged["upper_ci"] = np.nan, np.nan
-    del z
-    return merged[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+    for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
+        if ind.ci == "wilson":
+            ok = d.notna() & (nmr <= d)
+            lo, hi = stats.wilson_ci_array(nmr.where(ok, 0).to_numpy(), d.where(ok, 1).to_numpy(), level)
+            merged[lo_col] = np.where(ok, lo * ind.multiplier, np.nan)
+            merged[hi_col] = np.where(ok, hi * ind.multiplier, np.nan)
+        elif ind.ci == "byar":
+            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level)
+            merged[lo_col] = lo / d * ind.multiplier
+            merged[hi_col] = hi / d * ind.multiplier
+    return merged.reindex(columns=OUT_COLUMNS)
 
 
 def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.DataFrame:
@@ -559,7 +555,7 @@ def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.Data
 
 def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
          standard_population: pd.Series) -> pd.DataFrame:
-    """Direct standardisation per group, vectorised; Dobson CI (as PHEindicatormethods phe_dsr)."""
+    """Direct standardisation per group with Dobson limits: ``stats.dsr_by_group`` (as phe_dsr)."""
     keys = [*KEY, "age5"]
     merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
         num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="outer")
@@ -569,32 +565,20 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     if ind.annualised:
         merged["pop"] = merged["pop"] * years.reindex(
             pd.MultiIndex.from_frame(merged[["period_type", "period"]])).to_numpy()
-    merged["w"] = merged["age5"].map(standard_population).astype(float)
+    weights = merged["age5"].map(standard_population).astype(float)
     # PHE rule (PHEindicatormethods calculate_dsr: every denominator must be > 0): a band with
     # events and no population has no rate, so the group's DSR is not calculated (its events stay
-    # in the numerator). A band with neither events nor population contributes a rate of 0.
-    has_pop = merged["pop"] > 0
-    safe_pop = merged["pop"].where(has_pop, 1.0)
-    merged["wr"] = np.where(has_pop, merged["w"] * merged["count"] / safe_pop, 0.0)
-    merged["wv"] = np.where(has_pop, merged["w"] ** 2 * merged["count"] / safe_pop**2, 0.0)
-    merged["undefined"] = (~has_pop) & (merged["count"] > 0)
-    g = merged.groupby(KEY, sort=False).agg(
-        numerator=("count", "sum"), denominator=("pop", "sum"), wr=("wr", "sum"), wv=("wv", "sum"),
-        undefined=("undefined", "any"),
-    ).reset_index()
-    g.loc[(g["denominator"] <= 0) | g["undefined"], ["wr", "wv"]] = np.nan
+    # in the numerator) -- implemented in stats.dsr_by_group.
     # Standard weights cover all bands at or above min_age, whether or not a group has people there.
     total_w = float(standard_population[standard_population.index >= (ind.min_age or 0)].sum())
-    value = g["wr"] / total_w
-    var = g["wv"] / total_w**2
-    o = g["numerator"].to_numpy()
-    lo_o, hi_o = stats.byars_ci_array(o)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.sqrt(var / np.where(o > 0, o, np.nan))
-    g["value"] = value * ind.multiplier
-    g["lower_ci"] = (value + scale * (lo_o - o)) * ind.multiplier
-    g["upper_ci"] = (value + scale * (hi_o - o)) * ind.multiplier
-    return g[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+    out = None
+    for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
+        g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
+                               multiplier=ind.multiplier, confidence=level)
+        g = g.rename(columns={"lower_ci": lo_col, "upper_ci": hi_col})
+        out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
+    assert out is not None
+    return out.reindex(columns=OUT_COLUMNS)
 
 
 # ------------------------------------------------------------------------------------ refresh
@@ -668,8 +652,12 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     results = pd.concat(frames, ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
     results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.configured_rule()).to_numpy()
-    for col in ("numerator", "denominator", "value", "lower_ci", "upper_ci"):
+    for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
+    method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
+    has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
+    results["interval_method"] = method.where(has_interval, None)
+    results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
     return results[RESULT_COLUMNS]
 
 
@@ -678,6 +666,7 @@ def refresh_results(conn: Connection, progress: Callable[[str], None] | None = N
     from data_loaders.bulk import bulk_insert
 
     results = compute_all(conn, progress=progress)
+    ensure_derived_table(conn, measure_result)
     conn.execute(delete(measure_result))
     bulk_insert(conn, measure_result, results)
     return len(results)

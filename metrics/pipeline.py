@@ -16,13 +16,17 @@ from data_loaders.db import write_transaction
 from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics.compute import refresh_results
+from metrics.inequality import refresh_inequality
 
 Progress = Callable[[str], None]
 
 
 def refresh_all(conn: Connection, progress: Progress | None = None) -> dict[str, int]:
-    """Recompute the stored results: indicators, then pre/post INT tables."""
+    """Recompute the stored results: indicators, their inequality indices, then pre/post INT tables."""
     counts = {"measure_result": refresh_results(conn, progress=progress)}
+    if progress:
+        progress("inequality (slope index, PHE simulation)")
+    counts["inequality_result"] = refresh_inequality(conn)
     try:
         from metrics.prepost import refresh_prepost
     except ImportError:  # pre/post module not present in this build

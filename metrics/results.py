@@ -187,26 +187,7 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
     return f"{value:,.{indicator.decimals}f}"
 
 
-def inequality_summary(frame: pd.DataFrame, indicator: Indicator) -> stats.Estimate | None:
-    """Slope index of inequality across IMD quintiles for one period/geography (None if not computable)."""
-    q = frame[(frame.breakdown == "imd_quintile") & frame["group"].str.startswith("Q")].sort_values("group")
-    if len(q) != 5 or q["value"].isna().any() or q["suppressed"].any():
-        return None
-    value_type = "proportion" if indicator.unit == "percent" else ("rate" if indicator.ci in ("byar", "dobson") else "normal")
-    values = q["value"].to_numpy(float)
-    if value_type == "proportion":
-        values = values / 100
-    pops = q["denominator"].fillna(1).to_numpy(float)
-    try:
-        est = stats.sii(values, pops, value_type=value_type, repetitions=2000)
-    except (ValueError, ZeroDivisionError):
-        return None
-    if value_type == "proportion":
-        return stats.Estimate(est.value * 100, est.lower * 100, est.upper * 100, est.confidence, est.method)
-    return est
-
-
 __all__ = [
-    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value", "inequality_summary",
+    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]

@@ -87,18 +87,25 @@ class SpcRules:
     """Configurable rule lengths (MDC defaults) and chart options.
 
     shift/trend: run lengths; min_points: a segment with fewer non-missing points than this has
-    trial limits and shows no variation or assurance icon ("too few points"; NHSRplotthedots warns
-    below 12); screen_outliers: drop moving ranges >= 3.267 * amr before the final amr.
+    trial limits (NHSRplotthedots warns below 12); icon_points: fewer points than this in the
+    latest segment and no variation or assurance icon is shown ("too few points") -- default the
+    longest rule, since a shorter series cannot show a shift or a trend at all (so a 3- or 4-point
+    financial-year series gets none); screen_outliers: drop moving ranges >= 3.267 * amr.
     """
 
     shift: int = 7
     trend: int = 7
     min_points: int = 12
     screen_outliers: bool = True
+    icon_points: int | None = None
 
     def __post_init__(self) -> None:
         if self.shift < 2 or self.trend < 3 or self.min_points < 2:
             raise ValueError("shift must be >= 2, trend >= 3 and min_points >= 2")
+
+    @property
+    def min_icon_points(self) -> int:
+        return self.icon_points if self.icon_points is not None else max(self.shift, self.trend)
 
 
 @dataclass(frozen=True)
@@ -380,12 +387,12 @@ def _describe(frame: pd.DataFrame, pos: int) -> str:
 
 def summarise(
     frame: pd.DataFrame, polarity: str = HIGH_IS_GOOD, target: float | None = None,
-    min_points: int = SpcRules().min_points,
+    rules: SpcRules = SpcRules(),
 ) -> SpcSummary:
     """MDC variation and assurance icons for the latest non-missing point of an ``xmr`` frame.
 
     Why: the indicator tiles show the two MDC icons without drawing the chart. Fewer than
-    ``min_points`` non-missing points in the latest segment: no icons, rule "Too few points ...".
+    ``rules.min_icon_points`` non-missing points in the latest segment: no icons, "Too few points".
     variation: "common_cause" or "special_cause_{improvement|concern|neither}_{high|low}" (high/low
     = the direction of the signal). assurance (needs a target and a polarity with a direction),
     using the latest limits as ``ptd_calculate_assurance_type``: HIGH_IS_GOOD -> "pass" if
@@ -400,6 +407,7 @@ def summarise(
     row = frame.iloc[pos]
     latest_value = float(row["value"])
     in_segment = int(frame.loc[frame["segment"] == row["segment"], "value"].notna().sum())
+    min_points = rules.min_icon_points
     if in_segment < min_points or pd.isna(row["upper_limit"]):
         since = " since the last rebase" if row["segment"] else ""
         return SpcSummary(None, None, f"{TOO_FEW_POINTS} for SPC icons ({in_segment}{since}; "
