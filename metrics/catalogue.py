@@ -120,6 +120,7 @@ class Indicator:
     standardisation: str = "None (crude)"
     min_age: int | None = None  # for DSR: the standard population's age bands considered
     quantile: float = 0.5  # for aggregation "percentile" (e.g. 0.9 = 90th centile); "median" is 0.5
+    standardise_by_sex: bool = False  # DSR strata are age band x sex (each sex weighted by the standard)
     target: float | None = None
     target_text: str = ""
     caveats: str = ""
@@ -354,6 +355,27 @@ def _bcf_discharge_indicators() -> tuple[Indicator, ...]:
     )
 
 
+def _ucr_response(suffix: str, quantile: float) -> Indicator:
+    """Table 2's UCR 'response time': a centile of hours to first contact, 2-hour referrals."""
+    label = "median" if quantile == 0.5 else f"{round(quantile * 100)}th centile"
+    return Indicator(
+        id=f"m05_ucr_response_{suffix}",
+        measure=5,
+        title=f"UCR response time: {label} of hours from referral to first contact (2-hour referrals)",
+        numerator=Events("ucr_referral", "referral_datetime", _two_hour_responded, count="value",
+                         value=_ucr_response_hours),
+        denominator=None,
+        numerator_text=f"{label.capitalize()} of hours from referral to first face-to-face contact, referrals eligible for the 2-hour standard",
+        denominator_text="2-hour-eligible referrals with a first contact",
+        unit="hours", polarity=Polarity.LOW_IS_GOOD, ci="none", decimals=2, quantile=quantile,
+        aggregation="median" if quantile == 0.5 else "percentile",
+        definition=f"Table 2 'response time': {label} response time of the NHS England UCR 2-hour standard population (CSDS); no national centile is published",
+        definition_year="2024-25",
+        source="CSDS / BCHC UCR system (ucr_referral)",
+        caveats="Referrals never contacted have no response time and are not counted here (they count as not within 2 hours in the 2-hour standard). The latest month is provisional.",
+    )
+
+
 def _caseload_rate(measure: int, activity: str, title: str, events: Events, source: str) -> Indicator:
     return Indicator(
         id=f"m{measure:02d}_caseload_{activity}",
@@ -479,37 +501,8 @@ MEASURES: tuple[Measure, ...] = (
             caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised).",
             deviations="National figures are monthly counts per 100,000 resident population; here rates are annualised (a month's value x 365.25 / days in the month) and use the GP registered population. To compare a monthly value with the national one, multiply by days in the month / 365.25. The national specification was not available to verify.",
         ),
-        Indicator(
-            id="m05_ucr_response_median",
-            measure=5,
-            title="UCR response time: median hours from referral to first contact (2-hour referrals)",
-            numerator=Events("ucr_referral", "referral_datetime", _two_hour_responded, count="value",
-                             value=_ucr_response_hours),
-            denominator=None,
-            numerator_text="Median of hours from referral to first face-to-face contact, referrals eligible for the 2-hour standard",
-            denominator_text="2-hour-eligible referrals with a first contact",
-            unit="hours", polarity=Polarity.LOW_IS_GOOD, aggregation="median", ci="none", decimals=2,
-            definition="Table 2 'response time': median response time of the NHS England UCR 2-hour standard population (CSDS)",
-            definition_year="2024-25",
-            source="CSDS / BCHC UCR system (ucr_referral)",
-            caveats="Referrals never contacted have no response time and are not counted here (they count as not within 2 hours in the 2-hour standard). The latest month is provisional.",
-        ),
-        Indicator(
-            id="m05_ucr_response_p90",
-            measure=5,
-            title="UCR response time: 90th centile of hours from referral to first contact (2-hour referrals)",
-            numerator=Events("ucr_referral", "referral_datetime", _two_hour_responded, count="value",
-                             value=_ucr_response_hours),
-            denominator=None,
-            numerator_text="90th centile of hours from referral to first face-to-face contact, referrals eligible for the 2-hour standard",
-            denominator_text="2-hour-eligible referrals with a first contact",
-            unit="hours", polarity=Polarity.LOW_IS_GOOD, aggregation="percentile", quantile=0.9, ci="none",
-            decimals=2,
-            definition="Table 2 'response time': 90th centile of the UCR 2-hour standard population's response times (local; no national centile is published)",
-            definition_year="2024-25",
-            source="CSDS / BCHC UCR system (ucr_referral)",
-            caveats="Referrals never contacted are not counted. The latest month is provisional.",
-        ),
+        _ucr_response("median", 0.5),
+        _ucr_response("p90", 0.9),
         Indicator(
             id="m05_ucr_managed_at_home",
             measure=5,
@@ -774,21 +767,27 @@ MEASURES: tuple[Measure, ...] = (
         Indicator(
             id="m16_acsc_chronic",
             measure=16,
-            title="Unplanned admissions for chronic ambulatory care sensitive conditions per 100,000 (directly standardised)",
+            title="Unplanned admissions for chronic ambulatory care sensitive conditions per 100,000 (age and sex standardised)",
             numerator=Events("inpatient_spell", "admission_date",
                              _all(_emergency, lambda r: r.in_codes(r.primary_diagnosis, "acsc_chronic"))),
             denominator=Population(),
-            numerator_text="Emergency admissions with a primary diagnosis in the NHS OF 2.3.i chronic ACSC code list",
-            denominator_text="Registered population, all ages, by five-year age band",
-            unit="per_100k", multiplier=100_000, annualised=True, min_age=0,
+            numerator_text="Emergency admissions (methods 21-2D, 28) with a primary diagnosis on the NHS OF 2.3.i chronic ACSC list: angina, asthma, atrial fibrillation and flutter, chronic hepatitis B, congestive heart failure, convulsions and epilepsy, COPD, dementia, diabetes, hypertension, iron-deficiency anaemia (code_list acsc_chronic); people of unknown sex excluded",
+            denominator_text="Registered population, all ages, by five-year age band and sex",
+            unit="per_100k", multiplier=100_000, annualised=True, min_age=0, standardise_by_sex=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
-            standardisation="Direct, European Standard Population 2013 (all ages). NHS OF 2.3.i uses indirect standardisation against England; direct standardisation is used here so localities, groups and periods can be compared with each other.",
-            definition="NHS Outcomes Framework 2.3.i: unplanned hospitalisation for chronic ambulatory care sensitive conditions (code list as specified); BCF 2023-25 metric",
+            standardisation="Direct, by age (five-year bands, European Standard Population 2013) and sex: each sex is weighted by the whole ESP, so a persons rate is the mean of the male and female rates (our understanding of NHS Digital's 'directly age and sex standardised' CCG OIS rates, not verified against its methodology note; a male or female group uses its own sex's bands only).",
+            definition="NHS Digital IAP00068 / CCG OIS 2.6 / NHS Outcomes Framework 2.3.i: unplanned hospitalisation for chronic ambulatory care sensitive conditions, directly age and sex standardised per 100,000 registered patients; BCF 2023-25 metric",
             bcf_framework="2023-25",
-            definition_year="2023-24",
+            definition_year="NHS OF 2.3.i (Feb 2021 release)",
             breakdowns=("imd_quintile", "ethnicity", "sex"),
             source=_APC + "; GP registered population",
-            caveats="Replaced in BCF 2025-26 by emergency admissions of people aged 65+ (the next indicator). The NHS OF rule that COPD code J20 counts only with a secondary COPD diagnosis is not applied (secondary diagnoses are not in the extract).",
+            caveats="Replaced in BCF 2025-26 by emergency admissions of people aged 65+ (the next indicator). Counts spells (the extract's first-episode primary diagnosis), not people.",
+            deviations=("The specification's exclusions are NOT yet applied because the inpatient_spell extract does not carry the fields they need: "
+                        "non-ordinary admissions (patient classification other than 1), transfers (admission source 51-53), "
+                        "angina and heart-failure spells with listed cardiac procedures (OPCS-4), and J20 acute bronchitis counted only with a COPD "
+                        "secondary diagnosis (J20 is therefore left out). The BCF 2023-25 template's indirectly standardised ratio by practice is not "
+                        "offered yet. Code list checked against the condition list of IAP00068; individual 4th-character codes not verified against the "
+                        "published reference file."),
         ),
         Indicator(
             id="m16_emergency_admissions_65",

@@ -58,7 +58,7 @@ from metrics.catalogue import (
 DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
 BREAKDOWN_DIMS = ("imd_quintile", "ethnicity", "sex", "age_band")
-DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5")
+DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
 AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
 IMD_LABELS = {
@@ -243,6 +243,9 @@ def _patient_dims(age: ColumnElement | None) -> dict[str, ColumnElement]:
     if age is not None:
         dims["age_band"] = _age_band(age)
         dims["age5"] = _age5(age)
+    # A standardisation stratum (age and sex DSRs), not a breakdown: a distinct SQL expression from
+    # "sex", or GROUPING() could not tell the two apart.
+    dims["std_sex"] = func.upper(patient_t.c.sex)
     return dims
 
 
@@ -315,6 +318,7 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, quantile:
             "sex": pop.c.sex,
             "age_band": _age_band(age_start),
             "age5": age_start,
+            "std_sex": func.upper(pop.c.sex),
         }
         from_ = pop.join(practice_t, practice_t.c.practice_code == pop.c.practice_code).join(
             periods, p.fy == pop.c.financial_year)
@@ -366,7 +370,8 @@ def _caseload_spans(data_end: date):
             .group_by(n.patient_id, n.island).subquery("caseload_spans"))
 
 
-def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool) -> list[tuple[str, ...]]:
+def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool,
+                   by_sex: bool = False) -> list[tuple[str, ...]]:
     sets: list[tuple[str, ...]] = []
     for geo in (None, "place", "locality"):
         for bd in (None, *breakdowns):
@@ -374,7 +379,7 @@ def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], ds
     sets += [("neighbourhood",), ("practice",)]
     sets = [s for s in sets if all(d in dims_available for d in s)]
     if dsr:
-        sets = [(*s, "age5") for s in sets]
+        sets = [(*s, "age5", *(("std_sex",) if by_sex else ())) for s in sets]
     return sets
 
 
@@ -387,7 +392,7 @@ def run_source(conn: Connection, source: Source, indicator: Indicator, periods_d
         raise ValueError(f"{indicator.id}: a median is the 0.5 quantile")
     q = _compile(source, periods_df, data_end, quantile)
     periods = q.periods
-    sets = _grouping_sets(indicator.breakdowns, q.dims, dsr)
+    sets = _grouping_sets(indicator.breakdowns, q.dims, dsr, indicator.standardise_by_sex)
     used = [d for d in DIMS if any(d in s for s in sets)]
     dim_cols = [q.dims[d].label(d) for d in used]
     pt, pl = periods.c.period_type, periods.c.period
@@ -403,7 +408,7 @@ def run_source(conn: Connection, source: Source, indicator: Indicator, periods_d
     result = conn.execute(stmt)
     frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
     if frame.empty:
-        return pd.DataFrame(columns=[*KEY, "age5", *q.measures])
+        return pd.DataFrame(columns=[*KEY, "age5", "std_sex", *q.measures])
     return _label_groups(frame, used, q.measures)
 
 
@@ -443,6 +448,8 @@ def _label_groups(frame: pd.DataFrame, used: list[str], measures: dict[str, Any]
     })
     if "age5" in present:
         out["age5"] = frame["age5"].astype(int)
+    if "std_sex" in present:
+        out["std_sex"] = frame["std_sex"].astype(str)
     for k in measures:
         out[k] = pd.to_numeric(frame[k], errors="coerce").astype(float)
     return out
@@ -556,10 +563,12 @@ def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.Data
 def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
          standard_population: pd.Series) -> pd.DataFrame:
     """Direct standardisation per group with Dobson limits: ``stats.dsr_by_group`` (as phe_dsr)."""
-    keys = [*KEY, "age5"]
+    keys = [*KEY, "age5", *(("std_sex",) if ind.standardise_by_sex else ())]
     merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
         num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="outer")
     merged = merged[merged["age5"] >= (ind.min_age or 0)]
+    if ind.standardise_by_sex:
+        merged = _age_sex_grid(merged, standard_population, ind.min_age or 0)
     merged["count"] = merged["count"].fillna(0.0)
     merged["pop"] = merged["pop"].fillna(0.0)
     if ind.annualised:
@@ -570,7 +579,10 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     # events and no population has no rate, so the group's DSR is not calculated (its events stay
     # in the numerator) -- implemented in stats.dsr_by_group.
     # Standard weights cover all bands at or above min_age, whether or not a group has people there.
-    total_w = float(standard_population[standard_population.index >= (ind.min_age or 0)].sum())
+    # (Age and sex: each sex is weighted by the whole standard population, so W is each group's own
+    # grid total: 2 x ESP for persons, 1 x ESP for a sex group.)
+    total_w = (None if ind.standardise_by_sex
+               else float(standard_population[standard_population.index >= (ind.min_age or 0)].sum()))
     out = None
     for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
         g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
@@ -579,6 +591,17 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
         out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
     assert out is not None
     return out.reindex(columns=OUT_COLUMNS)
+
+
+def _age_sex_grid(merged: pd.DataFrame, standard_population: pd.Series, min_age: int) -> pd.DataFrame:
+    """Every group on the full grid of standard age bands x sex (F, M; a sex group its own sex only),
+    so a band with no one in it weighs in as rate 0. Unknown sex is excluded (NHS OF 2.3.i)."""
+    merged = merged[merged["std_sex"].isin(("F", "M"))]
+    groups = merged[KEY].drop_duplicates()
+    bands = pd.DataFrame({"age5": [int(a) for a in standard_population.index if a >= min_age]})
+    grid = groups.merge(bands, how="cross").merge(pd.DataFrame({"std_sex": ["F", "M"]}), how="cross")
+    own = (grid["breakdown"] != "sex") | (grid["group"] == grid["std_sex"].map(SEX_LABELS))
+    return grid[own].merge(merged, on=[*KEY, "age5", "std_sex"], how="left")
 
 
 # ------------------------------------------------------------------------------------ refresh

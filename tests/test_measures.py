@@ -487,11 +487,14 @@ EXPECTED: dict[str, list[K]] = {
     # old code silently used the other 4 bands ((2500/1000 + 5000/3000 + 5500/2000 + 7000/4000)/Y91 = 34.79).
     "m16_acsc_chronic": [
         K(FY, 5, 4982.8884, None, note=DSR_NOTE),           # denominator 20000 x Y91
-        K(MAY, 2, 1697.4675, 49.092742),                     # (2500/1000 + 5000/3000) / Y31; 20000 x Y31
+        # age x sex strata, each sex weighted by the whole ESP (W = 2 x 100,000): s2 is F80-84 (P1F80
+        # 1000), s3 M70-74 (P1M70 3000): (2500/1000 + 5000/3000) / Y31 / 200000 x 1e5 = 24.546371
+        # (age-only standardisation pooled the sexes over W = 100,000: 49.09)
+        K(MAY, 2, 1697.4675, 24.546371),                     # 20000 x Y31
         K(JUN, 3, 1642.7105, None, note=DSR_NOTE),          # s5, s7, s9: s7 in the empty 65-69 band
         K(APR, 0, 1642.7105, 0),
-        K(FY, 1, 996.57769, 7.0240385, breakdown="imd_quintile", group="Unknown"),  # s9: 7000/(4000 Y91)
-        K(FY, 2, 1245.7221, 21.072115, breakdown="sex", group="Female"),  # a, c: (2.5 + 2.75)/Y91; 5000 x Y91
+        K(FY, 1, 996.57769, 3.5120192, breakdown="imd_quintile", group="Unknown"),  # s9: 7000/(4000 Y91)/200000 x 1e5
+        K(FY, 2, 1245.7221, 21.072115, breakdown="sex", group="Female"),  # a, c: (2.5 + 2.75)/Y91 over W = 100,000 (one sex)
     ],
     # BCF 2025-26: emergency admissions aged 65+: s1 (a 84), s2 (a), s3 (b 73, '22'), s6 (g 78), s7 (f 68) = 5;
     # s4 is elective, s8 (k) is 64 on 2024-05-15, s5/s9/s11 are under 65. Population 65+ 6000.
@@ -673,8 +676,8 @@ def test_dobson_ci_for_dsr(kat: pd.DataFrame) -> None:
     r = one(kat, "m09_falls_65", FY)
     assert r.value == pytest.approx(value, rel=1e-9)
     assert _ci(r) == pytest.approx((lo, hi), rel=1e-9)
-    # m16 May: s2 (80-84, w 2500, P1F80 1000) and s3 (70-74, w 5000, P1M70 3000), all-age weights 100,000
-    value, lo, hi = _dobson([(2500, 1, 1000 * Y31), (5000, 1, 3000 * Y31)], 100_000)
+    # m16 May: s2 (F80-84, w 2500, P1F80 1000) and s3 (M70-74, w 5000, P1M70 3000); age x sex: W = 2 x 100,000
+    value, lo, hi = _dobson([(2500, 1, 1000 * Y31), (5000, 1, 3000 * Y31)], 200_000)
     r = one(kat, "m16_acsc_chronic", MAY)
     assert r.value == pytest.approx(value, rel=1e-9)
     assert _ci(r) == pytest.approx((lo, hi), rel=1e-9)
