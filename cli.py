@@ -14,6 +14,19 @@ def _echo_progress(message: str) -> None:
     click.echo(f"  {message}", err=True)
 
 
+def _echo_findings(url: str) -> None:
+    """Rows kept but counted as data-quality findings (the Data page shows the same table)."""
+    from data_loaders.db import read_engine
+    from data_loaders.integrity import findings
+
+    with read_engine(url).connect() as conn:
+        found = [f for f in findings(conn) if f.count]
+    if found:
+        click.echo("Kept and counted on the Data page's data-quality table:")
+    for f in found:
+        click.echo(f"  {f.extract}.{f.column}: {f.count:,} of {f.total:,} {f.label}")
+
+
 def audit(action: str, detail: dict[str, object]) -> None:
     """Record a command in the audit log as the operating-system user who ran it (role `cli`)."""
     import getpass
@@ -70,6 +83,7 @@ def register_commands(server: Flask) -> None:
                                  for r in records]})
         for r in records:
             click.echo(f"loaded {r.rows:,} rows into {r.extract} from {r.file_name}")
+        _echo_findings(load_settings().database_url)
 
     @server.cli.command("measures")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -176,6 +190,61 @@ def register_commands(server: Flask) -> None:
         with write_transaction(load_settings().database_url) as conn:
             counts = refresh_all(conn, progress=_echo_progress)
         click.echo(f"refreshed: {counts}")
+
+    @server.cli.group("user")
+    def user_group() -> None:
+        """Local accounts for AUTH_MODE=password (kept beside the audit log)."""
+
+    role_option = click.option("--role", type=click.Choice(["viewer", "analyst", "data_manager"]), default=None)
+    password_option = click.option("--password-stdin", is_flag=True,
+                                   help="Read the password from standard input (for scripts) instead of prompting.")
+
+    def _password(from_stdin: bool) -> str:
+        if from_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    def _account_change(action: str, username: str, change) -> None:
+        from data_loaders.settings import load_settings
+
+        try:
+            change(load_settings().audit_url)
+        except ValueError as error:
+            click.echo(f"user {action}: {error}", err=True)
+            sys.exit(2)
+        audit(f"user_{action}", {"username": username})
+        click.echo(f"user {username}: {action} done")
+
+    @user_group.command("add")
+    @click.argument("username")
+    @role_option
+    @click.option("--locality", default=None, help="Default view for an LDP chair (e.g. North); see README.")
+    @password_option
+    def user_add(username: str, role: str | None, locality: str | None, password_stdin: bool) -> None:
+        """Add an account (role default: viewer)."""
+        from data_loaders.accounts import add_user
+
+        password = _password(password_stdin)
+        _account_change("add", username, lambda url: add_user(url, username, password, role or "viewer", locality))
+
+    @user_group.command("disable")
+    @click.argument("username")
+    def user_disable(username: str) -> None:
+        """Disable an account (it can no longer sign in; `reset` re-enables it)."""
+        from data_loaders.accounts import disable_user
+
+        _account_change("disable", username, lambda url: disable_user(url, username))
+
+    @user_group.command("reset")
+    @click.argument("username")
+    @role_option
+    @password_option
+    def user_reset(username: str, role: str | None, password_stdin: bool) -> None:
+        """Set a new password (and optionally a new role); re-enables a disabled account."""
+        from data_loaders.accounts import reset_user
+
+        password = _password(password_stdin)
+        _account_change("reset", username, lambda url: reset_user(url, username, password, role))
 
     @server.cli.command("data-dictionary")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/data-dictionary.md"),

@@ -8,15 +8,13 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pandas as pd
-from flask_caching import Cache
 
+from caching import cache
 from data_loaders.db import data_version, database_exists, read_dataset_info, read_engine
 from data_loaders.settings import load_settings
 from metrics import quality as quality_mod
 from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
-
-cache = Cache()
 
 
 def _url() -> str:
@@ -146,6 +144,13 @@ def load_log() -> pd.DataFrame:
     from data_loaders.load import read_load_log
 
     return read_load_log(_url())
+
+
+def audit_log(limit: int | None = 200) -> pd.DataFrame:
+    """The audit log, newest first (never cached: it changes with every sign-in)."""
+    from data_loaders.audit import read_audit
+
+    return read_audit(load_settings().audit_url, limit=limit)
 
 
 def rejections() -> list[dict[str, object]]:

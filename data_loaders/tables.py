@@ -101,6 +101,7 @@ measure_result = Table(
     Column("upper_ci_998", Float(53), nullable=True),
     Column("interval_method", String(60), nullable=True),  # how lower_ci/upper_ci were made
     Column("interval_level", Float(53), nullable=True),  # their confidence level (0.95)
+    Column("to_date", Boolean, nullable=False, default=False),  # financial year not complete at the data end
     Column("suppressed", Boolean, nullable=False),
     # The period holds the latest month of a usually-revised source (UCR, GPAD): figures may change.
     Column("provisional", Boolean, nullable=False, default=False),
@@ -197,4 +198,16 @@ audit_log = Table(
     Column("action", String(64), nullable=False),
     Column("detail", Text, nullable=True),  # JSON: what was asked for, and the outcome
     comment="Who did what and when: sign-ins (and failures), loads, exports, packs, exact exports.",
+)
+
+app_user = Table(
+    "app_user",
+    audit_metadata,
+    Column("username", String(320), primary_key=True),
+    Column("password_hash", Text, nullable=False),  # argon2id (argon2-cffi)
+    Column("role", String(32), nullable=False),
+    Column("locality", String(40), nullable=True),
+    Column("disabled", Boolean, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    comment="Local accounts for AUTH_MODE=password (small deployments); beside the audit log.",
 )

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-ArrayLike = Sequence[float] | np.ndarray | pd.Series
+ArrayLike: TypeAlias = Sequence[float] | np.ndarray | pd.Series
 
 HIGH_IS_GOOD = "HIGH_IS_GOOD"
 LOW_IS_GOOD = "LOW_IS_GOOD"
@@ -737,7 +737,7 @@ def rii(
 
 
 def compare_with_benchmark(
-    value: float, lower: float, upper: float, benchmark: float, polarity: str
+    value: float | None, lower: float | None, upper: float | None, benchmark: float | None, polarity: str
 ) -> str:
     """Fingertips-style significance comparison of an interval against a benchmark.
 
@@ -753,9 +753,9 @@ def compare_with_benchmark(
     """
     if polarity not in POLARITIES:
         raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
-    for item in (value, lower, upper, benchmark):
-        if item is None or (isinstance(item, float) and math.isnan(item)) or pd.isna(item):
-            return "not compared"
+    if value is None or lower is None or upper is None or benchmark is None \
+            or any(pd.isna(item) for item in (value, lower, upper, benchmark)):
+        return "not compared"
     if lower > benchmark:
         direction = "higher"
     elif upper < benchmark:
@@ -766,3 +766,161 @@ def compare_with_benchmark(
         return direction
     good = (direction == "higher") == (polarity == HIGH_IS_GOOD)
     return "better" if good else "worse"
+
+
+# --------------------------------------------------------------------------- funnel plots
+
+#: Funnel limits drawn around the benchmark: 95% ("2 sigma", p = 0.025 each side) and 99.8%
+#: ("3 sigma", p = 0.001 each side), as PHEindicatormethods ``calculate_funnel_limits``.
+FUNNEL_LEVELS = (0.95, 0.998)
+DISPERSIONS = ("none", "multiplicative", "random_effects")
+
+
+def funnel_proportion_limits(
+    denominators: ArrayLike, average: float, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel limits for a proportion (0-1) at each denominator: PHE's ``sigma_adjustment``.
+
+    Why: the proportion at which a group of size n has its Wilson limit exactly on the average,
+    i.e. the Wilson interval inverted, so a point lies outside the funnel exactly when its own
+    Wilson interval excludes the average. Clipped to [0, 1] as ``calculate_funnel_limits``.
+
+    References
+    ----------
+    PHEindicatormethods::calculate_funnel_limits (utils.R ``sigma_adjustment``).
+    Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med 2005;24:1185-1202.
+    """
+    z2 = _z(confidence) ** 2
+    n = _as_float_array(denominators)
+    a = float(average)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        first = a * (n / z2 + 1)
+        adj = np.sqrt((-8 * a * (n / z2 + 1)) ** 2
+                      - 64 * (1 / z2 + 1 / n) * a * (n * (a * (n / z2 + 2) - 1) + z2 * (a - 1)))
+        last = 1 / z2 + 1 / n
+        lower = (first - adj / 8) / last / n
+        upper = (first + adj / 8) / last / n
+    return np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+
+
+def funnel_rate_limits(
+    events: ArrayLike, average: float, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Funnel limits for a rate, parameterised by the number of events O (PHE's method).
+
+    Returns (lower_denominator, lower_rate, upper_denominator, upper_rate) per event count: the
+    lower limit passes through rate O / D where D = exact_upper(O) / average (O's exact Poisson
+    upper limit sits on the average); the upper limit through O / D with D = exact_lower(O) /
+    average. Rates are per unit of denominator (multiply by the indicator's multiplier).
+    ``poisson_funnel`` in PHEindicatormethods finds the same exact limits by bisection.
+
+    References
+    ----------
+    PHEindicatormethods::calculate_funnel_limits (utils.R ``poisson_funnel``).
+    """
+    alpha = 1.0 - confidence
+    _z(confidence)
+    o = _as_float_array(events)
+    exact_upper = st.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
+    exact_lower = np.where(o > 0, st.chi2.ppf(alpha / 2, 2 * np.maximum(o, 1e-300)) / 2, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_low = exact_upper / average
+        d_high = exact_lower / average
+        return d_low, o / d_low, d_high, o / d_high
+
+
+class Dispersion(NamedTuple):
+    """Spiegelhalter's over-dispersion estimates from a set of areas.
+
+    phi: winsorised mean squared z-score; overdispersed: I * phi > I - 1 (as Spiegelhalter 2005,
+    the chi-square mean); tau2: additive random-effects variance (0 when not over-dispersed).
+    """
+
+    phi: float
+    tau2: float
+    overdispersed: bool
+    n_areas: int
+
+
+def _null_variance(kind: str, average: float, denominators: np.ndarray) -> np.ndarray:
+    if kind == "proportion":
+        return average * (1.0 - average) / denominators
+    if kind == "rate":
+        return average / denominators
+    raise ValueError("kind must be 'proportion' or 'rate'")
+
+
+def overdispersion(
+    kind: str, values: ArrayLike, denominators: ArrayLike, average: float, winsor: float = 0.1
+) -> Dispersion:
+    """Estimate over-dispersion of areas around ``average`` (Spiegelhalter 2005, section 4).
+
+    Why: registers and big practice totals have tiny sampling error, so exact limits flag most
+    areas; the spread between areas that is not sampling error is estimated instead. ``values``
+    are proportions (0-1) or rates per unit; z_i = (y_i - average) / s_i with the null standard
+    error s_i (binomial or Poisson); z is winsorised at the ``winsor`` and 1 - ``winsor``
+    quantiles; phi = mean(z_w^2); tau^2 = (I phi - (I - 1)) / (sum w - sum w^2 / sum w) with
+    w = 1 / s^2, floored at 0 (and 0 unless I phi > I - 1). Areas with NaN or non-positive
+    denominators are ignored.
+
+    References
+    ----------
+    Spiegelhalter DJ. Handling over-dispersion of performance indicators. Qual Saf Health Care
+    2005;14:347-351.
+    """
+    y = _as_float_array(values)
+    n = _as_float_array(denominators)
+    ok = ~np.isnan(y) & ~np.isnan(n) & (n > 0)
+    y, n = y[ok], n[ok]
+    k = y.size
+    if k < 2:
+        return Dispersion(math.nan, math.nan, False, k)
+    var = _null_variance(kind, average, n)
+    z = (y - average) / np.sqrt(var)
+    lo, hi = np.quantile(z, [winsor, 1.0 - winsor])
+    zw = np.clip(z, lo, hi)
+    phi = float(np.mean(zw**2))
+    over = k * phi > k - 1
+    w = 1.0 / var
+    tau2 = max((k * phi - (k - 1)) / (w.sum() - np.sum(w**2) / w.sum()), 0.0) if over else 0.0
+    return Dispersion(phi, float(tau2), bool(over), k)
+
+
+def funnel_normal_limits(
+    kind: str, denominators: ArrayLike, average: float, confidence: float, method: str,
+    dispersion: Dispersion,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Over-dispersed funnel limits (normal approximation, Spiegelhalter 2005).
+
+    multiplicative: ``average +/- z sqrt(phi) s(n)``; random_effects (additive):
+    ``average +/- z sqrt(s(n)^2 + tau^2)``; s(n) the null standard error. When the areas are not
+    over-dispersed phi is taken as 1 and tau^2 as 0. Proportions are clipped to [0, 1].
+    """
+    if method not in ("multiplicative", "random_effects"):
+        raise ValueError(f"method must be 'multiplicative' or 'random_effects', got {method!r}")
+    z = _z(confidence)
+    var = _null_variance(kind, average, _as_float_array(denominators))
+    if method == "multiplicative":
+        half = z * np.sqrt(var * (dispersion.phi if dispersion.overdispersed else 1.0))
+    else:
+        half = z * np.sqrt(var + (dispersion.tau2 if dispersion.overdispersed else 0.0))
+    lower, upper = average - half, average + half
+    if kind == "proportion":
+        return np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+    return np.maximum(lower, 0.0), upper
+
+
+def funnel_position(
+    value: ArrayLike, lower95: ArrayLike, upper95: ArrayLike, lower998: ArrayLike, upper998: ArrayLike
+) -> np.ndarray:
+    """Where each point lies against its funnel: 'High (0.001)', 'High (0.025)', 'Low (0.001)',
+    'Low (0.025)' or 'Not significant' (PHE ``assign_funnel_significance`` labels); NaN -> ''."""
+    v = _as_float_array(value)
+    out = np.full(v.shape, "Not significant", dtype=object)
+    with np.errstate(invalid="ignore"):
+        out[v > _as_float_array(upper95)] = "High (0.025)"
+        out[v > _as_float_array(upper998)] = "High (0.001)"
+        out[v < _as_float_array(lower95)] = "Low (0.025)"
+        out[v < _as_float_array(lower998)] = "Low (0.001)"
+    out[np.isnan(v)] = ""
+    return out

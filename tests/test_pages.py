@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,15 +25,13 @@ from tests.kat_data import frames as kat_frames
 
 
 @pytest.fixture(scope="module")
-def kat_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def kat_app(tmp_path_factory: pytest.TempPathFactory, kat_db: Path) -> Iterator[Any]:
     data_dir = tmp_path_factory.mktemp("pages-data")
+    shutil.copyfile(kat_db, data_dir / "bsol.duckdb")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BSOL_DATA_DIR", str(data_dir))
         mp.delenv("DATABASE_URL", raising=False)
         mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        from tests.kat_db import build_kat_db
-
-        build_kat_db(f"duckdb:///{data_dir / 'bsol.duckdb'}")
         import app as app_module
         from callbacks.data import cache
 
@@ -72,8 +72,23 @@ def test_measure_page_every_indicator(kat_app: Any) -> None:
         options, value = measure.update_periods(ind.frequency[0], ind.id, None)
         assert value == "latest" and options
         for geography in ("BSol", "East"):
-            out = _text(measure.update_measure(geography, ind.frequency[0], value, "sex", ind.id))
+            content, view = measure.update_measure(geography, ind.frequency[0], value, "sex", ind.id)
+            out = _text(content)
             _assert_no_patient_data(out)
+            assert view and view["period"], f"{ind.id} {geography}: no period shown"
+            below = _text(measure.update_below(1, view, ind.id))  # the section below the fold
+            _assert_no_patient_data(below)
+            assert "Definition" in below and "table-open" in below
+            assert measure.update_below(0, view, ind.id) is None  # not rendered until scrolled to
+            table, no_prev, no_next, page = measure.update_table(
+                1, 0, 0, None, view, ind.id, trigger={"type": "table-open", "section": "all", "period": view["period"]})
+            _assert_no_patient_data(_text(table))
+            assert "figures-table" in _text(table) and no_prev and page == 0
+            if not no_next:  # a long table: the next page starts where the first ended
+                table2, prev2, _, page2 = measure.update_table(
+                    1, 0, 1, 0, view, ind.id, trigger={"type": "table-next", "section": "all",
+                                                       "period": view["period"]})
+                assert page2 == 1 and not prev2 and "Showing rows 26-" in _text(table2)
 
 
 def test_bad_input_gives_messages(kat_app: Any) -> None:
@@ -82,7 +97,7 @@ def test_bad_input_gives_messages(kat_app: Any) -> None:
 
     assert "There is no indicator" in _text(measure_layout.layout("nope"))
     assert "Unknown locality" in _text(home.update_scorecard("Narnia", None))
-    out = _text(measure.update_measure("BSol", "month", "1999-01", "sex", "m05_ucr_2h"))
+    out = _text(measure.update_measure("BSol", "month", "1999-01", "sex", "m05_ucr_2h")[0])
     assert "No data for this selection" in out
     parsed = flt.parse({"locality": "atlantis", "period_type": "decade", "breakdown": "star sign"})
     assert len(parsed.errors) == 3 and parsed.locality == "BSol"
@@ -153,11 +168,19 @@ def test_downloads_have_no_small_counts(kat_app: Any) -> None:
                 assert not pd.to_numeric(below["Value"], errors="coerce").between(1, 7).any()
 
 
+def _as_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch, role: str) -> None:
+    """Everyone has `role` (AUTH_MODE=none with BSOL_DEFAULT_ROLE=role; access.py reads it per request)."""
+    from dataclasses import replace
+
+    config = kat_app.server.config
+    monkeypatch.setitem(config, "BSOL_AUTH", replace(config["BSOL_AUTH"], default_role=role))
+
+
 def test_downloads_need_the_analyst_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     client = kat_app.server.test_client()
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "viewer")
+    _as_role(kat_app, monkeypatch, "viewer")
     assert client.get("/download/measure/m05_ucr_2h.csv").status_code == 403
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "analyst")
+    _as_role(kat_app, monkeypatch, "analyst")
     ok = client.get("/download/measure/m05_ucr_2h.xlsx")
     assert ok.status_code == 200 and ok.data[:2] == b"PK"
     assert client.get("/download/measure/nope.csv").status_code == 404
@@ -306,7 +329,9 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     content, _ = pages.update_prepost("Solihull", "INT01", "pilot", 6)
     assert "East INT serves East, not Solihull" in _text(content)
     # the layout (URL -> page) shows the same message and falls back to the defaults in the filters
-    page = _text(prepost.layout(team="nope", window="five"))
+    import dash
+
+    page = _text(dash.page_registry["prepost"]["layout"](team="nope", window="five"))
     assert "This link has a problem" in page and "Unknown INT team “nope”" in page and "Unknown window “five”" in page
     assert "Traceback" not in page
     # team names and codes are accepted case-insensitively; a team outside the locality falls back to all
@@ -317,5 +342,5 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     assert client.get("/download/prepost.csv?window=7").status_code == 400
     assert client.get("/download/prepost.csv?team=INT99").status_code == 400
     assert client.get("/download/prepost.pdf?cohort=all&window=3").status_code == 404
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "viewer")
+    _as_role(kat_app, monkeypatch, "viewer")
     assert client.get("/download/prepost.csv?cohort=all&window=3").status_code == 403
