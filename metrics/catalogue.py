@@ -139,7 +139,8 @@ class Indicator:
 
     @property
     def unit_label(self) -> str:
-        return UNIT_LABELS[self.unit]
+        """"per 100,000 a year" for annualised rates: the period is shorter than the rate's year."""
+        return UNIT_LABELS[self.unit] + (" a year" if self.annualised and self.unit.startswith("per_1") else "")
 
 
 _CI_RULES: dict[str, str] = {
