@@ -1007,7 +1007,8 @@ class CatalogueProblem:
 
 
 def catalogue_problems(indicators: tuple[Indicator, ...] = INDICATORS) -> list[CatalogueProblem]:
-    """Structural checks that need no database (see compute.validate_catalogue for column checks)."""
+    """Structural checks that need no database (the extract catalogue checks its own columns at
+    import: data_loaders.extracts._validate_catalogue)."""
     problems: list[CatalogueProblem] = []
     seen: set[str] = set()
     numbers = sorted(m.number for m in MEASURES)
