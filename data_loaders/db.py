@@ -115,9 +115,8 @@ def write_transaction(url: str) -> Iterator[Connection]:
             engine.dispose()
         return
     with _writer_lock(path):
+        remove_stale_copies(path)
         work = path.with_name(f".{path.name}.loading-{os.getpid()}")
-        if work.exists():
-            work.unlink()
         if path.exists():
             shutil.copy2(path, work)
         engine = make_engine(f"duckdb:///{work}")
@@ -136,6 +135,17 @@ def write_transaction(url: str) -> Iterator[Connection]:
                 leftover.unlink(missing_ok=True)
             raise
     _read_engines.pop(url, None)
+
+
+def remove_stale_copies(path: Path) -> list[Path]:
+    """Delete working copies (and their WAL files) left by loads that were killed mid-way.
+
+    Called with the writer lock held, so no other load is using one: every copy is stale.
+    """
+    stale = sorted(path.parent.glob(f".{path.name}.loading-*"))
+    for leftover in stale:
+        leftover.unlink(missing_ok=True)
+    return stale
 
 
 def _stamp(conn: Connection) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Table, and_, exists, insert, select
 
 from data_loaders.db import duckdb_path, read_engine, write_transaction
 from data_loaders.extracts import Extract, get_extract
-from data_loaders.readers import FORMATS, read_extract
+from data_loaders.readers import FORMATS, check_file_size, read_extract
 from data_loaders.settings import load_settings
 from data_loaders.tables import EXTRACT_TABLES, load_log
 from data_loaders.validate import (
@@ -260,7 +260,12 @@ class _Checked:
 def _check_file(path: Path, extract: str | None) -> _Checked:
     problems = Problems()
     try:
+        check_file_size(path)  # before reading it into memory
         data = path.read_bytes()
+    except ExtractValidationError as e:  # too large to read into memory: hashed as a stream for the record
+        problems.extend(Problems(items=list(e.problems), total=e.total))
+        with open(path, "rb") as handle:
+            return _Checked(path, hashlib.file_digest(handle, "sha256").hexdigest(), extract, None, problems)
     except OSError as e:
         problems.add(Problem(path.name, None, None, f"cannot read the file: {e.strerror or e}"))
         return _Checked(path, "", extract, None, problems)
