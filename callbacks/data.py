@@ -8,15 +8,13 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pandas as pd
-from flask_caching import Cache
 
+from caching import cache
 from data_loaders.db import data_version, database_exists, read_dataset_info, read_engine
 from data_loaders.settings import load_settings
 from metrics import quality as quality_mod
 from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
-
-cache = Cache()
 
 
 def _url() -> str:

@@ -5,19 +5,8 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from callbacks import data
 from layouts import ids
-from metrics import disclosure
-
-NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
-    ("home", "/", "Scorecard"),
-    ("locality", "/locality", "Locality"),
-    ("inequalities", "/inequalities", "Inequalities"),
-    ("prepost", "/pre-post", "Pre/post INT"),
-    ("data", "/data", "Data"),
-    ("about", "/about", "About the measures"),
-)
-
+from layouts.pages import NAV_ITEMS
 
 INDEX_STRING = """<!DOCTYPE html>
 <html lang="en-GB">
@@ -38,11 +27,7 @@ INDEX_STRING = """<!DOCTYPE html>
 </html>"""
 
 
-def demo_banner() -> html.Div | None:
-    try:
-        demo = data.is_demo()
-    except Exception:  # no database yet: the pages say so themselves
-        demo = False
+def demo_banner(demo: bool) -> html.Div | None:
     if not demo:
         return None
     return html.Div([
@@ -76,7 +61,9 @@ def auth_bar() -> html.Div:
                     className="auth-bar")
 
 
-def layout() -> html.Div:
+def layout(demo: bool = False, rule_text: str = "") -> html.Div:
+    """The frame; `demo` (is the loaded data synthetic?) and the disclosure rule's wording come
+    from the app, which reads them per request."""
     return html.Div([
         html.A("Skip to main content", href=f"#{ids.MAIN}", className="skip-link"),
         dcc.Location(id=ids.URL, refresh=False),
@@ -91,11 +78,10 @@ def layout() -> html.Div:
                           for key, path, label in NAV_ITEMS], className="nav-list"),
                  className="site-nav", **{"aria-label": "Main"}),
         auth_bar(),
-        demo_banner(),
+        demo_banner(demo),
         html.Main(dash.page_container, id=ids.MAIN, tabIndex="-1", className="main"),
         html.Footer(html.Div([
             html.P("BSol Community Care Collaborative · Implementation Plan 2024/5–2026/7 impact measures."),
-            html.P(disclosure.describe(disclosure.configured_rule())
-                   + " SPC charts follow NHS England's Making Data Count."),
+            html.P(rule_text + " SPC charts follow NHS England's Making Data Count."),
         ], className="footer-inner"), className="site-footer"),
     ], id="shell")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,11 +27,10 @@ def _run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Path:
+    """A data folder holding a copy of the run's demo (built by `flask demo` in conftest)."""
     folder = tmp_path_factory.mktemp("cli")
-    done = _run(["demo", "--size", "small", "--end", "2025-03-31"], folder)
-    assert done.returncode == 0, done.stderr
-    assert "demo (small) built" in done.stdout
+    shutil.copyfile(demo_db, folder / "bsol.duckdb")
     return folder
 
 

@@ -1,12 +1,13 @@
 """Every stored result row says how its interval was made, at 95% and 99.8% (as Fingertips downloads).
 
-Built once on the known-answer dataset (tests/kat_data.py), DuckDB only: the columns are written by
+Read from the run's known-answer database (tests/kat_data.py, built once), DuckDB only: the columns are written by
 the same code on both backends (test_measures covers PostgreSQL).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,14 +17,12 @@ import sqlalchemy as sa
 from data_loaders.tables import measure_result
 from metrics import stats
 from metrics.catalogue import INDICATORS_BY_ID
-from tests.kat_db import build_kat_db
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pd.DataFrame]:
-    url = f"duckdb:///{tmp_path_factory.mktemp('intervals') / 'kat.duckdb'}"
-    build_kat_db(url)
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
+def stored(kat_db: Path) -> Iterator[pd.DataFrame]:
+    """The run's known-answer database (conftest `kat_db`, built once), read back."""
+    engine = sa.create_engine(f"duckdb:///{kat_db}", poolclass=sa.NullPool)
     with engine.connect() as conn:
         yield pd.DataFrame(conn.execute(sa.select(measure_result)).mappings().all())
     engine.dispose()

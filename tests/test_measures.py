@@ -27,15 +27,14 @@ Registered population 2024-25 (20,000): P1 F80-84 Q1 Asian 1000, P1 M70-74 Q1 As
 P1 F10-14 Q1 Black 2000, P1 M40-44 Unknown/Not stated 4000, P2 F75-79 Q5 White 2000,
 P2 M45-49 Q5 White 8000. So 65+ = 6000 (P1 4000, P2 2000), under 20 = 2000, each practice 10,000.
 
-The database is built once per backend per module (fixture `kat`), through the real loader and
-`refresh_results`, and the stored `measure_result` table is read back.
+The database is built once per backend per run (tests/kat_db.build_kat_db through conftest's
+`template_db`), through the real loader and the full refresh, and the stored `measure_result` table
+is read back.
 """
 
 from __future__ import annotations
 
 import math
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -45,13 +44,11 @@ import pytest
 import sqlalchemy as sa
 from scipy import stats as sps
 
-from data_loaders.db import write_transaction
-from data_loaders.load import load_frames
 from data_loaders.tables import measure_result
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Events
-from metrics.compute import _derive_fy, refresh_results, reporting_periods
-from metrics.pipeline import set_dataset_info
-from tests.kat_data import DATA_END, frames
+from metrics.compute import _derive_fy, reporting_periods
+from tests.conftest import BACKENDS, TemplateDb
+from tests.kat_db import build_kat_db
 
 Z = sps.norm.ppf(0.975)  # 1.959964
 Y91, Y30, Y31 = 91 / 365.25, 30 / 365.25, 31 / 365.25
@@ -64,14 +61,6 @@ JUN = ("month", "2024-06")
 
 
 # ------------------------------------------------------------------------------------ fixture
-def _build(url: str) -> None:
-    """tests/kat_db.build_kat_db without the pre/post refresh (this module tests the measures only)."""
-    with write_transaction(url) as conn:
-        load_frames(conn, frames())
-        set_dataset_info(conn, {"data_end": DATA_END.isoformat(), "is_demo": "false", "data_start": "2023-04-01"})
-        refresh_results(conn)
-
-
 class _Results(pd.DataFrame):
     """The results frame, with a one-line repr so failure tracebacks stay readable."""
 
@@ -92,37 +81,21 @@ def _read(url: str) -> pd.DataFrame:
     return _Results(frame)
 
 
-_BUILT: dict[str, pd.DataFrame] = {}  # backend -> stored results, built once per module run
+_BUILT: dict[str, pd.DataFrame] = {}  # backend -> stored results, read once per run
 
 
 def _results(request: pytest.FixtureRequest, backend: str) -> pd.DataFrame:
-    """Build the known-answer database on `backend` through the real loader and refresh, once."""
-    if backend in _BUILT:
-        return _BUILT[backend]
-    if backend == "duckdb":
-        url = f"duckdb:///{request.getfixturevalue('tmp_path_factory').mktemp('kat') / 'kat.duckdb'}"
-        _build(url)
-        _BUILT[backend] = _read(url)
-        return _BUILT[backend]
-    admin: sa.Engine = request.getfixturevalue("_pg_admin")  # session-scoped real server (conftest)
-    name = f"kat_{uuid.uuid4().hex}"
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        _build(url)
-        _BUILT[backend] = _read(url)
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    """The known-answer database on `backend` (conftest template_db: built once per run), read back."""
+    if backend not in _BUILT:
+        template_db: TemplateDb = request.getfixturevalue("template_db")
+        _BUILT[backend] = _read(template_db(backend, "kat", build_kat_db))
     return _BUILT[backend]
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def kat(request: pytest.FixtureRequest) -> Iterator[pd.DataFrame]:
-    """The stored results of the known-answer dataset, built once per backend for this module."""
-    yield _results(request, request.param)
-    _BUILT.pop(request.param, None)
+@pytest.fixture(scope="module", params=BACKENDS)
+def kat(request: pytest.FixtureRequest) -> pd.DataFrame:
+    """The stored results of the known-answer dataset (built once per backend per run)."""
+    return _results(request, request.param)
 
 
 @pytest.mark.postgres

@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,15 +25,13 @@ from tests.kat_data import frames as kat_frames
 
 
 @pytest.fixture(scope="module")
-def kat_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def kat_app(tmp_path_factory: pytest.TempPathFactory, kat_db: Path) -> Iterator[Any]:
     data_dir = tmp_path_factory.mktemp("pages-data")
+    shutil.copyfile(kat_db, data_dir / "bsol.duckdb")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BSOL_DATA_DIR", str(data_dir))
         mp.delenv("DATABASE_URL", raising=False)
         mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        from tests.kat_db import build_kat_db
-
-        build_kat_db(f"duckdb:///{data_dir / 'bsol.duckdb'}")
         import app as app_module
         from callbacks.data import cache
 
@@ -314,7 +314,9 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     content, _ = pages.update_prepost("Solihull", "INT01", "pilot", 6)
     assert "East INT serves East, not Solihull" in _text(content)
     # the layout (URL -> page) shows the same message and falls back to the defaults in the filters
-    page = _text(prepost.layout(team="nope", window="five"))
+    import dash
+
+    page = _text(dash.page_registry["prepost"]["layout"](team="nope", window="five"))
     assert "This link has a problem" in page and "Unknown INT team “nope”" in page and "Unknown window “five”" in page
     assert "Traceback" not in page
     # team names and codes are accepted case-insensitively; a team outside the locality falls back to all
