@@ -172,9 +172,20 @@ def data_version(url: str) -> str:
     return value or "none"
 
 
-def read_dataset_info(url: str) -> dict[str, str]:
-    with read_engine(url).connect() as conn:
-        if not inspect(conn).has_table("dataset_info"):
-            return {}
-        rows = conn.execute(select(dataset_info.c.key, dataset_info.c.value)).all()
+def read_dataset_info(url_or_conn: str | Connection) -> dict[str, str]:
+    if isinstance(url_or_conn, str):
+        with read_engine(url_or_conn).connect() as conn:
+            return read_dataset_info(conn)
+    conn = url_or_conn
+    if not inspect(conn).has_table("dataset_info"):
+        return {}
+    rows = conn.execute(select(dataset_info.c.key, dataset_info.c.value)).all()
     return {k: v for k, v in rows}
+
+
+def stamped_version(conn: Connection) -> str:
+    """The write id of the data this connection reads ("none" before any write)."""
+    if not inspect(conn).has_table("dataset_info"):
+        return "none"
+    value = conn.execute(select(dataset_info.c.value).where(dataset_info.c.key == "write_id")).scalar()
+    return value or "none"

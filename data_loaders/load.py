@@ -341,15 +341,18 @@ def _record_rejections(bad: Sequence[_Checked], data_dir: Path) -> None:
 LOAD_LOG_COLUMNS = [c.name for c in load_log.columns]
 
 
-def read_load_log(url: str) -> pd.DataFrame:
-    """Every load that landed, newest first (empty frame when there is no database yet)."""
+def read_load_log(url: str, conn: Connection | None = None) -> pd.DataFrame:
+    """Every load that landed, newest first (empty frame when there is no database yet).
+    `conn`: read on this connection (a page's one per-request connection) instead of a new one."""
     path = duckdb_path(url)
     if path is not None and not path.exists():
         return pd.DataFrame(columns=LOAD_LOG_COLUMNS)
-    with read_engine(url).connect() as conn:
-        if not sa.inspect(conn).has_table(load_log.name):
-            return pd.DataFrame(columns=LOAD_LOG_COLUMNS)
-        rows = conn.execute(select(load_log).order_by(load_log.c.loaded_at.desc())).all()
+    if conn is None:
+        with read_engine(url).connect() as own:
+            return read_load_log(url, own)
+    if not sa.inspect(conn).has_table(load_log.name):
+        return pd.DataFrame(columns=LOAD_LOG_COLUMNS)
+    rows = conn.execute(select(load_log).order_by(load_log.c.loaded_at.desc())).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=LOAD_LOG_COLUMNS)
 
 
