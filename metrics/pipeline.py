@@ -44,7 +44,7 @@ def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | 
                progress: Progress | None = None) -> dict[str, int]:
     """Replace the whole database with a freshly generated, validated synthetic dataset."""
     from data_loaders import demo
-    from data_loaders.reference import load_reference
+    from data_loaders.reference import install_reference
     from data_loaders.validate import validate_frame
 
     say = progress or (lambda _msg: None)
@@ -61,7 +61,7 @@ def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | 
         for table in reversed(metadata.sorted_tables):
             conn.execute(delete(table))
         say("loading reference data")
-        load_reference(conn)
+        install_reference(conn)
         say("loading demo extracts")
         load_frames(conn, validated, file_names={n: f"demo:{n}" for n in validated})
         set_dataset_info(conn, demo.dataset_facts(size=size, seed=seed, end=end))
@@ -71,8 +71,15 @@ def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | 
 
 
 def load_and_refresh(url: str, paths: list[str], extract: str | None = None, progress: bool = True):
-    """Load extract files atomically and refresh the results inside the same transaction."""
-    return load_files(url, paths, extract=extract, progress=progress, after_load=refresh_all)
+    """Load extract files atomically and refresh the results inside the same transaction.
+
+    The extracts the results cannot be computed without (REQUIRED_EXTRACTS) must have rows
+    afterwards, or the load is rejected naming them (instead of a traceback from the refresh).
+    """
+    from data_loaders.extracts import REQUIRED_EXTRACTS
+
+    return load_files(url, paths, extract=extract, progress=progress, after_load=refresh_all,
+                      required=REQUIRED_EXTRACTS)
 
 
 def _extract(name: str):
