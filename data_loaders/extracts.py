@@ -722,7 +722,8 @@ def _validate_catalogue() -> None:
             for col in rule.columns:
                 if col not in names:
                     raise ValueError(f"{ex.name}: rule column {col} is not a column")
-    for link in (*LINKS, *AGREEMENTS):
+    links: tuple[Link | Agreement, ...] = (*LINKS, *AGREEMENTS)
+    for link in links:
         source, target = EXTRACTS_BY_NAME[link.extract], EXTRACTS_BY_NAME[link.target]
         to = link.to_column if isinstance(link, Link) else link.on
         if link.column not in source.column_names or to not in target.column_names:

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Table, and_, exists, insert, select
 
 from data_loaders.db import duckdb_path, read_engine, write_transaction
+from data_loaders.dialect import driver_connection
 from data_loaders.extracts import Extract, get_extract
 from data_loaders.integrity import Incoming, check_links, missing_required
 from data_loaders.readers import FORMATS, check_file_size, read_extract
@@ -167,7 +168,7 @@ def _stage_name() -> str:
 
 def _load_duckdb(conn: Connection, extract: Extract, table: Table, frame: pd.DataFrame) -> None:
     """Register the DataFrame on the raw DuckDB connection and INSERT ... SELECT from it."""
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     view = _stage_name()
     raw.register(view, frame)
     try:
@@ -190,7 +191,7 @@ def _copy(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     prep = conn.dialect.identifier_preparer
     cols = ", ".join(prep.quote(c) for c in frame.columns)
     statement = f"COPY {prep.format_table(table)} ({cols}) FROM STDIN (FORMAT csv)"
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     with raw.cursor() as cur, cur.copy(statement) as copy:
         for chunk in _csv_chunks(frame):
             copy.write(chunk)
@@ -318,7 +319,7 @@ def load_files(
     paths: Iterable[str | Path] | str | Path,
     extract: str | None = None,
     progress: bool = True,
-    after_load: Callable[[Connection], None] | None = None,
+    after_load: Callable[[Connection], object] | None = None,
     data_dir: Path | None = None,
     required: Sequence[str] = (),
 ) -> list[LoadRecord]:

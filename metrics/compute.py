@@ -281,8 +281,12 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_medi
         elif source.count == "patients":
             measures = {"n": func.count(func.distinct(table.c.patient_id))}
         elif source.count == "sum":
+            if source.column is None:
+                raise ValueError(f"{source.table}: count='sum' needs a column")
             measures = {"n": func.sum(cast(table.c[source.column], Double))}
         else:
+            if source.value is None:
+                raise ValueError(f"{source.table}: count={source.count!r} needs a value function")
             v = cast(source.value(row), Double)
             measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
             if want_median:
@@ -599,6 +603,9 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
     results["interval_method"] = method.where(has_interval, None)
     results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
+    ends = pd.to_datetime(results["period_end"])
+    results["to_date"] = (results["period_type"] == "financial_year").to_numpy() & ~(
+        (ends.dt.month == 3) & (ends.dt.day == 31)).to_numpy()
     return results[RESULT_COLUMNS]
 
 

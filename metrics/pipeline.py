@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import Connection, delete, insert
@@ -17,6 +18,10 @@ from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics.compute import refresh_results
 from metrics.inequality import refresh_inequality
+from metrics.prepost import refresh_prepost
+
+if TYPE_CHECKING:
+    from data_loaders.demo import Size
 
 Progress = Callable[[str], None]
 
@@ -27,10 +32,6 @@ def refresh_all(conn: Connection, progress: Progress | None = None) -> dict[str,
     if progress:
         progress("inequality (slope index, PHE simulation)")
     counts["inequality_result"] = refresh_inequality(conn)
-    try:
-        from metrics.prepost import refresh_prepost
-    except ImportError:  # pre/post module not present in this build
-        return counts
     counts["prepost_result"] = refresh_prepost(conn)
     return counts
 
@@ -40,7 +41,7 @@ def set_dataset_info(conn: Connection, facts: Mapping[str, str]) -> None:
     conn.execute(insert(dataset_info), [{"key": k, "value": str(v)} for k, v in facts.items()])
 
 
-def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | None = None,
+def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date | None = None,
                progress: Progress | None = None) -> dict[str, int]:
     """Replace the whole database with a freshly generated, validated synthetic dataset."""
     from data_loaders import demo

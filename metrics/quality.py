@@ -75,7 +75,7 @@ def _as_text(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "—"
     if hasattr(value, "date") and callable(value.date):
-        return value.date().isoformat()  # type: ignore[union-attr]
+        return value.date().isoformat()
     return str(value)
 
 
