@@ -739,11 +739,12 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     return results[RESULT_COLUMNS]
 
 
-def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None) -> int:
+def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None,
+                    timings: dict[str, Any] | None = None) -> int:
     """Recompute every indicator and replace the stored results (inside the caller's transaction)."""
     from data_loaders.bulk import bulk_insert
 
-    results = compute_all(conn, progress=progress)
+    results = compute_all(conn, progress=progress, timings=timings)
     conn.execute(delete(measure_result))
     bulk_insert(conn, measure_result, results)
     return len(results)
