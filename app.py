@@ -9,8 +9,9 @@ from __future__ import annotations
 from dash import Dash
 
 import access
+import auth
 import cli
-from callbacks.data import cache
+from caching import cache
 from data_loaders.settings import load_settings
 
 
@@ -26,18 +27,21 @@ def create_app() -> Dash:
     )
     cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache",
                                        "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout})
-    app.server.before_request(access.check_request)
+    access.init_app(app.server, settings.auth, lambda: set(app.callback_map))
+    import callbacks  # noqa: F401  (registers every page's callbacks)
+    from callbacks import data
+    from callbacks import shell as shell_callbacks
     from layouts import pages, shell
 
-    pages.register_pages()
-    app.layout = shell.layout
+    pages.register_pages({"teams": data.int_teams})
+    app.layout = shell_callbacks.frame
     app.index_string = shell.INDEX_STRING
-    import callbacks  # noqa: F401  (registers every page's callbacks)
     from callbacks.downloads import register_routes
 
     register_routes(app.server)
 
     cli.register_commands(app.server)
+    auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)
     return app
 
 

@@ -14,6 +14,16 @@ def _echo_progress(message: str) -> None:
     click.echo(f"  {message}", err=True)
 
 
+def audit(action: str, detail: dict[str, object]) -> None:
+    """Record a command in the audit log as the operating-system user who ran it (role `cli`)."""
+    import getpass
+
+    from data_loaders.audit import record
+    from data_loaders.settings import load_settings
+
+    record(load_settings().audit_url, getpass.getuser(), "cli", action, detail)
+
+
 def register_commands(server: Flask) -> None:
     @server.cli.command("demo")
     @click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True)
@@ -30,6 +40,7 @@ def register_commands(server: Flask) -> None:
         settings = load_settings()
         end_date = end.date() if end else None
         counts = build_demo(settings.database_url, size=size, seed=seed, end=end_date, progress=_echo_progress)
+        audit("load", {"demo": size, "seed": seed})
         if write_extracts:
             from data_loaders import demo
 
@@ -47,12 +58,16 @@ def register_commands(server: Flask) -> None:
         from data_loaders.validate import ExtractValidationError
         from metrics.pipeline import load_and_refresh
 
+        files = [str(p) for p in paths]
         try:
-            records = load_and_refresh(load_settings().database_url, [str(p) for p in paths], extract=extract)
+            records = load_and_refresh(load_settings().database_url, files, extract=extract)
         except ExtractValidationError as error:
+            audit("load_rejected", {"files": files, "problems": error.total})
             click.echo(str(error), err=True)
             click.echo("Nothing was loaded: the database is unchanged.", err=True)
             sys.exit(2)
+        audit("load", {"files": [{"file": r.file_name, "extract": r.extract, "rows": r.rows, "sha256": r.sha256}
+                                 for r in records]})
         for r in records:
             click.echo(f"loaded {r.rows:,} rows into {r.extract} from {r.file_name}")
 
@@ -74,6 +89,7 @@ def register_commands(server: Flask) -> None:
         if not exact:
             frame = for_display(frame)
         frame.to_csv(out, index=False)
+        audit("export_exact" if exact else "export", {"what": "measures", "out": str(out), "rows": len(frame)})
         click.echo(f"wrote {len(frame):,} rows to {out}")
 
     @server.cli.command("pack")
@@ -105,6 +121,7 @@ def register_commands(server: Flask) -> None:
                 sys.exit(2)
             target = out or Path(pack_filename(place, resolved))
             write_pack(conn, place, resolved.label, target)
+        audit("pack", {"place": place, "period": resolved.label, "out": str(target)})
         click.echo(f"wrote {target} ({place}, {resolved.label}) in {time.perf_counter() - started:.1f}s")
 
     @server.cli.command("prepost")
@@ -144,6 +161,8 @@ def register_commands(server: Flask) -> None:
             for col in prepost.ACTIVITY_LABELS.values():
                 frame[col] = [("[c]" if pd.isna(v) else f"{v:.0f}") for v in frame[col]]
         frame.to_csv(out, index=False)
+        audit("export_exact" if exact else "export", {"what": "prepost", "out": str(out), "rows": len(frame),
+                                                      "cohort": cohort, "window": window, "layout": layout})
         click.echo(f"wrote {len(frame):,} rows to {out} ({cohort}, {window} months, "
                    f"{'exact' if exact else 'disclosure control applied'})")
 
@@ -157,6 +176,61 @@ def register_commands(server: Flask) -> None:
         with write_transaction(load_settings().database_url) as conn:
             counts = refresh_all(conn, progress=_echo_progress)
         click.echo(f"refreshed: {counts}")
+
+    @server.cli.group("user")
+    def user_group() -> None:
+        """Local accounts for AUTH_MODE=password (kept beside the audit log)."""
+
+    role_option = click.option("--role", type=click.Choice(["viewer", "analyst", "data_manager"]), default=None)
+    password_option = click.option("--password-stdin", is_flag=True,
+                                   help="Read the password from standard input (for scripts) instead of prompting.")
+
+    def _password(from_stdin: bool) -> str:
+        if from_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    def _account_change(action: str, username: str, change) -> None:
+        from data_loaders.settings import load_settings
+
+        try:
+            change(load_settings().audit_url)
+        except ValueError as error:
+            click.echo(f"user {action}: {error}", err=True)
+            sys.exit(2)
+        audit(f"user_{action}", {"username": username})
+        click.echo(f"user {username}: {action} done")
+
+    @user_group.command("add")
+    @click.argument("username")
+    @role_option
+    @click.option("--locality", default=None, help="Default view for an LDP chair (e.g. North); see README.")
+    @password_option
+    def user_add(username: str, role: str | None, locality: str | None, password_stdin: bool) -> None:
+        """Add an account (role default: viewer)."""
+        from data_loaders.accounts import add_user
+
+        password = _password(password_stdin)
+        _account_change("add", username, lambda url: add_user(url, username, password, role or "viewer", locality))
+
+    @user_group.command("disable")
+    @click.argument("username")
+    def user_disable(username: str) -> None:
+        """Disable an account (it can no longer sign in; `reset` re-enables it)."""
+        from data_loaders.accounts import disable_user
+
+        _account_change("disable", username, lambda url: disable_user(url, username))
+
+    @user_group.command("reset")
+    @click.argument("username")
+    @role_option
+    @password_option
+    def user_reset(username: str, role: str | None, password_stdin: bool) -> None:
+        """Set a new password (and optionally a new role); re-enables a disabled account."""
+        from data_loaders.accounts import reset_user
+
+        password = _password(password_stdin)
+        _account_change("reset", username, lambda url: reset_user(url, username, password, role))
 
     @server.cli.command("data-dictionary")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("docs/data-dictionary.md"),

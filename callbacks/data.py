@@ -8,15 +8,13 @@ from __future__ import annotations
 from dataclasses import fields
 
 import pandas as pd
-from flask_caching import Cache
 
+from caching import cache
 from data_loaders.db import data_version, database_exists, read_dataset_info, read_engine
 from data_loaders.settings import load_settings
 from metrics import quality as quality_mod
 from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
-
-cache = Cache()
 
 
 def _url() -> str:
@@ -42,6 +40,37 @@ def display_results(indicator_ids: list[str] | None = None, period_type: str | N
     """Results after disclosure control, as every page and download must show them."""
     return _results(version(), tuple(indicator_ids) if indicator_ids else None, period_type, geography_level,
                     tuple(geographies) if geographies else None, breakdown)
+
+
+@cache.memoize()
+def _inequality(version_key: str, indicator_id: str, period_type: str | None) -> pd.DataFrame:
+    from metrics import inequality
+
+    with read_engine(_url()).connect() as conn:
+        return inequality.read_inequality(conn, indicator_id, period_type)
+
+
+def inequality_rows(indicator_id: str, period_type: str | None) -> pd.DataFrame:
+    """Stored SII/RII rows (computed at refresh from non-suppressed quintiles) for one indicator."""
+    return _inequality(version(), indicator_id, period_type)
+
+
+@cache.memoize()
+def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
+               period_type: str | None) -> tuple[pd.DataFrame, object] | None:
+    ind = INDICATORS_BY_ID[indicator_id]
+    with read_engine(_url()).connect() as conn:
+        exact = results.read_results(conn, [indicator_id], period_type, level, [geography], "none")
+    if exact.empty:
+        return None
+    exact = exact.sort_values("period_start", ignore_index=True)
+    return results.spc_frame(exact, ind), results.spc_summary(exact, ind)
+
+
+def spc_chart(indicator_id: str, level: str, geography: str,
+              period_type: str | None) -> tuple[pd.DataFrame, results.spc.SpcSummary] | None:
+    """XmR frame and icons for one series, computed on exact values and safe to show (or None)."""
+    return _spc_chart(version(), indicator_id, level, geography, period_type)  # type: ignore[return-value]
 
 
 @cache.memoize()
@@ -115,6 +144,13 @@ def load_log() -> pd.DataFrame:
     from data_loaders.load import read_load_log
 
     return read_load_log(_url())
+
+
+def audit_log(limit: int | None = 200) -> pd.DataFrame:
+    """The audit log, newest first (never cached: it changes with every sign-in)."""
+    from data_loaders.audit import read_audit
+
+    return read_audit(load_settings().audit_url, limit=limit)
 
 
 def rejections() -> list[dict[str, object]]:

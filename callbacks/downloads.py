@@ -10,7 +10,6 @@ import io
 
 from flask import Flask, Response, abort, request
 
-import access
 from callbacks import data
 from layouts import filters as flt
 from layouts import measure, prepost, views
@@ -66,19 +65,38 @@ def _attachment(body: bytes, fmt: str, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
+def _downloaded(body: bytes, fmt: str, name: str) -> Response:
+    """Audit the download (what was asked for), then send it."""
+    from auth import audit_event
+
+    audit_event("download", {"path": request.path, "query": request.query_string.decode("utf-8", "replace")[:500],
+                             "bytes": len(body)})
+    return _attachment(body, fmt, name)
+
+
 def register_routes(server: Flask) -> None:
+    # access.check_request has already refused callers without the permission (ROUTES in access.py).
     @server.route("/download/measure/<indicator_id>.<fmt>")
     def download_measure(indicator_id: str, fmt: str) -> Response:
-        # check_request already refused viewers; checked again here so the route is safe on its own.
-        if not access.has_role(access.current_role(), "analyst"):
-            abort(403)
         body = measure_table_bytes(indicator_id, fmt, {k: request.args.get(k, "") for k in flt.KEYS})
-        return _attachment(body, fmt, f"bsol-{indicator_id}.{fmt}")
+        return _downloaded(body, fmt, f"bsol-{indicator_id}.{fmt}")
 
     @server.route("/download/prepost.<fmt>")
     def download_prepost(fmt: str) -> Response:
-        if not access.has_role(access.current_role(), "analyst"):
-            abort(403)
         body, name = prepost_table_bytes(fmt, {k: request.args.get(k, "") for k in ("locality", "team", "cohort",
                                                                                       "window")})
-        return _attachment(body, fmt, name)
+        return _downloaded(body, fmt, name)
+
+    @server.route("/download/audit.<fmt>")
+    def download_audit(fmt: str) -> Response:
+        """The audit log (data managers: access.ROUTES), newest first."""
+        if fmt not in FORMATS:
+            abort(404)
+        frame = data.audit_log(limit=None)
+        if fmt == "csv":
+            body = frame.to_csv(index=False).encode("utf-8-sig")
+        else:
+            buf = io.BytesIO()
+            frame.to_excel(buf, index=False, sheet_name="audit_log")
+            body = buf.getvalue()
+        return _downloaded(body, fmt, f"bsol-audit-log.{fmt}")

@@ -37,4 +37,6 @@ def update_measure(locality: str | None, period_type: str | None, period: str | 
     frame = data.display_results([ind.id], period_type=f.period_type)
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
-    return measure.content(ind, frame, f, period, nbs, prs, data.dataset_info().get("data_end", ""))
+    chart = data.spc_chart(ind.id, f.level, f.locality, f.period_type)
+    return measure.content(ind, frame, f, period, nbs, prs, data.dataset_info().get("data_end", ""), chart,
+                           data.inequality_rows(ind.id, f.period_type))

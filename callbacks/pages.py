@@ -53,8 +53,10 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
 
 @callback(Output(ids.DATA_CONTENT, "children"), Input(ids.URL, "pathname"))
 def update_data_page(_pathname: str | None) -> html.Div:
-    return data_page.content(data.dataset_info(), data.load_log(), data.rejections(), data.source_coverage(),
-                             data.completeness())
+    details = access.can("load_details")  # viewers and analysts: no load log details or rejection reasons
+    return data_page.content(data.dataset_info(), data.load_log() if details else None,
+                             data.rejections() if details else None, data.source_coverage(), data.completeness(),
+                             audit=data.audit_log() if access.can("audit") else None)
 
 
 def _prepost_selection(locality_value: str | None, team: str | None, cohort: str | None,
@@ -110,7 +112,7 @@ def update_prepost_profile(locality_value: str | None, team: str | None, cohort:
 def download_pack(n_clicks: int, locality_value: str | None, period_type: str | None) -> tuple:
     if not n_clicks:
         return no_update, no_update
-    if not access.has_role(access.current_role(), "analyst"):
+    if not access.can("packs"):  # check_request refuses this callback first; kept so the callback is safe alone
         return None, "Excel packs are for analysts: ask the data team for access."
     try:
         pack = importlib.import_module("exports.pack")
@@ -125,4 +127,7 @@ def download_pack(n_clicks: int, locality_value: str | None, period_type: str | 
     if payload is None:
         return None, "No data loaded: nothing to put in a pack."
     name = f"bsol-pack-{place}.xlsx"
+    from auth import audit_event
+
+    audit_event("pack", {"place": place, "bytes": len(payload)})
     return dcc.send_bytes(payload, name), f"Pack ready: {name}"

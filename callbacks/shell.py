@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from dash import ALL, Input, Output, State, callback, ctx, no_update
+from dash import ALL, Input, Output, State, callback, ctx, html, no_update
 
+from callbacks import data
 from layouts import filters as flt
-from layouts import ids
-from layouts.shell import NAV_ITEMS
+from layouts import ids, shell
+from layouts.pages import NAV_ITEMS
+from metrics import disclosure
+
+
+def frame() -> html.Div:
+    """The shell for this request (app.layout): the demo banner follows the data loaded now."""
+    try:
+        demo = data.is_demo()
+    except Exception:  # no readable database yet: the pages say so themselves
+        demo = False
+    return shell.layout(demo=demo, rule_text=disclosure.describe(disclosure.configured_rule()))
 
 
 @callback(Output(ids.URL, "search"),

@@ -17,11 +17,37 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, delete, insert, inspect, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    insert,
+    inspect,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from data_loaders.tables import dataset_info, metadata
+
+
+def ensure_derived_table(conn: Connection, derived: Table) -> None:
+    """Derived (recomputed) tables: recreate one when an older build left other columns.
+
+    Why: results tables are rebuilt on every refresh, so a schema change needs no migration --
+    dropping and recreating the table inside the refresh transaction is enough.
+    """
+    if inspect(conn).has_table(derived.name):
+        probe = select(text("*")).select_from(table(derived.name)).limit(0)
+        have = set(conn.execute(probe).keys())  # (duckdb_engine cannot reflect columns)
+        if have == {c.name for c in derived.columns}:
+            return
+        derived.drop(conn)
+    derived.create(conn)
 
 
 def duckdb_path(url: str) -> Path | None:

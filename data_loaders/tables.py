@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     Integer,
     MetaData,
+    Sequence,
     String,
     Table,
     Text,
@@ -96,6 +97,10 @@ measure_result = Table(
     Column("value", Float(53), nullable=True),
     Column("lower_ci", Float(53), nullable=True),
     Column("upper_ci", Float(53), nullable=True),
+    Column("lower_ci_998", Float(53), nullable=True),  # 99.8% limits (Fingertips' second level)
+    Column("upper_ci_998", Float(53), nullable=True),
+    Column("interval_method", String(60), nullable=True),  # how lower_ci/upper_ci were made
+    Column("interval_level", Float(53), nullable=True),  # their confidence level (0.95)
     Column("suppressed", Boolean, nullable=False),
     comment="Tidy results of every indicator; exact values, suppression flag applied at the edge.",
 )
@@ -150,4 +155,56 @@ prepost_result = Table(
             "exact values, disclosure applied at the edge by metrics.prepost.for_display).",
 )
 
-APP_TABLES = (load_log, dataset_info, measure_result, prepost_result)
+inequality_result = Table(
+    "inequality_result",
+    metadata,
+    # what: slope and relative index of inequality across IMD quintiles, one row per indicator x
+    # period x area, computed once at refresh by metrics.inequality (PHE phe_sii method)
+    Column("indicator_id", String(64), nullable=False),
+    Column("period_type", String(16), nullable=False),
+    Column("period", String(16), nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("geography_level", String(16), nullable=False),
+    Column("geography", String(80), nullable=False),
+    Column("sii", Float(53), nullable=True),  # in the indicator's own unit (percentage points, per 100,000)
+    Column("sii_lower", Float(53), nullable=True),
+    Column("sii_upper", Float(53), nullable=True),
+    Column("rii", Float(53), nullable=True),
+    Column("rii_lower", Float(53), nullable=True),
+    Column("rii_upper", Float(53), nullable=True),
+    Column("interval_method", String(120), nullable=False),
+    Column("interval_level", Float(53), nullable=False),
+    comment="SII/RII across IMD quintiles (exact; only where no quintile is suppressed).",
+)
+
+APP_TABLES = (load_log, dataset_info, measure_result, prepost_result, inequality_result)
+
+# The audit log lives in its own MetaData: on PostgreSQL it sits beside the other tables, but with
+# an embedded DuckDB file (one writer, replaced whole by every load) it goes to a sibling SQLite
+# file, so a sign-in never waits for a load and a load's file swap never loses a record.
+audit_metadata = MetaData()
+
+audit_log = Table(
+    "audit_log",
+    audit_metadata,
+    Column("id", Integer, Sequence("audit_log_id_seq"), primary_key=True),
+    Column("at", DateTime, nullable=False),  # UTC, naive
+    Column("user", String(320), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("detail", Text, nullable=True),  # JSON: what was asked for, and the outcome
+    comment="Who did what and when: sign-ins (and failures), loads, exports, packs, exact exports.",
+)
+
+app_user = Table(
+    "app_user",
+    audit_metadata,
+    Column("username", String(320), primary_key=True),
+    Column("password_hash", Text, nullable=False),  # argon2id (argon2-cffi)
+    Column("role", String(32), nullable=False),
+    Column("locality", String(40), nullable=True),
+    Column("disabled", Boolean, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    comment="Local accounts for AUTH_MODE=password (small deployments); beside the audit log.",
+)

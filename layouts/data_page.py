@@ -19,8 +19,9 @@ def layout(**_query: str) -> html.Div:
     ], className="page page-data")
 
 
-def content(info: dict[str, str], load_log: pd.DataFrame, rejections: list[dict[str, object]],
-            coverage: pd.DataFrame, complete: list[Completeness]) -> html.Div:
+def content(info: dict[str, str], load_log: pd.DataFrame | None, rejections: list[dict[str, object]] | None,
+            coverage: pd.DataFrame, complete: list[Completeness], audit: pd.DataFrame | None = None) -> html.Div:
+    """`load_log`/`rejections`/`audit` are None when the caller's role may not see them (access.py decides)."""
     demo = info.get("is_demo", "").lower() == "true"
     status = html.Div([
         html.H2("Dataset"),
@@ -35,12 +36,6 @@ def content(info: dict[str, str], load_log: pd.DataFrame, rejections: list[dict[
         "Registered patients": f"{c.total:,}",
         "Percent": f"{c.percent:.1f}%" if c.percent is not None else "—",
     } for c in complete], columns=["Field", "Patients affected", "Registered patients", "Percent"])
-    log = load_log.copy()
-    if "loaded_at" in log:
-        log["loaded_at"] = log["loaded_at"].astype(str).str.slice(0, 19)
-    log = log.drop(columns=[c for c in ("sha256", "load_id") if c in log.columns])
-    rej = pd.DataFrame([_rejection_row(r) for r in rejections[:50]],
-                       columns=["When", "File", "Extract", "Problems", "First problem"])
     return html.Div([
         status,
         html.Section([html.H2("What each source covers"),
@@ -52,6 +47,22 @@ def content(info: dict[str, str], load_log: pd.DataFrame, rejections: list[dict[
                       components.data_table(comp_rows, "Completeness of the patient spine",
                                             numeric=["Patients affected", "Registered patients", "Percent"],
                                             suppressed_col=None)], className="panel"),
+        *(_load_sections(load_log, rejections) if load_log is not None and rejections is not None else
+          [html.Section([html.H2("Load log"),
+                         html.P("The load log and rejected loads are shown to data managers only.", className="muted")],
+                        className="panel")]),
+        *([_audit_section(audit)] if audit is not None else []),
+    ])
+
+
+def _load_sections(load_log: pd.DataFrame, rejections: list[dict[str, object]]) -> list[html.Section]:
+    log = load_log.copy()
+    if "loaded_at" in log:
+        log["loaded_at"] = log["loaded_at"].astype(str).str.slice(0, 19)
+    log = log.drop(columns=[c for c in ("sha256", "load_id") if c in log.columns])
+    rej = pd.DataFrame([_rejection_row(r) for r in rejections[:50]],
+                       columns=["When", "File", "Extract", "Problems", "First problem"])
+    return [
         html.Section([html.H2("Load log"),
                       components.data_table(log, "Every load that landed, newest first", numeric=["rows"],
                                             suppressed_col=None) if not log.empty
@@ -60,7 +71,21 @@ def content(info: dict[str, str], load_log: pd.DataFrame, rejections: list[dict[
                       components.data_table(rej, "Load attempts rejected by validation (nothing was written)",
                                             suppressed_col=None) if not rej.empty
                       else html.P("No rejected loads.", className="muted")], className="panel"),
-    ])
+    ]
+
+
+def _audit_section(audit: pd.DataFrame) -> html.Section:
+    shown = audit.drop(columns=["id"], errors="ignore").copy()
+    if "at" in shown:
+        shown["at"] = shown["at"].astype(str).str.slice(0, 19)
+    return html.Section([
+        html.H2("Audit log"),
+        html.P(["Sign-ins, loads, downloads, packs and exports, newest first (latest 200; times UTC). ",
+                html.A("Download the whole log (CSV)", href="/download/audit.csv", id="audit-download-csv"),
+                " · ", html.A("Excel", href="/download/audit.xlsx", id="audit-download-xlsx")], className="muted"),
+        components.data_table(shown, "Audit log", suppressed_col=None) if not shown.empty
+        else html.P("Nothing recorded yet.", className="muted"),
+    ], className="panel", id="audit-log")
 
 
 def _rejection_row(r: dict[str, object]) -> dict[str, object]:

@@ -11,10 +11,12 @@ import base64
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from metrics.catalogue import Indicator
+from metrics.funnel import Funnel
 
 # NHS identity colours (https://www.england.nhs.uk/nhsidentity/identity-guidelines/colours/)
 NHS_BLUE = "#005EB8"
@@ -84,13 +86,22 @@ def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator
     """XmR chart in Making Data Count style from a metrics.spc.xmr frame (same row order as periods)."""
     fig = go.Figure()
     x = list(periods)
-    for col, name, dash in (("upper_limit", "Process limits", "dash"), ("lower_limit", None, "dash"),
-                            ("mean", "Mean", "solid")):
-        fig.add_trace(go.Scatter(
-            x=x, y=frame[col], mode="lines", name=name or "Process limits", showlegend=name is not None,
-            line={"color": NHS_DARK_GREY if col == "mean" else NHS_MID_GREY, "dash": dash, "width": 1.5},
-            hovertemplate=f"{name or 'Lower limit'}: %{{y:.{indicator.decimals}f}}<extra></extra>",
-        ))
+    segments = frame["segment"].to_numpy() if "segment" in frame else np.zeros(len(x), dtype=int)
+    for seg in dict.fromkeys(segments):  # limits restart at each rebase: one line per segment
+        rows = np.flatnonzero(segments == seg)
+        for col, name, dash in (("upper_limit", "Process limits", "dash"), ("lower_limit", None, "dash"),
+                                ("mean", "Mean", "solid")):
+            fig.add_trace(go.Scatter(
+                x=[x[i] for i in rows], y=frame[col].iloc[rows], mode="lines", name=name or "Process limits",
+                showlegend=bool(name is not None and seg == segments[0]), legendgroup=col if col == "mean" else "limits",
+                line={"color": NHS_DARK_GREY if col == "mean" else NHS_MID_GREY, "dash": dash, "width": 1.5},
+                hovertemplate=f"{name or 'Lower limit'}: %{{y:.{indicator.decimals}f}}<extra></extra>",
+            ))
+        if rows[0] > 0:
+            fig.add_shape(type="line", x0=x[rows[0]], x1=x[rows[0]], yref="paper", y0=0, y1=1,
+                          line={"color": NHS_DARK_GREY, "dash": "dot", "width": 1})
+            fig.add_annotation(x=x[rows[0]], yref="paper", y=1, text="Rebased", showarrow=False,
+                               yanchor="bottom", font={"color": NHS_DARK_GREY, "size": 11})
     if frame["target"].notna().any():
         fig.add_trace(go.Scatter(x=x, y=frame["target"], mode="lines", name="Target",
                                  line={"color": MDC_TARGET, "dash": "dot", "width": 2}))
@@ -114,6 +125,36 @@ def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator
                            font={"color": NHS_DARK_GREY, "size": 11})
     fig.update_xaxes(type="category")
     return _layout(fig, title, height=380, y_title=unit_axis(indicator))
+
+
+# --------------------------------------------------------------------------- funnel
+FUNNEL_COLOURS = {"High (0.001)": NHS_DARK_BLUE, "High (0.025)": NHS_BLUE, "Not significant": MDC_COMMON,
+                  "Low (0.025)": NHS_WARM_YELLOW, "Low (0.001)": NHS_RED}
+
+
+def funnel_figure(f: Funnel, indicator: Indicator, title: str) -> go.Figure:
+    """Funnel plot from a metrics.funnel.Funnel: areas against 95% and 99.8% limits around BSol."""
+    fig = go.Figure()
+    for level, dash, name in ((0.95, "dash", "95% limits"), (0.998, "dot", "99.8% limits")):
+        for side in ("lower", "upper"):
+            c = f.curves[(f.curves["level"] == level) & (f.curves["side"] == side)].sort_values("x")
+            fig.add_trace(go.Scatter(
+                x=c["x"], y=c["limit"], mode="lines", name=name, legendgroup=name, showlegend=side == "lower",
+                line={"color": NHS_DARK_GREY, "dash": dash, "width": 1.2},
+                hovertemplate=f"{name}: %{{y:.{indicator.decimals}f}}<extra></extra>"))
+    x_range = [float(f.curves["x"].min()), float(f.curves["x"].max())]
+    fig.add_trace(go.Scatter(x=x_range, y=[f.benchmark, f.benchmark], mode="lines", name="BSol",
+                             line={"color": NHS_BLACK, "width": 1.5}, hoverinfo="skip"))
+    for label, colour in FUNNEL_COLOURS.items():
+        pts = f.points[f.points["position"] == label]
+        if pts.empty:
+            continue
+        fig.add_trace(go.Scatter(
+            x=pts["x"], y=pts["value"], mode="markers", name=label, text=pts["geography"],
+            marker={"color": colour, "size": 8, "line": {"color": "white", "width": 1}},
+            hovertemplate=f"%{{text}}: %{{y:.{indicator.decimals}f}} ({label})<extra></extra>"))
+    fig.update_xaxes(type="log", title_text=f.x_label)
+    return _layout(fig, title, height=400, y_title=unit_axis(indicator))
 
 
 # --------------------------------------------------------------------------- comparisons

@@ -9,10 +9,10 @@ from dash import dcc, html
 
 from layouts import components, figures, ids, views
 from layouts import filters as flt
-from metrics import spc
+from metrics import funnel, inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
 from metrics.docs import indicator_rows
-from metrics.results import BREAKDOWN_LABELS, format_value, inequality_summary, spc_summary
+from metrics.results import BREAKDOWN_LABELS, format_value, spc_summary
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
@@ -86,8 +86,15 @@ def _table(frame: pd.DataFrame, label_col: str, caption: str, ind: Indicator) ->
 
 
 def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_period: str | None,
-            neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str) -> list:
-    """Everything below the filter bar; `frame` holds this indicator's display results for one period type."""
+            neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str,
+            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None,
+            inequality_rows: pd.DataFrame | None = None) -> list:
+    """Everything below the filter bar; `frame` holds this indicator's display results for one period type.
+
+    ``chart``: the XmR frame and icons for the selected series from ``results.spc_frame`` (computed on
+    exact values, limits rounded); without it the chart is drawn from the displayed values.
+    ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
+    """
     here = flt.GEOGRAPHY_LABELS[f.locality]
     path = f"/measure/{ind.id}"
     if frame.empty:
@@ -107,7 +114,11 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
     # Headline + SPC --------------------------------------------------------------------------
     latest = s[s.period == period]
     bsol = frame[(frame.geography_level == "bsol") & (frame.breakdown == "none") & (frame.period == period)]
-    summary = spc_summary(s, ind) if len(s) else None
+    if chart is None and len(s):
+        chart = (spc.xmr(s["value"].astype(float).where(~s["suppressed"].astype(bool)).to_numpy(),
+                         polarity=ind.polarity.value, target=ind.target).assign(period=list(s["period"])),
+                 spc_summary(s, ind))
+    summary = chart[1] if chart is not None else None
     row = latest.iloc[0] if not latest.empty else None
     head: list = []
     if row is not None:
@@ -126,12 +137,15 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                               components.assurance_badge(summary.assurance)], className="stat"))
     out.append(html.Div(head, className="stats-row"))
 
-    if len(s) >= 2:
-        xmr = spc.xmr(s["value"].astype(float).to_numpy(), polarity=ind.polarity.value, target=ind.target)
-        fig = figures.spc_figure(xmr, list(s["period"]), ind, f"{ind.title}: {here}, by {f.period_type or ''}".
-                                 replace("_", " "))
+    if chart is not None and len(chart[0]) >= 2:
+        xmr = chart[0]
+        fig = figures.spc_figure(xmr, [_period_label(p, s) for p in xmr["period"]], ind,
+                                 f"{ind.title}: {here}, by {f.period_type or ''}".replace("_", " "))
         rule = (summary.rule if summary and summary.rule else "No SPC rule evaluated").rstrip(".")
         trial = " Limits are trial limits (fewer than 12 points)." if summary and summary.trial_limits else ""
+        if spc.segment_starts(xmr):
+            trial += (" Limits are recalculated (rebased) from " +
+                      ", ".join(str(xmr["period"].iloc[i]) for i in spc.segment_starts(xmr)) + ".")
         direction = {"HIGH_IS_GOOD": "Higher is better.", "LOW_IS_GOOD": "Lower is better.",
                      "NO_JUDGEMENT": "No direction is better."}[ind.polarity.value]
         caption = f"SPC (XmR) chart. {rule}.{trial} {direction}".replace("..", ".")
@@ -166,6 +180,7 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
         geo += [html.Details([html.Summary(f"Practices {scope} ({len(pr)})"),
                               _table(pr, "geography", f"Practices {scope}, {period}", ind)], className="chart-table")]
     out.append(html.Section(geo, className="panel"))
+    out.append(_funnel_section(ind, pr if not pr.empty else nb, bsol, scope, period))
 
     # Inequalities ---------------------------------------------------------------------------------
     ineq: list = [html.H2(f"Inequalities, {here}, {period}")]
@@ -174,11 +189,7 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                            "indicator (practice-level source).", className="muted"))
     else:
         imd = views.breakdown(frame, f, period, "imd_quintile")
-        sii = inequality_summary(imd, ind)
-        sii_text = (f"Slope index of inequality: {sii.value:,.{ind.decimals}f} {ind.unit_label} "
-                    f"(95% CI {sii.lower:,.{ind.decimals}f} to {sii.upper:,.{ind.decimals}f}) — the modelled gap "
-                    "between the most and least deprived ends of the population."
-                    if sii else "Slope index of inequality not calculated (a quintile is suppressed or missing).")
+        sii_text = inequality.describe(_sii_row(inequality_rows, f, period), ind, here)
         overall = _n(row.value) if row is not None else None
         ineq += [html.H3("By deprivation (IMD 2019 quintile)"), html.P(sii_text, className="rule-text"),
                  components.chart(figures.comparison_figure(imd, "group", ind, f"By IMD quintile, {period}",
@@ -220,6 +231,45 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                               table_id="figures-table"),
     ], className="panel", id=ids.MEASURE_DOWNLOADS))
     return out
+
+
+def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, scope: str, period: str) -> html.Section:
+    """Funnel plot of practices (neighbourhoods where there are no practice figures) around BSol."""
+    what = "Practices" if not areas.empty and (areas["geography_level"] == "practice").all() else "Neighbourhoods"
+    head = html.H2(f"{what} {scope} compared with BSol (funnel plot)")
+    if funnel.kind_of(ind) is None:
+        return html.Section([head, html.P("A funnel plot is drawn for rates and percentages only.",
+                                          className="muted")], className="panel", id="funnel")
+    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind)
+    if f is None:
+        return html.Section([head, html.P("Not enough areas with figures that can be shown for a funnel plot.",
+                                          className="muted")], className="panel", id="funnel")
+    fig = figures.funnel_figure(f, ind, f"{what} {scope}, {period}")
+    table = f.points.rename(columns={"geography": "Area", "x": f.x_label, "value": f"Value ({ind.unit_label})",
+                                     "position": "Compared with BSol"})
+    table[f.x_label] = table[f.x_label].round(1)
+    table[f"Value ({ind.unit_label})"] = table[f"Value ({ind.unit_label})"].round(ind.decimals)
+    caption = ("Each dot is an area, plotted against its size; the lines are the 95% and 99.8% limits around the "
+               f"BSol value. Dots outside the limits differ from BSol by more than chance. {funnel.summary(f)}")
+    return html.Section([head, components.chart(fig, components.data_table(table, f"{what}, {period}",
+                                                                           numeric=[f.x_label]), caption)],
+                        className="panel", id="funnel")
+
+
+def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Series | None:
+    if rows is None or rows.empty:
+        return None
+    hit = rows[(rows["period"] == period) & (rows["geography_level"] == f.level) & (rows["geography"] == f.locality)]
+    return hit.iloc[0] if len(hit) else None
+
+
+def _period_label(period: str, series: pd.DataFrame) -> str:
+    """A financial year that has not ended yet is labelled "to date" on charts."""
+    row = series[series["period"] == period]
+    if row.empty or row.iloc[0].get("period_type") != "financial_year":
+        return str(period)
+    end = pd.Timestamp(row.iloc[0]["period_end"])
+    return str(period) if (end.month, end.day) == (3, 31) else f"{period} (to date)"
 
 
 def _n(x: object) -> float | None:

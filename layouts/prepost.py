@@ -136,10 +136,8 @@ def scope_label(sel: Selection, teams: pd.DataFrame) -> str:
 
 
 # --------------------------------------------------------------------------- page layout
-def layout(**query: str) -> html.Div:
-    from callbacks import data  # cached reference data (INT team names): no patient rows
-
-    teams = data.int_teams()
+def layout(teams: pd.DataFrame, **query: str) -> html.Div:
+    """The page frame; `teams` (INT team reference rows, no patient data) comes from the app."""
     sel = parse(query, teams)
     f = flt.Filters(locality=sel.locality)
     extra = [

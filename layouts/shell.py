@@ -5,19 +5,8 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from callbacks import data
 from layouts import ids
-from metrics import disclosure
-
-NAV_ITEMS: tuple[tuple[str, str, str], ...] = (
-    ("home", "/", "Scorecard"),
-    ("locality", "/locality", "Locality"),
-    ("inequalities", "/inequalities", "Inequalities"),
-    ("prepost", "/pre-post", "Pre/post INT"),
-    ("data", "/data", "Data"),
-    ("about", "/about", "About the measures"),
-)
-
+from layouts.pages import NAV_ITEMS
 
 INDEX_STRING = """<!DOCTYPE html>
 <html lang="en-GB">
@@ -38,11 +27,7 @@ INDEX_STRING = """<!DOCTYPE html>
 </html>"""
 
 
-def demo_banner() -> html.Div | None:
-    try:
-        demo = data.is_demo()
-    except Exception:  # no database yet: the pages say so themselves
-        demo = False
+def demo_banner(demo: bool) -> html.Div | None:
     if not demo:
         return None
     return html.Div([
@@ -52,7 +37,33 @@ def demo_banner() -> html.Div | None:
     ], className="demo-banner", role="note", **{"aria-label": "Demo data warning"})
 
 
-def layout() -> html.Div:
+def auth_bar() -> html.Div:
+    """Who is signed in (with a sign-out form), or a clear banner that sign-in is off."""
+    from flask import has_request_context
+
+    import access
+
+    identity = access.current_identity() if has_request_context() else None
+    if identity is None:
+        return html.Div()
+    if access.auth_settings().mode == "none":
+        return html.Div([html.Strong("Sign-in is off. "),
+                         f"Everyone using this address has the {identity.role.replace('_', ' ')} role. "
+                         "Turn sign-in on (AUTH_MODE) before real data are loaded."],
+                        className="auth-banner", role="note", **{"aria-label": "Sign-in is off"})
+    from flask_wtf.csrf import generate_csrf
+
+    signed_out = [] if access.auth_settings().mode == "header" else [html.Form([
+        dcc.Input(type="hidden", name="csrf_token", value=generate_csrf()),
+        html.Button("Sign out", type="submit", className="link-button"),
+    ], method="post", action="/logout", className="sign-out")]
+    return html.Div([html.Span(f"Signed in as {identity.user} ({identity.role.replace('_', ' ')})"), *signed_out],
+                    className="auth-bar")
+
+
+def layout(demo: bool = False, rule_text: str = "") -> html.Div:
+    """The frame; `demo` (is the loaded data synthetic?) and the disclosure rule's wording come
+    from the app, which reads them per request."""
     return html.Div([
         html.A("Skip to main content", href=f"#{ids.MAIN}", className="skip-link"),
         dcc.Location(id=ids.URL, refresh=False),
@@ -66,11 +77,11 @@ def layout() -> html.Div:
         html.Nav(html.Ul([html.Li(dcc.Link(label, href=path, id=ids.nav(key), className="nav-link"))
                           for key, path, label in NAV_ITEMS], className="nav-list"),
                  className="site-nav", **{"aria-label": "Main"}),
-        demo_banner(),
+        auth_bar(),
+        demo_banner(demo),
         html.Main(dash.page_container, id=ids.MAIN, tabIndex="-1", className="main"),
         html.Footer(html.Div([
             html.P("BSol Community Care Collaborative · Implementation Plan 2024/5–2026/7 impact measures."),
-            html.P(disclosure.describe(disclosure.configured_rule())
-                   + " SPC charts follow NHS England's Making Data Count."),
+            html.P(rule_text + " SPC charts follow NHS England's Making Data Count."),
         ], className="footer-inner"), className="site-footer"),
     ], id="shell")

@@ -15,9 +15,11 @@ from metrics.results import BREAKDOWN_LABELS, LEVEL_LABELS
 TABLE_COLUMNS = {
     "section": "Chart", "period": "Period", "geography_level": "Level", "geography": "Area",
     "breakdown": "Breakdown", "group": "Group", "numerator": "Numerator", "denominator": "Denominator",
-    "value": "Value", "lower_ci": "Lower 95% CI", "upper_ci": "Upper 95% CI", "suppressed": "suppressed",
+    "value": "Value", "lower_ci": "Lower 95% CI", "upper_ci": "Upper 95% CI",
+    "lower_ci_998": "Lower 99.8% CI", "upper_ci_998": "Upper 99.8% CI", "interval_method": "CI method",
+    "suppressed": "suppressed",
 }
-NUMERIC = ("Numerator", "Denominator", "Value", "Lower 95% CI", "Upper 95% CI")
+NUMERIC = ("Numerator", "Denominator", "Value", "Lower 95% CI", "Upper 95% CI", "Lower 99.8% CI", "Upper 99.8% CI")
 IMD_ORDER = ["Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)"]
 ETHNIC_ORDER = ["Asian", "Black", "Mixed", "White", "Other", "Not stated"]
 AGE_ORDER = ["0-14", "15-44", "45-64", "65-74", "75-84", "85+"]
@@ -88,7 +90,7 @@ def figures_table(frame: pd.DataFrame, indicator: Indicator, f: Filters, period:
     out = pd.concat(frames, ignore_index=True)[list(TABLE_COLUMNS)]
     out["geography_level"] = out["geography_level"].map(LEVEL_LABELS)
     out["breakdown"] = out["breakdown"].map(lambda b: BREAKDOWN_LABELS.get(b, b))
-    for col in ("value", "lower_ci", "upper_ci"):
+    for col in ("value", "lower_ci", "upper_ci", "lower_ci_998", "upper_ci_998"):
         out[col] = out[col].astype(float).round(max(indicator.decimals, 1) + 1)
     return out.rename(columns=TABLE_COLUMNS)
 

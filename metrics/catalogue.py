@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -36,6 +36,10 @@ UNIT_LABELS: dict[str, str] = {
     "per_person_year": "per person-year",
 }
 CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
+# How areas are compared with BSol on the funnel plot (Spiegelhalter 2005): exact Poisson/binomial
+# limits only, or widened for over-dispersion (multiplicative phi, or additive random-effects tau^2
+# from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
+Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
 Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median"]
 PeriodType = Literal["month", "quarter", "financial_year"]
 Breakdown = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
@@ -117,15 +121,54 @@ class Indicator:
     target: float | None = None
     target_text: str = ""
     caveats: str = ""
+    # Where we knowingly differ from the national definition named in `definition`, and why.
+    deviations: str = ""
+    # The Better Care Fund framework whose return this matches ("" when it is not a BCF metric).
+    bcf_framework: Literal["", "2023-25", "2025-26"] = ""
     decimals: int = 1
     # Is the numerator/denominator a count of people or events (small-number control applies)?
     # Person-years, FTE, modelled expected counts and published practice totals are not.
     numerator_disclosive: bool = True
     denominator_disclosive: bool = True
+    # Statistics (issue 12). gradient: a slope index of inequality across IMD quintiles means
+    # something (False for counts, where it would measure population size); dispersion: how the
+    # funnel plot compares areas; spc_rebase: ISO dates where SPC limits restart (e.g. INT go-live).
+    gradient: bool = True
+    dispersion: Dispersion = "random_effects"
+    spc_rebase: tuple[str, ...] = ()
 
     @property
     def unit_label(self) -> str:
         return UNIT_LABELS[self.unit]
+
+
+_CI_RULES: dict[str, str] = {
+    "wilson": "95% Wilson score interval; not calculated when the numerator exceeds the denominator.",
+    "byar": "95% interval on the count (exact Poisson below 10 events, Byar's approximation from 10), divided by the denominator, which is treated as fixed.",
+    "dobson": "95% Dobson interval: the total count's exact Poisson/Byar limits scaled by the DSR's variance (PHE method).",
+    "t": "95% interval mean ± t(0.975, n−1)·sd/√n; the lower limit is cut at 0 because a delay cannot be negative (our rule; national returns publish no interval); a single row has no interval.",
+    "none": "No confidence interval.",
+}
+_AGGREGATION_RULES: dict[str, str] = {
+    "ratio": "Numerator ÷ denominator.",
+    "rate": "Numerator ÷ denominator × multiplier.",
+    "count": "A count; a complete period with no events shows 0.",
+    "mean": "Mean of the per-row values.",
+    "median": "Median of the per-row values (linear interpolation between the middle two).",
+    "dsr": ("Directly standardised rate (PHE): Σ w·(events ÷ person-years) over the standard population's "
+            "bands at or above the minimum age, ÷ Σ w. Every event stays in the numerator; a group with "
+            "events in a band that has no population is not calculated (its band rate is undefined; PHE's "
+            "calculate_dsr refuses any zero denominator). A band with no population and no events counts as "
+            "rate 0 so small areas still get a value (deviation: PHE would not calculate those either)."),
+}
+
+
+def calculation_rules(ind: Indicator) -> str:
+    """Every rule the computation applies to this indicator, in words (defect 13: nothing silent)."""
+    parts = [_AGGREGATION_RULES[ind.aggregation], _CI_RULES[ind.ci]]
+    if ind.annualised:
+        parts.append("Months, quarters and part-years are annualised: denominator × days in period ÷ 365.25.")
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -172,6 +215,11 @@ def _lipids_in_range(r: Any) -> Any:
     return or_(r.ldl <= 2.0, r.non_hdl <= 2.6)
 
 
+def _aged(years: int) -> Filter:
+    """Aged `years` or over (completed years at the row's date: snapshot, admission, ...)."""
+    return lambda r: r.age >= years
+
+
 def _all(*filters: Filter) -> Filter:
     from sqlalchemy import and_
 
@@ -199,6 +247,7 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
         definition="NHS England discharge sitrep / BCF 2025-26 'average length of discharge delay' (days from discharge ready date to discharge)",
         definition_year="2025-26",
         caveats="Discharges are assigned to the period of the discharge date. Patients still in hospital are not counted until discharged.",
+        bcf_framework="2025-26",
     )
     return (
         Indicator(
@@ -236,6 +285,12 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
     )
 
 
+# SPC rebase points for the caseload measures: the first INT teams went live (East and West,
+# October 2023) and the system-wide roll-out began (January 2025). These are the demo data's dates;
+# set them to the real go-live dates when the INT register is loaded.
+INT_GO_LIVE = ("2023-10-01", "2025-01-01")
+
+
 def _caseload_rate(measure: int, activity: str, title: str, events: Events, source: str) -> Indicator:
     return Indicator(
         id=f"m{measure:02d}_caseload_{activity}",
@@ -254,6 +309,8 @@ def _caseload_rate(measure: int, activity: str, title: str, events: Events, sour
         source=source,
         decimals=2,
         denominator_disclosive=False,
+        dispersion="person_clustered",
+        spc_rebase=INT_GO_LIVE,
         caveats=(
             "People on a caseload are high users; their activity regresses toward the mean after "
             "enrolment, so a fall is expected even without an effect. See the pre/post page for "
@@ -277,7 +334,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="Local definition (INT caseload register)", definition_year="2024-25",
             source="INT caseload register (int_caseload)",
             caveats="Counts people, not caseload episodes. Growth reflects INT roll-out, so no judgement is made.",
-            decimals=0,
+            decimals=0, gradient=False, spc_rebase=INT_GO_LIVE,
         ),
     )),
     Measure(2, 1, "Emergency admissions to acute hospital for people on the caseload of the Integrated Neighbourhood Team.", (
@@ -305,6 +362,7 @@ MEASURES: tuple[Measure, ...] = (
             unit="per_100k", multiplier=100_000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
             definition="ASCOF 2C part 2 (formerly 2A(2)): long-term support needs of older adults met by admission to residential and nursing care homes, per 100,000; BCF 2025-26 metric",
+            bcf_framework="2025-26",
             definition_year="2025-26",
             source="Local authority client-level data (care_home_admission); GP registered population",
             caveats="ASCOF uses ONS resident population of the local authority; here the registered population is used so localities and neighbourhoods can be compared. Rates for months and quarters are annualised.",
@@ -322,7 +380,7 @@ MEASURES: tuple[Measure, ...] = (
             denominator_text="—",
             unit="count", polarity=Polarity.NO_JUDGEMENT, aggregation="count", ci="none",
             definition="Community Services Data Set UCR referrals", definition_year="2024-25",
-            source="CSDS / BCHC UCR system (ucr_referral)", decimals=0,
+            source="CSDS / BCHC UCR system (ucr_referral)", decimals=0, gradient=False,
         ),
         Indicator(
             id="m05_ucr_2h",
@@ -389,6 +447,7 @@ MEASURES: tuple[Measure, ...] = (
             denominator_text="People aged 65+ discharged from hospital into reablement/rehabilitation (deaths count as not at home)",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
             definition="ASCOF 2B(1): proportion of older people (65+) still at home 91 days after discharge into reablement/rehabilitation; annual value uses the October–December discharge cohort",
+            bcf_framework="2023-25",
             definition_year="2024-25",
             frequency=("quarter", "financial_year"),
             source="Reablement discharges with 91-day follow-up (reablement_discharge)",
@@ -410,7 +469,8 @@ MEASURES: tuple[Measure, ...] = (
             unit="per_100k", multiplier=100_000, annualised=True, min_age=65,
             polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
             standardisation="Direct, European Standard Population 2013 (65-69 ... 90+)",
-            definition="PHOF C29: emergency hospital admissions due to falls in people aged 65 and over (directly standardised, ESP 2013, Dobson CI)",
+            definition="PHOF C29: emergency hospital admissions due to falls in people aged 65 and over (directly standardised, ESP 2013, Dobson CI); BCF 2023-25 metric",
+            bcf_framework="2023-25",
             definition_year="2023-24",
             breakdowns=("imd_quintile", "ethnicity", "sex"),
             source=_APC + "; GP registered population",
@@ -423,8 +483,9 @@ MEASURES: tuple[Measure, ...] = (
             id="m10_smoking_status_recorded",
             measure=10,
             title="% of patients aged 15+ with smoking status recorded",
-            numerator=Events("smoking_status", "snapshot_date", lambda r: r.status != "not_recorded", snapshot=True),
-            denominator=Events("smoking_status", "snapshot_date", snapshot=True),
+            numerator=Events("smoking_status", "snapshot_date", _all(_aged(15), lambda r: r.status != "not_recorded"),
+                             snapshot=True),
+            denominator=Events("smoking_status", "snapshot_date", _aged(15), snapshot=True),
             numerator_text="Registered patients aged 15+ with a recorded smoking status",
             denominator_text="Registered patients aged 15+",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
@@ -438,9 +499,11 @@ MEASURES: tuple[Measure, ...] = (
             measure=10,
             title="% of current smokers referred to Stop Smoking Services in the last 12 months",
             numerator=Events("smoking_status", "snapshot_date",
-                             lambda r: (r.status == "current") & (r.referral_date > r.months_before(r.snapshot_date, 12)),
+                             _all(_aged(15), lambda r: (r.status == "current")
+                                  & (r.referral_date > r.months_before(r.snapshot_date, 12))),
                              snapshot=True),
-            denominator=Events("smoking_status", "snapshot_date", lambda r: r.status == "current", snapshot=True),
+            denominator=Events("smoking_status", "snapshot_date", _all(_aged(15), lambda r: r.status == "current"),
+                               snapshot=True),
             numerator_text="Current smokers aged 15+ with a referral to NHS Stop Smoking Services in the 12 months to the snapshot",
             denominator_text="Current smokers aged 15+",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
@@ -502,7 +565,7 @@ MEASURES: tuple[Measure, ...] = (
             id="m13_diabetes_detection",
             measure=13,
             title="Diabetes: % of expected prevalence diagnosed (proposed)",
-            numerator=Events("diabetes", "snapshot_date", snapshot=True),
+            numerator=Events("diabetes", "snapshot_date", _aged(17), snapshot=True),
             denominator=Expected("diabetes"),
             numerator_text="Patients aged 17+ on the QOF diabetes register",
             denominator_text="Modelled expected number of people aged 17+ with diabetes on the practice list",
@@ -516,8 +579,8 @@ MEASURES: tuple[Measure, ...] = (
             id="m13_diabetes_hba1c",
             measure=13,
             title="Diabetes: % with HbA1c <=58 mmol/mol (proposed)",
-            numerator=Events("diabetes", "snapshot_date", lambda r: r.last_hba1c <= 58, snapshot=True),
-            denominator=Events("diabetes", "snapshot_date", snapshot=True),
+            numerator=Events("diabetes", "snapshot_date", _all(_aged(17), lambda r: r.last_hba1c <= 58), snapshot=True),
+            denominator=Events("diabetes", "snapshot_date", _aged(17), snapshot=True),
             numerator_text="Register patients whose latest HbA1c (12 months) is 58 mmol/mol or less",
             denominator_text="Patients aged 17+ on the diabetes register",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
@@ -530,8 +593,9 @@ MEASURES: tuple[Measure, ...] = (
             measure=13,
             title="Diabetes: % with blood pressure <=140/80 (proposed)",
             numerator=Events("diabetes", "snapshot_date",
-                             lambda r: (r.last_systolic <= 140) & (r.last_diastolic <= 80), snapshot=True),
-            denominator=Events("diabetes", "snapshot_date", snapshot=True),
+                             _all(_aged(17), lambda r: (r.last_systolic <= 140) & (r.last_diastolic <= 80)),
+                             snapshot=True),
+            denominator=Events("diabetes", "snapshot_date", _aged(17), snapshot=True),
             numerator_text="Register patients whose latest BP (12 months) is 140/80 or less",
             denominator_text="Patients aged 17+ on the diabetes register",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
@@ -554,7 +618,21 @@ MEASURES: tuple[Measure, ...] = (
             definition="OHID 'deaths in usual place of residence' (DiUPR): home, care home and religious establishment count; hospice and hospital do not",
             definition_year="2024-25",
             source="ONS death registrations / Primary Care Mortality Database (death)",
-            caveats="Hospice deaths are not counted as usual residence, as in the OHID definition. Baseline in the plan: 5,792 of 11,868 deaths in hospital in 2022-23 (F4:770).",
+            caveats="Hospice deaths are not counted as usual residence, as in the OHID definition; see the 'outside hospital' indicator for Table 2's wording. Baseline in the plan: 5,792 of 11,868 deaths in hospital in 2022-23 (F4:770).",
+        ),
+        Indicator(
+            id="m14_deaths_outside_hospital",
+            measure=14,
+            title="% of deaths outside hospital (home, care home, hospice, religious establishment, elsewhere)",
+            numerator=Events("death", "date_of_death", lambda r: r.place_of_death != "hospital"),
+            denominator=Events("death", "date_of_death"),
+            numerator_text="Deaths anywhere other than a hospital (home, care home, hospice, religious establishment, other places)",
+            denominator_text="All deaths of registered patients",
+            unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
+            definition="Table 2 wording 'outside of acute hospital': OHID Palliative and End of Life Care Profiles place-of-death categories, all places except hospital (the complement of 'deaths in hospital')",
+            definition_year="2024-25",
+            source="ONS death registrations / Primary Care Mortality Database (death)",
+            caveats="Unlike OHID's 'deaths in usual place of residence', hospice deaths count here. 'Hospital' is every ONS hospital place type (acute and community hospitals alike): the extract does not separate acute hospitals, so 'outside acute hospital' is read as 'outside any hospital'.",
         ),
     )),
     Measure(15, 3, "[As part of our next steps, we will develop a measure of the quality of end of life care as well as its location].", (
@@ -587,6 +665,7 @@ MEASURES: tuple[Measure, ...] = (
             polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
             standardisation="Direct, European Standard Population 2013 (all ages). NHS OF 2.3.i uses indirect standardisation against England; direct standardisation is used here so localities, groups and periods can be compared with each other.",
             definition="NHS Outcomes Framework 2.3.i: unplanned hospitalisation for chronic ambulatory care sensitive conditions (code list as specified); BCF 2023-25 metric",
+            bcf_framework="2023-25",
             definition_year="2023-24",
             breakdowns=("imd_quintile", "ethnicity", "sex"),
             source=_APC + "; GP registered population",
@@ -615,7 +694,8 @@ MEASURES: tuple[Measure, ...] = (
             numerator_disclosive=False,
             measure=17,
             title="Wound-care prescription items per 1,000 registered patients",
-            numerator=Events("wound_prescribing", "month", count="sum", column="items"),
+            numerator=Events("wound_prescribing", "month", lambda r: r.in_codes(r.bnf_code, "wound_bnf"),
+                             count="sum", column="items"),
             denominator=Population(),
             numerator_text="Prescription items for wound-care products (BNF chapter 20 dressings and related appliances)",
             denominator_text="Registered population",
@@ -808,6 +888,13 @@ def catalogue_problems(indicators: tuple[Indicator, ...] = INDICATORS) -> list[C
             problems.append(CatalogueProblem(ind.id, "dsr needs min_age"))
         if ind.unit == "percent" and ind.multiplier != 100:
             problems.append(CatalogueProblem(ind.id, "percent needs multiplier 100"))
+        if ind.gradient and ind.aggregation == "count":
+            problems.append(CatalogueProblem(ind.id, "a count has no inequality gradient (gradient=False)"))
+        for when in ind.spc_rebase:
+            try:
+                date.fromisoformat(when)
+            except ValueError:
+                problems.append(CatalogueProblem(ind.id, f"spc_rebase {when!r} is not an ISO date"))
     return problems
 
 

@@ -16,12 +16,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 from sqlalchemy import (
     Connection,
     Date,
     DateTime,
-    Float,
+    Double,
     Integer,
     String,
     and_,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from data_loaders.db import ensure_derived_table
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import disclosure, stats
 from metrics.catalogue import (
@@ -218,7 +218,7 @@ class ScanBase:
     period_cols: list[ColumnElement]
     by_year: bool
     p: Any  # the periods clause's columns (for caseload measures)
-    end: ColumnElement | None = None  # caseload episode end
+    spans: Any = None  # caseload: each person's merged time on any INT caseload
 
 
 def _patient_dims(age: ColumnElement | None) -> dict[str, ColumnElement]:
@@ -310,12 +310,10 @@ def _scan_base(source: Source, periods_df: pd.DataFrame, data_end: date) -> Scan
         from_ = mp.join(practice_t, practice_t.c.practice_code == mp.c.practice_code)
         return ScanBase(from_, None, _geo_dims(), [mp.c.financial_year.label("fy")], True, p)
     if isinstance(source, CaseloadPeople | CaseloadExposure):
-        ic = caseload_t
-        # A caseload episode ends at its end date, at death, or at the data end, whichever is first.
-        end = func.least(func.coalesce(ic.c.end_date, data_end), func.coalesce(patient_t.c.date_of_death, data_end))
-        overlap = and_(ic.c.start_date <= p.period_end, end >= p.period_start)
-        from_ = _join_patient(ic, ic.c.patient_id).join(periods, overlap)
-        return ScanBase(from_, None, _patient_dims(_age_at(p.period_start)), period_cols, False, p, end)
+        spans = _caseload_spans(data_end)
+        overlap = and_(spans.c.start_date <= p.period_end, spans.c.end_date >= p.period_start)
+        from_ = _join_patient(spans, spans.c.patient_id).join(periods, overlap)
+        return ScanBase(from_, None, _patient_dims(_age_at(p.period_start)), period_cols, False, p, spans)
     raise TypeError(f"unknown source {source!r}")
 
 
@@ -337,21 +335,47 @@ def _measures(source: Source, base: ScanBase, want_median: bool) -> dict[str, Co
         if source.count == "patients":
             return {"n": func.count(func.distinct(table.c.patient_id))}
         if source.count == "sum":
-            return {"n": func.sum(cast(table.c[source.column], Float))}
-        v = cast(source.value(base.row), Float)
+            return {"n": func.sum(cast(table.c[source.column], Double))}
+        v = cast(source.value(base.row), Double)
         measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
         if want_median:
             measures["median"] = func.percentile_cont(0.5).within_group(v)
         return measures
     if isinstance(source, Population):
-        return {"n": func.sum(cast(T["population"].c.persons, Float))}
+        return {"n": func.sum(cast(T["population"].c.persons, Double))}
     if isinstance(source, Expected):
-        return {"n": func.sum(cast(T["modelled_prevalence"].c.expected_patients, Float))}
+        return {"n": func.sum(cast(T["modelled_prevalence"].c.expected_patients, Double))}
+    spans, p = base.spans, base.p
     if isinstance(source, CaseloadPeople):
-        return {"n": func.count(func.distinct(caseload_t.c.patient_id))}
-    p, ic = base.p, caseload_t
-    days = cast(func.least(base.end, p.period_end) - func.greatest(ic.c.start_date, p.period_start), Integer) + 1
-    return {"n": func.sum(cast(days, Float)) / 365.25}
+        return {"n": func.count(func.distinct(spans.c.patient_id))}
+    days = cast(func.least(spans.c.end_date, p.period_end) - func.greatest(spans.c.start_date, p.period_start),
+                Integer) + 1
+    return {"n": func.sum(cast(days, Double)) / 365.25}
+
+
+def _caseload_spans(data_end: date):
+    """Each person's time on ANY INT caseload: the union of their episodes (gaps and islands).
+
+    An episode ends at its end date, at death, or at the data end, whichever is first; episodes that
+    overlap are merged, so a person on two teams at once is counted once (issue 9, defect 1).
+    """
+    ic = caseload_t
+    end = func.least(func.coalesce(ic.c.end_date, data_end), func.coalesce(patient_t.c.date_of_death, data_end))
+    episodes = (select(ic.c.patient_id, ic.c.start_date.label("start_date"), end.label("end_date"))
+                .select_from(ic.join(patient_t, patient_t.c.patient_id == ic.c.patient_id))
+                .where(ic.c.start_date <= end).subquery("caseload_episodes"))
+    e = episodes.c
+    order = (e.start_date, e.end_date)
+    reach = func.max(e.end_date).over(partition_by=e.patient_id, order_by=order, rows=(None, -1))
+    starts_island = case((e.start_date <= reach, 0), else_=1)
+    flagged = select(e.patient_id, e.start_date, e.end_date, starts_island.label("new_island")).subquery("cs_flag")
+    f = flagged.c
+    island = func.sum(f.new_island).over(partition_by=f.patient_id, order_by=(f.start_date, f.end_date),
+                                         rows=(None, 0))
+    numbered = select(f.patient_id, f.start_date, f.end_date, island.label("island")).subquery("cs_island")
+    n = numbered.c
+    return (select(n.patient_id, func.min(n.start_date).label("start_date"), func.max(n.end_date).label("end_date"))
+            .group_by(n.patient_id, n.island).subquery("caseload_spans"))
 
 
 def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool) -> list[tuple[str, ...]]:
@@ -598,26 +622,24 @@ def compute_indicator(indicator: Indicator, num: pd.DataFrame, den: pd.DataFrame
     return out
 
 
+OUT_COLUMNS = [*KEY, "numerator", "denominator", "value", *stats.LIMIT_COLUMNS]
+
+
 def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years: pd.Series) -> pd.DataFrame:
-    z = sps.norm.ppf(0.975)
     if den is None:
         out = num.copy()
         if ind.aggregation == "count":
             out["numerator"], out["denominator"], out["value"] = out["n"], np.nan, out["n"]
-            out["lower_ci"], out["upper_ci"] = np.nan, np.nan
         elif ind.aggregation == "mean":
-            n, s, ss = out["n"], out["s"], out["ss"]
-            mean = s / n.where(n > 0)
-            var = (ss - s * s / n.where(n > 0)) / (n - 1).where(n > 1)
-            half = sps.t.ppf(0.975, (n - 1).clip(lower=1)) * np.sqrt(var.clip(lower=0)) / np.sqrt(n)
-            out["numerator"], out["denominator"], out["value"] = s, n, mean
-            out["lower_ci"], out["upper_ci"] = (mean - half).clip(lower=0), mean + half
+            out["numerator"], out["denominator"] = out["s"], out["n"]
+            for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
+                out["value"], out[lo_col], out[hi_col] = stats.mean_ci_array(
+                    out["n"], out["s"], out["ss"], level, lower_bound=0.0)
         elif ind.aggregation == "median":
             out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["median"]
-            out["lower_ci"], out["upper_ci"] = np.nan, np.nan
         else:
             raise ValueError(ind.aggregation)
-        return out[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+        return out.reindex(columns=OUT_COLUMNS)
     # Outer join: a group with events but no denominator row keeps its count (value unknown).
     merged = den[KEY + ["n"]].rename(columns={"n": "denominator"}).merge(
         num[KEY + ["n"]].rename(columns={"n": "numerator"}), on=KEY, how="outer")
@@ -628,19 +650,17 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
     d = d.where(d > 0)
     nmr = merged["numerator"].astype(float)
     merged["value"] = nmr / d * ind.multiplier
-    if ind.ci == "wilson":
-        ok = d.notna() & (nmr <= d)
-        lo, hi = stats.wilson_ci_array(nmr.where(ok, 0).to_numpy(), d.where(ok, 1).to_numpy())
-        merged["lower_ci"] = np.where(ok, lo * ind.multiplier, np.nan)
-        merged["upper_ci"] = np.where(ok, hi * ind.multiplier, np.nan)
-    elif ind.ci == "byar":
-        lo, hi = stats.byars_ci_array(nmr.to_numpy())
-        merged["lower_ci"] = lo / d * ind.multiplier
-        merged["upper_ci"] = hi / d * ind.multiplier
-    else:
-        merged["lower_ci"], merged["upper_ci"] = np.nan, np.nan
-    del z
-    return merged[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+    for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
+        if ind.ci == "wilson":
+            ok = d.notna() & (nmr <= d)
+            lo, hi = stats.wilson_ci_array(nmr.where(ok, 0).to_numpy(), d.where(ok, 1).to_numpy(), level)
+            merged[lo_col] = np.where(ok, lo * ind.multiplier, np.nan)
+            merged[hi_col] = np.where(ok, hi * ind.multiplier, np.nan)
+        elif ind.ci == "byar":
+            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level)
+            merged[lo_col] = lo / d * ind.multiplier
+            merged[hi_col] = hi / d * ind.multiplier
+    return merged.reindex(columns=OUT_COLUMNS)
 
 
 def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.DataFrame:
@@ -656,7 +676,7 @@ def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.Data
 
 def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
          standard_population: pd.Series) -> pd.DataFrame:
-    """Direct standardisation per group, vectorised; Dobson CI (as PHEindicatormethods phe_dsr)."""
+    """Direct standardisation per group with Dobson limits: ``stats.dsr_by_group`` (as phe_dsr)."""
     keys = [*KEY, "age5"]
     merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
         num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="outer")
@@ -666,30 +686,20 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     if ind.annualised:
         merged["pop"] = merged["pop"] * years.reindex(
             pd.MultiIndex.from_frame(merged[["period_type", "period"]])).to_numpy()
-    merged["w"] = merged["age5"].map(standard_population).astype(float)
-    # Every event counts in the numerator; the rate uses the bands that have a population.
-    has_pop = merged["pop"] > 0
-    safe_pop = merged["pop"].where(has_pop, 1.0)
-    merged["wr"] = np.where(has_pop, merged["w"] * merged["count"] / safe_pop, 0.0)
-    merged["wv"] = np.where(has_pop, merged["w"] ** 2 * merged["count"] / safe_pop**2, 0.0)
-    merged["rated"] = np.where(has_pop, merged["count"], 0.0)
-    g = merged.groupby(KEY, sort=False).agg(
-        numerator=("count", "sum"), denominator=("pop", "sum"), wr=("wr", "sum"), wv=("wv", "sum"),
-        rated=("rated", "sum"),
-    ).reset_index()
-    g.loc[g["denominator"] <= 0, ["wr", "wv"]] = np.nan
+    weights = merged["age5"].map(standard_population).astype(float)
+    # PHE rule (PHEindicatormethods calculate_dsr: every denominator must be > 0): a band with
+    # events and no population has no rate, so the group's DSR is not calculated (its events stay
+    # in the numerator) -- implemented in stats.dsr_by_group.
     # Standard weights cover all bands at or above min_age, whether or not a group has people there.
     total_w = float(standard_population[standard_population.index >= (ind.min_age or 0)].sum())
-    value = g["wr"] / total_w
-    var = g["wv"] / total_w**2
-    o = g["rated"].to_numpy()  # events inside the rate (those in bands with a population)
-    lo_o, hi_o = stats.byars_ci_array(o)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.sqrt(var / np.where(o > 0, o, np.nan))
-    g["value"] = value * ind.multiplier
-    g["lower_ci"] = (value + scale * (lo_o - o)) * ind.multiplier
-    g["upper_ci"] = (value + scale * (hi_o - o)) * ind.multiplier
-    return g[[*KEY, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+    out = None
+    for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
+        g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
+                               multiplier=ind.multiplier, confidence=level)
+        g = g.rename(columns={"lower_ci": lo_col, "upper_ci": hi_col})
+        out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
+    assert out is not None
+    return out.reindex(columns=OUT_COLUMNS)
 
 
 # ------------------------------------------------------------------------------------ refresh
@@ -732,8 +742,12 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     results = pd.concat(frames, ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
     results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.configured_rule()).to_numpy()
-    for col in ("numerator", "denominator", "value", "lower_ci", "upper_ci"):
+    for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
+    method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
+    has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
+    results["interval_method"] = method.where(has_interval, None)
+    results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
     if timings is not None:
         timings.update(scans=scans, combine_s=combine)
     return results[RESULT_COLUMNS]
@@ -745,6 +759,7 @@ def refresh_results(conn: Connection, progress: Callable[[str], None] | None = N
     from data_loaders.bulk import bulk_insert
 
     results = compute_all(conn, progress=progress, timings=timings)
+    ensure_derived_table(conn, measure_result)
     conn.execute(delete(measure_result))
     bulk_insert(conn, measure_result, results)
     return len(results)

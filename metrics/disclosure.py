@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 COUNT_UNITS = frozenset({"count", "number", "n"})
-MEASURE_COLUMNS = ("numerator", "denominator", "value", "lower_ci", "upper_ci")
+MEASURE_COLUMNS = ("numerator", "denominator", "value", "lower_ci", "upper_ci", "lower_ci_998", "upper_ci_998")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from metrics.catalogue import MEASURES, WORK_PROGRAMMES, Indicator
+from metrics.catalogue import MEASURES, WORK_PROGRAMMES, Indicator, calculation_rules
 
 _BREAKDOWNS = {"imd_quintile": "IMD quintile", "ethnicity": "ethnic group", "sex": "sex", "age_band": "age band"}
 _PERIODS = {"month": "monthly", "quarter": "quarterly", "financial_year": "financial year"}
@@ -30,6 +30,9 @@ def indicator_rows(ind: Indicator) -> list[tuple[str, str]]:
                                  "none": "not calculated"}[ind.ci]),
         ("Standardisation", ind.standardisation),
         ("Definition followed", f"{ind.definition} ({ind.definition_year})"),
+        ("Better Care Fund", f"BCF {ind.bcf_framework} metric" if ind.bcf_framework else "not a BCF metric"),
+        ("Deviations from the national definition", ind.deviations or "none"),
+        ("Calculation rules", calculation_rules(ind)),
         ("Target", ind.target_text or "none set"),
         ("Source", ind.source),
         ("Frequency", ", ".join(_PERIODS[p] for p in ind.frequency)),

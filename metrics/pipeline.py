@@ -17,26 +17,32 @@ from data_loaders.db import write_transaction
 from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics.compute import refresh_results
+from metrics.inequality import refresh_inequality
 
 Progress = Callable[[str], None]
 
 
 def refresh_all(conn: Connection, progress: Progress | None = None,
                 timings: dict[str, Any] | None = None) -> dict[str, int]:
-    """Recompute the stored results: indicators, then pre/post INT tables.
+    """Recompute the stored results: indicators, their inequality indices, then pre/post INT tables.
 
     `timings` (a dict, for the benchmark) receives per-scan and per-indicator times and the
-    seconds spent on measures and on pre/post."""
+    seconds spent on measures, inequality indices and pre/post."""
     started = time.perf_counter()
     counts = {"measure_result": refresh_results(conn, progress=progress, timings=timings)}
     measures_s = time.perf_counter() - started
+    if progress:
+        progress("inequality (slope index, PHE simulation)")
+    counts["inequality_result"] = refresh_inequality(conn)
+    inequality_s = time.perf_counter() - started - measures_s
     try:
         from metrics.prepost import refresh_prepost
     except ImportError:  # pre/post module not present in this build
         return counts
     counts["prepost_result"] = refresh_prepost(conn)
     if timings is not None:
-        timings.update(measures_s=round(measures_s, 3), prepost_s=round(time.perf_counter() - started - measures_s, 3))
+        timings.update(measures_s=round(measures_s, 3), inequality_s=round(inequality_s, 3),
+                       prepost_s=round(time.perf_counter() - started - measures_s - inequality_s, 3))
     return counts
 
 

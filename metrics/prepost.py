@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from scipy import stats as st
 from sqlalchemy import Connection, Date, Interval, and_, case, cast, func, literal, or_, select
 
+from data_loaders.db import ensure_derived_table
 from data_loaders.extracts import LOCALITIES
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, prepost_result
 from metrics import disclosure
@@ -857,17 +858,6 @@ def stored_did_windows() -> tuple[int, ...]:
     return tuple(sorted({DEFAULT_WINDOW, load_settings().prepost_window_months}))
 
 
-def _ensure_table(conn: Connection) -> None:
-    """prepost_result is derived data: recreate it when an older build left other columns."""
-    if sa.inspect(conn).has_table(prepost_result.name):
-        probe = select(sa.text("*")).select_from(sa.table(prepost_result.name)).limit(0)
-        have = set(conn.execute(probe).keys())  # (duckdb_engine cannot reflect columns)
-        if have == {c.name for c in prepost_result.columns}:
-            return
-        prepost_result.drop(conn)
-    prepost_result.create(conn)
-
-
 def refresh_prepost(conn: Connection, windows: Sequence[int] | None = None,
                     cohorts: Sequence[str] | None = None,
                     did_windows: Sequence[int] | None = None) -> int:
@@ -879,7 +869,7 @@ def refresh_prepost(conn: Connection, windows: Sequence[int] | None = None,
     did_windows = set(did_windows if did_windows is not None else stored_did_windows())
     frames = [compute_preset(conn, c, wm, with_did=wm in did_windows) for c in cohorts for wm in windows]
     frames = [f for f in frames if not f.empty]
-    _ensure_table(conn)
+    ensure_derived_table(conn, prepost_result)
     conn.execute(sa.delete(prepost_result))
     if not frames:
         return 0

@@ -87,9 +87,34 @@ class ScorecardRow:
     spark_periods: list[str]
 
 
+def spc_frame(series: pd.DataFrame, indicator: Indicator,
+              rule: disclosure.DisclosureRule | None = None) -> pd.DataFrame:
+    """XmR chart for one series of EXACT stored rows (oldest first), safe to show.
+
+    Why here: limits must come from exact values (not display-rounded ones) and must not let
+    anyone recover a hidden point, so suppressed points are gaps excluded from every calculation,
+    the ``value`` column is replaced by the displayed values, and the limit and centre lines are
+    rounded to the indicator's display precision. Rebases come from the catalogue (``spc_rebase``).
+    """
+    exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
+    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
+                    polarity=indicator.polarity.value, target=indicator.target,
+                    rebase=indicator.spc_rebase or None)
+    shown = for_display(series.reset_index(drop=True), rule)
+    frame["value"] = shown["value"].astype(float).where(~shown["suppressed"].astype(bool)).to_numpy()
+    frame[spc.LINE_COLUMNS[1:]] = frame[spc.LINE_COLUMNS[1:]].astype(float).round(indicator.decimals)
+    frame["mean"] = frame["mean"].astype(float).round(indicator.decimals)
+    frame["mr"] = np.nan  # moving ranges would difference the exact values: never shown
+    frame["period"] = series["period"].to_numpy()
+    return frame
+
+
 def spc_summary(series: pd.DataFrame, indicator: Indicator) -> spc.SpcSummary:
-    values = series["value"].astype(float).to_numpy()
-    frame = spc.xmr(values, polarity=indicator.polarity.value, target=indicator.target)
+    """Variation/assurance icons from EXACT stored rows (suppressed points are gaps)."""
+    exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
+    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
+                    polarity=indicator.polarity.value, target=indicator.target,
+                    rebase=indicator.spc_rebase or None)
     return spc.summarise(frame, polarity=indicator.polarity.value, target=indicator.target)
 
 
@@ -97,19 +122,23 @@ def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = 
               period_type: str | None = None) -> list[ScorecardRow]:
     """One row per indicator: latest value, CI, comparison, SPC variation and assurance."""
     wanted = [geography] if geography_level == "bsol" else [geography, "BSol"]
-    frame = read_results(conn, geographies=wanted, breakdown="none")
-    frame = for_display(frame)
+    exact = read_results(conn, geographies=wanted, breakdown="none")
+    frame = for_display(exact)
     rows: list[ScorecardRow] = []
     for ind in INDICATORS:
         ptype = period_type if period_type in ind.frequency else default_period_type(ind)
         sub = frame[(frame.indicator_id == ind.id) & (frame.period_type == ptype)]
         local = sub[(sub.geography_level == geography_level) & (sub.geography == geography)].sort_values("period_start")
         bsol = sub[sub.geography_level == "bsol"].set_index("period")
-        rows.append(_scorecard_row(ind, local, bsol, geography_level))
+        mine = exact[(exact.indicator_id == ind.id) & (exact.period_type == ptype)
+                     & (exact.geography_level == geography_level) & (exact.geography == geography)]
+        rows.append(_scorecard_row(ind, local, bsol, geography_level, mine.sort_values("period_start")))
     return rows
 
 
-def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str) -> ScorecardRow:
+def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
+                   exact: pd.DataFrame | None = None) -> ScorecardRow:
+    """One scorecard row from displayed rows; SPC icons from the exact rows when given."""
     if local.empty:
         return ScorecardRow(ind, None, None, None, None, False, "not compared", "", None, None,
                             "No data for this selection", False, [], [])
@@ -127,7 +156,7 @@ def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, leve
         stats.compare_with_benchmark(value, lower, upper, benchmark, ind.polarity.value)
         if benchmark is not None and value is not None else "not compared"
     )
-    summary = spc_summary(local, ind)
+    summary = spc_summary(local if exact is None or exact.empty else exact, ind)
     return ScorecardRow(
         indicator=ind, period=str(last["period"]), value=value, lower=lower, upper=upper,
         suppressed=bool(last["suppressed"]), comparison=comparison, comparator=comparator,
@@ -158,26 +187,7 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
     return f"{value:,.{indicator.decimals}f}"
 
 
-def inequality_summary(frame: pd.DataFrame, indicator: Indicator) -> stats.Estimate | None:
-    """Slope index of inequality across IMD quintiles for one period/geography (None if not computable)."""
-    q = frame[(frame.breakdown == "imd_quintile") & frame["group"].str.startswith("Q")].sort_values("group")
-    if len(q) != 5 or q["value"].isna().any() or q["suppressed"].any():
-        return None
-    value_type = "proportion" if indicator.unit == "percent" else ("rate" if indicator.ci in ("byar", "dobson") else "normal")
-    values = q["value"].to_numpy(float)
-    if value_type == "proportion":
-        values = values / 100
-    pops = q["denominator"].fillna(1).to_numpy(float)
-    try:
-        est = stats.sii(values, pops, value_type=value_type, repetitions=2000)
-    except (ValueError, ZeroDivisionError):
-        return None
-    if value_type == "proportion":
-        return stats.Estimate(est.value * 100, est.lower * 100, est.upper * 100, est.confidence, est.method)
-    return est
-
-
 __all__ = [
-    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value", "inequality_summary",
+    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]

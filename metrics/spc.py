@@ -1,39 +1,45 @@
-"""XmR statistical process control charts in the NHS England "Making Data Count" style.
+"""XmR statistical process control charts exactly as NHSRplotthedots 0.2 ("Making Data Count").
 
 Why: trend pages show whether a change is signal or noise using the same rules, point colours
-and icons as NHS England's Making Data Count (MDC) and the NHSRplotthedots R package, so
-operational colleagues read the charts the way they read every other NHS SPC chart.
+and icons as NHS England's Making Data Count (MDC) and the NHSRplotthedots R package (0.2.2,
+``ptd_spc_standard.R`` and ``ptd_calculate_point_type.R``), so operational colleagues read the
+charts the way they read every other NHS SPC chart.
 
-Method (XmR / individuals chart):
-* mean of the (baseline) values; moving range ``mr_i = |x_i - x_{i-1}|`` between consecutive
-  non-missing points; average moving range ``amr`` over the baseline, after screening out moving
-  ranges >= 3.267 * amr (NHSRplotthedots ``screen_outliers``; skipped when amr is 0).
-* process limits ``mean +/- 2.66 * amr`` (3 sigma, sigma = amr / 1.128); one/two sigma lines at
-  ``mean +/- (2.66 / 3) * amr`` and ``mean +/- 2 * (2.66 / 3) * amr``.
+Rows are points in time order. Missing values (e.g. suppressed cells) stay as rows and are GAPS:
+as in NHSRplotthedots (where ``NA`` propagates), a gap has no moving range on either side, and
+no run, trend or two-of-three window may span it. Pass exact values with suppressed points set to
+NaN, so a limit never encodes a hidden point.
 
-Special-cause rules (each flags every point that belongs to the pattern):
+Segments: ``rebase`` starts a new segment (NHSRplotthedots ``rebase_group``) at each given point;
+limits and every rule are computed within a segment only. Within a segment:
+* ``fix_y`` = the first ``baseline`` rows (all rows when None; NHSRplotthedots
+  ``fix_after_n_points`` counts rows, gaps included); mean = mean of the non-missing ``fix_y``;
+  ``mr_i = |fix_y_i - fix_y_{i-1}|`` (missing if either is missing); ``amr`` = mean moving range;
+  moving ranges >= 3.267 * amr are dropped and amr recomputed (``screen_outliers``).
+* process limits ``mean +/- 2.66 amr``; two-sigma lines ``mean +/- 2 (2.66 / 3) amr``.
+
+Special-cause rules (NHSRplotthedots, rule lengths configurable, MDC default 7):
 * outside_limits: point strictly above the upper or below the lower process limit;
-* shift: a run of >= ``SpcRules.shift`` (default 7) consecutive points on the same side of the
-  mean (a point exactly on the mean breaks the run);
-* trend: >= ``SpcRules.trend`` (default 7) consecutive points each strictly higher (or each
-  strictly lower) than the one before (a tie breaks the trend);
-* two_of_three: at least 2 of 3 consecutive points beyond the same two-sigma line (strictly
-  above the upper or below the lower); the points beyond it are flagged. As in the Western
-  Electric rule, points beyond the process limits count as beyond two sigma (NHSRplotthedots
-  counts only points between the 2-sigma line and the limit, and needs the third point on the
-  same side of the mean).
+* shift: ``SpcRules.shift`` consecutive points on the same side of the mean (a point on the
+  mean or a gap breaks it); every point of the run is flagged;
+* trend: ``SpcRules.trend`` consecutive points each strictly higher (or lower) than the one
+  before (ties and gaps break it); every point of the run is flagged;
+* two_of_three: a window of 3 consecutive points, ALL on the same side of the mean, of which at
+  least 2 are "close to limits" -- strictly beyond the two-sigma line but not outside the process
+  limits. Only the close-to-limit points are flagged (a point outside the limits is flagged by
+  outside_limits instead, and counts towards neither the two nor the flag).
 
-Point direction, used for improvement/concern, is taken from the first rule that fires in
-NHSRplotthedots' priority order: outside_limits, trend, two_of_three, shift. The trend rule
-uses the direction of the trend; the others the side of the mean.
+Point direction and type come from the first rule that fires in NHSRplotthedots' priority order:
+outside_limits, trend, two_of_three, shift. Trends use the direction of the step to the right
+when the next point is also in a trend, else the step from the left (ptd_special_cause_type).
 
-Missing values are kept as rows (so the frame lines up with the input) but skipped in every
-calculation; their flags are False and their point_type is None.
+Deliberate difference: when every moving range is 0 (a flat series) NHSRplotthedots' screening
+drops them all and its limits become NaN; here the limits collapse onto the mean instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,10 +53,12 @@ _POLARITY_SIGN = {HIGH_IS_GOOD: 1, LOW_IS_GOOD: -1, NO_JUDGEMENT: 0}
 LIMIT = 2.66  # 3 / d2 with d2 = 1.128 for moving ranges of 2
 OUTLIER_MR = 3.267  # D4 for n = 2: upper range limit used to screen moving ranges
 RULE_ORDER = ("outside_limits", "trend", "two_of_three", "shift")
+TOO_FEW_POINTS = "Too few points"
 
 COLUMNS = [
     "x",
     "value",
+    "segment",
     "mean",
     "mr",
     "upper_limit",
@@ -70,24 +78,34 @@ COLUMNS = [
     "target",
     "trial_limits",
 ]
+LINE_COLUMNS = COLUMNS[3:11]
+FLAG_COLUMNS = ("outside_limits", "shift", "trend", "two_of_three", "special_cause")
 
 
 @dataclass(frozen=True)
 class SpcRules:
     """Configurable rule lengths (MDC defaults) and chart options.
 
-    shift/trend: run lengths; min_points: fewer baseline points than this -> trial limits;
-    screen_outliers: drop moving ranges >= 3.267 * amr before the final amr (NHSRplotthedots).
+    shift/trend: run lengths; min_points: a segment with fewer non-missing points than this has
+    trial limits (NHSRplotthedots warns below 12); icon_points: fewer points than this in the
+    latest segment and no variation or assurance icon is shown ("too few points") -- default the
+    longest rule, since a shorter series cannot show a shift or a trend at all (so a 3- or 4-point
+    financial-year series gets none); screen_outliers: drop moving ranges >= 3.267 * amr.
     """
 
     shift: int = 7
     trend: int = 7
     min_points: int = 12
     screen_outliers: bool = True
+    icon_points: int | None = None
 
     def __post_init__(self) -> None:
         if self.shift < 2 or self.trend < 3 or self.min_points < 2:
             raise ValueError("shift must be >= 2, trend >= 3 and min_points >= 2")
+
+    @property
+    def min_icon_points(self) -> int:
+        return self.icon_points if self.icon_points is not None else max(self.shift, self.trend)
 
 
 @dataclass(frozen=True)
@@ -96,7 +114,7 @@ class SpcSummary:
 
     variation: MDC variation icon name or None (too few points); assurance: "pass", "fail",
     "hit_or_miss" or None (no target / NO_JUDGEMENT / too few points); rule: a sentence naming the
-    rule(s) that fired for the latest point.
+    rule(s) that fired for the latest point, or "Too few points ..." when icons are withheld.
     """
 
     variation: str | None
@@ -113,58 +131,84 @@ def _check_polarity(polarity: str) -> int:
     return _POLARITY_SIGN[polarity]
 
 
-def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
-    """(start, stop, label) for each maximal run of equal labels (stop exclusive)."""
-    out: list[tuple[int, int, int]] = []
+# --------------------------------------------------------------------------- rule helpers
+# Each takes one segment's row arrays; NaN stands for a gap (NHSRplotthedots' NA) and never
+# satisfies a condition, so no window containing a gap can fire.
+
+
+def _runs_flag(code: np.ndarray, length: int) -> np.ndarray:
+    """Flag every element of a maximal run of >= ``length`` equal, non-zero, non-NaN codes."""
+    flag = np.zeros(code.size, dtype=bool)
     start = 0
-    for i in range(1, len(labels) + 1):
-        if i == len(labels) or labels[i] != labels[start]:
-            out.append((start, i, int(labels[start])))
+    for i in range(1, code.size + 1):
+        if i == code.size or code[i] != code[start]:  # NaN never equals: a gap ends a run
+            if code[start] != 0 and not np.isnan(code[start]) and i - start >= length:
+                flag[start:i] = True
             start = i
-    return out
-
-
-def _shift(side: np.ndarray, length: int) -> np.ndarray:
-    flag = np.zeros(side.size, dtype=bool)
-    for start, stop, label in _runs(side):
-        if label != 0 and stop - start >= length:
-            flag[start:stop] = True
     return flag
 
 
-def _trend(y: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Flags and direction (+1/-1) for points in a run of ``length`` strictly monotone points."""
+def shift_flags(side: np.ndarray, length: int = 7) -> np.ndarray:
+    """``ptd_seven_point_one_side_mean`` + ``ptd_part_of_seven_trend``, any run length.
+
+    ``side`` is sign(value - mean) per row (NaN for a gap).
+    """
+    return _runs_flag(np.asarray(side, dtype=float), length)
+
+
+def trend_flags(y: np.ndarray, length: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """``ptd_seven_point_trend`` + ``ptd_part_of_seven_trend`` and the trend direction per point.
+
+    A point is in a trend when it belongs to ``length`` consecutive points each strictly above
+    (below) the previous one. Direction: +1/-1 from the step to the right when the next point is
+    also in a trend, else from the left (ptd_special_cause_type's ``sdy``); 0 outside trends.
+    """
+    y = np.asarray(y, dtype=float)
     flag = np.zeros(y.size, dtype=bool)
     direction = np.zeros(y.size, dtype=int)
     if y.size < length:
         return flag, direction
-    steps = np.sign(np.diff(y)).astype(int)
-    for start, stop, label in _runs(steps):
-        # steps[start:stop] join points start .. stop (inclusive): stop - start + 1 points
-        if label != 0 and stop - start + 1 >= length:
-            flag[start : stop + 1] = True
-            direction[start : stop + 1] = label  # later run wins at a turning point
+    steps = np.sign(np.diff(y))  # NaN across a gap
+    step_run = _runs_flag(steps, length - 1)  # length points = length - 1 equal steps
+    flag[:-1] |= step_run
+    flag[1:] |= step_run
+    for i in np.flatnonzero(flag):
+        right = i + 1 < y.size and flag[i + 1]
+        step = steps[i] if right else steps[i - 1]
+        direction[i] = int(step)
     return flag, direction
 
 
-def _two_of_three(y: np.ndarray, upper2: float, lower2: float) -> np.ndarray:
-    flag = np.zeros(y.size, dtype=bool)
-    for beyond in (y > upper2, y < lower2):
-        for i in range(y.size - 2):
-            window = beyond[i : i + 3]
-            if window.sum() >= 2:
-                flag[i : i + 3] |= window
-    return flag
+def two_of_three_flags(close: np.ndarray, side: np.ndarray) -> np.ndarray:
+    """``ptd_two_in_three`` + ``ptd_part_of_two_in_three``.
+
+    ``close``: 1 where a point is beyond two sigma but within the limits, 0 otherwise, NaN for a
+    gap; ``side``: sign(value - mean), NaN for a gap. A window of three fires when >= 2 are close
+    and all three are on the same side of the mean; only close points in a firing window are flagged.
+    """
+    c = np.asarray(close, dtype=float)
+    r = np.asarray(side, dtype=float)
+    n = c.size
+    fires = np.zeros(max(n - 2, 0), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for i in range(n - 2):
+            fires[i] = bool(np.nansum(c[i : i + 3]) >= 2 and not np.isnan(c[i : i + 3]).any()
+                            and abs(np.sum(r[i : i + 3])) == 3)
+    in_window = np.zeros(n, dtype=bool)
+    for i in np.flatnonzero(fires):
+        in_window[i : i + 3] = True
+    return in_window & (c == 1)
 
 
-def _empty_frame(
-    x: pd.Index | np.ndarray, values: np.ndarray, target: float | None
-) -> pd.DataFrame:
+# --------------------------------------------------------------------------- the chart
+
+
+def _empty_frame(x: np.ndarray, values: np.ndarray, segment: np.ndarray, target: float | None) -> pd.DataFrame:
     n = values.size
-    frame = pd.DataFrame({"x": x, "value": values})
-    for col in COLUMNS[2:10]:
+    frame = pd.DataFrame({"x": x, "value": values, "segment": segment})
+    for col in LINE_COLUMNS:
         frame[col] = np.nan
-    for col in ("outside_limits", "shift", "trend", "two_of_three", "special_cause"):
+    for col in FLAG_COLUMNS:
         frame[col] = np.zeros(n, dtype=bool)
     frame["direction"] = np.zeros(n, dtype=int)
     frame["rule"] = pd.Series([None] * n, dtype=object)
@@ -174,6 +218,88 @@ def _empty_frame(
     return frame[COLUMNS]
 
 
+def _segments(x: pd.Series, rebase: Iterable[object] | None) -> np.ndarray:
+    """Segment number per row: each rebase point starts a new one at the first x >= it."""
+    seg = np.zeros(len(x), dtype=int)
+    if rebase is None or len(x) == 0:
+        return seg
+    xs = x.to_numpy()
+    for point in rebase:
+        if isinstance(xs[0], pd.Timestamp | np.datetime64) or pd.api.types.is_datetime64_any_dtype(x):
+            point = pd.Timestamp(point)
+        at = np.flatnonzero(xs >= point)
+        if at.size and at[0] > 0:
+            seg[at[0]:] += 1
+    # renumber 0, 1, 2 ... (two rebase points falling on the same row make one boundary)
+    _, seg = np.unique(seg, return_inverse=True)
+    return seg
+
+
+def _segment(y: np.ndarray, sign: int, rules: SpcRules, baseline: int | None) -> dict[str, np.ndarray]:
+    """Limits, rules and point types for one segment's rows (see the module docstring)."""
+    n = y.size
+    fix = y.copy()
+    if baseline is not None:
+        fix[baseline:] = np.nan
+    out: dict[str, np.ndarray] = {}
+    mr = np.full(n, np.nan)
+    mr[1:] = np.abs(np.diff(fix))
+    out["mr"] = mr
+    n_base = int(np.count_nonzero(~np.isnan(fix)))
+    out["trial_limits"] = np.full(n, n_base < rules.min_points)
+    if n_base == 0 or np.isnan(mr).all():
+        if n_base:
+            out["mean"] = np.full(n, float(np.nanmean(fix)))
+        return out
+    centre = float(np.nanmean(fix))
+    amr = float(np.nanmean(mr))
+    if rules.screen_outliers and amr > 0:
+        amr = float(np.nanmean(np.where(mr < OUTLIER_MR * amr, mr, np.nan)))
+    lines = {
+        "mean": centre,
+        "upper_limit": centre + LIMIT * amr,
+        "lower_limit": centre - LIMIT * amr,
+        "upper_one_sigma": centre + LIMIT / 3 * amr,
+        "lower_one_sigma": centre - LIMIT / 3 * amr,
+        "upper_two_sigma": centre + 2 * LIMIT / 3 * amr,
+        "lower_two_sigma": centre - 2 * LIMIT / 3 * amr,
+    }
+    for col, val in lines.items():
+        out[col] = np.full(n, val)
+    gap = np.isnan(y)
+    with np.errstate(invalid="ignore"):
+        outside = (y > lines["upper_limit"]) | (y < lines["lower_limit"])
+        side = np.sign(y - centre)  # NaN at gaps
+        close = np.where(gap, np.nan,
+                         (~outside & ((y > lines["upper_two_sigma"]) | (y < lines["lower_two_sigma"]))).astype(float))
+    flags = {
+        "outside_limits": outside,
+        "shift": shift_flags(side, rules.shift),
+        "two_of_three": two_of_three_flags(close, side),
+    }
+    flags["trend"], trend_dir = trend_flags(y, rules.trend)
+    side_int = np.nan_to_num(side).astype(int)
+    direction = np.zeros(n, dtype=int)
+    rule = np.full(n, None, dtype=object)
+    for name in reversed(RULE_ORDER):  # highest priority written last
+        hit = flags[name]
+        direction[hit] = trend_dir[hit] if name == "trend" else side_int[hit]
+        rule[hit] = name
+    special = np.zeros(n, dtype=bool)
+    for name in RULE_ORDER:
+        special |= flags[name]
+    point_type = np.where(gap, None, "common_cause").astype(object)
+    if sign == 0:
+        point_type[special] = "special_cause_neither"
+    else:
+        good = direction * sign > 0
+        point_type[special & good] = "special_cause_improvement"
+        point_type[special & ~good] = "special_cause_concern"
+    out.update(flags)
+    out.update(special_cause=special, direction=direction, rule=rule, point_type=point_type)
+    return out
+
+
 def xmr(
     values: Sequence[float] | np.ndarray | pd.Series,
     dates: Sequence[object] | pd.Series | pd.Index | None = None,
@@ -181,15 +307,16 @@ def xmr(
     target: float | None = None,
     rule_lengths: SpcRules = SpcRules(),
     baseline: int | None = None,
+    rebase: Iterable[object] | None = None,
 ) -> pd.DataFrame:
     """XmR chart data for one series, one row per input point (see module docstring).
 
     Why: a pure table the figure helper and the tiles both read, so the chart and the icon can
     never disagree. ``dates`` (optional) become column ``x`` and the rows are sorted by them;
-    otherwise x = 1..n in input order. ``baseline`` fixes the mean and limits on the first
-    ``baseline`` non-missing points (MDC "fix after n points"); the rules are applied to every point.
-    ``trial_limits`` is True when the limits rest on fewer than ``rule_lengths.min_points`` points.
-    With fewer than 2 non-missing (baseline) points the limits are NaN and point_type is None.
+    otherwise x = 1..n in input order. ``baseline`` fixes the mean and limits of each segment on
+    its first ``baseline`` rows (NHSRplotthedots ``fix_after_n_points``); ``rebase`` lists x values
+    (dates, or 1-based positions without dates) where a new segment with its own limits starts.
+    ``trial_limits`` is True where a segment's limits rest on fewer than ``min_points`` points.
     """
     sign = _check_polarity(polarity)
     y_all = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=float)
@@ -204,74 +331,19 @@ def xmr(
         x = pd.Series(np.arange(1, y_all.size + 1))
     if baseline is not None and baseline < 1:
         raise ValueError("baseline must be a positive number of points")
-
-    frame = _empty_frame(x.to_numpy(), y_all, target)
-    valid = ~np.isnan(y_all)
-    idx = np.flatnonzero(valid)
-    y = y_all[valid]
-    mr = np.abs(np.diff(y))
-    frame.loc[idx[1:], "mr"] = mr
-
-    n_base = y.size if baseline is None else min(baseline, y.size)
-    frame["trial_limits"] = n_base < rule_lengths.min_points
-    if n_base < 2:
-        if n_base == 1:
-            frame.loc[idx, "mean"] = float(y[0])
-        return frame
-
-    base = y[:n_base]
-    centre = float(base.mean())
-    base_mr = mr[: n_base - 1]
-    amr = float(base_mr.mean())
-    if rule_lengths.screen_outliers and amr > 0:
-        kept = base_mr[base_mr < OUTLIER_MR * amr]
-        amr = float(kept.mean()) if kept.size else amr
-
-    lines = {
-        "mean": centre,
-        "upper_limit": centre + LIMIT * amr,
-        "lower_limit": centre - LIMIT * amr,
-        "upper_one_sigma": centre + LIMIT / 3 * amr,
-        "lower_one_sigma": centre - LIMIT / 3 * amr,
-        "upper_two_sigma": centre + 2 * LIMIT / 3 * amr,
-        "lower_two_sigma": centre - 2 * LIMIT / 3 * amr,
-    }
-    for col, val in lines.items():
-        frame[col] = val
-
-    side = np.sign(y - centre).astype(int)
-    flags = {
-        "outside_limits": (y > lines["upper_limit"]) | (y < lines["lower_limit"]),
-        "shift": _shift(side, rule_lengths.shift),
-        "two_of_three": _two_of_three(y, lines["upper_two_sigma"], lines["lower_two_sigma"]),
-    }
-    flags["trend"], trend_dir = _trend(y, rule_lengths.trend)
-
-    direction = np.zeros(y.size, dtype=int)
-    rule = np.full(y.size, None, dtype=object)
-    for name in reversed(RULE_ORDER):  # highest priority written last
-        hit = flags[name]
-        direction[hit] = trend_dir[hit] if name == "trend" else side[hit]
-        rule[hit] = name
-    special = np.zeros(y.size, dtype=bool)
-    for name in RULE_ORDER:
-        special |= flags[name]
-
-    point_type = np.full(y.size, "common_cause", dtype=object)
-    if sign == 0:
-        point_type[special] = "special_cause_neither"
-    else:
-        good = direction * sign > 0
-        point_type[special & good] = "special_cause_improvement"
-        point_type[special & ~good] = "special_cause_concern"
-
-    for name, hit in flags.items():
-        frame.loc[idx, name] = hit
-    frame.loc[idx, "special_cause"] = special
-    frame.loc[idx, "direction"] = direction
-    frame.loc[idx, "rule"] = rule
-    frame.loc[idx, "point_type"] = point_type
+    segment = _segments(x, rebase)
+    frame = _empty_frame(x.to_numpy(), y_all, segment, target)
+    for seg in np.unique(segment):
+        rows = np.flatnonzero(segment == seg)
+        for col, arr in _segment(y_all[rows], sign, rule_lengths, baseline).items():
+            frame.loc[rows, col] = arr
     return frame
+
+
+def segment_starts(frame: pd.DataFrame) -> list[int]:
+    """Row positions where a rebased segment starts (for drawing the rebase on the chart)."""
+    seg = frame["segment"].to_numpy()
+    return [int(i) for i in np.flatnonzero(np.diff(seg) != 0) + 1]
 
 
 def _run_length_at_end(values: np.ndarray) -> int:
@@ -288,8 +360,8 @@ def _run_length_at_end(values: np.ndarray) -> int:
 def _describe(frame: pd.DataFrame, pos: int) -> str:
     """Human sentence for the rules that fired at row ``pos`` (the latest valid point)."""
     row = frame.iloc[pos]
-    y = frame["value"].to_numpy(dtype=float)[: pos + 1]
-    y = y[~np.isnan(y)]
+    seg = frame[frame["segment"] == row["segment"]]
+    y = seg["value"].to_numpy(dtype=float)[: pos - int(seg.index[0]) + 1]
     above = row["value"] > row["mean"]
     parts: list[str] = []
     if row["outside_limits"]:
@@ -314,29 +386,32 @@ def _describe(frame: pd.DataFrame, pos: int) -> str:
 
 
 def summarise(
-    frame: pd.DataFrame, polarity: str = HIGH_IS_GOOD, target: float | None = None
+    frame: pd.DataFrame, polarity: str = HIGH_IS_GOOD, target: float | None = None,
+    rules: SpcRules = SpcRules(),
 ) -> SpcSummary:
     """MDC variation and assurance icons for the latest non-missing point of an ``xmr`` frame.
 
-    Why: the indicator tiles show the two MDC icons without drawing the chart.
+    Why: the indicator tiles show the two MDC icons without drawing the chart. Fewer than
+    ``rules.min_icon_points`` non-missing points in the latest segment: no icons, "Too few points".
     variation: "common_cause" or "special_cause_{improvement|concern|neither}_{high|low}" (high/low
     = the direction of the signal). assurance (needs a target and a polarity with a direction),
-    using the latest limits: HIGH_IS_GOOD -> "pass" if target < lower limit, "fail" if
-    target > upper limit, else "hit_or_miss"; LOW_IS_GOOD the mirror image (as NHSRplotthedots;
-    a target exactly on a limit is "hit_or_miss").
+    using the latest limits as ``ptd_calculate_assurance_type``: HIGH_IS_GOOD -> "pass" if
+    target < lower limit, "fail" if target > upper limit, else "hit_or_miss"; LOW_IS_GOOD the mirror.
     """
     sign = _check_polarity(polarity)
     valid_pos = np.flatnonzero(frame["value"].notna().to_numpy())
-    trial = bool(frame["trial_limits"].iloc[0]) if len(frame) else True
+    trial = bool(frame["trial_limits"].iloc[-1]) if len(frame) else True
     if valid_pos.size == 0:
         return SpcSummary(None, None, None, trial, 0, None)
     pos = int(valid_pos[-1])
     row = frame.iloc[pos]
     latest_value = float(row["value"])
-    if pd.isna(row["upper_limit"]):
-        return SpcSummary(
-            None, None, "Not enough data points for SPC", trial, int(valid_pos.size), latest_value
-        )
+    in_segment = int(frame.loc[frame["segment"] == row["segment"], "value"].notna().sum())
+    min_points = rules.min_icon_points
+    if in_segment < min_points or pd.isna(row["upper_limit"]):
+        since = " since the last rebase" if row["segment"] else ""
+        return SpcSummary(None, None, f"{TOO_FEW_POINTS} for SPC icons ({in_segment}{since}; "
+                          f"{min_points} needed)", trial, in_segment, latest_value)
 
     if row["special_cause"]:
         high_low = "high" if row["direction"] > 0 else "low"
@@ -358,6 +433,4 @@ def summarise(
         else:
             assurance = "hit_or_miss"
 
-    return SpcSummary(
-        variation, assurance, _describe(frame, pos), trial, int(valid_pos.size), latest_value
-    )
+    return SpcSummary(variation, assurance, _describe(frame, pos), trial, in_segment, latest_value)

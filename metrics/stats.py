@@ -33,6 +33,18 @@ LOW_IS_GOOD = "LOW_IS_GOOD"
 NO_JUDGEMENT = "NO_JUDGEMENT"
 POLARITIES = (HIGH_IS_GOOD, LOW_IS_GOOD, NO_JUDGEMENT)
 
+#: The two levels stored with every result (Fingertips: 95% and 99.8%) and their columns.
+CONFIDENCE_LEVELS = ((0.95, "lower_ci", "upper_ci"), (0.998, "lower_ci_998", "upper_ci_998"))
+LIMIT_COLUMNS = tuple(c for _level, lo, hi in CONFIDENCE_LEVELS for c in (lo, hi))
+#: How each catalogue interval method is described in stored rows and downloads (as Fingertips).
+INTERVAL_METHODS: dict[str, str | None] = {
+    "wilson": "Wilson score",
+    "byar": "Byar's method (exact Poisson below 10 events)",
+    "dobson": "Dobson method (Byar's / exact Poisson)",
+    "t": "Student's t",
+    "none": None,
+}
+
 #: Below this count the Poisson limits are exact (chi-square) rather than Byar's, as ``phe_rate``.
 EXACT_POISSON_BELOW = 10
 
@@ -214,6 +226,81 @@ def rate_ci(
     return (count * scale, lower * scale, upper * scale)
 
 
+def dobson_ci_array(
+    value: ArrayLike, variance: ArrayLike, count: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised Dobson limits for a weighted sum of Poisson counts (a DSR), unscaled.
+
+    ``limit = value + sqrt(variance / O) * (O_limit - O)`` with O the total count and O_limit its
+    exact/Byar's Poisson limits (``byars_ci_array``); lower limits are floored at 0. O == 0 gives
+    lower 0 and upper NaN (the interval is 0/0); NaN inputs give NaN.
+
+    References
+    ----------
+    Dobson AJ, Kuulasmaa K, Eberle E, Scherer J. Stat Med 1991;10:457-462.
+    PHEindicatormethods::phe_dsr.
+    """
+    v = _as_float_array(value)
+    var = _as_float_array(variance)
+    o = _as_float_array(count)
+    lo_o, hi_o = byars_ci_array(o, confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.sqrt(var / np.where(o > 0, o, np.nan))
+        lower = np.maximum(v + k * (lo_o - o), 0.0)
+        upper = v + k * (hi_o - o)
+    lower = np.where(o == 0, np.where(np.isnan(v), np.nan, 0.0), lower)
+    return lower, upper
+
+
+def dsr_by_group(
+    groups: pd.DataFrame,
+    counts: ArrayLike,
+    populations: ArrayLike,
+    standard_populations: ArrayLike,
+    *,
+    total_standard: float | None = None,
+    multiplier: float = 100_000,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Directly standardised rates with Dobson limits for many groups at once (one row per band).
+
+    Why: the results refresh standardises ~1e4 groups; this is the one DSR implementation, also
+    behind ``dsr``. ``groups`` holds the key columns (one row per group x standardisation band),
+    aligned with ``counts``, ``populations`` and ``standard_populations``. Per group, as
+    ``phe_dsr``: ``DSR = sum(w_i x_i / n_i) / W``, ``var = sum(w_i^2 x_i / n_i^2) / W^2``, Dobson
+    limits on the group's events. ``W`` is ``total_standard`` (default: the sum of each group's
+    own weights). PHE rule (``calculate_dsr``: every denominator must be > 0): a group with a band
+    that has events but no population has no DSR (NaN; its events stay in ``numerator``); a band
+    with neither adds a rate of 0. Groups with no population get NaN. Returns the keys plus
+    numerator, denominator, value, lower_ci and upper_ci (value and limits per ``multiplier``).
+    """
+    x = np.nan_to_num(_as_float_array(counts), nan=0.0)
+    n = np.nan_to_num(_as_float_array(populations), nan=0.0)
+    w = _as_float_array(standard_populations)
+    has_pop = n > 0
+    safe = np.where(has_pop, n, 1.0)
+    keys = list(groups.columns)
+    work = groups.reset_index(drop=True).assign(
+        _x=x, _n=n, _w=w,
+        _wr=np.where(has_pop, w * x / safe, 0.0),
+        _wv=np.where(has_pop, w**2 * x / safe**2, 0.0),
+        _undefined=~has_pop & (x > 0),
+    )
+    g = work.groupby(keys, sort=False, dropna=False).agg(
+        numerator=("_x", "sum"), denominator=("_n", "sum"), wr=("_wr", "sum"), wv=("_wv", "sum"),
+        undefined=("_undefined", "any"), w=("_w", "sum"),
+    ).reset_index()
+    total_w = g["w"].to_numpy() if total_standard is None else np.full(len(g), float(total_standard))
+    ok = ((g["denominator"] > 0) & ~g["undefined"]).to_numpy()
+    value = np.where(ok, g["wr"] / total_w, np.nan)
+    var = np.where(ok, g["wv"] / total_w**2, np.nan)
+    lower, upper = dobson_ci_array(value, var, g["numerator"].to_numpy(), confidence)
+    g["value"] = value * multiplier
+    g["lower_ci"] = lower * multiplier
+    g["upper_ci"] = upper * multiplier
+    return g[[*keys, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+
+
 def dsr(
     counts: ArrayLike,
     populations: ArrayLike,
@@ -224,13 +311,8 @@ def dsr(
     """Directly standardised rate with the Dobson confidence interval: (value, lower, upper).
 
     Why: age-standardised rates are how OHID compares areas with different age structures. Inputs
-    are per standardisation band (e.g. age band), all in the same order.
-
-    Method (as ``phe_dsr``), with O = total count, w_i standard population, n_i local population:
-        DSR  = sum(w_i x_i / n_i) / sum(w_i)
-        var  = sum(w_i^2 x_i / n_i^2) / sum(w_i)^2
-        limit = DSR + sqrt(var / O) * (O_limit - O)
-    where O_limit are the Poisson limits of O from ``byars_ci``.
+    are per standardisation band (e.g. age band), all in the same order. One group of
+    ``dsr_by_group`` (the method is described there), after checking the inputs.
 
     Differences from ``phe_dsr`` (documented on purpose):
     * ``phe_dsr`` returns NA when O < 10. We still return the numbers (using the exact Poisson
@@ -261,30 +343,26 @@ def dsr(
         )
     if np.any((n == 0) & (x > 0)):
         raise ValueError("a band has events but zero population")
-    total_w = w.sum()
-    if not total_w > 0:
+    if not w.sum() > 0:
         raise ValueError("standard populations must sum to more than zero")
-    ratio = np.divide(w, n, out=np.zeros_like(w), where=n > 0)
-    value = float(np.sum(ratio * x) / total_w)
-    var = float(np.sum(ratio**2 * x) / total_w**2)
-    total = float(x.sum())
-    if total == 0:
-        return (0.0, 0.0, math.nan)
-    o_lower, o_upper = byars_ci(total, confidence)
-    k = math.sqrt(var / total)
-    lower = value + k * (o_lower - total)
-    upper = value + k * (o_upper - total)
-    return (value * multiplier, max(lower, 0.0) * multiplier, upper * multiplier)
+    row = dsr_by_group(pd.DataFrame({"g": np.zeros(x.size, dtype=int)}), x, n, w,
+                       multiplier=multiplier, confidence=confidence).iloc[0]
+    return (float(row["value"]), float(row["lower_ci"]), float(row["upper_ci"]))
 
 
 # --------------------------------------------------------------------------- means
 
 
-def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float]:
-    """Mean with a Student's t interval: (mean, lower, upper); NaNs are ignored.
+def mean_ci_array(
+    n: ArrayLike, total: ArrayLike, total_squares: ArrayLike, confidence: float = 0.95,
+    lower_bound: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised mean with a Student's t interval from sufficient statistics: (mean, lower, upper).
 
-    Why: for indicators that are means of patient-level values (e.g. a score), as ``phe_mean``:
-    ``mean +/- t(1 - alpha/2, n - 1) * sd / sqrt(n)``. Fewer than 2 values -> NaN limits.
+    Why: the refresh aggregates in SQL to n, sum and sum of squares per group; this is the one
+    mean-interval implementation (``mean_ci`` calls it). As ``phe_mean``:
+    ``mean +/- t(1 - alpha/2, n - 1) * sd / sqrt(n)``. n < 2 -> NaN limits; n == 0 -> NaN mean.
+    ``lower_bound`` floors the lower limit for quantities that cannot be lower (e.g. 0 days).
 
     References
     ----------
@@ -292,19 +370,39 @@ def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, 
     PHEindicatormethods::phe_mean.
     """
     _z(confidence)
+    k = _as_float_array(n)
+    s = _as_float_array(total)
+    ss = _as_float_array(total_squares)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(k > 0, s / np.where(k > 0, k, 1.0), np.nan)
+        var = np.clip((ss - s * s / np.where(k > 0, k, np.nan)) / np.where(k > 1, k - 1, np.nan), 0.0, None)
+        t = st.t.ppf(0.5 + confidence / 2.0, np.where(k > 1, k - 1, 1.0))
+        half = np.where(k > 1, t * np.sqrt(var) / np.sqrt(k), np.nan)
+    lower = mean - half
+    if lower_bound is not None:
+        lower = np.where(np.isnan(lower), np.nan, np.maximum(lower, lower_bound))
+    return mean, lower, mean + half
+
+
+def mean_ci(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean with a Student's t interval: (mean, lower, upper); NaNs are ignored.
+
+    Why: for indicators that are means of patient-level values (e.g. a score), as ``phe_mean``;
+    ``mean_ci_array`` on the values' count, sum and sum of squares. Fewer than 2 values -> NaN
+    limits.
+
+    References
+    ----------
+    Student. The probable error of a mean. Biometrika 1908;6:1-25.
+    PHEindicatormethods::phe_mean.
+    """
     v = _as_float_array(values).ravel()
     v = v[~np.isnan(v)]
-    if v.size == 0:
-        return (math.nan, math.nan, math.nan)
-    m = float(v.mean())
-    if v.size < 2:
-        return (m, math.nan, math.nan)
-    half = (
-        float(st.t.ppf(0.5 + confidence / 2.0, v.size - 1))
-        * float(v.std(ddof=1))
-        / math.sqrt(v.size)
-    )
-    return (m, m - half, m + half)
+    centred = v - (v.mean() if v.size else 0.0)  # centring keeps the sum of squares exact
+    m, lo, hi = mean_ci_array(np.array([v.size]), np.array([centred.sum()]),
+                              np.array([np.sum(centred**2)]), confidence)
+    shift = float(v.mean()) if v.size else 0.0
+    return (float(m[0]) + shift, float(lo[0]) + shift, float(hi[0]) + shift)
 
 
 # --------------------------------------------------------------------------- inequality
@@ -317,17 +415,18 @@ def _relative_ranks(populations: np.ndarray) -> np.ndarray:
 
 
 def _wls_fit(values: np.ndarray, share: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """Intercept and slope of a population-weighted least-squares fit, for 1-d or 2-d ``values``.
+    """Intercept and slope of a population-weighted least-squares fit over the last axis.
 
-    ``values`` may be (k,) or (reps, k); returns (2,) or (reps, 2) [intercept, slope]. Equivalent to
-    phe_sii's ``lm(sqrt(a) * y ~ sqrt(a) + b * sqrt(a) - 1)``.
+    ``values`` may be (k,), (reps, k) or (groups, reps, k); ``share`` and ``rank`` broadcast
+    against it. Returns [..., 2] = [intercept, slope]. Equivalent to phe_sii's
+    ``lm(sqrt(a) * y ~ sqrt(a) + b * sqrt(a) - 1)``.
     """
-    rbar = np.sum(share * rank)
-    sxx = np.sum(share * (rank - rbar) ** 2)
-    ybar = values @ share
-    slope = ((values - ybar[..., None]) * (share * (rank - rbar))).sum(axis=-1) / sxx
-    intercept = ybar - slope * rbar
-    return np.stack([intercept, slope], axis=-1)
+    rbar = np.sum(share * rank, axis=-1, keepdims=True)
+    sxx = np.sum(share * (rank - rbar) ** 2, axis=-1)
+    ybar = np.sum(values * share, axis=-1)
+    slope = np.sum((values - ybar[..., None]) * share * (rank - rbar), axis=-1) / sxx
+    intercept = ybar - slope * rbar[..., 0]
+    return np.stack(np.broadcast_arrays(intercept, slope), axis=-1)
 
 
 def _to_link(y: np.ndarray, value_type: str) -> np.ndarray:
@@ -346,6 +445,114 @@ def _from_link(y: np.ndarray, value_type: str) -> np.ndarray:
     return y
 
 
+class InequalityArrays(NamedTuple):
+    """SII and RII with simulated limits for many areas at once (one element per area)."""
+
+    sii: np.ndarray
+    sii_lower: np.ndarray
+    sii_upper: np.ndarray
+    rii: np.ndarray
+    rii_lower: np.ndarray
+    rii_upper: np.ndarray
+
+
+def sii_simulated_array(
+    values: np.ndarray,
+    populations: np.ndarray,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    se: np.ndarray | None = None,
+    *,
+    value_type: str = "normal",
+    transform: bool = False,
+    confidence: float = 0.95,
+    input_confidence: float = 0.95,
+    repetitions: int = 100_000,
+    rng: np.random.Generator | None = None,
+) -> InequalityArrays:
+    """PHE's SII/RII for ``G`` areas x ``k`` ordered groups: (G, k) arrays in, (G,) arrays out.
+
+    Why: the one implementation of ``phe_sii``'s simulated interval (``sii``/``rii`` call it for a
+    single area; the refresh calls it for thousands). Groups are ordered most deprived first.
+    Group values are drawn from normal distributions on the link scale (log for
+    ``value_type='rate'``, logit for ``'proportion'``, none for ``'normal'``) with standard errors
+    ``se`` or ``(link(upper) - link(lower)) / (2 z)`` at ``input_confidence`` (PHE: 95%).
+    * ``transform=False``: draws are transformed back and the regression is fitted on the
+      original scale (``phe_sii`` default).
+    * ``transform=True`` (PHE's recommendation for rates and proportions): the regression is
+      fitted on the link scale and the SII, RII and limits are transformed back about the
+      mid-point: ``SII = inv(b0 + b1) - inv(b0)``, limits from the simulated link-scale slopes
+      ``s``: ``inv(m + s/2) - inv(m - s/2)`` with ``m = b0 + b1/2``.
+    Limits are the sorted simulated values at positions ``round(reps * alpha/2)`` and
+    ``round(reps * (1 - alpha/2))`` (1-based), as ``SimulationFunc``. Areas with a missing value,
+    limit or non-positive population get NaN.
+    """
+    _z(confidence)
+    if value_type not in ("normal", "rate", "proportion"):
+        raise ValueError("value_type must be 'normal', 'rate' or 'proportion'")
+    if transform and value_type == "normal":
+        raise ValueError("transform needs value_type 'rate' or 'proportion'")
+    y = np.atleast_2d(_as_float_array(values))
+    pop = np.atleast_2d(_as_float_array(populations))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if se is not None:
+            sd = np.atleast_2d(_as_float_array(se))
+        elif lower is not None and upper is not None:
+            lo = _to_link(np.atleast_2d(_as_float_array(lower)), value_type)
+            hi = _to_link(np.atleast_2d(_as_float_array(upper)), value_type)
+            sd = (hi - lo) / (2.0 * _z(input_confidence))
+        else:
+            raise ValueError("the simulated interval needs se or both lower and upper")
+        link = _to_link(y, value_type)
+    if not (y.shape == pop.shape == sd.shape):
+        raise ValueError("values, populations and limits must have the same shape")
+    ok = ~(np.isnan(y) | np.isnan(pop) | (pop <= 0) | ~np.isfinite(sd) | (sd < 0)
+           | ~np.isfinite(link)).any(axis=1)
+    g_count = y.shape[0]
+    out = {name: np.full(g_count, np.nan) for name in InequalityArrays._fields}
+    if not ok.any():
+        return InequalityArrays(**out)
+    rng = rng or np.random.default_rng(1)
+    alpha = 1.0 - confidence
+    pos_lo = max(int(round(repetitions * alpha / 2.0)) - 1, 0)
+    pos_hi = min(int(round(repetitions * (1.0 - alpha / 2.0))) - 1, repetitions - 1)
+    inv = (lambda v: _from_link(v, value_type)) if transform else (lambda v: v)
+    chunk = max(1, 2_000_000 // max(repetitions * y.shape[1], 1))
+    for start in range(0, g_count, chunk):
+        idx = np.flatnonzero(ok[start:start + chunk]) + start
+        if idx.size == 0:
+            continue
+        share = pop[idx] / pop[idx].sum(axis=1, keepdims=True)
+        rank = np.cumsum(share, axis=1) - share / 2.0
+        fit_y = link[idx] if transform else y[idx]
+        b0, b1 = _wls_fit(fit_y, share, rank).T
+        draws = rng.normal(link[idx][:, None, :], sd[idx][:, None, :],
+                           size=(idx.size, repetitions, y.shape[1]))
+        if not transform:
+            draws = _from_link(draws, value_type)
+        fits = _wls_fit(draws, share[:, None, :], rank[:, None, :])
+        c0, c1 = fits[..., 0], fits[..., 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if transform:
+                mid = b0 + b1 / 2.0
+                slopes = np.sort(c1, axis=1)
+                s_lo, s_hi = slopes[:, pos_lo], slopes[:, pos_hi]
+                out["sii"][idx] = inv(b0 + b1) - inv(b0)
+                out["rii"][idx] = inv(b0 + b1) / inv(b0)
+                out["sii_lower"][idx] = inv(mid + s_lo / 2) - inv(mid - s_lo / 2)
+                out["sii_upper"][idx] = inv(mid + s_hi / 2) - inv(mid - s_hi / 2)
+                out["rii_lower"][idx] = inv(mid + s_lo / 2) / inv(mid - s_lo / 2)
+                out["rii_upper"][idx] = inv(mid + s_hi / 2) / inv(mid - s_hi / 2)
+            else:
+                slopes = np.sort(c1, axis=1)
+                riis = np.sort((c0 + c1) / c0, axis=1)
+                out["sii"][idx] = b1
+                out["rii"][idx] = (b0 + b1) / b0
+                out["sii_lower"][idx], out["sii_upper"][idx] = slopes[:, pos_lo], slopes[:, pos_hi]
+                out["rii_lower"][idx], out["rii_upper"][idx] = riis[:, pos_lo], riis[:, pos_hi]
+    return InequalityArrays(**out)
+
+
 def _inequality(
     kind: str,
     values: ArrayLike,
@@ -358,6 +565,7 @@ def _inequality(
     input_confidence: float,
     repetitions: int,
     seed: int | None,
+    transform: bool = False,
 ) -> Estimate:
     _z(confidence)
     if value_type not in ("normal", "rate", "proportion"):
@@ -392,15 +600,14 @@ def _inequality(
             s = (hi - lo) / (2.0 * _z(input_confidence))
         if s.shape != y.shape or np.isnan(s).any() or np.any(s < 0):
             return Estimate(point, math.nan, math.nan, confidence, "not calculated: missing error")
-        rng = np.random.default_rng(seed)
-        centre = _to_link(y, value_type)
-        sims = _from_link(rng.normal(centre, s, size=(repetitions, y.size)), value_type)
-        fits = _wls_fit(sims, share, rank)
-        sim_index = index(fits[:, 0], fits[:, 1])
-        alpha = 1.0 - confidence
-        lo_q, hi_q = np.nanquantile(sim_index, [alpha / 2.0, 1.0 - alpha / 2.0])
-        method = f"simulation {repetitions} reps (seed {seed})"
-        return Estimate(point, float(lo_q), float(hi_q), confidence, method)
+        res = sii_simulated_array(y, pop, se=s, value_type=value_type, transform=transform,
+                                  confidence=confidence, repetitions=repetitions,
+                                  rng=np.random.default_rng(seed))
+        point = float(res.sii[0] if kind == "sii" else res.rii[0])
+        lo_q, hi_q = (res.sii_lower, res.sii_upper) if kind == "sii" else (res.rii_lower, res.rii_upper)
+        kind_text = f"{value_type} values, {'link-scale fit' if transform else 'fit on original scale'}"
+        method = f"simulation {repetitions} reps (seed {seed}; {kind_text})"
+        return Estimate(point, float(lo_q[0]), float(hi_q[0]), confidence, method)
 
     # Analytic WLS: residual-based standard errors, t on k - 2 degrees of freedom.
     k = y.size
@@ -437,6 +644,7 @@ def sii(
     input_confidence: float = 0.95,
     repetitions: int = 100_000,
     seed: int | None = 1,
+    transform: bool = False,
 ) -> Estimate:
     """Slope index of inequality across ordered deprivation groups (e.g. IMD quintiles).
 
@@ -452,7 +660,8 @@ def sii(
     * If ``se`` or both ``lower`` and ``upper`` (at ``input_confidence``) are given -- the PHE
       method: seeded Monte Carlo (``repetitions`` draws; values simulated on the log scale for
       ``value_type='rate'`` and logit for ``'proportion'``), percentile interval. Deterministic
-      for a given ``seed``. method = "simulation ...".
+      for a given ``seed``. method = "simulation ...". ``transform=True`` fits on the log/logit
+      scale, as PHE recommends for rates and proportions (see ``sii_simulated_array``).
     * Otherwise an analytic WLS interval from the residual variance with t on k-2 df
       (method = "wls analytic"). This reflects lack of linear fit, not sampling error of the
       group values, so prefer supplying limits.
@@ -477,6 +686,7 @@ def sii(
         input_confidence,
         repetitions,
         seed,
+        transform,
     )
 
 
@@ -492,6 +702,7 @@ def rii(
     input_confidence: float = 0.95,
     repetitions: int = 100_000,
     seed: int | None = 1,
+    transform: bool = False,
 ) -> Estimate:
     """Relative index of inequality: ``fitted(least deprived) / fitted(most deprived)``.
 
@@ -518,6 +729,7 @@ def rii(
         input_confidence,
         repetitions,
         seed,
+        transform,
     )
 
 
@@ -554,3 +766,161 @@ def compare_with_benchmark(
         return direction
     good = (direction == "higher") == (polarity == HIGH_IS_GOOD)
     return "better" if good else "worse"
+
+
+# --------------------------------------------------------------------------- funnel plots
+
+#: Funnel limits drawn around the benchmark: 95% ("2 sigma", p = 0.025 each side) and 99.8%
+#: ("3 sigma", p = 0.001 each side), as PHEindicatormethods ``calculate_funnel_limits``.
+FUNNEL_LEVELS = (0.95, 0.998)
+DISPERSIONS = ("none", "multiplicative", "random_effects")
+
+
+def funnel_proportion_limits(
+    denominators: ArrayLike, average: float, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Funnel limits for a proportion (0-1) at each denominator: PHE's ``sigma_adjustment``.
+
+    Why: the proportion at which a group of size n has its Wilson limit exactly on the average,
+    i.e. the Wilson interval inverted, so a point lies outside the funnel exactly when its own
+    Wilson interval excludes the average. Clipped to [0, 1] as ``calculate_funnel_limits``.
+
+    References
+    ----------
+    PHEindicatormethods::calculate_funnel_limits (utils.R ``sigma_adjustment``).
+    Spiegelhalter DJ. Funnel plots for comparing institutional performance. Stat Med 2005;24:1185-1202.
+    """
+    z2 = _z(confidence) ** 2
+    n = _as_float_array(denominators)
+    a = float(average)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        first = a * (n / z2 + 1)
+        adj = np.sqrt((-8 * a * (n / z2 + 1)) ** 2
+                      - 64 * (1 / z2 + 1 / n) * a * (n * (a * (n / z2 + 2) - 1) + z2 * (a - 1)))
+        last = 1 / z2 + 1 / n
+        lower = (first - adj / 8) / last / n
+        upper = (first + adj / 8) / last / n
+    return np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+
+
+def funnel_rate_limits(
+    events: ArrayLike, average: float, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Funnel limits for a rate, parameterised by the number of events O (PHE's method).
+
+    Returns (lower_denominator, lower_rate, upper_denominator, upper_rate) per event count: the
+    lower limit passes through rate O / D where D = exact_upper(O) / average (O's exact Poisson
+    upper limit sits on the average); the upper limit through O / D with D = exact_lower(O) /
+    average. Rates are per unit of denominator (multiply by the indicator's multiplier).
+    ``poisson_funnel`` in PHEindicatormethods finds the same exact limits by bisection.
+
+    References
+    ----------
+    PHEindicatormethods::calculate_funnel_limits (utils.R ``poisson_funnel``).
+    """
+    alpha = 1.0 - confidence
+    _z(confidence)
+    o = _as_float_array(events)
+    exact_upper = st.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
+    exact_lower = np.where(o > 0, st.chi2.ppf(alpha / 2, 2 * np.maximum(o, 1e-300)) / 2, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d_low = exact_upper / average
+        d_high = exact_lower / average
+        return d_low, o / d_low, d_high, o / d_high
+
+
+class Dispersion(NamedTuple):
+    """Spiegelhalter's over-dispersion estimates from a set of areas.
+
+    phi: winsorised mean squared z-score; overdispersed: I * phi > I - 1 (as Spiegelhalter 2005,
+    the chi-square mean); tau2: additive random-effects variance (0 when not over-dispersed).
+    """
+
+    phi: float
+    tau2: float
+    overdispersed: bool
+    n_areas: int
+
+
+def _null_variance(kind: str, average: float, denominators: np.ndarray) -> np.ndarray:
+    if kind == "proportion":
+        return average * (1.0 - average) / denominators
+    if kind == "rate":
+        return average / denominators
+    raise ValueError("kind must be 'proportion' or 'rate'")
+
+
+def overdispersion(
+    kind: str, values: ArrayLike, denominators: ArrayLike, average: float, winsor: float = 0.1
+) -> Dispersion:
+    """Estimate over-dispersion of areas around ``average`` (Spiegelhalter 2005, section 4).
+
+    Why: registers and big practice totals have tiny sampling error, so exact limits flag most
+    areas; the spread between areas that is not sampling error is estimated instead. ``values``
+    are proportions (0-1) or rates per unit; z_i = (y_i - average) / s_i with the null standard
+    error s_i (binomial or Poisson); z is winsorised at the ``winsor`` and 1 - ``winsor``
+    quantiles; phi = mean(z_w^2); tau^2 = (I phi - (I - 1)) / (sum w - sum w^2 / sum w) with
+    w = 1 / s^2, floored at 0 (and 0 unless I phi > I - 1). Areas with NaN or non-positive
+    denominators are ignored.
+
+    References
+    ----------
+    Spiegelhalter DJ. Handling over-dispersion of performance indicators. Qual Saf Health Care
+    2005;14:347-351.
+    """
+    y = _as_float_array(values)
+    n = _as_float_array(denominators)
+    ok = ~np.isnan(y) & ~np.isnan(n) & (n > 0)
+    y, n = y[ok], n[ok]
+    k = y.size
+    if k < 2:
+        return Dispersion(math.nan, math.nan, False, k)
+    var = _null_variance(kind, average, n)
+    z = (y - average) / np.sqrt(var)
+    lo, hi = np.quantile(z, [winsor, 1.0 - winsor])
+    zw = np.clip(z, lo, hi)
+    phi = float(np.mean(zw**2))
+    over = k * phi > k - 1
+    w = 1.0 / var
+    tau2 = max((k * phi - (k - 1)) / (w.sum() - np.sum(w**2) / w.sum()), 0.0) if over else 0.0
+    return Dispersion(phi, float(tau2), bool(over), k)
+
+
+def funnel_normal_limits(
+    kind: str, denominators: ArrayLike, average: float, confidence: float, method: str,
+    dispersion: Dispersion,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Over-dispersed funnel limits (normal approximation, Spiegelhalter 2005).
+
+    multiplicative: ``average +/- z sqrt(phi) s(n)``; random_effects (additive):
+    ``average +/- z sqrt(s(n)^2 + tau^2)``; s(n) the null standard error. When the areas are not
+    over-dispersed phi is taken as 1 and tau^2 as 0. Proportions are clipped to [0, 1].
+    """
+    if method not in ("multiplicative", "random_effects"):
+        raise ValueError(f"method must be 'multiplicative' or 'random_effects', got {method!r}")
+    z = _z(confidence)
+    var = _null_variance(kind, average, _as_float_array(denominators))
+    if method == "multiplicative":
+        half = z * np.sqrt(var * (dispersion.phi if dispersion.overdispersed else 1.0))
+    else:
+        half = z * np.sqrt(var + (dispersion.tau2 if dispersion.overdispersed else 0.0))
+    lower, upper = average - half, average + half
+    if kind == "proportion":
+        return np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+    return np.maximum(lower, 0.0), upper
+
+
+def funnel_position(
+    value: ArrayLike, lower95: ArrayLike, upper95: ArrayLike, lower998: ArrayLike, upper998: ArrayLike
+) -> np.ndarray:
+    """Where each point lies against its funnel: 'High (0.001)', 'High (0.025)', 'Low (0.001)',
+    'Low (0.025)' or 'Not significant' (PHE ``assign_funnel_significance`` labels); NaN -> ''."""
+    v = _as_float_array(value)
+    out = np.full(v.shape, "Not significant", dtype=object)
+    with np.errstate(invalid="ignore"):
+        out[v > _as_float_array(upper95)] = "High (0.025)"
+        out[v > _as_float_array(upper998)] = "High (0.001)"
+        out[v < _as_float_array(lower95)] = "Low (0.025)"
+        out[v < _as_float_array(lower998)] = "Low (0.001)"
+    out[np.isnan(v)] = ""
+    return out

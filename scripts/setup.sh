@@ -2,8 +2,10 @@
 # Idempotent machine + venv set-up for the BSol outcomes dashboard (Debian 12).
 #
 #   bash scripts/setup.sh             everything needed for the full test suite:
-#                                     apt: chromium chromium-driver postgresql (+ python3-venv)
-#                                     .venv with requirements.txt
+#                                     apt: chromium chromium-driver postgresql (+ python3-venv,
+#                                     + nodejs npm if there is no node), .venv with
+#                                     requirements.txt, node_modules (npm ci: the OpenID
+#                                     provider the sign-in tests run)
 #   bash scripts/setup.sh --app-only  only what running the app needs (.venv; apt only if
 #                                     python3/venv is missing)
 #
@@ -12,7 +14,7 @@
 # Env: PYTHON=/path/to/python3.11+ to choose the interpreter for .venv (default: python3).
 set -euo pipefail
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 
 app_only=0
 for arg in "$@"; do
@@ -44,6 +46,7 @@ elif ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
 fi
 if [ "$app_only" = 0 ]; then
     want+=(chromium chromium-driver postgresql)
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 fi
 
 missing=()
@@ -92,6 +95,19 @@ if [ "$want_hash" != "$have_hash" ]; then
     log "pip done ($((SECONDS - start)) s)"
 else
     log ".venv up to date with requirements.txt"
+fi
+
+# ---------------------------------------------------------------- node test tools (not for --app-only)
+if [ "$app_only" = 0 ]; then
+    node_stamp="$repo/node_modules/.package-lock.sha256"
+    node_want=$( (sha256sum package-lock.json; node --version) | sha256sum | cut -d' ' -f1)
+    if [ "$node_want" != "$(cat "$node_stamp" 2>/dev/null || true)" ]; then
+        log "npm ci (test tools: $(node --version))"
+        npm ci --no-audit --no-fund --loglevel=error </dev/null >/dev/null
+        echo "$node_want" >"$node_stamp"
+    else
+        log "node_modules up to date with package-lock.json"
+    fi
 fi
 
 log "ready in $((SECONDS - start)) s"

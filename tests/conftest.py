@@ -7,6 +7,15 @@ Databases
                variant carries the `postgres` marker. One backend only:
                @pytest.mark.parametrize("db_url", ["duckdb"], indirect=True)
     db_engine  a SQLAlchemy engine on db_url, disposed afterwards.
+    demo_db    session-scoped path of the small synthetic demo, built ONCE per run through the
+               real command line (`flask demo --size small --end DEMO_END`): date-pinned, so
+               every test sees the same data whatever today's date. Read it, or copy_db() it.
+    kat_db     session-scoped path of the hand-built known-answer DuckDB database
+               (tests/kat_db.py), built once per run. Read it, or copy it.
+    template_db  session-scoped: template_db(backend, key, build) -> URL of a database that
+               build(url) filled once per run and backend ("duckdb" | "postgresql").
+    copy_db    copy_db(url) -> url of a private copy (DuckDB: the file; PostgreSQL: CREATE
+               DATABASE ... TEMPLATE), so a test that writes never rebuilds a shared database.
     pg_url     session-scoped URL of the admin database of a REAL PostgreSQL server: a
                throwaway server (tests/pg_server.py), or $BSOL_TEST_PG_URL if set. Missing
                binaries fail the test (never a silent skip).
@@ -23,8 +32,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -35,6 +47,7 @@ from tests.pg_server import PgServer, PgUnavailable
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = ROOT / "test-output"
 BROWSER_FIXTURES = {"dash_duo", "dash_br", "dash_duo_mp"}
+DEMO_END = date(2025, 3, 31)  # the demo's data end in every test: never today's date
 
 
 # --------------------------------------------------------------------------- markers
@@ -104,9 +117,11 @@ def _pg_database(request: pytest.FixtureRequest) -> Iterator[str]:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(
-    params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
+TemplateDb = Callable[[str, str, Callable[[str], None]], str]  # the template_db fixture
+BACKENDS = ["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """SQLAlchemy URL of a fresh, empty database: DuckDB file or PostgreSQL database."""
     if request.param == "duckdb":
@@ -121,6 +136,102 @@ def db_engine(db_url: str) -> Iterator[sa.Engine]:
     engine = sa.create_engine(db_url, poolclass=sa.NullPool)
     yield engine
     engine.dispose()
+
+
+# --------------------------------------------------------------------------- shared databases
+def duckdb_url(path: Path) -> str:
+    return f"duckdb:///{path}"
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo, built once per run by `flask demo` exactly as a user runs it."""
+    folder = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "BSOL_DATA_DIR": str(folder)}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "demo", "--size", "small",
+                           "--end", DEMO_END.isoformat()], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "demo (small) built" in done.stdout
+    return folder / "bsol.duckdb"
+
+
+@pytest.fixture(scope="session")
+def kat_db(template_db: TemplateDb) -> Path:
+    """The known-answer dataset (tests/kat_data.py) through the loader and a full refresh, once."""
+    from tests.kat_db import build_kat_db
+
+    return Path(sa.engine.make_url(template_db("duckdb", "kat", build_kat_db)).database or "")
+
+
+@pytest.fixture
+def copy_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """copy_db(url) -> URL of a private copy of that database, dropped after the test."""
+    dropped: list[str] = []
+
+    def copy(url: str) -> str:
+        source = sa.engine.make_url(url)
+        if source.get_backend_name() == "duckdb":
+            target = tmp_path / f"copy-{uuid.uuid4().hex[:8]}.duckdb"
+            shutil.copyfile(str(source.database), target)
+            return duckdb_url(target)
+        admin: sa.Engine = request.getfixturevalue("_pg_admin")
+        name = f"t_{uuid.uuid4().hex}"
+        with admin.connect() as c:
+            c.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
+        dropped.append(name)
+        return source.set(database=name).render_as_string(hide_password=False)
+
+    yield copy
+    if dropped:
+        admin: sa.Engine = request.getfixturevalue("_pg_admin")
+        with admin.connect() as c:
+            for name in dropped:
+                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def _pg_templates(_pg_admin: sa.Engine) -> Iterator[dict[str, str]]:
+    """key -> URL of a session PostgreSQL database; dropped before the server goes."""
+    built: dict[str, str] = {}
+    yield built
+    with _pg_admin.connect() as c:
+        for url in built.values():
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.engine.make_url(url).database}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> TemplateDb:
+    """template_db(backend, key, build) -> URL of a database that build(url) filled, once per run.
+
+    backend is "duckdb" or "postgresql". Shared by every test asking for the same key: read it,
+    or copy_db() it before writing.
+    """
+    duck: dict[str, str] = {}
+
+    def template(backend: str, key: str, build: Callable[[str], None]) -> str:
+        if backend == "duckdb":
+            built = duck
+        elif backend == "postgresql":
+            built = request.getfixturevalue("_pg_templates")
+        else:
+            raise ValueError(f"unknown backend {backend!r}")
+        if key not in built:
+            if backend == "duckdb":
+                url = duckdb_url(tmp_path_factory.mktemp(f"tmpl-{key}") / "bsol.duckdb")
+            else:
+                admin: sa.Engine = request.getfixturevalue("_pg_admin")
+                name = f"tmpl_{key.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+                with admin.connect() as c:
+                    c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+                url = admin.url.set(database=name).render_as_string(hide_password=False)
+            built[f"{url} (building)"] = url  # dropped at the end even if build() fails
+            build(url)
+            built[key] = built.pop(f"{url} (building)")
+        return built[key]
+
+    return template
 
 
 # --------------------------------------------------------------------------- browser

@@ -27,7 +27,8 @@ def frames() -> dict[str, pd.DataFrame]:
         ("E01000001", "Birmingham", "East", 1, 1),
         ("E01000002", "Solihull", "Solihull", 9, 5),
     ], "lsoa_code local_authority locality imd_decile imd_quintile")
-    f["int_team"] = _df([("INT01", "East INT", "East", "N01", date(2023, 10, 1))],
+    f["int_team"] = _df([("INT01", "East INT", "East", "N01", date(2023, 10, 1)),
+                         ("INT02", "East Frailty INT", "East", "N01", date(2024, 4, 1))],
                         "int_team_code int_team_name locality neighbourhood_code go_live_date")
     # patients: a..f at P1 (East, Q1), g..j at P2 (Solihull, Q5)
     f["patient"] = _df([
@@ -43,6 +44,8 @@ def frames() -> dict[str, pd.DataFrame]:
         ("pat_j", "Y90002", "E01000002", "M", date(1960, 1, 1), "A", None, None),
         # pat_k turns 65 in June 2024 (born June 1959): 64 in May, 65 from 2024-06-01
         ("pat_k", "Y90002", "E01000002", "M", date(1959, 6, 1), "A", None, None),
+        # pat_l died in a hospice on 2024-06-15: outside hospital, but not her usual residence
+        ("pat_l", "Y90002", "E01000002", "F", date(1950, 2, 1), "A", None, date(2024, 6, 15)),
     ], "patient_id practice_code lsoa_code sex birth_month ethnic_category care_home date_of_death")
     f["population"] = _df([
         ("2024-25", "Y90001", "F", 80, 1, "Asian", 1000),
@@ -60,6 +63,8 @@ def frames() -> dict[str, pd.DataFrame]:
         ("pat_a", "INT01", date(2024, 4, 1), None),              # whole quarter: 91 days
         ("pat_b", "INT01", date(2024, 5, 1), date(2024, 5, 31)),  # May only: 31 days
         ("pat_e", "INT01", date(2024, 4, 1), None),  # episode left open after death (2024-05-20): 50 days alive
+        # pat_a is on a second team in May while still on INT01: her person-time is the union (not +31 days)
+        ("pat_a", "INT02", date(2024, 5, 1), date(2024, 5, 31)),
     ], "patient_id int_team_code start_date end_date")
     f["inpatient_spell"] = _df([
         # id, patient, adm, dis, method, dx, cause, drd, pathway, from care home
@@ -109,6 +114,7 @@ def frames() -> dict[str, pd.DataFrame]:
     f["death"] = _df([
         ("pat_e", date(2024, 5, 20), "care_home", "F03X", True, False),
         ("pat_h", date(2024, 4, 10), "hospital", "I219", False, False),
+        ("pat_l", date(2024, 6, 15), "hospice", "C349", True, False),
     ], "patient_id date_of_death place_of_death underlying_cause on_palliative_register eol_care_plan")
     snap = date(2024, 6, 30)
     f["smoking_status"] = _df([
@@ -118,6 +124,7 @@ def frames() -> dict[str, pd.DataFrame]:
         (snap, "pat_f", "not_recorded", None, None),
         (snap, "pat_g", "ex", date(2023, 1, 1), None),
         (snap, "pat_j", "current", date(2024, 1, 1), date(2023, 7, 1)),  # referred on the first day of the 12 months to the snapshot
+        (snap, "pat_c", "current", date(2024, 3, 1), date(2024, 4, 1)),  # aged 14: outside the 15+ population
     ], "snapshot_date patient_id status status_date referral_date")
     f["hypertension"] = _df([
         (snap, "pat_a", 148, 85, 2.1, 2.5),   # age 84: <=150/90 ok; lipids: non-HDL 2.5 ok
@@ -128,6 +135,7 @@ def frames() -> dict[str, pd.DataFrame]:
     f["diabetes"] = _df([
         (snap, "pat_b", "type2", 55.0, 138, 78),
         (snap, "pat_j", "type2", 70.0, 150, 90),
+        (snap, "pat_c", "type1", 50.0, 118, 70),   # aged 14: outside the 17+ register population
     ], "snapshot_date patient_id diabetes_type last_hba1c last_systolic last_diastolic")
     f["gp_appointment"] = _df([
         ("g1", "pat_a", date(2024, 4, 5), "attended"),
@@ -149,11 +157,12 @@ def frames() -> dict[str, pd.DataFrame]:
     f["wound_prescribing"] = _df([
         (m4, "Y90001", "2001010A0AAAAAA", 50, 120.0),
         (m4, "Y90002", "2001010A0AAAAAA", 30, 60.0),
+        (m4, "Y90001", "0601060D0AAA0AA", 40, 90.0),   # glucose test strips (BNF 6.1.6): not wound care
     ], "month practice_code bnf_code items actual_cost")
     m6 = date(2024, 6, 1)
     f["gp_workforce"] = _df([
         (m6, "Y90001", "gp", 5.0, 6, 0, 1),
-        (m6, "Y90001", "nurse", 2.0, 3, 1, 0),
+        (m6, "Y90001", "nurse", 1.7, 3, 1, 0),   # 1.7 is not exact in a 4-byte float (1.70000005)
         (m6, "Y90001", "admin", 8.0, 9, 0, 2),
         (m6, "Y90002", "gp", 4.0, 4, 0, 0),
         (m6, "Y90002", "dpc", 1.0, 2, 0, 1),
@@ -170,5 +179,6 @@ def frames() -> dict[str, pd.DataFrame]:
         ("acsc_chronic", "E11", "Diabetes", "test", "1"), ("acsc_chronic", "J45", "Asthma", "test", "1"),
         ("injury_diagnosis", "S", "Injury", "test", "1"), ("falls_cause", "W01", "Fall", "test", "1"),
         ("falls_cause", "W19", "Fall", "test", "1"), ("cyp_ltc", "J45", "Asthma", "test", "1"),
+        ("wound_bnf", "20", "Dressings", "test", "1"),
     ], "list_name code_prefix description source version")
     return f

@@ -22,6 +22,7 @@ from data_loaders.load import REJECTIONS_FILE, load_files, read_rejections
 from data_loaders.readers import MAX_CELL_CHARS
 from data_loaders.tables import metadata
 from data_loaders.validate import MAX_PROBLEMS, ExtractValidationError
+from tests.conftest import BACKENDS, TemplateDb
 
 VALID = Path(__file__).resolve().parent / "data" / "valid"
 SPELL_HEADER = ("spell_id,patient_id,admission_date,discharge_date,admission_method,primary_diagnosis,"
@@ -51,11 +52,17 @@ def snapshot(url: str) -> dict[str, object]:
     return state
 
 
-@pytest.fixture
-def loaded(db_url: str, tmp_path: Path) -> str:
-    """A database holding the valid fixture set (so 'unchanged' means something)."""
-    load_files(db_url, sorted(VALID.glob("*.csv")), progress=False, data_dir=tmp_path / "data")
-    return db_url
+@pytest.fixture(params=BACKENDS)
+def loaded(request: pytest.FixtureRequest, template_db: TemplateDb, copy_db: Callable[[str], str],
+           tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A private copy of a database holding the valid fixture set (so 'unchanged' means something).
+
+    The set is loaded once per backend per run; each test gets its own copy to try to spoil.
+    """
+    def load_valid(url: str) -> None:
+        load_files(url, sorted(VALID.glob("*.csv")), progress=False, data_dir=tmp_path_factory.mktemp("valid"))
+
+    return copy_db(template_db(request.param, "valid", load_valid))
 
 
 def reject(url: str, tmp_path: Path, files: dict[str, bytes], extract: str | None = None) -> ExtractValidationError:

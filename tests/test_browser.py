@@ -1,6 +1,6 @@
 """Real headless-Chromium tests of the dashboard on the small synthetic demo database.
 
-One demo database per module (built before the app is imported); each test starts the app with
+A copy of the run's date-pinned demo database (conftest `demo_db`); each test starts the app with
 dash_duo. Every page is opened with no console or callback errors, checked with axe-core (no
 serious or critical WCAG 2.2 A/AA violations) and screenshotted to test-output/.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,17 +33,14 @@ TEAM = '[id=\'{"name":"team","type":"filter"}\']'
 
 
 @pytest.fixture(scope="module")
-def dash_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The app on a freshly built demo database (small); env set before the app is imported."""
+def dash_app(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterator[Any]:
+    """The app on a copy of the run's small demo (conftest); env set before the app is imported."""
     data_dir = tmp_path_factory.mktemp("browser-data")
-    url = f"duckdb:///{data_dir / 'bsol.duckdb'}"
+    shutil.copyfile(demo_db, data_dir / "bsol.duckdb")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BSOL_DATA_DIR", str(data_dir))
         mp.delenv("DATABASE_URL", raising=False)
         mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        from metrics.pipeline import build_demo
-
-        build_demo(url, size="small")
         import app as app_module
         from callbacks.data import cache
 

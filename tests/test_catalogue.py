@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from metrics.catalogue import INDICATORS, MEASURES, WORK_PROGRAMMES, catalogue_problems
-from metrics.docs import render_measures_doc
+from metrics.docs import indicator_rows, render_measures_doc
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "tests" / "data" / "plan_table2.txt"  # Table 2, verbatim from the plan
@@ -56,3 +56,27 @@ def test_national_definitions_are_recorded() -> None:
 def test_measures_doc_is_generated_from_the_catalogue() -> None:
     committed = (ROOT / "docs" / "measures.md").read_text(encoding="utf-8")
     assert committed == render_measures_doc(), "run `flask --app app measures-doc`"
+
+
+def test_bcf_metrics_name_their_framework_year() -> None:
+    """A Steering Group member must see which Better Care Fund return a figure matches."""
+    by_id = {i.id: i for i in INDICATORS}
+    tagged = {i.id: i.bcf_framework for i in INDICATORS if i.bcf_framework}
+    assert all(v in ("2023-25", "2025-26") for v in tagged.values()), tagged
+    # every indicator whose definition or measure says BCF carries a year
+    assert all(i.bcf_framework for i in INDICATORS if "BCF" in i.definition), [
+        i.id for i in INDICATORS if "BCF" in i.definition and not i.bcf_framework]
+    assert by_id["m04_care_home_admissions_65"].bcf_framework == "2025-26"
+    assert by_id["m16_acsc_chronic"].bcf_framework == "2023-25"
+    assert by_id["m09_falls_65"].bcf_framework == "2023-25"
+    assert dict(indicator_rows(by_id["m09_falls_65"]))["Better Care Fund"].startswith("BCF 2023-25")
+
+
+def test_calculation_rules_are_documented() -> None:
+    """Defect 13: rules applied silently (lower CI cut at 0, DSR bands without population) are
+    stated in each indicator's metadata, and so in docs/measures.md."""
+    by_id = {i.id: i for i in INDICATORS}
+    mean = dict(indicator_rows(by_id["m06_p1_mean_delay"]))["Calculation rules"]
+    assert "lower limit is cut at 0" in mean
+    dsr = dict(indicator_rows(by_id["m16_acsc_chronic"]))["Calculation rules"]
+    assert "no population" in dsr and "not calculated" in dsr

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from data_loaders.audit import read_audit
 from metrics.catalogue import INDICATORS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,11 +27,10 @@ def _run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Path:
+    """A data folder holding a copy of the run's demo (built by `flask demo` in conftest)."""
     folder = tmp_path_factory.mktemp("cli")
-    done = _run(["demo", "--size", "small", "--end", "2025-03-31"], folder)
-    assert done.returncode == 0, done.stderr
-    assert "demo (small) built" in done.stdout
+    shutil.copyfile(demo_db, folder / "bsol.duckdb")
     return folder
 
 
@@ -49,6 +51,9 @@ def test_measures_writes_the_results_table(data_dir: Path, tmp_path: Path) -> No
     assert len(counts) > 1000
     assert not counts.between(1, 7).any()
     assert (counts % 5 == 0).all(), "displayed counts are rounded to the nearest 5"
+    exports = read_audit(f"sqlite:///{data_dir / 'audit.sqlite'}", action="export")
+    assert json.loads(exports["detail"].iloc[0]) == {"what": "measures", "out": str(out), "rows": len(frame)}
+    assert exports["role"].iloc[0] == "cli"
 
 
 def test_bad_load_exits_2_and_changes_nothing(data_dir: Path, tmp_path: Path) -> None:
@@ -62,6 +67,8 @@ def test_bad_load_exits_2_and_changes_nothing(data_dir: Path, tmp_path: Path) ->
     assert "practice.csv, row 2, column locality" in done.stderr
     assert "Nothing was loaded" in done.stderr
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    rejected = read_audit(f"sqlite:///{data_dir / 'audit.sqlite'}", action="load_rejected")
+    assert json.loads(rejected["detail"].iloc[0])["files"] == [str(bad)]
 
 
 def test_data_dictionary_check_passes_on_the_committed_file(data_dir: Path) -> None:

@@ -27,15 +27,14 @@ Registered population 2024-25 (20,000): P1 F80-84 Q1 Asian 1000, P1 M70-74 Q1 As
 P1 F10-14 Q1 Black 2000, P1 M40-44 Unknown/Not stated 4000, P2 F75-79 Q5 White 2000,
 P2 M45-49 Q5 White 8000. So 65+ = 6000 (P1 4000, P2 2000), under 20 = 2000, each practice 10,000.
 
-The database is built once per backend per module (fixture `kat`), through the real loader and
-`refresh_results`, and the stored `measure_result` table is read back.
+The database is built once per backend per run (tests/kat_db.build_kat_db through conftest's
+`template_db`), through the real loader and the full refresh, and the stored `measure_result` table
+is read back.
 """
 
 from __future__ import annotations
 
 import math
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -45,13 +44,11 @@ import pytest
 import sqlalchemy as sa
 from scipy import stats as sps
 
-from data_loaders.db import write_transaction
-from data_loaders.load import load_frames
 from data_loaders.tables import measure_result
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Events
-from metrics.compute import _derive_fy, refresh_results, reporting_periods
-from metrics.pipeline import set_dataset_info
-from tests.kat_data import DATA_END, frames
+from metrics.compute import _derive_fy, reporting_periods
+from tests.conftest import BACKENDS, TemplateDb
+from tests.kat_db import build_kat_db
 
 Z = sps.norm.ppf(0.975)  # 1.959964
 Y91, Y30, Y31 = 91 / 365.25, 30 / 365.25, 31 / 365.25
@@ -64,14 +61,6 @@ JUN = ("month", "2024-06")
 
 
 # ------------------------------------------------------------------------------------ fixture
-def _build(url: str) -> None:
-    """tests/kat_db.build_kat_db without the pre/post refresh (this module tests the measures only)."""
-    with write_transaction(url) as conn:
-        load_frames(conn, frames())
-        set_dataset_info(conn, {"data_end": DATA_END.isoformat(), "is_demo": "false", "data_start": "2023-04-01"})
-        refresh_results(conn)
-
-
 class _Results(pd.DataFrame):
     """The results frame, with a one-line repr so failure tracebacks stay readable."""
 
@@ -92,25 +81,41 @@ def _read(url: str) -> pd.DataFrame:
     return _Results(frame)
 
 
-@pytest.fixture(scope="module", params=["duckdb", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def kat(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[pd.DataFrame]:
-    """The stored results of the known-answer dataset, built once per backend for this module."""
-    if request.param == "duckdb":
-        url = f"duckdb:///{tmp_path_factory.mktemp('kat') / 'kat.duckdb'}"
-        _build(url)
-        yield _read(url)
-        return
-    admin: sa.Engine = request.getfixturevalue("_pg_admin")  # session-scoped real server (conftest)
-    name = f"kat_{uuid.uuid4().hex}"
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        _build(url)
-        yield _read(url)
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+_BUILT: dict[str, pd.DataFrame] = {}  # backend -> stored results, read once per run
+
+
+def _results(request: pytest.FixtureRequest, backend: str) -> pd.DataFrame:
+    """The known-answer database on `backend` (conftest template_db: built once per run), read back."""
+    if backend not in _BUILT:
+        template_db: TemplateDb = request.getfixturevalue("template_db")
+        _BUILT[backend] = _read(template_db(backend, "kat", build_kat_db))
+    return _BUILT[backend]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def kat(request: pytest.FixtureRequest) -> pd.DataFrame:
+    """The stored results of the known-answer dataset (built once per backend per run)."""
+    return _results(request, request.param)
+
+
+@pytest.mark.postgres
+def test_engines_agree_cell_by_cell(request: pytest.FixtureRequest) -> None:
+    """DuckDB and PostgreSQL store the same results to 1e-9 (no 4-byte float anywhere on the way:
+    1.7 FTE as a 4-byte float is 1.70000005, and 172/365.25 person-years loses its 8th digit)."""
+    key = ["indicator_id", *KEY_COLUMNS]
+    duck, pg = (_results(request, b).sort_values(key).reset_index(drop=True) for b in ("duckdb", "postgresql"))
+    assert duck[key].equals(pg[key]), "the two engines produced different result rows"
+    problems = []
+    for col in ("numerator", "denominator", "value", "lower_ci", "upper_ci"):
+        a, b = duck[col].to_numpy(float), pg[col].to_numpy(float)
+        bad = ~(np.isclose(a, b, rtol=0, atol=1e-9, equal_nan=True))
+        problems += [f"{duck.loc[i, 'indicator_id']} {duck.loc[i, 'period']} {duck.loc[i, 'geography']} "
+                     f"{duck.loc[i, 'group']} {col}: duckdb {a[i]!r} postgresql {b[i]!r}" for i in np.flatnonzero(bad)[:20]]
+    assert (duck["suppressed"] == pg["suppressed"]).all()
+    assert not problems, "\n".join(problems)
+
+
+KEY_COLUMNS = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -174,7 +179,9 @@ def exact_poisson(o: int) -> tuple[float, float]:
 # geography or breakdown row. Where compute disagrees with the hand value the `note` says why.
 # ====================================================================================
 DEATH_NOTE = "pat_e died 2024-05-20 with her caseload episode open: she is not on a caseload after death"
-DSR_NOTE = "pat_f's s7 (E119, aged 68: 65-69 band, zero registered population) is still an admission"
+DSR_NOTE = ("pat_f's s7 (E119, aged 68: 65-69 band, zero registered population) is still an admission, "
+            "but a band with events and no population has no rate, so (PHE calculate_dsr: every denominator "
+            "> 0) the DSR is not calculated")
 
 EXPECTED: dict[str, list[K]] = {
     # ---------------------------------------------------------------- m01: distinct people on a caseload
@@ -314,10 +321,11 @@ EXPECTED: dict[str, list[K]] = {
         K(FY, 1, 996.57769, 51.458157, breakdown="imd_quintile", group="Q1 (most deprived)"),  # 4000 x Y91
         K(FY, 2, 747.43326, 92.624683, breakdown="sex", group="Female"),   # a, g; F 65+ 3000 x Y91
         K(FY, 1, 996.57769, 51.458157, level="locality", geo="East"),   # a; P1 65+ 4000 x Y91
-        K(FY, 2, 498.28884, 41.166526, breakdown="ethnicity", group="White",
+        K(FY, 2, 498.28884, None, breakdown="ethnicity", group="White",
           note="pat_a (White, 80-84) is a White falls admission although no White 80-84 population is registered"),
-        # ^ White: a (no White 80-84 population) and g (P2F75 White 2000): 2 admissions; DSR over bands
-        #   with population: 4000/(2000 Y91)/19500 x 1e5 = 41.166526; denominator 2000 x Y91
+        # ^ White: a (no White 80-84 population) and g (P2F75 White 2000): 2 admissions, denominator
+        #   2000 x Y91. The 80-84 band has an event and no population: its rate is undefined, so the
+        #   DSR is not calculated (PHE rule); dropping the band would understate the rate (41.17).
     ],
     # ---------------------------------------------------------------- m10 smoking (snapshot 2024-06-30)
     # a never, b current (ref 2024-02-01), d current (ref 2022-02-01), f not recorded, g ex,
@@ -373,29 +381,40 @@ EXPECTED: dict[str, list[K]] = {
         K(FY, 1, 1, 100, breakdown="ethnicity", group="Asian"),   # b (H)
     ],
     # ---------------------------------------------------------------- m14/m15 deaths
-    # e 2024-05-20 care home, palliative register; h 2024-04-10 hospital, neither.
+    # e 2024-05-20 care home, palliative register; h 2024-04-10 hospital, neither; l 2024-06-15 hospice
+    # (P2 Solihull, F), palliative register.
     "m14_deaths_usual_residence": [
-        K(FY, 1, 2, 50),
+        K(FY, 1, 3, 33.333333),        # e only: a hospice is not a usual place of residence (OHID DiUPR)
         K(APR, 0, 1, 0),
         K(MAY, 1, 1, 100),
-        K(FY, 0, 1, 0, level="locality", geo="Solihull"),
-        K(FY, 1, 1, 100, breakdown="sex", group="Female"),
+        K(JUN, 0, 1, 0),               # l died in a hospice
+        K(FY, 0, 2, 0, level="locality", geo="Solihull"),    # h hospital, l hospice
+        K(FY, 1, 2, 50, breakdown="sex", group="Female"),    # e yes, l no
+    ],
+    # Table 2's "outside of acute hospital": everything but hospital, so the hospice death counts.
+    "m14_deaths_outside_hospital": [
+        K(FY, 2, 3, 66.666667),        # e (care home) and l (hospice) of e, h, l
+        K(APR, 0, 1, 0),               # h (hospital)
+        K(JUN, 1, 1, 100),             # l (hospice)
+        K(FY, 1, 2, 50, level="locality", geo="Solihull"),   # l of h, l
+        K(FY, 2, 2, 100, breakdown="sex", group="Female"),   # e, l
     ],
     "m15_eol_care_plan": [
-        K(FY, 1, 2, 50),
+        K(FY, 2, 3, 66.666667),        # e, l on the palliative register; h neither
         K(MAY, 1, 1, 100),
+        K(JUN, 1, 1, 100),
         K(FY, 0, 1, 0, breakdown="sex", group="Male"),
     ],
     # ---------------------------------------------------------------- m16 chronic ACSC DSR per 100,000 (ESP 2013 all ages, 100,000)
     # Emergency + code in {J44, I50, E11, J45}: s2 (a, 05-02, J44X, 84 -> 80-84), s3 (b, 05-15, I50X,
     # '22', 73 -> 70-74), s5 (c, 06-10, J45X, 14 -> 10-14), s7 (f, 06-01, E119, 68 -> 65-69), s9 (d,
     # 06-20, J459, '2A', 44 -> 40-44) = 5 admissions. s4 (J44X) is elective ('11'); s1, s6, s8 are injuries.
-    # No population aged 65-69, so s7 cannot enter a band rate: the DSR uses the 4 populated bands:
-    # (2500/1000 + 5000/3000 + 5500/2000 + 7000/4000) / Y91 = 8.6666667 / 0.24914442 = 34.785714
+    # No population aged 65-69, so s7 has no band rate: FY and June (which hold s7) have no DSR; the
+    # old code silently used the other 4 bands ((2500/1000 + 5000/3000 + 5500/2000 + 7000/4000)/Y91 = 34.79).
     "m16_acsc_chronic": [
-        K(FY, 5, 4982.8884, 34.785714, note=DSR_NOTE),       # denominator 20000 x Y91
+        K(FY, 5, 4982.8884, None, note=DSR_NOTE),           # denominator 20000 x Y91
         K(MAY, 2, 1697.4675, 49.092742),                     # (2500/1000 + 5000/3000) / Y31; 20000 x Y31
-        K(JUN, 3, 1642.7105, 54.7875, note=DSR_NOTE),        # s5, s7, s9; (5500/2000 + 7000/4000) / Y30
+        K(JUN, 3, 1642.7105, None, note=DSR_NOTE),          # s5, s7, s9: s7 in the empty 65-69 band
         K(APR, 0, 1642.7105, 0),
         K(FY, 1, 996.57769, 7.0240385, breakdown="imd_quintile", group="Unknown"),  # s9: 7000/(4000 Y91)
         K(FY, 2, 1245.7221, 21.072115, breakdown="sex", group="Female"),  # a, c: (2.5 + 2.75)/Y91; 5000 x Y91
@@ -448,8 +467,8 @@ EXPECTED: dict[str, list[K]] = {
         K(FY, 5, 10000, 5, level="practice", geo="Y90001"),
     ],
     "m20_nurse_fte_per_10k": [
-        K(FY, 2, 20000, 1),              # 2 / 20000 x 10000
-        K(FY, 2, 10000, 2, level="practice", geo="Y90001"),
+        K(FY, 1.7, 20000, 0.85),         # 1.7 / 20000 x 10000
+        K(FY, 1.7, 10000, 1.7, level="practice", geo="Y90001"),
         K(FY, 0, 10000, 0, level="practice", geo="Y90002"),   # no nurses at P2
     ],
     "m20_clinical_leaver_rate": [
@@ -565,10 +584,9 @@ def test_dobson_ci_for_dsr(kat: pd.DataFrame) -> None:
     r = one(kat, "m09_falls_65", FY)
     assert r.value == pytest.approx(value, rel=1e-9)
     assert _ci(r) == pytest.approx((lo, hi), rel=1e-9)
-    # m16 FY, the four populated bands (s7 in the empty 65-69 band cannot enter a band rate)
-    value, lo, hi = _dobson([(2500, 1, 1000 * Y91), (5000, 1, 3000 * Y91), (5500, 1, 2000 * Y91),
-                             (7000, 1, 4000 * Y91)], 100_000)
-    r = one(kat, "m16_acsc_chronic", FY)
+    # m16 May: s2 (80-84, w 2500, P1F80 1000) and s3 (70-74, w 5000, P1M70 3000), all-age weights 100,000
+    value, lo, hi = _dobson([(2500, 1, 1000 * Y31), (5000, 1, 3000 * Y31)], 100_000)
+    r = one(kat, "m16_acsc_chronic", MAY)
     assert r.value == pytest.approx(value, rel=1e-9)
     assert _ci(r) == pytest.approx((lo, hi), rel=1e-9)
 
@@ -656,9 +674,13 @@ def test_emergency_methods_and_code_prefixes(kat: pd.DataFrame) -> None:
 def test_dsr_counts_events_in_age_bands_without_population(kat: pd.DataFrame) -> None:
     """pat_f's s7 (E119, emergency, aged 68) is a chronic ACSC admission. No one aged 65-69 is in
     the registered population, so it cannot enter a band rate, but it must not vanish from the
-    numerator (which also drives the <10 suppression rule)."""
+    numerator (which also drives the <10 suppression rule). PHE's rule (calculate_dsr: every
+    denominator > 0): no DSR is calculated for a group with such a band, rather than dropping it."""
     got = {p[1]: one(kat, "m16_acsc_chronic", p).numerator for p in (FY, JUN)}
     assert got == {"2024-25": 5, "2024-06": 3}, f"m16 admissions: {got}; by hand s2, s3, s5, s7, s9 (June: s5, s7, s9)"
+    for p in (FY, JUN):
+        r = one(kat, "m16_acsc_chronic", p)
+        assert math.isnan(r.value) and math.isnan(r.lower_ci) and math.isnan(r.upper_ci), p
 
 
 def test_m19_excludes_unknown_booking_interval(kat: pd.DataFrame) -> None:

@@ -2,7 +2,7 @@
 charts, symbols, formula-injection safety and the `flask --app app pack` command.
 
 Data: the known-answer dataset (tests/kat_data.py) with a neighbourhood renamed to a formula, and
-the small synthetic demo (metrics.pipeline.build_demo) for packs with realistic volumes.
+the small synthetic demo (conftest's session `demo_db`) for packs with realistic volumes.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from data_loaders.db import read_engine, write_transaction
-from data_loaders.load import load_frames
+from data_loaders.db import read_engine
 from exports import pack
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID
-from metrics.pipeline import refresh_all, set_dataset_info
 from metrics.results import for_display, read_results
-from tests.kat_data import DATA_END, frames
+from tests.conftest import BACKENDS, TemplateDb
+from tests.kat_db import build_kat_db
 
 ROOT = Path(__file__).resolve().parent.parent
 INJECTED = '=HYPERLINK("http://x","y")'
@@ -41,33 +40,24 @@ BREAKDOWNS = {"Area": "none", "IMD quintile": "imd_quintile", "Ethnic group": "e
 
 
 # --------------------------------------------------------------------------- fixtures
+def _inject(data: dict[str, pd.DataFrame]) -> None:
+    """East's neighbourhood named like a spreadsheet formula."""
+    data["practice"].loc[data["practice"].practice_code == "Y90001", "neighbourhood_name"] = INJECTED
+
+
 def _build_kat(url: str) -> None:
     """The known-answer data, with East's neighbourhood named like a spreadsheet formula."""
-    data = frames()
-    data["practice"].loc[data["practice"].practice_code == "Y90001", "neighbourhood_name"] = INJECTED
-    with write_transaction(url) as conn:
-        load_frames(conn, data)
-        set_dataset_info(conn, {"data_end": DATA_END.isoformat(), "is_demo": "false",
-                                "data_start": "2023-04-01"})
-        refresh_all(conn)
+    build_kat_db(url, _inject)
 
 
 @pytest.fixture(scope="module")
-def kat_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"duckdb:///{tmp_path_factory.mktemp('kat') / 'bsol.duckdb'}"
-    _build_kat(url)
-    return url
+def kat_url(template_db: TemplateDb) -> str:
+    return template_db("duckdb", "kat-injected", _build_kat)
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from datetime import date
-
-    from metrics.pipeline import build_demo
-
-    url = f"duckdb:///{tmp_path_factory.mktemp('demo') / 'bsol.duckdb'}"
-    build_demo(url, "small", end=date(2025, 3, 31))
-    return url
+def demo_url(demo_db: Path) -> str:
+    return f"duckdb:///{demo_db}"
 
 
 def _pack(url: str, place: str, period: str | None = None) -> Workbook:
@@ -428,9 +418,10 @@ def test_cli_pack(cli_env: dict[str, str], tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- both engines
-def test_build_pack_on_each_engine(db_url: str) -> None:
-    _build_kat(db_url)
-    with read_engine(db_url).connect() as conn:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_build_pack_on_each_engine(backend: str, template_db: TemplateDb) -> None:
+    url = template_db(backend, "kat-injected", _build_kat)
+    with read_engine(url).connect() as conn:
         content = pack.build_pack(conn, "solihull", "2024-25 Q1")
     wb = load_workbook(io.BytesIO(content))
     assert wb.sheetnames == SHEETS

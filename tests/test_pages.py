@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,15 +25,13 @@ from tests.kat_data import frames as kat_frames
 
 
 @pytest.fixture(scope="module")
-def kat_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def kat_app(tmp_path_factory: pytest.TempPathFactory, kat_db: Path) -> Iterator[Any]:
     data_dir = tmp_path_factory.mktemp("pages-data")
+    shutil.copyfile(kat_db, data_dir / "bsol.duckdb")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BSOL_DATA_DIR", str(data_dir))
         mp.delenv("DATABASE_URL", raising=False)
         mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        from tests.kat_db import build_kat_db
-
-        build_kat_db(f"duckdb:///{data_dir / 'bsol.duckdb'}")
         import app as app_module
         from callbacks.data import cache
 
@@ -153,11 +153,19 @@ def test_downloads_have_no_small_counts(kat_app: Any) -> None:
                 assert not pd.to_numeric(below["Value"], errors="coerce").between(1, 7).any()
 
 
+def _as_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch, role: str) -> None:
+    """Everyone has `role` (AUTH_MODE=none with BSOL_DEFAULT_ROLE=role; access.py reads it per request)."""
+    from dataclasses import replace
+
+    config = kat_app.server.config
+    monkeypatch.setitem(config, "BSOL_AUTH", replace(config["BSOL_AUTH"], default_role=role))
+
+
 def test_downloads_need_the_analyst_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     client = kat_app.server.test_client()
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "viewer")
+    _as_role(kat_app, monkeypatch, "viewer")
     assert client.get("/download/measure/m05_ucr_2h.csv").status_code == 403
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "analyst")
+    _as_role(kat_app, monkeypatch, "analyst")
     ok = client.get("/download/measure/m05_ucr_2h.xlsx")
     assert ok.status_code == 200 and ok.data[:2] == b"PK"
     assert client.get("/download/measure/nope.csv").status_code == 404
@@ -264,7 +272,7 @@ def test_prepost_page_every_selection_has_no_small_counts(kat_app: Any) -> None:
     assert "regression to the mean" in text.lower()
     profile = _text(pages.update_prepost_profile("East", "INT01", "all", 3))
     assert "[c] suppressed" in profile and "Under-represented" in profile
-    assert len(teams) == 1
+    assert len(teams) == 2   # INT01 and INT02 (pat_a is on both in May 2024)
 
 
 def test_prepost_downloads_have_no_small_counts(kat_app: Any) -> None:
@@ -306,7 +314,9 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     content, _ = pages.update_prepost("Solihull", "INT01", "pilot", 6)
     assert "East INT serves East, not Solihull" in _text(content)
     # the layout (URL -> page) shows the same message and falls back to the defaults in the filters
-    page = _text(prepost.layout(team="nope", window="five"))
+    import dash
+
+    page = _text(dash.page_registry["prepost"]["layout"](team="nope", window="five"))
     assert "This link has a problem" in page and "Unknown INT team “nope”" in page and "Unknown window “five”" in page
     assert "Traceback" not in page
     # team names and codes are accepted case-insensitively; a team outside the locality falls back to all
@@ -317,5 +327,5 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     assert client.get("/download/prepost.csv?window=7").status_code == 400
     assert client.get("/download/prepost.csv?team=INT99").status_code == 400
     assert client.get("/download/prepost.pdf?cohort=all&window=3").status_code == 404
-    monkeypatch.setenv("BSOL_DEFAULT_ROLE", "viewer")
+    _as_role(kat_app, monkeypatch, "viewer")
     assert client.get("/download/prepost.csv?cohort=all&window=3").status_code == 403

@@ -1,8 +1,8 @@
 """Known-answer tests for metrics.prepost on the hand-built caseload (tests/prepost_data.py).
 
 Every expected number below is worked out by hand from the event comments in prepost_data.py.
-Runs on DuckDB and PostgreSQL (db_url fixture). The last test rebuilds the small demo and checks
-all 45 cells of the Implementation Plan's table (DuckDB only: it takes ~20 s).
+Runs on DuckDB and PostgreSQL (one database per backend per run). The last test reads the run's
+small demo (conftest `demo_db`) and checks all 45 cells of the Implementation Plan's table.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from data_loaders.reference import load_reference
 from metrics import prepost as pp
 from metrics.disclosure import DisclosureRule
 from metrics.pipeline import set_dataset_info
+from tests.conftest import BACKENDS, TemplateDb
 from tests.prepost_data import DATA_END, DATA_START, frames
 
 YEAR = 365.25
@@ -56,10 +57,10 @@ def _build(url: str) -> None:
         pp.refresh_prepost(conn)
 
 
-@pytest.fixture
-def url(db_url: str) -> str:
-    _build(db_url)
-    return db_url
+@pytest.fixture(scope="module", params=BACKENDS)
+def url(request: pytest.FixtureRequest, template_db: TemplateDb) -> str:
+    """The hand-built caseload, built once per backend per run: tests only read it."""
+    return template_db(request.param, "prepost", _build)
 
 
 def _table(url: str, **kw) -> pd.DataFrame:
@@ -265,21 +266,10 @@ def test_refresh_replaces_an_old_table_layout(db_url: str) -> None:
 
 
 # ------------------------------------------------------------------------------ the plan's table
-def _demo_ready() -> bool:
-    try:
-        from data_loaders import demo
-    except ImportError:
-        return False
-    return hasattr(demo, "generate") and hasattr(demo, "PLAN_PREPOST")
-
-
-@pytest.mark.skipif(not _demo_ready(), reason="data_loaders/demo.py (generate, PLAN_PREPOST) not present yet")
-def test_demo_reproduces_plan_table(tmp_path: Path) -> None:
+def test_demo_reproduces_plan_table(demo_db: Path) -> None:
     from data_loaders.demo import PLAN_PREPOST
-    from metrics.pipeline import build_demo
 
-    url = f"duckdb:///{tmp_path / 'demo.duckdb'}"
-    build_demo(url, "small")
+    url = f"duckdb:///{demo_db}"
     with read_engine(url).connect() as conn:
         stored = pp.read_prepost(conn, "pilot", 6)
         _label, frm, to = pp.COHORT_PRESETS["pilot"]

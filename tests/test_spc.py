@@ -148,7 +148,9 @@ def test_nan_values_are_skipped_but_kept_as_rows():
     assert frame["mean"].iloc[0] == pytest.approx(10.0)
     assert frame["point_type"].iloc[6] is None
     assert not frame["special_cause"].iloc[6]
-    assert frame["mr"].iloc[7] == pytest.approx(abs(BASE[6] - BASE[5]))
+    # a gap has no moving range on either side (NHSRplotthedots: NA propagates through diff)
+    assert math.isnan(frame["mr"].iloc[6]) and math.isnan(frame["mr"].iloc[7])
+    assert frame["mr"].iloc[8] == pytest.approx(2.0)
     summary = summarise(xmr(BASE + [np.nan]))
     assert summary.n_points == 12 and summary.latest_value == 9.0
 
@@ -184,3 +186,28 @@ def test_dates_become_x_and_rows_are_sorted():
 def test_invalid_polarity():
     with pytest.raises(ValueError):
         xmr(BASE, polarity="UP")
+
+
+def test_spc_frame_uses_exact_values_and_hides_suppressed_points():
+    from metrics.catalogue import INDICATORS_BY_ID
+    from metrics.results import spc_frame
+
+    ind = INDICATORS_BY_ID["m01_caseload"]  # a count: displayed values are rounded to 5; rebased
+    months = pd.period_range("2024-01", periods=24, freq="M")
+    exact = [101.0 + (i % 3) for i in range(24)]
+    series = pd.DataFrame({
+        "indicator_id": ind.id, "measure": 1, "period_type": "month", "period": months.astype(str),
+        "period_start": months.start_time.date, "period_end": months.end_time.date,
+        "geography_level": "locality", "geography": "East", "breakdown": "none", "group": "All",
+        "numerator": exact, "denominator": np.nan, "value": exact, "lower_ci": np.nan, "upper_ci": np.nan,
+        "suppressed": [i == 20 for i in range(24)],
+    })
+    series.loc[20, "value"] = 9999.0  # a hidden point must not move the limits
+    frame = spc_frame(series, ind)
+    gapped = xmr([v if i != 20 else np.nan for i, v in enumerate(exact)],
+                 dates=pd.to_datetime(series["period_start"]), rebase=ind.spc_rebase)
+    assert frame["segment"].tolist() == [0] * 12 + [1] * 12  # rebased at January 2025
+    assert frame["upper_limit"].tolist() == gapped["upper_limit"].round(ind.decimals).tolist()
+    assert math.isnan(frame["value"].iloc[20]) and frame["mr"].isna().all()
+    assert set(frame["value"].dropna()) <= {100.0, 105.0}  # displayed (rounded) counts only
+    assert (frame["upper_limit"] == frame["upper_limit"].round(0)).all()
