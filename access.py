@@ -70,7 +70,7 @@ class Identity:
 
 
 def has_role(role: str | None, needed: str) -> bool:
-    return role in RANK and RANK[role] >= RANK[needed]  # type: ignore[index]
+    return role in RANK and RANK[role] >= RANK[needed]
 
 
 def auth_settings() -> AuthSettings:

@@ -14,6 +14,19 @@ def _echo_progress(message: str) -> None:
     click.echo(f"  {message}", err=True)
 
 
+def _echo_findings(url: str) -> None:
+    """Rows kept but counted as data-quality findings (the Data page shows the same table)."""
+    from data_loaders.db import read_engine
+    from data_loaders.integrity import findings
+
+    with read_engine(url).connect() as conn:
+        found = [f for f in findings(conn) if f.count]
+    if found:
+        click.echo("Kept and counted on the Data page's data-quality table:")
+    for f in found:
+        click.echo(f"  {f.extract}.{f.column}: {f.count:,} of {f.total:,} {f.label}")
+
+
 def audit(action: str, detail: dict[str, object]) -> None:
     """Record a command in the audit log as the operating-system user who ran it (role `cli`)."""
     import getpass
@@ -70,6 +83,7 @@ def register_commands(server: Flask) -> None:
                                  for r in records]})
         for r in records:
             click.echo(f"loaded {r.rows:,} rows into {r.extract} from {r.file_name}")
+        _echo_findings(load_settings().database_url)
 
     @server.cli.command("measures")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)

@@ -8,6 +8,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, Table, insert, select
 
+from data_loaders.dialect import driver_connection
+
 
 def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     """Insert all rows of `frame` (columns named as the table's) inside the caller's transaction."""
@@ -17,7 +19,7 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     frame = frame[cols]
     dialect = conn.dialect.name
     if dialect == "duckdb":
-        raw = conn.connection.driver_connection
+        raw = driver_connection(conn)
         view = f"_bsol_bulk_{uuid.uuid4().hex[:12]}"
         raw.register(view, frame)
         try:

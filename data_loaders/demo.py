@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -396,6 +396,27 @@ class _People:
 
 class _Gen:
     """Holds the random streams, dates and tables while one dataset is generated."""
+
+    # Set by the generation steps in order (geography, teams, caseloads, ...); declared here so
+    # the type checker knows them. Frames, arrays and lookups of several shapes: Any.
+    nbh: Any
+    prac: Any
+    lsoa: Any
+    teams: Any
+    pilot: Any
+    caseload: Any
+    first_start: Any
+    pilot_window: Any
+    care_since: Any
+    care_final: Any
+    death_place: Any
+    hosp_deaths: Any
+    spell_arrays: Any
+    htn_p: Any
+    dm_p: Any
+    months: Any
+    old_share: Any
+    P: Any
 
     def __init__(self, size: Size, seed: int, end: date, progress: Progress | None) -> None:
         if size not in SIZES:
@@ -779,7 +800,8 @@ def _pilot_activity(g: _Gen, P: _People) -> dict[str, tuple[np.ndarray, np.ndarr
                     out[act].append((cohort["person"].to_numpy()[who], day, np.ones(len(who), np.int8)))
     person = np.concatenate([w[0] for w in windows])
     g.pilot_window = (person, np.concatenate([w[1] for w in windows]), np.concatenate([w[2] for w in windows]))
-    return {a: tuple(np.concatenate([x[i] for x in v]) for i in range(3)) for a, v in out.items()}
+    return {a: (np.concatenate([x[0] for x in v]), np.concatenate([x[1] for x in v]), np.concatenate([x[2] for x in v]))
+            for a, v in out.items()}
 
 
 def _drop_pilot_windows(g: _Gen, P: _People, person: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -886,7 +908,8 @@ def _spell_diagnoses(rng: np.random.Generator, P: _People, person: np.ndarray, d
     cause[m] = _pick(rng, FALL_CAUSE, int(m.sum()))
     m = kind == 3
     dx[m] = _pick(rng, OTHER_INJURY, int(m.sum()))
-    cause[m] = np.where(rng.random(int(m.sum())) < 0.85, _pick(rng, OTHER_CAUSE, int(m.sum())), None)
+    cause[m] = np.where(rng.random(int(m.sum())) < 0.85, _pick(rng, OTHER_CAUSE, int(m.sum())),
+                        np.array(None, dtype=object))
     m = (kind == 0) & child
     dx[m] = _pick(rng, MEDICAL_CHILD, int(m.sum()))
     m = (kind == 0) & ~child
@@ -994,9 +1017,9 @@ def _ae(g: _Gen, P: _People, pilot: dict) -> None:
     ar = g.rngs["attr"]
     base = P.z ** 0.8 * IMD_AE[P.q] * np.where(P.care > 0, 1.5, 1.0)
     streams = []
-    for dept, table, eff in (("01", AE_TYPE1, True), ("03", AE_TYPE3, False)):
+    for dept_code, table, eff in (("01", AE_TYPE1, True), ("03", AE_TYPE3, False)):
         p, d = _event_stream(g, P, "ae", table[P.band] * base, SEASON_AE, eff, "ae")
-        streams.append((p, d, np.full(len(p), dept)))
+        streams.append((p, d, np.full(len(p), dept_code)))
     p, d = _event_stream(g, P, "ae", np.full(P.n, 0.025), SEASON_AE, False, "ae")
     streams.append((p, d, np.where(ar.random(len(p)) < 0.6, "02", "04")))
     person = np.concatenate([s[0] for s in streams])
@@ -1439,11 +1462,11 @@ def _gp_appointments(g: _Gen, P: _People) -> None:
         shares[:, 0] = np.clip(same, 0.2, 0.7)
         shares[:, 1:] = BOOKING_SHARE[1:] / BOOKING_SHARE[1:].sum() * (1 - shares[:, :1])
         by_int = rng.multinomial(total, shares)
-        for b in range(len(BOOKING)):
-            pst = np.array([1 - BOOKING_DNA[b] - 0.03, BOOKING_DNA[b], 0.03])
-            split = rng.multinomial(by_int[:, b], pst)
-            for s in range(3):
-                rows.append((np.full(n_p, m), np.arange(n_p), np.full(n_p, b), np.full(n_p, s), split[:, s]))
+        for bi in range(len(BOOKING)):
+            pst = np.array([1 - BOOKING_DNA[bi] - 0.03, BOOKING_DNA[bi], 0.03])
+            split = rng.multinomial(by_int[:, bi], pst)
+            for si in range(3):
+                rows.append((np.full(n_p, m), np.arange(n_p), np.full(n_p, bi), np.full(n_p, si), split[:, si]))
     month = np.concatenate([r[0] for r in rows])
     pr = np.concatenate([r[1] for r in rows])
     b = np.concatenate([r[2] for r in rows])

@@ -11,7 +11,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from data_loaders.extracts import EARLIEST_EVENT, EXTRACTS, Column, Extract
+from data_loaders.extracts import (
+    AGREEMENTS,
+    EARLIEST_EVENT,
+    EXTRACTS,
+    LINKS,
+    REQUIRED_EXTRACTS,
+    Column,
+    Extract,
+)
 from data_loaders.readers import MAX_CELL_CHARS
 from data_loaders.validate import FALSE_WORDS, TRUE_WORDS
 
@@ -59,9 +67,45 @@ def _allowed(col: Column) -> str:
         earliest = col.earliest if col.earliest is not None else EARLIEST_EVENT
         fmt = "`YYYY-MM-DD`" if col.kind == "date" else "`YYYY-MM-DD HH:MM[:SS]`"
         parts.append(f"{fmt}, {earliest:%Y-%m-%d} to today")
+        if col.month_start:
+            parts.append("the first day of a month (`YYYY-MM-01`)")
     if col.kind == "str" and col.codes is None and col.pattern is None:
         parts.append(f"at most {col.max_length} characters")
     return _cell("; ".join(parts)) or "—"
+
+
+def _checks_across_extracts() -> list[str]:
+    """The declared relationships (extracts.LINKS / AGREEMENTS) and what a mismatch does."""
+    lines = [
+        "## Checks across extracts",
+        "",
+        "A value that points at another extract is checked against what the database holds and what "
+        "the same load brings. **Rejected** mismatches stop the load (file, row, column, reason); "
+        "**counted** ones are kept and counted on the Data page's data-quality table and by `flask "
+        "--app app load`.",
+        "",
+        "| Extract | Column | Must match | If not | Why |",
+        "|---------|--------|------------|--------|-----|",
+    ]
+    groups: dict[tuple[str, str, str, str, str], list[str]] = {}  # same rule, several extracts: one row
+    for link in LINKS:
+        groups.setdefault((link.column, link.target, link.to_column, link.action, link.why), []).append(link.extract)
+    for (column, target, to_column, action, why), extracts in groups.items():
+        lines.append(f"| {', '.join(f'`{e}`' for e in extracts)} | `{column}` | `{target}.{to_column}` "
+                     f"| {'rejected' if action == 'reject' else 'counted'} | {_cell(why)} |")
+    for agree in AGREEMENTS:
+        lines.append(f"| `{agree.extract}` | `{agree.column}` | `{agree.target}.{agree.column}` (same "
+                     f"`{agree.on}`) | counted | {_cell(agree.why)} |")
+    lines += [
+        "",
+        "A load through `flask --app app load` must leave rows in "
+        + ", ".join(f"`{n}`" for n in REQUIRED_EXTRACTS)
+        + " (the results cannot be computed without them); otherwise it is rejected naming the missing "
+        "extract. Shipped reference data (marked below) is installed by the loader itself on every load "
+        "and kept in step with the app's copy; a changed copy of it in a load is rejected.",
+        "",
+    ]
+    return lines
 
 
 def _extract_section(ex: Extract) -> list[str]:
@@ -136,6 +180,7 @@ def render_data_dictionary() -> str:
         "(first data row = 2); XLSX — the sheet row number; Parquet — the record number "
         "starting at 1.",
         "",
+        *_checks_across_extracts(),
         "## Contents",
         "",
     ]

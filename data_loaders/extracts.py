@@ -58,6 +58,7 @@ class Column:
     max_value: float | None = None
     max_length: int = 200
     earliest: pd.Timestamp | None = None  # dates: default EARLIEST_EVENT; latest is always "today"
+    month_start: bool = False  # dates: must be the first day of a month (no day-of-month given)
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def _practice() -> Column:
 
 
 def _month() -> Column:
-    return Column("month", "date", "First day of the calendar month the figures cover.")
+    return Column("month", "date", "First day of the calendar month the figures cover.", month_start=True)
 
 
 def _snapshot() -> Column:
@@ -305,7 +306,7 @@ EXTRACTS: tuple[Extract, ...] = (
                    pattern=LSOA_CODE, max_length=9),
             Column("sex", "str", "Sex: F, M or U (unknown).", codes=SEXES),
             Column("birth_month", "date", "First day of the month of birth (no day, for disclosure control).",
-                   earliest=EARLIEST_BIRTH),
+                   earliest=EARLIEST_BIRTH, month_start=True),
             Column("ethnic_category", "str", "NHS ethnic category code; empty when not recorded.",
                    required=False, codes=NHS_ETHNIC_CATEGORIES, max_length=2),
             Column("care_home", "str", "Lives in a care home: residential or nursing; empty otherwise.",
@@ -615,6 +616,84 @@ EXTRACTS: tuple[Extract, ...] = (
     ),
 )
 
+# ----------------------------------------------------------------------------- relationships
+LinkAction = Literal["reject", "count"]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A column of one extract that names a row of another extract (checked on every load).
+
+    `reject`: a value with no matching row rejects the load (file, row, column, reason), so a stale
+    reference is fixed at the source. `count`: the row is kept and counted on the Data page's
+    data-quality table (`finding` is the label). `why` is the decision's reason (docs/design.md).
+    The matching rows may already be in the database or arrive in the same load.
+    """
+
+    extract: str
+    column: str
+    target: str
+    action: LinkAction
+    finding: str
+    why: str
+    target_column: str | None = None  # default: the same name as `column`
+
+    @property
+    def to_column(self) -> str:
+        return self.target_column or self.column
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A column that states a fact the target extract also holds, matched on `on` (counted if they differ)."""
+
+    extract: str
+    column: str
+    target: str
+    on: str
+    finding: str
+    why: str
+
+
+_SPINE_WHY = (
+    "Linked NHS extracts routinely hold a few people the GP spine does not (registered outside BSol, "
+    "deregistered, or a pseudonymisation mismatch); rejecting a month of spells for them would block "
+    "every load. The rows are kept, counted here, and fall outside every measure, which attributes "
+    "events through the spine (practice, age, sex, area)."
+)
+_PRACTICE_WHY = (
+    "The practice list is the ICB's own reference: a code it lacks means the list is out of date "
+    "(a new or merged practice), so the load is rejected until practice.csv is updated; otherwise the "
+    "rows would silently fall out of every locality and neighbourhood figure."
+)
+
+LINKS: tuple[Link, ...] = (
+    *(Link(e.name, "patient_id", "patient", "count", "rows for a patient not in the patient spine", _SPINE_WHY)
+      for e in EXTRACTS if e.kind == "patient" and e.name != "patient"),
+    *(Link(e.name, "practice_code", "practice", "reject", "practice not in the practice list", _PRACTICE_WHY)
+      for e in EXTRACTS if e.name != "practice" and "practice_code" in e.column_names),
+    Link("int_caseload", "int_team_code", "int_team", "reject", "INT team not in the INT register",
+         "The INT register is the programme's own list: an unknown team code means the register is out of "
+         "date, and the caseload could not be given a go-live date or locality, so the load is rejected."),
+    Link("patient", "lsoa_code", "lsoa", "count", "patients whose LSOA is not in the LSOA lookup",
+         "BSol practices register people who live outside BSol, whose LSOAs the lookup does not hold; they "
+         "are kept (they count in BSol totals) and counted with the unknown-LSOA patients, outside the "
+         "IMD breakdown."),
+)
+
+AGREEMENTS: tuple[Agreement, ...] = (
+    Agreement("death", "date_of_death", "patient", "patient_id",
+              "deaths whose date differs from the patient spine's (or the spine has none)",
+              "ONS death registrations and the GP record disagree now and then (late registration, "
+              "a GP record not yet updated). The death extract is kept (its date is the registered one) "
+              "and the disagreements are counted, so they can be taken back to the GP data service."),
+)
+
+REQUIRED_EXTRACTS: tuple[str, ...] = ("practice", "patient", "population")
+"""Extracts without which results cannot be computed: a load that leaves any of them empty is
+rejected, naming what is missing (shipped reference data is installed by the loader itself)."""
+
+
 EXTRACTS_BY_NAME: dict[str, Extract] = {e.name: e for e in EXTRACTS}
 
 
@@ -643,6 +722,15 @@ def _validate_catalogue() -> None:
             for col in rule.columns:
                 if col not in names:
                     raise ValueError(f"{ex.name}: rule column {col} is not a column")
+    links: tuple[Link | Agreement, ...] = (*LINKS, *AGREEMENTS)
+    for link in links:
+        source, target = EXTRACTS_BY_NAME[link.extract], EXTRACTS_BY_NAME[link.target]
+        to = link.to_column if isinstance(link, Link) else link.on
+        if link.column not in source.column_names or to not in target.column_names:
+            raise ValueError(f"{link.extract}.{link.column} -> {link.target}: unknown column")
+    for name in REQUIRED_EXTRACTS:
+        if name not in EXTRACTS_BY_NAME:
+            raise ValueError(f"required extract {name} is not in the catalogue")
 
 
 _validate_catalogue()

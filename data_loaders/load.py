@@ -1,7 +1,10 @@
 """Validated, atomic, idempotent loads, and the record of what landed (load_log) or was rejected.
 
-`load_files` reads and validates every file before touching the database: one problem anywhere
-rejects the whole load, the rejection goes to `<data_dir>/rejected-loads.jsonl` (never the
+`load_files` reads and validates every file before touching the database, then, inside the write
+transaction and before writing a row, installs the shipped reference data (reference.py), checks
+the declared `reject` relationships against the database and the rest of the load
+(integrity.py) and that every `required` extract has rows: one problem anywhere rejects the whole
+load, the rejection goes to `<data_dir>/rejected-loads.jsonl` (never the
 database, so a DuckDB file stays byte-for-byte unchanged) and ExtractValidationError lists every
 problem. A clean load runs in one `write_transaction`: each file replaces the slice of its table
 named by `Extract.replace_columns` (rows whose values of those columns occur in the file), so
@@ -22,13 +25,16 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, Table, and_, exists, insert, select
 
 from data_loaders.db import duckdb_path, read_engine, write_transaction
+from data_loaders.dialect import driver_connection
 from data_loaders.extracts import Extract, get_extract
+from data_loaders.integrity import Incoming, check_links, missing_required
 from data_loaders.readers import FORMATS, read_extract
 from data_loaders.settings import load_settings
 from data_loaders.tables import EXTRACT_TABLES, load_log
@@ -38,6 +44,7 @@ from data_loaders.validate import (
     ExtractValidationError,
     Problem,
     Problems,
+    row_numbers,
     validate_frame,
 )
 
@@ -161,7 +168,7 @@ def _stage_name() -> str:
 
 def _load_duckdb(conn: Connection, extract: Extract, table: Table, frame: pd.DataFrame) -> None:
     """Register the DataFrame on the raw DuckDB connection and INSERT ... SELECT from it."""
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     view = _stage_name()
     raw.register(view, frame)
     try:
@@ -184,7 +191,7 @@ def _copy(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     prep = conn.dialect.identifier_preparer
     cols = ", ".join(prep.quote(c) for c in frame.columns)
     statement = f"COPY {prep.format_table(table)} ({cols}) FROM STDIN (FORMAT csv)"
-    raw = conn.connection.driver_connection
+    raw = driver_connection(conn)
     with raw.cursor() as cur, cur.copy(statement) as copy:
         for chunk in _csv_chunks(frame):
             copy.write(chunk)
@@ -255,6 +262,32 @@ class _Checked:
     extract: str | None
     frame: pd.DataFrame | None
     problems: Problems
+    rows: pd.Index | None = None  # the row numbers a person sees, aligned with `frame`
+    shipped_copy: bool = False  # an unchanged copy of shipped reference data: installed, not loaded
+
+
+LOAD_LEVEL = "(this load)"
+"""The `file` of a problem that belongs to the load as a whole (a missing required extract)."""
+
+
+class _Rejected(Exception):
+    """Raised inside the write transaction so it rolls back; load_files turns it into the public error."""
+
+
+def _check_shipped(c: _Checked) -> None:
+    """A shipped extract in a load must be an unchanged copy; the app installs its own."""
+    from data_loaders import reference
+
+    if c.extract is None or not get_extract(c.extract).shipped:
+        return
+    if c.sha256 == reference.shipped_sha256(c.extract):
+        c.shipped_copy = True
+        return
+    c.problems.add(Problem(
+        c.path.name, None, None,
+        f"{c.extract} is reference data shipped with the app and installed on every load from "
+        f"data_loaders/reference/{c.extract}.csv; this file differs from it. Leave it out of the load, "
+        "or change the shipped file (see data_loaders/reference/README.md)"))
 
 
 def _check_file(path: Path, extract: str | None) -> _Checked:
@@ -271,7 +304,9 @@ def _check_file(path: Path, extract: str | None) -> _Checked:
         problems.extend(Problems(items=list(e.problems), total=e.total))
         return _Checked(path, sha, extract, None, problems)
     typed, problems = validate_frame(raw.extract, raw.frame, raw.file_name)
-    return _Checked(path, sha, raw.extract.name, typed, problems)
+    checked = _Checked(path, sha, raw.extract.name, typed, problems, row_numbers(raw.frame))
+    _check_shipped(checked)
+    return checked
 
 
 def load_files(
@@ -279,15 +314,20 @@ def load_files(
     paths: Iterable[str | Path] | str | Path,
     extract: str | None = None,
     progress: bool = True,
-    after_load: Callable[[Connection], None] | None = None,
+    after_load: Callable[[Connection], object] | None = None,
     data_dir: Path | None = None,
+    required: Sequence[str] = (),
 ) -> list[LoadRecord]:
     """Validate every file, then load them all in one transaction, or reject them all.
 
     `extract` names the extract for every file (otherwise each file name says). Files are loaded
-    in the order given, so when two files of one load share keys the later one wins.
+    in the order given, so when two files of one load share keys the later one wins. Shipped
+    reference data is installed first (and refreshed when the app's copy changed). `required`
+    names extracts that must have rows afterwards (the results refresh needs them).
     Raises ExtractValidationError (database untouched) if any file has any problem.
     """
+    from data_loaders.reference import install_reference
+
     files = expand_paths(paths)
     if not files:
         raise ValueError("no files to load")
@@ -297,21 +337,57 @@ def load_files(
         _check_file(p, extract)
         for p in tqdm(files, desc="validating", unit="file", file=sys.stderr, disable=not progress)
     ]
-    bad = [c for c in checked if c.problems]
-    if bad:
-        _record_rejections(bad, data_dir or load_settings().data_dir)
-        everything = Problems(limit=MAX_PROBLEMS)
-        for c in bad:
-            everything.extend(c.problems)
-        raise ExtractValidationError(everything)
+    if any(c.problems for c in checked):
+        _reject(checked, [], data_dir)
+    to_load = [c for c in checked if not c.shipped_copy]
     records: list[LoadRecord] = []
-    with write_transaction(url) as conn:
-        for c in tqdm(checked, desc="loading", unit="file", file=sys.stderr, disable=not progress):
-            assert c.extract is not None and c.frame is not None
-            records += load_frames(conn, {c.extract: c.frame}, {c.extract: c.path.name}, {c.extract: c.sha256})
-        if after_load is not None:
-            after_load(conn)
+    load_level: list[Problem] = []
+    try:
+        with write_transaction(url) as conn:
+            records += install_reference(conn)
+            _cross_check(conn, to_load, required, load_level)
+            if load_level or any(c.problems for c in to_load):
+                raise _Rejected
+            for c in tqdm(to_load, desc="loading", unit="file", file=sys.stderr, disable=not progress):
+                assert c.extract is not None and c.frame is not None
+                records += load_frames(conn, {c.extract: c.frame}, {c.extract: c.path.name}, {c.extract: c.sha256})
+            if after_load is not None:
+                after_load(conn)
+    except _Rejected:
+        _reject(to_load, load_level, data_dir)
     return records
+
+
+def _cross_check(conn: Connection, checked: Sequence[_Checked], required: Sequence[str],
+                 load_level: list[Problem]) -> None:
+    """Declared relationships (per file) and required extracts (for the load) against the database + load."""
+    incoming = [Incoming(c.path.name, c.extract, c.frame, c.rows) for c in checked
+                if c.extract is not None and c.frame is not None and c.rows is not None]
+    by_file = check_links(conn, incoming)
+    for c in checked:
+        if c.path.name in by_file:
+            c.problems.extend(by_file[c.path.name])
+    loading: dict[str, int] = {}
+    for item in incoming:
+        loading[item.extract] = loading.get(item.extract, 0) + len(item.frame)
+    for name in missing_required(conn, required, loading):
+        ex = get_extract(name)
+        load_level.append(Problem(
+            LOAD_LEVEL, None, None,
+            f"missing required extract {name} ({ex.title}): the database has no {name} rows and this load "
+            f"has no {name} file; add {name}.csv (or .xlsx / .parquet; format in docs/data-dictionary.md)"))
+
+
+def _reject(checked: Sequence[_Checked], load_level: Sequence[Problem], data_dir: Path | None) -> NoReturn:
+    """Record the rejection outside the database and raise the error listing every problem."""
+    bad = [c for c in checked if c.problems]
+    if load_level:
+        bad.append(_Checked(Path(LOAD_LEVEL), "", None, None, Problems(items=list(load_level), total=len(load_level))))
+    _record_rejections(bad, data_dir or load_settings().data_dir)
+    everything = Problems(limit=MAX_PROBLEMS)
+    for c in bad:
+        everything.extend(c.problems)
+    raise ExtractValidationError(everything)
 
 
 def _record_rejections(bad: Sequence[_Checked], data_dir: Path) -> None:
@@ -323,7 +399,7 @@ def _record_rejections(bad: Sequence[_Checked], data_dir: Path) -> None:
             entry = {
                 "time": now,
                 "file": c.path.name,
-                "path": str(c.path.resolve()),
+                "path": "" if c.path.name == LOAD_LEVEL else str(c.path.resolve()),
                 "extract": c.extract,
                 "sha256": c.sha256,
                 "problems": c.problems.total,

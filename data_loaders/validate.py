@@ -149,6 +149,9 @@ def _show(value: object) -> str:
     return repr(text) if isinstance(value, str) else text
 
 
+show_value = _show  # for messages built outside this module (integrity.py)
+
+
 def _day(ts: pd.Timestamp) -> str:
     return ts.strftime("%Y-%m-%d")
 
@@ -268,6 +271,10 @@ def _column_checks(col: Column, today: pd.Timestamp) -> list[_Check]:
         tomorrow = today + pd.Timedelta(days=1)
         checks.append(_Check(pa.Check.ge(earliest), lambda v: f"{_show(v)} is before the earliest allowed date {_day(earliest)}"))
         checks.append(_Check(pa.Check.lt(tomorrow), lambda v: f"{_show(v)} is in the future (after today, {_day(today)})"))
+        if col.month_start:
+            checks.append(_Check(pa.Check(lambda s: s.dt.day == 1, name="month_start"),
+                                 lambda v: f"{_show(v)} is not the first day of a month: this column holds a month "
+                                           "only, as YYYY-MM-01 (a full date must not be sent)"))
     return checks
 
 

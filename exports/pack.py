@@ -360,7 +360,7 @@ def _value_format(ind: Indicator) -> str:
 def _figure(value: object, ind: Indicator, suppressed: bool, fmt: str | None = None) -> Any:
     if suppressed:
         return SUPPRESSED
-    if value is None or pd.isna(value):  # type: ignore[arg-type]
+    if value is None or pd.isna(value):
         return NOT_AVAILABLE
     return Num(float(value), fmt or _value_format(ind))
 
@@ -374,7 +374,7 @@ def _ci(value: object, ind: Indicator, suppressed: bool) -> Any:
 def _count(value: object, suppressed: bool) -> Any:
     if suppressed:
         return SUPPRESSED
-    if value is None or pd.isna(value):  # type: ignore[arg-type]
+    if value is None or pd.isna(value):
         return NOT_AVAILABLE
     number = float(value)  # type: ignore[arg-type]
     return Num(number, "#,##0" if number.is_integer() else "#,##0.0")  # person-years keep a decimal
@@ -843,7 +843,7 @@ def _prepost_table_current(conn: Connection) -> bool:
 
 
 def _missing(value: object) -> bool:
-    return value is None or bool(pd.isna(value))  # type: ignore[arg-type]
+    return value is None or bool(pd.isna(value))
 
 
 def _signed(shown: object, exact: object, fmt: str) -> Any:
@@ -952,9 +952,9 @@ def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.D
 
 # --------------------------------------------------------------------------- assembly
 def _when(value: object) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):  # type: ignore[arg-type]
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "not recorded"
-    ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    ts = pd.Timestamp(value)
     return f"{ts:%d %B %Y %H:%M}"
 
 

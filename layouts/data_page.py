@@ -31,21 +31,23 @@ def content(info: dict[str, str], load_log: pd.DataFrame | None, rejections: lis
                                    or [("Status", "No data loaded")]),
     ], className="panel")
     comp_rows = pd.DataFrame([{
-        "Field": c.measure,
-        "Patients affected": "[c]" if pd.isna(suppress_count(c.count)) else f"{c.count:,}",
-        "Registered patients": f"{c.total:,}",
+        "Check": c.measure,
+        "Affected": "[c]" if pd.isna(suppress_count(c.count)) else f"{c.count:,}",
+        "Out of": f"{c.total:,} {c.of}",
         "Percent": f"{c.percent:.1f}%" if c.percent is not None else "—",
-    } for c in complete], columns=["Field", "Patients affected", "Registered patients", "Percent"])
+    } for c in complete], columns=["Check", "Affected", "Out of", "Percent"])
     return html.Div([
         status,
         html.Section([html.H2("What each source covers"),
                       components.data_table(coverage, "Rows loaded and period covered, by source",
                                             numeric=["Rows"], suppressed_col=None)], className="panel"),
-        html.Section([html.H2("Completeness"),
+        html.Section([html.H2("Completeness and data quality"),
                       html.P("Patients without these fields are counted in BSol totals but fall outside the matching "
-                             "breakdown (e.g. no LSOA means no IMD quintile).", className="muted"),
-                      components.data_table(comp_rows, "Completeness of the patient spine",
-                                            numeric=["Patients affected", "Registered patients", "Percent"],
+                             "breakdown (e.g. no LSOA means no IMD quintile). Rows that point at nothing in another "
+                             "extract, or disagree with it, are kept and counted here (docs/design.md, 'Checks "
+                             "across extracts').", className="muted"),
+                      components.data_table(comp_rows, "Completeness of the patient spine and checks across extracts",
+                                            numeric=["Affected", "Percent"],
                                             suppressed_col=None)], className="panel"),
         *(_load_sections(load_log, rejections) if load_log is not None and rejections is not None else
           [html.Section([html.H2("Load log"),

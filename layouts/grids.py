@@ -33,8 +33,8 @@ def cell(row: pd.Series | None, bench: pd.Series | None, ind: Indicator, bench_l
         return html.Td("—", className="grid-cell cell-missing", title="No data")
     cmp = "not compared"
     if bench is not None and _num(bench["value"]) is not None:
-        cmp = stats.compare_with_benchmark(value, _num(row["lower_ci"]), _num(row["upper_ci"]),  # type: ignore[arg-type]
-                                           _num(bench["value"]), ind.polarity.value)  # type: ignore[arg-type]
+        cmp = stats.compare_with_benchmark(value, _num(row["lower_ci"]), _num(row["upper_ci"]),
+                                           _num(bench["value"]), ind.polarity.value)
     mark = MARKS[cmp]
     return html.Td([html.Span(f"{mark} " if mark else "", **{"aria-hidden": "true"}), format_value(value, ind)],
                    className=f"grid-cell cell-{cmp.replace(' ', '-')}",

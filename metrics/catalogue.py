@@ -241,7 +241,7 @@ _DRD = "Acute discharge data with discharge-ready date (inpatient_spell)"
 def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
     label = {1: "Pathway 1 (home with support)", 2: "Pathway 2 (intermediate care bed)"}[pathway]
     where = _pathway(pathway)
-    common = dict(
+    common: dict[str, Any] = dict(
         measure=6,
         source=_DRD,
         definition="NHS England discharge sitrep / BCF 2025-26 'average length of discharge delay' (days from discharge ready date to discharge)",

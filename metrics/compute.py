@@ -329,15 +329,20 @@ def _where(source: Source, base: ScanBase) -> ColumnElement | None:
 def _measures(source: Source, base: ScanBase, want_median: bool) -> dict[str, ColumnElement]:
     """What is aggregated for one source (before its filter is applied)."""
     if isinstance(source, Events):
+        assert base.row is not None  # events scans always have a row context
         table = base.row._table
         if source.count == "rows":
             return {"n": func.count()}
         if source.count == "patients":
             return {"n": func.count(func.distinct(table.c.patient_id))}
         if source.count == "sum":
+            if source.column is None:
+                raise ValueError(f"{source.table}: count='sum' needs a column")
             return {"n": func.sum(cast(table.c[source.column], Double))}
+        if source.value is None:
+            raise ValueError(f"{source.table}: count={source.count!r} needs a value function")
         v = cast(source.value(base.row), Double)
-        measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
+        measures: dict[str, Any] = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
         if want_median:
             measures["median"] = func.percentile_cont(0.5).within_group(v)
         return measures
@@ -451,7 +456,8 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
             measures = {**measures, "rows": func.count()}
         for name, m in measures.items():
             cols.append((m.filter(where) if where is not None else m).label(f"j{k}_{name}"))
-    row_filter = [or_(*wheres)] if all(w is not None for w in wheres) else []
+    filters = [w for w in wheres if w is not None]
+    row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
     if all(_additive(j) for j in jobs):
         stmt = _rolled_up(base, used, sets, cols, row_filter)
     else:
@@ -472,16 +478,16 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
         keep = frame["gid"].isin([_gid(s, used) for s in js]) & (pd.to_numeric(match).fillna(0) > 0)
         if not base.by_year:
             keep &= frame["period_type"].isin(job.period_types)
-        measures = [n for n in names if n != "rows"]
+        kept = [n for n in names if n != "rows"]
         sub = frame.loc[keep, [*(c.name for c in base.period_cols), *used, "gid"]]
-        sub = sub.assign(**{n: frame.loc[keep, f"j{k}_{n}"] for n in measures})
+        sub = sub.assign(**{n: frame.loc[keep, f"j{k}_{n}"] for n in kept})
         if base.by_year:  # one aggregate per year, repeated for each of the job's periods in it
             job_periods = scan_periods.loc[scan_periods.period_type.isin(job.period_types), ["period_type", "period", "fy"]]
             sub = job_periods.merge(sub, on="fy").drop(columns="fy")
         if sub.empty:
-            out.append(pd.DataFrame(columns=[*KEY, "age5", *measures]))
+            out.append(pd.DataFrame(columns=[*KEY, "age5", *kept]))
         else:
-            out.append(_label_groups(sub.reset_index(drop=True), used, measures,
+            out.append(_label_groups(sub.reset_index(drop=True), used, kept,
                                      with_age5=job.indicator.aggregation == "dsr"))
     if timings is not None:
         timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),

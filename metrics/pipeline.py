@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert
 
@@ -18,6 +18,9 @@ from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics.compute import refresh_results
 from metrics.inequality import refresh_inequality
+
+if TYPE_CHECKING:
+    from data_loaders.demo import Size
 
 Progress = Callable[[str], None]
 
@@ -51,7 +54,7 @@ def set_dataset_info(conn: Connection, facts: Mapping[str, str]) -> None:
     conn.execute(insert(dataset_info), [{"key": k, "value": str(v)} for k, v in facts.items()])
 
 
-def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | None = None,
+def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date | None = None,
                progress: Progress | None = None) -> dict[str, int]:
     """Replace the whole database with a freshly generated, validated synthetic dataset.
 
@@ -60,7 +63,7 @@ def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | 
     one write transaction: a table failing validation leaves the database as it was.
     """
     from data_loaders import demo
-    from data_loaders.reference import load_reference
+    from data_loaders.reference import install_reference
     from data_loaders.validate import validate_frame
 
     say = progress or (lambda _msg: None)
@@ -69,12 +72,12 @@ def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | 
         for table in reversed(metadata.sorted_tables):
             conn.execute(delete(table))
         say("loading reference data")
-        load_reference(conn)
+        install_reference(conn)
         say(f"generating {size} demo data")
         for name, frame in demo.generate_stream(size=size, seed=seed, end=end, progress=say):
             say(f"validating {name} ({len(frame):,} rows)")
             typed, problems = validate_frame(_extract(name), frame, f"demo:{name}")
-            if problems:
+            if problems or typed is None:
                 raise ValueError(f"generated demo data failed validation: {problems}")
             del frame
             say(f"loading {name}")
@@ -88,8 +91,15 @@ def build_demo(url: str, size: str = "small", seed: int = 20240626, end: date | 
 
 
 def load_and_refresh(url: str, paths: list[str], extract: str | None = None, progress: bool = True):
-    """Load extract files atomically and refresh the results inside the same transaction."""
-    return load_files(url, paths, extract=extract, progress=progress, after_load=refresh_all)
+    """Load extract files atomically and refresh the results inside the same transaction.
+
+    The extracts the results cannot be computed without (REQUIRED_EXTRACTS) must have rows
+    afterwards, or the load is rejected naming them (instead of a traceback from the refresh).
+    """
+    from data_loaders.extracts import REQUIRED_EXTRACTS
+
+    return load_files(url, paths, extract=extract, progress=progress, after_load=refresh_all,
+                      required=REQUIRED_EXTRACTS)
 
 
 def _extract(name: str):

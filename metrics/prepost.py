@@ -705,10 +705,10 @@ def caseload_profile(conn: Connection, team_or_locality: str = "BSol", area: Are
         locality = match[0]
         codes = list(teams.loc[teams["locality"] == locality, "int_team_code"]) if not teams.empty else []
         area_filter, area_name, level = pr.c.locality == locality, locality, "locality"
-    first = select(cl.c.patient_id, func.min(cl.c.start_date).label("first_start"))
+    firsts = select(cl.c.patient_id, func.min(cl.c.start_date).label("first_start"))
     if codes is not None:
-        first = first.where(cl.c.int_team_code.in_(codes))
-    first = first.group_by(cl.c.patient_id).subquery("first")
+        firsts = firsts.where(cl.c.int_team_code.in_(codes))
+    first = firsts.group_by(cl.c.patient_id).subquery("first")
     conds = []
     if cohort_from is not None:
         conds.append(first.c.first_start >= cohort_from)
@@ -866,8 +866,8 @@ def refresh_prepost(conn: Connection, windows: Sequence[int] | None = None,
     (default 6 and BSOL_PREPOST_MONTHS; NULL elsewhere). Aggregates only. Returns rows written."""
     windows = tuple(windows or stored_windows())
     cohorts = tuple(cohorts or COHORT_PRESETS)
-    did_windows = set(did_windows if did_windows is not None else stored_did_windows())
-    frames = [compute_preset(conn, c, wm, with_did=wm in did_windows) for c in cohorts for wm in windows]
+    with_did = set(did_windows if did_windows is not None else stored_did_windows())
+    frames = [compute_preset(conn, c, wm, with_did=wm in with_did) for c in cohorts for wm in windows]
     frames = [f for f in frames if not f.empty]
     ensure_derived_table(conn, prepost_result)
     conn.execute(sa.delete(prepost_result))

@@ -13,7 +13,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, func, select
 
-from data_loaders.extracts import EXTRACTS, Extract
+from data_loaders.extracts import EXTRACTS, Extract, get_extract
+from data_loaders.integrity import findings
 from data_loaders.tables import metadata
 
 # The patient spine is not an event table: its date columns (birth month, death) are not coverage.
@@ -23,9 +24,12 @@ _NOT_STATED_ETHNICITY = ("Z", "99")
 
 @dataclass(frozen=True)
 class Completeness:
+    """One row of the Data page's data-quality table: `count` of `total` `of` are affected."""
+
     measure: str
     count: int
     total: int
+    of: str = "registered patients"
 
     @property
     def percent(self) -> float | None:
@@ -71,11 +75,19 @@ def _as_text(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "—"
     if hasattr(value, "date") and callable(value.date):
-        return value.date().isoformat()  # type: ignore[union-attr]
+        return value.date().isoformat()
     return str(value)
 
 
 def completeness(conn: Connection) -> list[Completeness]:
+    """Fields the breakdowns rely on, then the rows kept but counted by the declared cross-file checks."""
+    return _spine_completeness(conn) + [
+        Completeness(f"{get_extract(f.extract).title}: {f.label}", f.count, f.total, f"{f.extract} rows")
+        for f in findings(conn)
+    ]
+
+
+def _spine_completeness(conn: Connection) -> list[Completeness]:
     """Share of registered patients with fields missing that the breakdowns rely on."""
     if not sa.inspect(conn).has_table("patient"):
         return []

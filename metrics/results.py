@@ -81,9 +81,9 @@ class ScorecardRow:
     comparator: str
     variation: str | None
     assurance: str | None
-    rule: str
+    rule: str | None
     trial_limits: bool
-    spark: list[float]
+    spark: list[float | None]
     spark_periods: list[str]
 
 

@@ -195,8 +195,8 @@ def two_of_three_flags(close: np.ndarray, side: np.ndarray) -> np.ndarray:
             fires[i] = bool(np.nansum(c[i : i + 3]) >= 2 and not np.isnan(c[i : i + 3]).any()
                             and abs(np.sum(r[i : i + 3])) == 3)
     in_window = np.zeros(n, dtype=bool)
-    for i in np.flatnonzero(fires):
-        in_window[i : i + 3] = True
+    for start in np.flatnonzero(fires):
+        in_window[start : start + 3] = True
     return in_window & (c == 1)
 
 
@@ -288,7 +288,7 @@ def _segment(y: np.ndarray, sign: int, rules: SpcRules, baseline: int | None) ->
     special = np.zeros(n, dtype=bool)
     for name in RULE_ORDER:
         special |= flags[name]
-    point_type = np.where(gap, None, "common_cause").astype(object)
+    point_type = np.where(gap, np.array(None, dtype=object), "common_cause").astype(object)
     if sign == 0:
         point_type[special] = "special_cause_neither"
     else:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 import numpy as np
 import pandas as pd
 from scipy import stats as st
 
-ArrayLike = Sequence[float] | np.ndarray | pd.Series
+ArrayLike: TypeAlias = Sequence[float] | np.ndarray | pd.Series
 
 HIGH_IS_GOOD = "HIGH_IS_GOOD"
 LOW_IS_GOOD = "LOW_IS_GOOD"
@@ -737,7 +737,7 @@ def rii(
 
 
 def compare_with_benchmark(
-    value: float, lower: float, upper: float, benchmark: float, polarity: str
+    value: float | None, lower: float | None, upper: float | None, benchmark: float | None, polarity: str
 ) -> str:
     """Fingertips-style significance comparison of an interval against a benchmark.
 
@@ -753,9 +753,9 @@ def compare_with_benchmark(
     """
     if polarity not in POLARITIES:
         raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
-    for item in (value, lower, upper, benchmark):
-        if item is None or (isinstance(item, float) and math.isnan(item)) or pd.isna(item):
-            return "not compared"
+    if value is None or lower is None or upper is None or benchmark is None \
+            or any(pd.isna(item) for item in (value, lower, upper, benchmark)):
+        return "not compared"
     if lower > benchmark:
         direction = "higher"
     elif upper < benchmark:

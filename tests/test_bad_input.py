@@ -333,3 +333,94 @@ def test_integer_beyond_database_range(loaded: str, tmp_path: Path) -> None:
     e = reject(loaded, tmp_path, {"gp_appointments.csv": content})
     assert_problem(e, "gp_appointments.csv, row 2, column appointments: '3000000000' is not a whole number "
                       "(at most 2,147,483,647 either side of 0)")
+
+
+# ----------------------------------------------------------------------------- across files
+PATIENT_HEADER = "patient_id,practice_code,lsoa_code,sex,birth_month,ethnic_category,care_home,date_of_death"
+PRACTICE_HEADER = "practice_code,practice_name,pcn_code,neighbourhood_code,neighbourhood_name,locality,place"
+CASELOAD_HEADER = "patient_id,int_team_code,start_date,end_date"
+
+
+def lines(header: str, *rows: str) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def test_practice_not_in_the_stored_practice_list(loaded: str, tmp_path: Path) -> None:
+    """The practice list is in the database (M85001, M85002); Y01234 is in neither it nor the load."""
+    e = reject(loaded, tmp_path, {"gp_appointments.csv": lines(
+        GPA_HEADER, "2024-03-01,M85001,same_day,attended,5", "2024-03-01,Y01234,same_day,attended,7")})
+    assert [str(p) for p in e.problems] == [
+        "gp_appointments.csv, row 3, column practice_code: 'Y01234' is not in practice (GP practices); "
+        "load the updated practice file first or in the same load"]
+
+
+def test_practice_in_the_same_load_is_accepted(loaded: str, tmp_path: Path) -> None:
+    """The same row lands when the updated practice list comes in the same load."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "practice.csv").write_bytes(lines(
+        PRACTICE_HEADER, "Y01234,New Surgery,U12345,N01,East Birmingham 1,East,Birmingham"))
+    (folder / "gp_appointments.csv").write_bytes(lines(GPA_HEADER, "2024-03-01,Y01234,same_day,attended,7"))
+    load_files(loaded, [folder], progress=False, data_dir=tmp_path / "data")
+    engine = sa.create_engine(loaded, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as c:
+            assert c.execute(sa.text("SELECT COUNT(*) FROM practice")).scalar_one() == 3
+            assert c.execute(sa.text(
+                "SELECT appointments FROM gp_appointments WHERE practice_code = 'Y01234'")).scalar_one() == 7
+    finally:
+        engine.dispose()
+
+
+def test_patient_practice_without_any_practice_list(db_url: str, tmp_path: Path) -> None:
+    """A fresh database and no practice file: the message says the practice list is missing."""
+    from data_loaders.db import write_transaction
+
+    with write_transaction(db_url):  # an empty database, so "unchanged" can be checked
+        pass
+    e = reject(db_url, tmp_path, {"patient.csv": lines(PATIENT_HEADER, "P0009,M85009,,F,1950-03-01,A,,")},
+               extract="patient")
+    assert [str(p) for p in e.problems] == [
+        "patient.csv, row 2, column practice_code: 'M85009' is not in practice (GP practices); "
+        "no practice rows are loaded yet: load practice.csv first or in the same load"]
+
+
+def test_unknown_int_team(loaded: str, tmp_path: Path) -> None:
+    """No INT register is loaded, so INT07 points at nothing; the whole load is rejected."""
+    e = reject(loaded, tmp_path, {"int_caseload.csv": lines(CASELOAD_HEADER, "P0001,INT07,2024-01-10,")})
+    assert [str(p) for p in e.problems] == [
+        "int_caseload.csv, row 2, column int_team_code: 'INT07' is not in int_team (Integrated Neighbourhood "
+        "Teams); no int_team rows are loaded yet: load int_team.csv first or in the same load"]
+
+
+def test_full_date_in_birth_month(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"patient.csv": lines(
+        PATIENT_HEADER, "P0001,M85001,E01008881,F,1940-03-01,A,,", "P0004,M85001,,F,1950-03-14,A,,")})
+    assert [str(p) for p in e.problems] == [
+        "patient.csv, row 3, column birth_month: 1950-03-14 is not the first day of a month: this column "
+        "holds a month only, as YYYY-MM-01 (a full date must not be sent)"]
+
+
+def test_changed_copy_of_shipped_reference_data(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {"standard_population.csv": lines("age_band_start,persons", "0,5001")})
+    assert [str(p) for p in e.problems] == [
+        "standard_population.csv: standard_population is reference data shipped with the app and installed "
+        "on every load from data_loaders/reference/standard_population.csv; this file differs from it. Leave "
+        "it out of the load, or change the shipped file (see data_loaders/reference/README.md)"]
+
+
+def test_missing_required_extract(loaded: str, tmp_path: Path) -> None:
+    """The results refresh needs a population: a load that leaves none is rejected, naming it."""
+    from data_loaders.extracts import REQUIRED_EXTRACTS
+    from data_loaders.load import LOAD_LEVEL
+
+    before = snapshot(loaded)
+    with pytest.raises(ExtractValidationError) as info:
+        load_files(loaded, [VALID / "inpatient_spell.csv"], progress=False, data_dir=tmp_path / "data",
+                   required=REQUIRED_EXTRACTS)
+    assert [str(p) for p in info.value.problems] == [
+        "(this load): missing required extract population (Registered population denominators): the "
+        "database has no population rows and this load has no population file; add population.csv "
+        "(or .xlsx / .parquet; format in docs/data-dictionary.md)"]
+    assert snapshot(loaded) == before
+    assert read_rejections(tmp_path / "data")[0]["file"] == LOAD_LEVEL

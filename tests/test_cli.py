@@ -101,3 +101,38 @@ def test_every_indicator_computes_at_every_level_and_declared_breakdown(data_dir
         assert not undeclared, f"{ind.id} has undeclared breakdowns {undeclared}"
         assert set(rows.period_type) <= set(ind.frequency)
     assert not missing, missing
+
+
+def test_load_into_a_fresh_database_installs_the_reference_data(tmp_path: Path) -> None:
+    """A data team's folder of extracts (no shipped reference CSVs) loads into an empty database."""
+    from datetime import date
+
+    from data_loaders import demo
+
+    folder = tmp_path / "extracts"
+    files = demo.write_extracts(demo.generate("small", end=date(2025, 3, 31)), folder)
+    assert not {"standard_population.csv", "code_list.csv", "ethnicity_code.csv"} & {p.name for p in files}
+    spells = pd.read_csv(folder / "inpatient_spell.csv", dtype=str, keep_default_na=False)
+    with open(folder / "inpatient_spell.csv", "a", encoding="utf-8") as out:  # one spell the spine lacks
+        out.write(",".join(["S-ORPHAN", "NOT-IN-SPINE", *spells.iloc[0, 2:].tolist()]) + "\n")
+    done = _run(["load", str(folder)], tmp_path / "data")
+    assert done.returncode == 0, done.stderr
+    assert "loaded 19 rows into standard_population from reference/standard_population.csv" in done.stdout
+    assert "from reference/code_list.csv" in done.stdout and "into population from population.csv" in done.stdout
+    assert ("Kept and counted on the Data page's data-quality table:\n"
+            f"  inpatient_spell.patient_id: 1 of {len(spells) + 1:,} rows for a patient not in the patient "
+            "spine\n") in done.stdout  # the only finding: the demo extracts are otherwise consistent
+    results = tmp_path / "results.csv"
+    assert _run(["measures", "--out", str(results)], tmp_path / "data").returncode == 0
+    assert pd.read_csv(results)["measure"].nunique() == 21
+
+
+def test_load_without_a_required_extract_names_it(tmp_path: Path) -> None:
+    done = _run(["load", str(ROOT / "tests" / "data" / "valid")], tmp_path)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert ("(this load): missing required extract population (Registered population denominators): the "
+            "database has no population rows and this load has no population file") in done.stderr
+    assert "Nothing was loaded: the database is unchanged." in done.stderr
+    assert not (tmp_path / "bsol.duckdb").exists()
+

@@ -19,6 +19,13 @@ from data_loaders.validate import ExtractValidationError, validate_frame
 
 VALID = Path(__file__).resolve().parent / "data" / "valid"
 VALID_FILES = sorted(VALID.glob("*.csv"))
+PRACTICE = VALID / "practice.csv"
+SHIPPED = ["standard_population", "ethnicity_code", "code_list"]  # installed by the first load
+
+
+def loaded(records: list, shipped: bool = False) -> list:
+    """The records of the files given (without the shipped reference data the loader installs)."""
+    return [r for r in records if shipped or not r.file_name.startswith("reference/")]
 
 
 def counts(url: str) -> dict[str, int]:
@@ -47,14 +54,15 @@ def write(path: Path, text: str) -> Path:
 
 def test_load_twice_leaves_same_rows(db_url: str, tmp_path: Path) -> None:
     first = load_files(db_url, VALID_FILES, progress=False, data_dir=tmp_path)
-    assert [r.extract for r in first] == ["gp_appointments", "inpatient_spell", "patient", "practice"]
+    assert [r.extract for r in first] == [*SHIPPED, "gp_appointments", "inpatient_spell", "patient", "practice"]
     once = counts(db_url)
     assert once["inpatient_spell"] == 3 and once["gp_appointments"] == 4 and once["patient"] == 3
-    load_files(db_url, VALID_FILES, progress=False, data_dir=tmp_path)
+    second = load_files(db_url, VALID_FILES, progress=False, data_dir=tmp_path)
+    assert [r.extract for r in second] == ["gp_appointments", "inpatient_spell", "patient", "practice"]
     twice = counts(db_url)
     assert {k: v for k, v in twice.items() if k != "load_log"} == {
         k: v for k, v in once.items() if k != "load_log"}
-    assert twice["load_log"] == 2 * once["load_log"] == 8
+    assert once["load_log"] == 7 and twice["load_log"] == 11  # reference data is installed once
 
 
 def test_values_are_typed(db_url: str, tmp_path: Path) -> None:
@@ -84,7 +92,7 @@ def test_replace_by_key(db_url: str, tmp_path: Path) -> None:
 
 def test_replace_by_month_slice(db_url: str, tmp_path: Path) -> None:
     """gp_appointments replaces whole months: a February file drops February rows it lacks."""
-    load_files(db_url, [VALID / "gp_appointments.csv"], progress=False, data_dir=tmp_path)
+    load_files(db_url, [PRACTICE, VALID / "gp_appointments.csv"], progress=False, data_dir=tmp_path)
     feb = write(tmp_path / "gp_appointments-2024-02.csv", (
         "month,practice_code,booking_interval,status,appointments\n"
         "2024-02-01,M85002,same_day,attended,77\n"))
@@ -101,9 +109,10 @@ def test_replace_by_month_slice(db_url: str, tmp_path: Path) -> None:
 def test_load_log_rows(db_url: str, tmp_path: Path) -> None:
     path = VALID / "patient.csv"
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    load_files(db_url, [PRACTICE], progress=False, data_dir=tmp_path)
     (record,) = load_files(db_url, [path], progress=False, data_dir=tmp_path)
     log = read_load_log(db_url)
-    assert len(log) == 1
+    assert log["extract"].tolist()[:2] == ["patient", "practice"] and len(log) == 5  # + 3 shipped
     row = log.iloc[0]
     assert row["load_id"] == record.load_id and len(record.load_id) == 36
     assert row["extract"] == "patient" and row["file_name"] == "patient.csv"
@@ -124,7 +133,7 @@ def test_after_load_runs_in_the_transaction(db_url: str, tmp_path: Path) -> None
     def after(conn: sa.Connection) -> None:
         seen.append(conn.execute(sa.text("SELECT COUNT(*) FROM patient")).scalar_one())
 
-    load_files(db_url, [VALID / "patient.csv"], progress=False, after_load=after, data_dir=tmp_path)
+    load_files(db_url, [PRACTICE, VALID / "patient.csv"], progress=False, after_load=after, data_dir=tmp_path)
     assert seen == [3]
 
 
@@ -160,8 +169,9 @@ def test_several_files_of_one_extract_in_one_load(db_url: str, tmp_path: Path) -
     header = "month,practice_code,booking_interval,status,appointments\n"
     jan = write(tmp_path / "gp_appointments-2024-01.csv", header + "2024-01-01,M85001,same_day,attended,1\n")
     feb = write(tmp_path / "gp_appointments-2024-02.csv", header + "2024-02-01,M85001,same_day,attended,2\n")
+    shutil.copy(PRACTICE, tmp_path / "practice.csv")
     records = load_files(db_url, [tmp_path], progress=False, data_dir=tmp_path)  # a directory
-    assert [r.file_name for r in records] == [jan.name, feb.name]
+    assert [r.file_name for r in loaded(records)] == [jan.name, feb.name, "practice.csv"]
     assert rows(db_url, "SELECT appointments FROM gp_appointments ORDER BY month") == [(1,), (2,)]
 
 
@@ -239,7 +249,7 @@ def test_unknown_file_name_lists_extracts() -> None:
 def test_explicit_extract(tmp_path: Path, db_url: str) -> None:
     odd = tmp_path / "may spells.csv"
     shutil.copy(VALID / "inpatient_spell.csv", odd)
-    (record,) = load_files(db_url, [odd], extract="inpatient_spell", progress=False, data_dir=tmp_path)
+    (record,) = loaded(load_files(db_url, [odd], extract="inpatient_spell", progress=False, data_dir=tmp_path))
     assert record.extract == "inpatient_spell" and record.rows == 3
 
 
@@ -275,3 +285,67 @@ def test_load_frames_accepts_python_dates(db_url: str) -> None:
     with write_transaction(db_url) as conn:
         load_frames(conn, {"gp_appointments": frame})
     assert rows(db_url, "SELECT month, appointments FROM gp_appointments") == [(dt.date(2024, 1, 1), 5)]
+
+
+# ----------------------------------------------------------------------------- kept and counted
+SPELL_HEADER = ("spell_id,patient_id,admission_date,discharge_date,admission_method,primary_diagnosis,"
+                "cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home\n")
+DEATH_HEADER = "patient_id,date_of_death,place_of_death,underlying_cause,on_palliative_register,eol_care_plan\n"
+
+
+def found(url: str) -> dict[tuple[str, str], tuple[int, int]]:
+    """(extract, column) -> (count, total) from the declared cross-file checks."""
+    from data_loaders.db import read_engine
+    from data_loaders.integrity import findings
+
+    with read_engine(url).connect() as conn:
+        return {(f.extract, f.column): (f.count, f.total) for f in findings(conn)}
+
+
+def test_event_for_a_patient_not_in_the_spine_is_kept_and_counted(db_url: str, tmp_path: Path) -> None:
+    """Counted whether the spine comes in the same load or is already stored; a later spine clears it."""
+    orphan = write(tmp_path / "inpatient_spell-extra.csv", SPELL_HEADER + "S8,P0099,2024-01-07,,21,J45,,,,no\n")
+    load_files(db_url, [*VALID_FILES, orphan], progress=False, data_dir=tmp_path)  # same load
+    assert found(db_url)[("inpatient_spell", "patient_id")] == (1, 4)
+    assert rows(db_url, "SELECT patient_id FROM inpatient_spell WHERE spell_id = 'S8'") == [("P0099",)]
+    later = write(tmp_path / "inpatient_spell-later.csv", SPELL_HEADER + "S7,P0098,2024-01-08,,21,J45,,,,no\n")
+    load_files(db_url, [later], progress=False, data_dir=tmp_path)  # spine already stored
+    assert found(db_url)[("inpatient_spell", "patient_id")] == (2, 5)
+    spine = write(tmp_path / "patient-new.csv", (
+        "patient_id,practice_code,lsoa_code,sex,birth_month,ethnic_category,care_home,date_of_death\n"
+        "P0099,M85001,,F,1950-03-01,A,,\n"))
+    load_files(db_url, [spine], progress=False, data_dir=tmp_path)
+    assert found(db_url)[("inpatient_spell", "patient_id")] == (1, 5)
+
+
+def test_death_date_that_differs_from_the_spine_is_kept_and_counted(db_url: str, tmp_path: Path) -> None:
+    """P0002's spine date is 2024-02-10; P0001 is alive on the spine; P0003 agrees; P0099 is not in it."""
+    spine = write(tmp_path / "patient.csv", (
+        "patient_id,practice_code,lsoa_code,sex,birth_month,ethnic_category,care_home,date_of_death\n"
+        "P0001,M85001,E01008881,F,1940-03-01,A,,\n"
+        "P0002,M85001,,M,1955-07-01,99,nursing,2024-02-10\n"
+        "P0003,M85002,E01099999,U,2010-01-01,,,2024-05-01\n"))
+    deaths = write(tmp_path / "death.csv", DEATH_HEADER + (
+        "P0001,2024-03-01,home,I219,no,no\n"
+        "P0002,2024-02-11,hospital,C349,yes,yes\n"
+        "P0003,2024-05-01,hospice,C509,yes,yes\n"
+        "P0099,2024-04-01,home,I219,no,no\n"))
+    load_files(db_url, [PRACTICE, spine, deaths], progress=False, data_dir=tmp_path)
+    got = found(db_url)
+    assert got[("death", "date_of_death")] == (2, 3)
+    assert got[("death", "patient_id")] == (1, 4)
+    assert got[("patient", "lsoa_code")] == (2, 2)  # no LSOA lookup loaded: both stated LSOAs are unknown
+    assert rows(db_url, "SELECT COUNT(*) FROM death") == [(4,)]
+
+
+def test_data_quality_table_lists_the_counts(db_url: str, tmp_path: Path) -> None:
+    from data_loaders.db import read_engine
+    from metrics.quality import completeness
+
+    orphan = write(tmp_path / "inpatient_spell-extra.csv", SPELL_HEADER + "S8,P0099,2024-01-07,,21,J45,,,,no\n")
+    load_files(db_url, [*VALID_FILES, orphan], progress=False, data_dir=tmp_path)
+    with read_engine(db_url).connect() as conn:
+        table = {c.measure: (c.count, c.total, c.of) for c in completeness(conn)}
+    assert table["Inpatient spells: rows for a patient not in the patient spine"] == (1, 4, "inpatient_spell rows")
+    assert table["Patient spine: patients whose LSOA is not in the LSOA lookup"] == (2, 2, "patient rows")
+    assert table["Sex unknown"] == (1, 3, "registered patients")

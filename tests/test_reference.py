@@ -116,3 +116,38 @@ def test_data_dictionary_covers_every_column() -> None:
             assert f"| `{col.name}` |" in text
         for rule in ex.rules:
             assert rule.description in text
+
+
+def test_install_reference_keeps_the_tables_in_step(db_url: str) -> None:
+    """A fresh database gets every shipped table; an unchanged one is left alone; a stale one is replaced whole."""
+    with write_transaction(db_url) as conn:
+        first = reference.install_reference(conn)
+    assert [r.extract for r in first] == ["standard_population", "ethnicity_code", "code_list"]
+    with write_transaction(db_url) as conn:
+        assert reference.install_reference(conn) == []  # in step already: nothing reloaded
+        # an older app version's list: an extra code and a different hash in load_log
+        conn.execute(sa.text("INSERT INTO code_list VALUES ('wound_bnf', '21', 'old', 'old', 'v0')"))
+        conn.execute(sa.text("UPDATE load_log SET sha256 = 'old' WHERE extract = 'code_list'"))
+    with write_transaction(db_url) as conn:
+        again = reference.install_reference(conn)
+    assert [r.extract for r in again] == ["code_list"]
+    shipped = len(reference.read_reference("code_list"))
+    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    try:
+        with engine.connect() as c:
+            assert c.execute(sa.text("SELECT COUNT(*) FROM code_list")).scalar_one() == shipped
+            assert c.execute(sa.text("SELECT COUNT(*) FROM code_list WHERE version = 'v0'")).scalar_one() == 0
+            assert c.execute(sa.text("SELECT COUNT(*) FROM load_log")).scalar_one() == 4
+    finally:
+        engine.dispose()
+
+
+def test_an_unchanged_copy_of_shipped_data_in_a_load_is_not_loaded_twice(db_url: str, tmp_path: Path) -> None:
+    from data_loaders.load import load_files
+
+    copy = tmp_path / "in" / "code_list.csv"
+    copy.parent.mkdir()
+    shutil.copy(reference.reference_path("code_list"), copy)
+    records = load_files(db_url, [copy], progress=False, data_dir=tmp_path)
+    assert [r.file_name for r in records] == [f"reference/{n}.csv" for n in
+                                              ("standard_population", "ethnicity_code", "code_list")]
