@@ -101,6 +101,7 @@ measure_result = Table(
     Column("upper_ci_998", Float(53), nullable=True),
     Column("interval_method", String(60), nullable=True),  # how lower_ci/upper_ci were made
     Column("interval_level", Float(53), nullable=True),  # their confidence level (0.95)
+    Column("to_date", Boolean, nullable=False, default=False),  # financial year not complete at the data end
     Column("suppressed", Boolean, nullable=False),
     comment="Tidy results of every indicator; exact values, suppression flag applied at the edge.",
 )

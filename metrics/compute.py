@@ -754,6 +754,9 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
     results["interval_method"] = method.where(has_interval, None)
     results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
+    ends = pd.to_datetime(results["period_end"])
+    results["to_date"] = (results["period_type"] == "financial_year").to_numpy() & ~(
+        (ends.dt.month == 3) & (ends.dt.day == 31)).to_numpy()
     if timings is not None:
         timings.update(scans=scans, combine_s=combine)
     return results[RESULT_COLUMNS]

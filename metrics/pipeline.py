@@ -18,6 +18,7 @@ from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics.compute import refresh_results
 from metrics.inequality import refresh_inequality
+from metrics.prepost import refresh_prepost
 
 if TYPE_CHECKING:
     from data_loaders.demo import Size
@@ -38,10 +39,6 @@ def refresh_all(conn: Connection, progress: Progress | None = None,
         progress("inequality (slope index, PHE simulation)")
     counts["inequality_result"] = refresh_inequality(conn)
     inequality_s = time.perf_counter() - started - measures_s
-    try:
-        from metrics.prepost import refresh_prepost
-    except ImportError:  # pre/post module not present in this build
-        return counts
     counts["prepost_result"] = refresh_prepost(conn)
     if timings is not None:
         timings.update(measures_s=round(measures_s, 3), inequality_s=round(inequality_s, 3),

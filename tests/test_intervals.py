@@ -66,3 +66,9 @@ def test_grouped_dsr_and_mean_are_the_single_area_functions() -> None:
     values = np.array([1.0, 2, 3, 4])
     m, lo, hi = stats.mean_ci_array([4], [values.sum()], [np.sum(values**2)])
     assert (m[0], lo[0], hi[0]) == pytest.approx(stats.mean_ci(values), rel=1e-12)
+
+
+def test_financial_year_to_date_is_flagged(stored: pd.DataFrame) -> None:
+    fy = stored[stored["period_type"] == "financial_year"]
+    assert fy.loc[fy["period"] == "2024-25", "to_date"].all()  # the data end at June 2024
+    assert not stored.loc[stored["period_type"] != "financial_year", "to_date"].any()
