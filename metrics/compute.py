@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from data_loaders.db import ensure_derived_table
+from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import disclosure, stats
 from metrics.catalogue import (
@@ -57,7 +58,7 @@ from metrics.catalogue import (
 DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
 BREAKDOWN_DIMS = ("imd_quintile", "ethnicity", "sex", "age_band")
-DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5")
+DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
 AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
 IMD_LABELS = {
@@ -167,6 +168,16 @@ class Row:
             or_(ic.c.end_date.is_(None), ic.c.end_date >= when),
         ))
 
+    def has_earlier(self, date_col: str, **equal: Any) -> ColumnElement:
+        """The same patient has an earlier row of this table (matching `equal`), e.g. an earlier
+        permanent care-home admission, which makes this one a transfer (ASCOF 2C)."""
+        other = self._table.alias(f"earlier_{self._table.name}")
+        return exists(select(literal(1)).where(
+            other.c.patient_id == self._table.c.patient_id,
+            other.c[date_col] < self._table.c[date_col],
+            *(other.c[k] == v for k, v in equal.items()),
+        ))
+
     def in_codes(self, col: ColumnElement, list_name: str) -> ColumnElement:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
@@ -183,6 +194,11 @@ class Row:
     @staticmethod
     def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
         return cast(end - start, Integer)
+
+    @staticmethod
+    def hours_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
+        """Elapsed hours between two timestamps (same SQL on DuckDB and PostgreSQL)."""
+        return extract("epoch", end - start) / 3600.0
 
 
 def _age_at(when: ColumnElement) -> ColumnElement:
@@ -234,6 +250,9 @@ def _patient_dims(age: ColumnElement | None) -> dict[str, ColumnElement]:
     if age is not None:
         dims["age_band"] = _age_band(age)
         dims["age5"] = _age5(age)
+    # A standardisation stratum (age and sex DSRs), not a breakdown: a distinct SQL expression from
+    # "sex", or GROUPING() could not tell the two apart.
+    dims["std_sex"] = func.upper(patient_t.c.sex)
     return dims
 
 
@@ -301,6 +320,7 @@ def _scan_base(source: Source, periods_df: pd.DataFrame, data_end: date) -> Scan
             "sex": pop.c.sex,
             "age_band": _age_band(pop.c.age_band_start),
             "age5": pop.c.age_band_start,
+            "std_sex": func.upper(pop.c.sex),
         }
         from_ = pop.join(practice_t, practice_t.c.practice_code == pop.c.practice_code)
         return ScanBase(from_, Row(pop, None, pop.c.age_band_start, data_end), dims,
@@ -326,7 +346,14 @@ def _where(source: Source, base: ScanBase) -> ColumnElement | None:
     return None
 
 
-def _measures(source: Source, base: ScanBase, want_median: bool) -> dict[str, ColumnElement]:
+def _quantile(indicator: Indicator) -> float | None:
+    """The quantile a median or percentile indicator reads (None for every other aggregation)."""
+    if indicator.aggregation == "median" and indicator.quantile != 0.5:
+        raise ValueError(f"{indicator.id}: a median is the 0.5 quantile")
+    return indicator.quantile if indicator.aggregation in ("median", "percentile") else None
+
+
+def _measures(source: Source, base: ScanBase, quantile: float | None) -> dict[str, ColumnElement]:
     """What is aggregated for one source (before its filter is applied)."""
     if isinstance(source, Events):
         assert base.row is not None  # events scans always have a row context
@@ -343,8 +370,8 @@ def _measures(source: Source, base: ScanBase, want_median: bool) -> dict[str, Co
             raise ValueError(f"{source.table}: count={source.count!r} needs a value function")
         v = cast(source.value(base.row), Double)
         measures: dict[str, Any] = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
-        if want_median:
-            measures["median"] = func.percentile_cont(0.5).within_group(v)
+        if quantile is not None:
+            measures["quantile"] = func.percentile_cont(quantile).within_group(v)
         return measures
     if isinstance(source, Population):
         return {"n": func.sum(cast(T["population"].c.persons, Double))}
@@ -383,7 +410,8 @@ def _caseload_spans(data_end: date):
             .group_by(n.patient_id, n.island).subquery("caseload_spans"))
 
 
-def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool) -> list[tuple[str, ...]]:
+def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool,
+                   by_sex: bool = False) -> list[tuple[str, ...]]:
     sets: list[tuple[str, ...]] = []
     for geo in (None, "place", "locality"):
         for bd in (None, *breakdowns):
@@ -391,7 +419,7 @@ def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], ds
     sets += [("neighbourhood",), ("practice",)]
     sets = [s for s in sets if all(d in dims_available for d in s)]
     if dsr:
-        sets = [(*s, "age5") for s in sets]
+        sets = [(*s, "age5", *(("std_sex",) if by_sex else ())) for s in sets]
     return sets
 
 
@@ -403,16 +431,19 @@ class Job:
     role: str  # numerator | denominator
     source: Source
     period_types: frozenset[str]
+    data_end: date  # the indicator's own data end (its sources' latest complete data)
 
 
-def _jobs(indicators: Iterable[Indicator], periods_df: pd.DataFrame) -> list[Job]:
+def _jobs(indicators: Iterable[Indicator], periods_by_end: dict[date, pd.DataFrame],
+          ind_ends: dict[str, date]) -> list[Job]:
     jobs = []
     for ind in indicators:
+        end = ind_ends[ind.id]
         for role in ("numerator", "denominator"):
             source = getattr(ind, role)
             if source is not None:
-                wanted = set(_source_periods(source, ind, periods_df).period_type)
-                jobs.append(Job(ind, role, source, frozenset(wanted)))
+                wanted = set(_source_periods(source, ind, periods_by_end[end]).period_type)
+                jobs.append(Job(ind, role, source, frozenset(wanted), end))
     return jobs
 
 
@@ -443,13 +474,14 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     wanted_periods = sorted({t for j in jobs for t in j.period_types})
     scan_periods = periods_df[periods_df.period_type.isin(wanted_periods)]
     base = _scan_base(jobs[0].source, scan_periods, data_end)
-    job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation == "dsr") for j in jobs]
+    job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation == "dsr",
+                               j.indicator.standardise_by_sex) for j in jobs]
     sets = list(dict.fromkeys(s for js in job_sets for s in js))
     used = [d for d in DIMS if any(d in s for s in sets)]
     wheres = [_where(j.source, base) for j in jobs]
     cols: list[ColumnElement] = []
     for k, (job, where) in enumerate(zip(jobs, wheres, strict=True)):
-        measures = _measures(job.source, base, want_median=job.indicator.aggregation == "median")
+        measures = _measures(job.source, base, _quantile(job.indicator))
         if "n" in measures and isinstance(job.source, Events) and job.source.count == "rows":
             pass  # the row count doubles as the match count
         else:
@@ -485,10 +517,11 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
             job_periods = scan_periods.loc[scan_periods.period_type.isin(job.period_types), ["period_type", "period", "fy"]]
             sub = job_periods.merge(sub, on="fy").drop(columns="fy")
         if sub.empty:
-            out.append(pd.DataFrame(columns=[*KEY, "age5", *kept]))
+            out.append(pd.DataFrame(columns=[*KEY, "age5", "std_sex", *kept]))
         else:
-            out.append(_label_groups(sub.reset_index(drop=True), used, kept,
-                                     with_age5=job.indicator.aggregation == "dsr"))
+            dsr = job.indicator.aggregation == "dsr"
+            out.append(_label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
+                                     with_std_sex=dsr and job.indicator.standardise_by_sex))
     if timings is not None:
         timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),
                         "rolled_up": all(_additive(j) for j in jobs),
@@ -501,7 +534,7 @@ def _additive(job: Job) -> bool:
     """Can the job's aggregates be summed from finer groups (counts, sums, sums of squares)?"""
     src = job.source
     if isinstance(src, Events):
-        return src.count in ("rows", "sum") or (src.count == "value" and job.indicator.aggregation != "median")
+        return src.count in ("rows", "sum") or (src.count == "value" and _quantile(job.indicator) is None)
     return isinstance(src, Population | Expected)
 
 
@@ -530,7 +563,8 @@ def _tuple(*cols: ColumnElement):
     return tuple_(*cols)
 
 
-def _label_groups(frame: pd.DataFrame, used: list[str], measures: Iterable[str], with_age5: bool) -> pd.DataFrame:
+def _label_groups(frame: pd.DataFrame, used: list[str], measures: Iterable[str], with_age5: bool,
+                  with_std_sex: bool = False) -> pd.DataFrame:
     """Turn GROUPING() bitmasks into geography_level/geography/breakdown/group columns."""
     n = len(used)
     gid = frame["gid"].astype(int).to_numpy()
@@ -560,6 +594,10 @@ def _label_groups(frame: pd.DataFrame, used: list[str], measures: Iterable[str],
     })
     if with_age5:
         out["age5"] = frame["age5"].astype(int)
+    if with_std_sex:
+        out["std_sex"] = frame["std_sex"].astype(str)
+    if "std_sex" in present:
+        out["std_sex"] = frame["std_sex"].astype(str)
     for k in measures:
         out[k] = pd.to_numeric(frame[k], errors="coerce").astype(float)
     return out
@@ -589,23 +627,26 @@ def _source_periods(source: Source, indicator: Indicator, periods_df: pd.DataFra
     return periods_df[periods_df.period_type.isin(wanted)]
 
 
-def source_frames(conn: Connection, indicators: Iterable[Indicator], periods_df: pd.DataFrame, data_end: date,
-                  progress: Callable[[str], None] | None = None,
-                  timings: list[dict] | None = None) -> dict[tuple[str, str], pd.DataFrame]:
-    """Every indicator's numerator and denominator frames, one scan per source table and join."""
+def source_frames(conn: Connection, indicators: Iterable[Indicator], ind_ends: dict[str, date],
+                  progress: Callable[[str], None] | None = None, timings: list[dict] | None = None,
+                  ) -> tuple[dict[tuple[str, str], pd.DataFrame], dict[date, pd.DataFrame]]:
+    """Every indicator's numerator and denominator frames, one scan per source table and join
+    (and data end), plus the reporting periods of each data end."""
+    periods_by_end = {end: reporting_periods(DATA_START, end) for end in set(ind_ends.values())}
     scans: dict[tuple, list[Job]] = {}
-    for job in _jobs(indicators, periods_df):  # additive jobs roll up; the rest get a scan of their own
-        scans.setdefault((*scan_key(job.source), _additive(job)), []).append(job)
+    for job in _jobs(indicators, periods_by_end, ind_ends):  # additive jobs roll up; the rest scan alone
+        scans.setdefault((*scan_key(job.source), _additive(job), job.data_end), []).append(job)
     out: dict[tuple[str, str], pd.DataFrame] = {}
     for key, jobs in scans.items():
         if progress:
-            progress("scan " + ":".join(str(x) for x in key[:-1] if x))
-        for job, frame in zip(jobs, run_scan(conn, jobs, periods_df, data_end, timings), strict=True):
+            progress("scan " + ":".join(str(x) for x in key[:-2] if x))
+        periods_df = periods_by_end[jobs[0].data_end]
+        for job, frame in zip(jobs, run_scan(conn, jobs, periods_df, jobs[0].data_end, timings), strict=True):
             src, ind = job.source, job.indicator
             if isinstance(src, Events) and (src.snapshot or src.fy_quarter) and "financial_year" in ind.frequency:
                 frame = _derive_fy(frame, periods_df, src.fy_quarter)
             out[(ind.id, job.role)] = frame
-    return out
+    return out, periods_by_end
 
 
 def compute_indicator(indicator: Indicator, num: pd.DataFrame, den: pd.DataFrame | None,
@@ -641,8 +682,8 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
                 out["value"], out[lo_col], out[hi_col] = stats.mean_ci_array(
                     out["n"], out["s"], out["ss"], level, lower_bound=0.0)
-        elif ind.aggregation == "median":
-            out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["median"]
+        elif ind.aggregation in ("median", "percentile"):
+            out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["quantile"]
         else:
             raise ValueError(ind.aggregation)
         return out.reindex(columns=OUT_COLUMNS)
@@ -683,10 +724,12 @@ def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.Data
 def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
          standard_population: pd.Series) -> pd.DataFrame:
     """Direct standardisation per group with Dobson limits: ``stats.dsr_by_group`` (as phe_dsr)."""
-    keys = [*KEY, "age5"]
+    keys = [*KEY, "age5", *(("std_sex",) if ind.standardise_by_sex else ())]
     merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
         num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="outer")
     merged = merged[merged["age5"] >= (ind.min_age or 0)]
+    if ind.standardise_by_sex:
+        merged = _age_sex_grid(merged, standard_population, ind.min_age or 0)
     merged["count"] = merged["count"].fillna(0.0)
     merged["pop"] = merged["pop"].fillna(0.0)
     if ind.annualised:
@@ -697,7 +740,10 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     # events and no population has no rate, so the group's DSR is not calculated (its events stay
     # in the numerator) -- implemented in stats.dsr_by_group.
     # Standard weights cover all bands at or above min_age, whether or not a group has people there.
-    total_w = float(standard_population[standard_population.index >= (ind.min_age or 0)].sum())
+    # (Age and sex: each sex is weighted by the whole standard population, so W is each group's own
+    # grid total: 2 x ESP for persons, 1 x ESP for a sex group.)
+    total_w = (None if ind.standardise_by_sex
+               else float(standard_population[standard_population.index >= (ind.min_age or 0)].sum()))
     out = None
     for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
         g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
@@ -706,6 +752,17 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
         out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
     assert out is not None
     return out.reindex(columns=OUT_COLUMNS)
+
+
+def _age_sex_grid(merged: pd.DataFrame, standard_population: pd.Series, min_age: int) -> pd.DataFrame:
+    """Every group on the full grid of standard age bands x sex (F, M; a sex group its own sex only),
+    so a band with no one in it weighs in as rate 0. Unknown sex is excluded (NHS OF 2.3.i)."""
+    merged = merged[merged["std_sex"].isin(("F", "M"))]
+    groups = merged[KEY].drop_duplicates()
+    bands = pd.DataFrame({"age5": [int(a) for a in standard_population.index if a >= min_age]})
+    grid = groups.merge(bands, how="cross").merge(pd.DataFrame({"std_sex": ["F", "M"]}), how="cross")
+    own = (grid["breakdown"] != "sex") | (grid["group"] == grid["std_sex"].map(SEX_LABELS))
+    return grid[own].merge(merged, on=[*KEY, "age5", "std_sex"], how="left")
 
 
 # ------------------------------------------------------------------------------------ refresh
@@ -725,6 +782,40 @@ def standard_population_of(conn: Connection) -> pd.Series:
 RESULT_COLUMNS = [c.name for c in measure_result.columns]
 
 
+def source_data_ends(conn: Connection, data_end: date) -> dict[str, date]:
+    """Each extract's own data end (never after the dataset's): a lagging source's missing months are
+    missing, not zero. A practice-level monthly extract ends with its latest month present; any
+    extract's end can be declared in dataset_info as `data_end.<table>` (e.g. by the loader)."""
+    declared = dict(conn.execute(select(dataset_info.c.key, dataset_info.c.value)
+                                 .where(dataset_info.c.key.startswith("data_end."))).all())
+    ends: dict[str, date] = {}
+    for name, table in T.items():
+        end = data_end
+        if f"data_end.{name}" in declared:
+            end = min(end, date.fromisoformat(declared[f"data_end.{name}"]))
+        elif EXTRACTS_BY_NAME[name].kind == "aggregate" and "month" in table.c:
+            latest = conn.execute(select(func.max(table.c.month))).scalar()
+            if latest is not None:
+                end = min(end, pd.Timestamp(latest).to_period("M").end_time.date())
+        ends[name] = end
+    return ends
+
+
+def _indicator_tables(ind: Indicator) -> set[str]:
+    return {s.table for s in (ind.numerator, ind.denominator) if isinstance(s, Events)} | (
+        {"int_caseload"} if any(isinstance(s, CaseloadExposure | CaseloadPeople)
+                                for s in (ind.numerator, ind.denominator)) else set())
+
+
+def _provisional(results: pd.DataFrame, ind: Indicator, ends: dict[str, date]) -> np.ndarray:
+    """Periods holding the latest month of a usually-revised source are provisional."""
+    revised = [ends[t] for t in _indicator_tables(ind) if EXTRACTS_BY_NAME[t].revised]
+    if not revised:
+        return np.zeros(len(results), dtype=bool)
+    latest_month_start = max(revised).replace(day=1)
+    return (pd.to_datetime(results["period_end"]) >= pd.Timestamp(latest_month_start)).to_numpy()
+
+
 def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
                 progress: Callable[[str], None] | None = None,
                 data_end: date | None = None, timings: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -732,18 +823,22 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     and per-indicator combine times, for the benchmark."""
     indicators = list(indicators)
     data_end = data_end or data_end_of(conn)
-    periods_df = reporting_periods(DATA_START, data_end)
+    ends = source_data_ends(conn, data_end)
+    ind_ends = {ind.id: min((ends[t] for t in _indicator_tables(ind)), default=data_end) for ind in indicators}
     std = standard_population_of(conn)
     scans: list[dict] = []
-    sources = source_frames(conn, indicators, periods_df, data_end, progress, scans)
+    sources, periods_by_end = source_frames(conn, indicators, ind_ends, progress, scans)
     combine: dict[str, float] = {}
     frames = []
     for ind in indicators:
         if progress:
             progress(ind.id)
         started = time.perf_counter()
-        frames.append(compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
-                                        periods_df, std))
+        ind_end = ind_ends[ind.id]
+        frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
+                                  periods_by_end[ind_end], std)
+        frame["provisional"] = _provisional(frame, ind, ends)
+        frames.append(frame)
         combine[ind.id] = round(time.perf_counter() - started, 4)
     results = pd.concat(frames, ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
