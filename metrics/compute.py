@@ -856,7 +856,10 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame["provisional"] = _provisional(frame, ind, ends)
         frames.append(frame)
         combine[ind.id] = round(time.perf_counter() - started, 4)
-    results = pd.concat(frames, ignore_index=True)
+    # Rows in one engine-independent order: secondary suppression picks complementary cells in
+    # row order, so DuckDB and PostgreSQL (which return groups in different orders) must agree.
+    results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
+                                                               ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
     results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.configured_rule(), indicators)
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
