@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from data_loaders.extracts import EMERGENCY_ADMISSION_METHODS
+from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey
 
 
 class Polarity(StrEnum):
@@ -42,9 +43,9 @@ CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
 Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median"]
 PeriodType = Literal["month", "quarter", "financial_year"]
-Breakdown = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
+Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
-ALL_BREAKDOWNS: tuple[Breakdown, ...] = ("imd_quintile", "ethnicity", "sex", "age_band")
+ALL_BREAKDOWNS: tuple[Breakdown, ...] = BREAKDOWN_KEYS
 GEOGRAPHY_ONLY: tuple[Breakdown, ...] = ()
 Filter = Callable[[Any], Any]  # Row -> SQLAlchemy boolean expression
 
