@@ -168,12 +168,14 @@ def has_results() -> bool:
     return _has_results(version(), _url())
 
 
-def build_pack(pack_module: object, place: str, period: str | None = None) -> bytes | None:
+def build_pack(place: str, period: str | None = None) -> bytes | None:
     """Run the Excel pack builder (exports.pack.build_pack) on a short-lived read connection."""
+    from exports import pack
+
     if not database_exists(_url()):
         return None
     with read_engine(_url()).connect() as conn:
-        return pack_module.build_pack(conn, place, period)  # type: ignore[attr-defined]
+        return pack.build_pack(conn, place, period)
 
 
 @cache.memoize()

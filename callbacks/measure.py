@@ -1,42 +1,121 @@
-"""Measure page callbacks (thin: parse filters, read cached results, call the layout helper)."""
+"""Measure page callbacks (thin: parse filters, read cached results, call the layout helper).
+
+The page renders in three steps so the browser draws only what is seen: the first screen
+(`update_measure`), the sections below the fold when scrolled to (`update_below`), and each table
+behind a chart when it is opened, a page of rows at a time (`update_table`).
+"""
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback
+from dash import MATCH, Input, Output, State, callback, ctx, no_update
+from dash.exceptions import MissingCallbackContextException
 
 from callbacks import data
 from layouts import components, ids, measure, views
 from layouts import filters as flt
-from metrics.catalogue import INDICATORS_BY_ID
+from metrics.catalogue import INDICATORS_BY_ID, Indicator
+
+
+def _trigger() -> dict | str | None:
+    """The id that fired this callback (None on a page's first call, or when called directly in tests)."""
+    try:
+        return ctx.triggered_id
+    except MissingCallbackContextException:
+        return None
 
 
 @callback(Output(ids.filter_id("period"), "options"), Output(ids.filter_id("period"), "value"),
           Input(ids.filter_id("period_type"), "value"), State(ids.MEASURE_ID, "data"),
           State(ids.filter_id("period"), "value"))
 def update_periods(period_type: str | None, indicator_id: str, period: str | None) -> tuple[list, str]:
+    """Period choices for the period type; a period of another type (quarter -> year) falls back to latest."""
     ind = INDICATORS_BY_ID.get(indicator_id)
     if ind is None:
         return [], measure.LATEST
     frame = data.display_results([ind.id], period_type=period_type, breakdown="none", geography_level="bsol")
-    options, value = measure.period_options(views.periods(frame), period)
+    periods = views.periods(frame)
+    if _trigger() is not None and period not in periods:  # the reader changed the period type
+        period = measure.LATEST
+    options, value = measure.period_options(periods, period)
     return options, value
 
 
-@callback(Output(ids.MEASURE_CONTENT, "children"),
+def _inputs(view: dict | None, indicator_id: str) -> tuple[Indicator, flt.Filters, object, list | None,
+                                                           list | None] | None:
+    """The indicator, filters and data of the view the first screen shows (None if there is none)."""
+    ind = INDICATORS_BY_ID.get(indicator_id)
+    if ind is None or not view or not view.get("period"):
+        return None
+    f = flt.parse({k: view.get(k) or "" for k in ("locality", "period_type", "breakdown")})
+    frame = data.display_results([ind.id], period_type=f.period_type)
+    nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
+    prs = data.practices_of(f.locality) if f.level != "bsol" else None
+    return ind, f, frame, nbs, prs
+
+
+@callback(Output(ids.MEASURE_CONTENT, "children"), Output(ids.MEASURE_VIEW, "data"),
           Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"),
           Input(ids.filter_id("period"), "value"), Input(ids.filter_id("breakdown"), "value"),
-          State(ids.MEASURE_ID, "data"))
+          State(ids.MEASURE_ID, "data"), State(ids.MEASURE_VIEW, "data"))
 def update_measure(locality: str | None, period_type: str | None, period: str | None, breakdown: str | None,
-                   indicator_id: str) -> list:
+                   indicator_id: str, shown: dict | None = None) -> tuple:
     ind = INDICATORS_BY_ID.get(indicator_id)
     f = flt.parse({"locality": locality or "", "period_type": period_type or "", "breakdown": breakdown or ""})
     if ind is None or f.errors:
-        return [components.errors_message(f.errors or ["Unknown indicator."], "/")]
+        return [components.errors_message(f.errors or ["Unknown indicator."], "/")], None
     if not data.has_results():
-        return [components.no_data_message()]
+        return [components.no_data_message()], None
     frame = data.display_results([ind.id], period_type=f.period_type)
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
     chart = data.spc_chart(ind.id, f.level, f.locality, f.period_type)
-    return measure.content(ind, frame, f, period, nbs, prs, data.dataset_info().get("data_end", ""), chart,
-                           data.inequality_rows(ind.id, f.period_type))
+    children, resolved = measure.content(ind, frame, f, period, nbs, prs, data.dataset_info().get("data_end", ""),
+                                         chart)
+    key = measure.view_key(f, resolved)
+    if shown == key and _trigger() is not None:
+        return no_update, no_update  # the same view again (a dropdown re-sent its value): draw nothing
+    return children, key
+
+
+@callback(Output(ids.MEASURE_BELOW, "children"),
+          Input(ids.MEASURE_BELOW_TRIGGER, "n_clicks"), Input(ids.MEASURE_VIEW, "data"),
+          State(ids.MEASURE_ID, "data"))
+def update_below(n_clicks: int | None, view: dict | None, indicator_id: str) -> list | None:
+    """Neighbourhoods, practices, inequalities and definition, once the reader has scrolled to them."""
+    if not n_clicks:
+        return None
+    got = _inputs(view, indicator_id)
+    if got is None:
+        return None
+    ind, f, frame, nbs, prs = got
+    return measure.below(ind, frame, f, view["period"], nbs, prs, data.dataset_info().get("data_end", ""),
+                         data.inequality_rows(ind.id, f.period_type))
+
+
+@callback(Output(ids.table_id(ids.TABLE_BODY, MATCH, MATCH), "children"),
+          Output(ids.table_id(ids.TABLE_PREV, MATCH, MATCH), "disabled"),
+          Output(ids.table_id(ids.TABLE_NEXT, MATCH, MATCH), "disabled"),
+          Output(ids.table_id(ids.TABLE_PAGE, MATCH, MATCH), "data"),
+          Input(ids.table_id(ids.TABLE_OPEN, MATCH, MATCH), "n_clicks"),
+          Input(ids.table_id(ids.TABLE_PREV, MATCH, MATCH), "n_clicks"),
+          Input(ids.table_id(ids.TABLE_NEXT, MATCH, MATCH), "n_clicks"),
+          State(ids.table_id(ids.TABLE_PAGE, MATCH, MATCH), "data"),
+          State(ids.MEASURE_VIEW, "data"), State(ids.MEASURE_ID, "data"),
+          prevent_initial_call=True)
+def update_table(opened: int, _prev: int, _next: int, page: int | None, view: dict | None,
+                 indicator_id: str, trigger: dict | None = None) -> tuple:
+    """The table behind a chart: rendered on first opening; Previous/Next page through long tables.
+
+    `trigger` (the id that fired) is for direct calls; in the app it comes from the callback context.
+    """
+    trigger = trigger or _trigger() or {}
+    if trigger.get("type") == ids.TABLE_OPEN and (page is not None or not opened):
+        return no_update, no_update, no_update, no_update  # already rendered (or closed again)
+    step = {ids.TABLE_PREV: -1, ids.TABLE_NEXT: 1}.get(trigger.get("type", ""), 0)
+    got = _inputs({**(view or {}), "period": trigger.get("period")}, indicator_id)
+    if got is None:
+        return None, True, True, None
+    ind, f, frame, nbs, prs = got
+    table, has_prev, has_next = measure.section_table(ind, frame, f, trigger["period"], nbs, prs,
+                                                      trigger["section"], (page or 0) + step)
+    return table, not has_prev, not has_next, max((page or 0) + step, 0)

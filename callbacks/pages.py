@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 import access
@@ -114,14 +112,10 @@ def download_pack(n_clicks: int, locality_value: str | None, period_type: str | 
         return no_update, no_update
     if not access.can("packs"):  # check_request refuses this callback first; kept so the callback is safe alone
         return None, "Excel packs are for analysts: ask the data team for access."
-    try:
-        pack = importlib.import_module("exports.pack")
-    except ImportError:
-        return None, "Excel packs are not available in this version yet."
     f = _filters(locality_value, period_type)
     place = "bsol" if f.level == "bsol" else ("solihull" if f.locality == "Solihull" else "birmingham")
     try:
-        payload = data.build_pack(pack, place)
+        payload = data.build_pack(place)
     except ValueError as e:
         return None, f"Could not build the pack: {e}"
     if payload is None:

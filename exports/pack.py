@@ -755,12 +755,10 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
     layout; the pack only scopes and formats them.
     """
     title = f"Pre/post INT activity: {data.scope.name}"
-    try:
-        from metrics import prepost
-    except ImportError:
-        prepost = None  # type: ignore[assignment]
+    from metrics import prepost
+
     tables = []
-    if prepost is not None and _prepost_table_current(conn):
+    if _prepost_table_current(conn):
         from data_loaders.settings import load_settings
 
         window = load_settings().prepost_window_months
@@ -856,12 +854,9 @@ def _signed(shown: object, exact: object, fmt: str) -> Any:
 def _sources(conn: Connection) -> pd.DataFrame:
     """Source, first/last date and last load per extract (metrics.quality when present)."""
     log = _load_log(conn)
-    try:
-        from metrics.quality import source_coverage
-    except ImportError:
-        coverage = pd.DataFrame(columns=["Source", "Extract", "Rows", "Period column", "First", "Last"])
-    else:
-        coverage = source_coverage(conn)
+    from metrics.quality import source_coverage
+
+    coverage = source_coverage(conn)
     loaded = log[log["outcome"] == "loaded"] if len(log) else log
     latest = (loaded.sort_values("loaded_at").groupby("extract").tail(1).set_index("extract")
               if len(loaded) else pd.DataFrame(columns=["loaded_at", "file_name"]))
@@ -910,15 +905,12 @@ def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.D
                           summary, title="Table 2: load log summary")
     row = placed.last_row + 2
     comp_rows = []
-    try:
-        from metrics.quality import completeness
-    except ImportError:
-        completeness = None  # type: ignore[assignment]
-    if completeness is not None:
-        for c in completeness(conn):
-            pct = c.percent
-            comp_rows.append([c.measure, Num(float(c.count), "#,##0"), Num(float(c.total), "#,##0"),
-                              Num(pct, '0.0"%"') if pct is not None else NOT_AVAILABLE])
+    from metrics.quality import completeness
+
+    for c in completeness(conn):
+        pct = c.percent
+        comp_rows.append([c.measure, Num(float(c.count), "#,##0"), Num(float(c.total), "#,##0"),
+                          Num(pct, '0.0"%"') if pct is not None else NOT_AVAILABLE])
     placed = _write_table(ws, row, "tbl_completeness",
                           [Col("Field (registered patients, BSol)", 45), Col("Patients affected", 22),
                            Col("Registered patients", 12), Col("% of patients", 12)],

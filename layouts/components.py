@@ -35,7 +35,7 @@ def filter_control(label: str, name: str, options: list[dict[str, object]], valu
 
 
 def filter_bar(f: flt.Filters, names: Sequence[str], period_types: tuple[str, ...] | None = None,
-               extra: Sequence[html.Div] = (), reset_href: str = "?") -> html.Form:
+               extra: Sequence[html.Div] = (), reset_href: str = "?") -> html.Div:
     controls: list = []
     if "locality" in names:
         controls.append(filter_control("Locality", "locality", flt.locality_options(), f.locality))
@@ -43,14 +43,18 @@ def filter_bar(f: flt.Filters, names: Sequence[str], period_types: tuple[str, ..
         opts = flt.period_type_options(period_types) if period_types else flt.period_type_options()
         value = f.period_type if f.period_type in [o["value"] for o in opts] else opts[0]["value"]
         controls.append(filter_control("Period type", "period_type", opts, value, width="11rem"))
-    if "period" in names:
-        controls.append(filter_control("Period", "period", [], f.period, width="11rem"))
+    if "period" in names:  # the value is always among the options, so the dropdown never clears it itself
+        opts = [{"label": "Latest", "value": "latest"}]
+        if f.period and f.period != "latest":
+            opts.append({"label": f.period, "value": f.period})
+        controls.append(filter_control("Period", "period", opts, f.period or "latest", width="11rem"))
     if "breakdown" in names:
         controls.append(filter_control("Breakdown", "breakdown", flt.breakdown_options(), f.breakdown, width="11rem"))
     controls += list(extra)
     controls.append(html.Div(dcc.Link("Reset filters", id=ids.RESET, href=reset_href, className="reset-link"),
                              className="filter filter-reset"))
-    return html.Form(controls, className="filter-bar", role="search", **{"aria-label": "Filters"})
+    # A div, not a form: Dash 4 dropdowns are <button>s, and a button in a form submits it (a full reload).
+    return html.Div(controls, className="filter-bar", role="search", **{"aria-label": "Filters"})
 
 
 def message(title: str, body: str | Sequence[object], back_href: str = "/", back_text: str = "Back to the scorecard",
@@ -137,36 +141,71 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+PAGE_ROWS = 25
+
+
 def data_table(frame: pd.DataFrame, caption: str, numeric: Sequence[str] = (), max_rows: int = 400,
-               suppressed_col: str | None = "suppressed", table_id: str | None = None) -> html.Div:
-    """A plain, accessible HTML table; suppressed rows greyed with [c] in their value cells."""
+               suppressed_col: str | None = "suppressed", table_id: str | None = None, start: int = 0,
+               decimals: dict[str, int] | None = None) -> html.Div:
+    """A plain, accessible HTML table; suppressed rows greyed with [c] in their value cells.
+
+    `start` and `max_rows` show one page of a long table; `decimals` fixes the decimals of a column
+    (so a column never mixes 12.3 and 12.35).
+    """
     cols = [c for c in frame.columns if c != suppressed_col]
+    places = decimals or {}
     head = html.Thead(html.Tr([html.Th(c, scope="col", className="num" if c in numeric else None) for c in cols]))
     body = []
-    for _, row in frame.head(max_rows).iterrows():
+    for _, row in frame.iloc[start:start + max_rows].iterrows():
         sup = bool(row[suppressed_col]) if suppressed_col and suppressed_col in frame.columns else False
         cells = []
         for c in cols:
-            text = _fmt(row[c])
+            v = row[c]
+            text = (f"{v:,.{places[c]}f}" if c in places and isinstance(v, float) and not pd.isna(v) else _fmt(v))
             if sup and c in numeric and text == "":
                 text = SUPPRESSED
             cells.append(html.Td(text, className="num" if c in numeric else None))
         body.append(html.Tr(cells, className="row-suppressed" if sup else None))
-    extra = [html.P(f"Showing the first {max_rows} of {len(frame)} rows; download the table for all of them.",
-                    className="muted")] if len(frame) > max_rows else []
+    extra = [html.P(f"Showing rows {start + 1}-{min(start + max_rows, len(frame))} of {len(frame)}; download the "
+                    "table for all of them.", className="muted")] if len(frame) > max_rows else []
     kwargs = {"id": table_id} if table_id else {}
     return html.Div([html.Table([html.Caption(caption), head, html.Tbody(body)], className="data-table", **kwargs),
                      *extra], className="table-scroll", tabIndex=0, role="region", **{"aria-label": caption})
 
 
-def chart(figure: object, alt_table: html.Div, description: str) -> html.Figure:
-    """A chart with a text description and its data as a table (the accessible alternative)."""
+def chart(figure: object, alt_table: html.Div | html.Details, description: str) -> html.Figure:
+    """A chart with a text description and its data as a table (the accessible alternative).
+
+    `alt_table` is the table itself, or a `lazy_table` that is rendered only when opened.
+    """
+    table = alt_table if isinstance(alt_table, html.Details) else html.Details(
+        [html.Summary("Show the figures behind this chart as a table"), alt_table], className="chart-table")
     return html.Figure([
         dcc.Graph(figure=figure, config=figures.GRAPH_CONFIG, className="graph"),
         html.Figcaption(description, className="chart-caption"),
-        html.Details([html.Summary("Show the figures behind this chart as a table"), alt_table],
-                     className="chart-table"),
+        table,
     ], className="chart")
+
+
+def lazy_table(section: str, period: str, summary: str = "Show the figures behind this chart as a table",
+               table_dom_id: str | None = None) -> html.Details:
+    """A closed <details> whose table the server renders on first opening, a page of rows at a time.
+
+    Keeps the page light: a measure page's tables are most of its DOM, and few readers open them.
+    """
+    def key(kind: str) -> dict[str, str]:
+        return ids.table_id(kind, section, period)
+
+    return html.Details([
+        html.Summary(summary, id=key(ids.TABLE_OPEN), n_clicks=0),
+        html.Div(id=key(ids.TABLE_BODY), className="lazy-table",
+                 **({"data-table-id": table_dom_id} if table_dom_id else {})),
+        html.Div([html.Button("Previous rows", id=key(ids.TABLE_PREV), n_clicks=0, type="button", disabled=True,
+                              className="button secondary"),
+                  html.Button("Next rows", id=key(ids.TABLE_NEXT), n_clicks=0, type="button", disabled=True,
+                              className="button secondary")], className="table-pager"),
+        dcc.Store(id=key(ids.TABLE_PAGE), data=None),
+    ], className="chart-table")
 
 
 def suppression_legend() -> html.P:

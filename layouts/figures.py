@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from metrics import stats
 from metrics.catalogue import Indicator
 from metrics.funnel import Funnel
 
@@ -53,8 +54,34 @@ GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
+# A small template instead of plotly's default one, which adds ~10 KB of JSON to every figure.
+TEMPLATE = go.layout.Template(layout={"font": {"family": FONT, "size": 13, "color": NHS_BLACK},
+                                      "paper_bgcolor": "white", "plot_bgcolor": "white", "hovermode": "closest"})
+
+# Better / similar / worse against a benchmark: colour AND a mark and a legend name (never colour alone).
+COMPARISON_STYLE = {  # comparison: (legend name, fill colour, mark beside the axis label)
+    "better": ("▲ Better than {b} (95% CI excludes it)", "#007F3B", "▲"),
+    "similar": ("● Similar to {b} (95% CI includes it)", "#FFB81C", "●"),
+    "worse": ("▼ Worse than {b} (95% CI excludes it)", "#D5281B", "▼"),
+    "higher": ("◆ Higher than {b} (no better/worse direction)", "#330072", "◆"),
+    "lower": ("◆ Lower than {b} (no better/worse direction)", "#330072", "◆"),
+    "not compared": ("Not compared", NHS_BLUE, ""),
+}
+
+
+def comparison_caption(indicator: Indicator, benchmark_label: str) -> str:
+    """What a comparison chart shows; counts are not rates, so no significance is implied for them."""
+    if indicator.unit == "count":
+        return ("Bars show each group's count. Counts depend on population size, so they are not compared "
+                f"with {benchmark_label} and no significance is implied.")
+    return (f"Bars show each value with its 95% confidence interval; the dashed line is {benchmark_label}. "
+            f"The colour and the mark beside each label (▲ better, ● similar, ▼ worse) say whether the interval "
+            f"excludes {benchmark_label}.")
+
+
 def _layout(fig: go.Figure, title: str, height: int = 360, y_title: str = "") -> go.Figure:
     fig.update_layout(
+        template=TEMPLATE,
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16, "color": NHS_BLACK}},
         font={"family": FONT, "size": 13, "color": NHS_BLACK},
         paper_bgcolor="white", plot_bgcolor="white", height=height,
@@ -120,11 +147,16 @@ def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator
             hovertemplate=f"%{{x}}: %{{y:.{indicator.decimals}f}} ({POINT_LABELS[kind]})<extra></extra>",
         ))
     missing = [p for p, v in zip(x, frame["value"], strict=True) if pd.isna(v)]
-    for p in missing:
-        fig.add_annotation(x=p, yref="paper", y=0.02, text="[c]", showarrow=False,
+    for p in missing:  # along the top edge, clear of the limits and the data
+        fig.add_annotation(x=p, yref="paper", y=1, yanchor="bottom", text="[c]", showarrow=False,
                            font={"color": NHS_DARK_GREY, "size": 11})
-    fig.update_xaxes(type="category")
-    return _layout(fig, title, height=380, y_title=unit_axis(indicator))
+    fig.update_xaxes(type="category", tickangle=-45 if len(x) > 12 else 0, automargin=True,
+                     nticks=min(len(x), 24))
+    fig = _layout(fig, title, height=420, y_title=unit_axis(indicator))
+    # The legend sits under the (automargin) tick labels, never over them.
+    fig.update_layout(legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+                      margin={"t": 72, "b": 120})
+    return fig
 
 
 # --------------------------------------------------------------------------- funnel
@@ -165,23 +197,43 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
     if frame.empty:
         return empty_figure("No data for this selection")
     labels = frame[label_col].astype(str).tolist()
-    values = frame["value"].astype(float)
-    hi = (frame["upper_ci"].astype(float) - values).clip(lower=0)
-    lo = (values - frame["lower_ci"].astype(float)).clip(lower=0)
-    colours = [NHS_DARK_BLUE if lab == highlight else NHS_BLUE for lab in labels]
-    err = {"type": "data", "array": hi.fillna(0), "arrayminus": lo.fillna(0), "color": NHS_BLACK,
-           "thickness": 1.5, "width": 4, "visible": bool(frame["upper_ci"].notna().any())}
-    bar_kwargs = {"marker": {"color": colours}, "cliponaxis": False, "name": indicator.unit_label,
-                  "hovertemplate": f"%{{{'y' if horizontal else 'x'}}}: %{{{'x' if horizontal else 'y'}:.{indicator.decimals}f}}"
-                                   "<extra></extra>"}
+    sup_mask = frame["suppressed"].astype(bool).to_numpy()
+    values = frame["value"].astype(float).where(~sup_mask)
+    upper, lower = frame["upper_ci"].astype(float), frame["lower_ci"].astype(float)
+    counts = indicator.unit == "count"
+    if counts:
+        benchmark = None  # a count against a BSol total would imply a comparison that means nothing
+    cmp = ["not compared" if counts or benchmark is None or pd.isna(v) else
+           stats.compare_with_benchmark(v, lo_, hi_, benchmark, indicator.polarity.value)
+           for v, lo_, hi_ in zip(values, lower, upper, strict=True)]
+    fig = go.Figure()
+    fmt = f":,.{indicator.decimals}f"
+    for kind, (name, colour, _mark) in COMPARISON_STYLE.items():
+        rows = [i for i, c in enumerate(cmp) if c == kind and not sup_mask[i]]
+        if not rows:
+            continue
+        v = values.iloc[rows]
+        err = {"type": "data", "array": (upper.iloc[rows] - v).clip(lower=0).fillna(0).round(6).tolist(),
+               "arrayminus": (v - lower.iloc[rows]).clip(lower=0).fillna(0).round(6).tolist(), "color": NHS_BLACK,
+               "thickness": 1.5, "width": 4, "visible": bool(upper.iloc[rows].notna().any())}
+        labs = [labels[i] for i in rows]
+        edge = [NHS_BLACK if labels[i] == highlight else "rgba(0,0,0,0)" for i in rows]
+        marker = {"color": colour, "line": {"color": edge, "width": 2}}
+        bar = {"name": name.format(b=benchmark_label), "marker": marker, "cliponaxis": False}
+        if horizontal:
+            fig.add_trace(go.Bar(y=labs, x=v.round(6).tolist(), orientation="h", error_x=err,
+                                 hovertemplate=f"%{{y}}: %{{x{fmt}}}<extra></extra>", **bar))
+        else:
+            fig.add_trace(go.Bar(x=labs, y=v.round(6).tolist(), error_y=err,
+                                 hovertemplate=f"%{{x}}: %{{y{fmt}}}<extra></extra>", **bar))
+    ticks = [f"{lab} {COMPARISON_STYLE[c][2]}".rstrip() if not m else lab
+             for lab, c, m in zip(labels, cmp, sup_mask, strict=True)]
+    order = {"categoryorder": "array", "categoryarray": labels, "type": "category", "tickvals": labels,
+             "ticktext": ticks, "automargin": True}
     if horizontal:
-        fig = go.Figure(go.Bar(y=labels, x=values.fillna(0).where(~frame["suppressed"].astype(bool), None),
-                               orientation="h", error_x=err, **bar_kwargs))
-        fig.update_yaxes(autorange="reversed", type="category")
+        fig.update_yaxes(autorange="reversed", **order)
     else:
-        fig = go.Figure(go.Bar(x=labels, y=values.where(~frame["suppressed"].astype(bool), None), error_y=err,
-                               **bar_kwargs))
-        fig.update_xaxes(type="category")
+        fig.update_xaxes(**order)
     for lab, sup in zip(labels, frame["suppressed"].astype(bool), strict=True):
         if sup:  # a labelled gap, never a zero-height bar
             pos = {"y": lab, "x": 0, "xanchor": "left"} if horizontal else {"x": lab, "y": 0, "yanchor": "bottom"}
@@ -194,11 +246,14 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
             fig.add_vline(x=benchmark, line=line, annotation_text=label, annotation_position="top")
         else:
             fig.add_hline(y=benchmark, line=line, annotation_text=label, annotation_position="top left")
-    height = max(260, 40 + 34 * len(labels)) if horizontal else 340
+    shown = {k for k, m in zip(cmp, sup_mask, strict=True) if not m}
+    height = (max(260, 40 + 34 * len(labels)) if horizontal else 340) + (60 if shown - {"not compared"} else 0)
     fig = _layout(fig, title, height=height, y_title="" if horizontal else unit_axis(indicator))
     if horizontal:
         fig.update_xaxes(title_text=unit_axis(indicator), rangemode="tozero")
-    fig.update_layout(showlegend=False)
+    fig.update_layout(showlegend=bool(shown - {"not compared"}), barmode="overlay", bargap=0.3,
+                      legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+                      margin={"b": 110 if shown - {"not compared"} else 48})
     return fig
 
 

@@ -35,3 +35,20 @@ PREPOST_CONTENT = "prepost-content"
 PREPOST_DID = "prepost-did-content"
 PREPOST_PROFILE = "prepost-profile-content"
 # The pre/post page's own filters use filter_id("team" | "cohort" | "window"), so they live in the URL too.
+
+# Measure page: the period the content shows (written with the content), the section below the
+# fold (rendered when scrolled to: assets/lazy.js clicks the hidden trigger), and tables behind
+# charts rendered on demand (pattern ids {"type": TABLE_*, "section": <views.SECTIONS key | "all">,
+# "period": <period>}).
+MEASURE_VIEW = "measure-view"
+MEASURE_BELOW = "measure-below"
+MEASURE_BELOW_TRIGGER = "measure-below-trigger"
+TABLE_OPEN = "table-open"
+TABLE_BODY = "table-body"
+TABLE_PREV = "table-prev"
+TABLE_NEXT = "table-next"
+TABLE_PAGE = "table-page"
+
+
+def table_id(kind: str, section: str, period: str) -> dict[str, str]:
+    return {"type": kind, "section": section, "period": period}

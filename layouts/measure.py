@@ -45,13 +45,18 @@ def layout(indicator_id: str | None = None, **query: str) -> html.Div:
         if isinstance(dd, list) and len(dd) == 2 and getattr(dd[1], "id", None) == ids.filter_id("breakdown"):
             dd[1].options = [o for o in flt.breakdown_options() if o["value"] in OTHER_BREAKDOWNS]
     return html.Div([
-        html.P(dcc.Link("← All measures", href="/", className="back-link", id="measure-back")),
+        html.P(dcc.Link("← All measures", href="/" + flt.to_search({"locality": f.locality, "period_type": f.period_type},
+                                                                   flt.CARRIED), className="back-link", id="measure-back")),
         html.P([f"Measure {m.number} · ", html.Q(m.wording, className="measure-wording")], className="kicker"),
         components.page_header(ind.title, badge="proposed — not agreed" if m.proposed else None),
         components.errors_message(f.errors, f"/measure/{ind.id}") if f.errors else None,
         dcc.Store(id=ids.MEASURE_ID, data=ind.id),
         bar,
+        dcc.Store(id=ids.MEASURE_VIEW, data=None),
         dcc.Loading(html.Div(id=ids.MEASURE_CONTENT, className="content"), type="default", delay_show=300),
+        # Below the fold: assets/lazy.js clicks the hidden trigger when this comes into view.
+        html.Button(id=ids.MEASURE_BELOW_TRIGGER, n_clicks=0, hidden=True, type="button", tabIndex="-1"),
+        html.Div(id=ids.MEASURE_BELOW, className="content lazy-below"),
     ], className="page page-measure")
 
 
@@ -75,41 +80,39 @@ def _fmt_est(value: float | None, lower: float | None, upper: float | None, ind:
     return text
 
 
-def _table(frame: pd.DataFrame, label_col: str, caption: str, ind: Indicator) -> html.Div:
-    cols = {label_col: "Group" if label_col == "group" else "Area", "period": "Period", "numerator": "Numerator",
-            "denominator": "Denominator", "value": f"Value ({ind.unit_label})", "lower_ci": "Lower 95% CI",
-            "upper_ci": "Upper 95% CI", "suppressed": "suppressed"}
-    t = frame[list(cols)].rename(columns=cols)
-    for c in (f"Value ({ind.unit_label})", "Lower 95% CI", "Upper 95% CI"):
-        t[c] = t[c].astype(float).round(ind.decimals)
-    return components.data_table(t, caption, numeric=[c for c in t.columns if c not in ("Group", "Area", "Period")])
+def view_key(f: flt.Filters, period: str | None) -> dict[str, str | None]:
+    """What the content shows (stored beside it): the lazy sections and tables render the same view."""
+    return {"locality": f.locality, "period_type": f.period_type, "period": period, "breakdown": f.breakdown}
 
 
 def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_period: str | None,
             neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str,
-            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None,
-            inequality_rows: pd.DataFrame | None = None) -> list:
-    """Everything below the filter bar; `frame` holds this indicator's display results for one period type.
+            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None) -> tuple[list, str | None]:
+    """The first screen: headline, trend and localities; returns (children, period shown).
 
-    ``chart``: the XmR frame and icons for the selected series from ``results.spc_frame`` (computed on
-    exact values, limits rounded); without it the chart is drawn from the displayed values.
-    ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
+    `frame` holds this indicator's display results for one period type. ``chart``: the XmR frame and
+    icons for the selected series from ``results.spc_frame`` (computed on exact values, limits
+    rounded); without it the chart is drawn from the displayed values. Neighbourhoods, practices,
+    inequalities and the definition are `below()` (rendered when scrolled to), and every table
+    behind a chart is rendered only when opened (`section_table`): a measure page used to be 4,000
+    DOM nodes, most of them tables few readers open.
     """
     here = flt.GEOGRAPHY_LABELS[f.locality]
     path = f"/measure/{ind.id}"
     if frame.empty:
         return [components.message("No data for this selection",
                                    f"There are no {f.period_type or ''} results for {ind.title} yet.", path,
-                                   "Show this measure without filters")]
+                                   "Show this measure without filters")], None
     periods = views.periods(frame)
     period = views.latest_period(frame, f) if requested_period in (None, "", LATEST) else requested_period
     if period is None or period not in periods:
         return [components.message(
             "No data for this selection",
             f"There are no figures for {here} in period “{requested_period or ''}”. Choose another period, or "
-            "reset the filters.", path, "Show the latest period")]
+            "reset the filters.", path, "Show the latest period")], None
     s = views.series(frame, f)
     out: list = []
+    shown = _period_label(period, s if not s.empty else frame)
 
     # Headline + SPC --------------------------------------------------------------------------
     latest = s[s.period == period]
@@ -122,12 +125,12 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
     row = latest.iloc[0] if not latest.empty else None
     head: list = []
     if row is not None:
-        head.append(html.Div([html.Span(f"{here}, {period}", className="stat-label"),
+        head.append(html.Div([html.Span(f"{here}, {shown}", className="stat-label"),
                               html.Span(format_value(_n(row.value), ind, bool(row.suppressed)), className="stat-value"),
                               html.Span(_ci_text(row, ind), className="ci")], className="stat"))
     if f.level != "bsol" and not bsol.empty:
         b = bsol.iloc[0]
-        head.append(html.Div([html.Span(f"BSol, {period}", className="stat-label"),
+        head.append(html.Div([html.Span(f"BSol, {shown}", className="stat-label"),
                               html.Span(format_value(_n(b.value), ind, bool(b.suppressed)), className="stat-value"),
                               html.Span(_ci_text(b, ind), className="ci")], className="stat"))
     if summary is not None:
@@ -135,7 +138,16 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                               components.variation_badge(summary.variation)], className="stat"))
         head.append(html.Div([html.Span("Assurance", className="stat-label"),
                               components.assurance_badge(summary.assurance)], className="stat"))
+    if ind.target is not None:
+        head.append(html.Div([html.Span("Target", className="stat-label"),
+                              html.Span(ind.target_text or format_value(ind.target, ind), className="stat-target")],
+                             className="stat"))
     out.append(html.Div(head, className="stats-row"))
+    out.append(html.P([f"Data to {data_end}. " if data_end else "",
+                       html.A("Download all figures (CSV)", href=download_href(ind, f, period, "csv"),
+                              className="button-link", id="download-csv", download=""), " ",
+                       html.A("Download all figures (Excel)", href=download_href(ind, f, period, "xlsx"),
+                              className="button-link", id="download-xlsx", download="")], className="downloads"))
 
     if chart is not None and len(chart[0]) >= 2:
         xmr = chart[0]
@@ -149,88 +161,137 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
         direction = {"HIGH_IS_GOOD": "Higher is better.", "LOW_IS_GOOD": "Lower is better.",
                      "NO_JUDGEMENT": "No direction is better."}[ind.polarity.value]
         caption = f"SPC (XmR) chart. {rule}.{trial} {direction}".replace("..", ".")
-        out.append(html.Section([html.H2("Trend and variation"),
-                                 html.P(caption, className="rule-text"),
-                                 components.chart(fig, _table(s, "geography", f"Trend: {here}", ind), caption)],
+        missing = int(xmr["value"].isna().sum())
+        gaps = (f" {missing} of {len(xmr)} points are suppressed ([c] along the top of the chart)."
+                if missing else "")
+        out.append(html.Section([html.H2("Trend and variation"),  # the rule sentence once: as the caption
+                                 components.chart(fig, components.lazy_table("trend", period), caption + gaps)],
                                 className="panel"))
     else:
         out.append(html.Section([html.H2("Trend and variation"),
                                  html.P("Not enough periods for an SPC chart yet.", className="muted")],
                                 className="panel"))
 
-    # Geography comparisons ---------------------------------------------------------------------
+    # Localities -----------------------------------------------------------------------------------
     loc = views.localities(frame, period)
+    bench = _n(bsol.iloc[0].value) if not bsol.empty else None
     loc_fig = figures.comparison_figure(loc.assign(label=loc.geography.map(flt.GEOGRAPHY_LABELS)), "label", ind,
-                                        f"Localities, {period}", benchmark=_n(bsol.iloc[0].value) if not bsol.empty
-                                        else None, highlight=flt.GEOGRAPHY_LABELS[f.locality])
-    geo = [html.H2("Localities compared with BSol"),
-           components.chart(loc_fig, _table(loc, "geography", f"Localities, {period}", ind),
-                            "Bars show each locality's value; whiskers its 95% confidence interval; the dashed line "
-                            "is the BSol value. Intervals that do not cross the line differ significantly.")]
+                                        f"Localities, {shown}", benchmark=bench,
+                                        highlight=flt.GEOGRAPHY_LABELS[f.locality])
+    out.append(html.Section([html.H2("Localities compared with BSol"),
+                             _all_suppressed(loc) or components.chart(
+                                 loc_fig, components.lazy_table("localities", period),
+                                 figures.comparison_caption(ind, "BSol"))], className="panel"))
+    out.append(components.suppression_legend())
+    return out, period
+
+
+def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neighbourhoods: list[str] | None,
+          practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None) -> list:
+    """Neighbourhoods, practices, inequalities and the definition: rendered when the reader scrolls here.
+
+    ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
+    """
+    here = flt.GEOGRAPHY_LABELS[f.locality]
+    s = views.series(frame, f)
+    shown = _period_label(period, s if not s.empty else frame)
+    bsol = frame[(frame.geography_level == "bsol") & (frame.breakdown == "none") & (frame.period == period)]
+    bench = _n(bsol.iloc[0].value) if not bsol.empty else None
+    out: list = []
+    geo: list = [html.H2("Neighbourhoods and practices")]
     nb = views.neighbourhoods(frame, period, neighbourhoods)
     scope = f"in {here}" if neighbourhoods is not None else "across BSol"
     if not nb.empty:
-        nb_fig = figures.comparison_figure(nb, "geography", ind, f"Neighbourhoods {scope}, {period}",
-                                           benchmark=_n(bsol.iloc[0].value) if not bsol.empty else None)
+        nb_fig = figures.comparison_figure(nb, "geography", ind, f"Neighbourhoods {scope}, {shown}", benchmark=bench)
         geo += [html.H3(f"Neighbourhoods {scope}"),
-                components.chart(nb_fig, _table(nb, "geography", f"Neighbourhoods {scope}, {period}", ind),
-                                 "Neighbourhood values with 95% confidence intervals against the BSol value.")]
+                _all_suppressed(nb) or components.chart(nb_fig, components.lazy_table("neighbourhoods", period),
+                                                        figures.comparison_caption(ind, "BSol"))]
     pr = views.practices(frame, period, practices)
     if not pr.empty:
-        geo += [html.Details([html.Summary(f"Practices {scope} ({len(pr)})"),
-                              _table(pr, "geography", f"Practices {scope}, {period}", ind)], className="chart-table")]
+        geo.append(components.lazy_table("practices", period, f"Practices {scope} ({len(pr)}): show the table"))
     out.append(html.Section(geo, className="panel"))
-    out.append(_funnel_section(ind, pr if not pr.empty else nb, bsol, scope, period))
+    out.append(_funnel_section(ind, pr if not pr.empty else nb, bsol, scope, shown))
 
-    # Inequalities ---------------------------------------------------------------------------------
-    ineq: list = [html.H2(f"Inequalities, {here}, {period}")]
+    ineq: list = [html.H2(f"Inequalities, {here}, {shown}")]
     if not ind.breakdowns:
         ineq.append(html.P("Breakdowns by deprivation, ethnicity, sex and age are not available for this "
                            "indicator (practice-level source).", className="muted"))
     else:
+        row = s[s.period == period]
+        overall = _n(row.iloc[0].value) if not row.empty else None
         imd = views.breakdown(frame, f, period, "imd_quintile")
         sii_text = inequality.describe(_sii_row(inequality_rows, f, period), ind, here)
-        overall = _n(row.value) if row is not None else None
-        ineq += [html.H3("By deprivation (IMD 2019 quintile)"), html.P(sii_text, className="rule-text"),
-                 components.chart(figures.comparison_figure(imd, "group", ind, f"By IMD quintile, {period}",
-                                                            benchmark=overall, benchmark_label=here,
-                                                            horizontal=False),
-                                  _table(imd, "group", "By IMD quintile", ind), sii_text)]
-        eth = views.breakdown(frame, f, period, "ethnicity")
-        ineq += [html.H3("By ethnic group"),
-                 components.chart(figures.comparison_figure(eth, "group", ind, f"By ethnic group, {period}",
-                                                            benchmark=overall, benchmark_label=here,
-                                                            horizontal=False),
-                                  _table(eth, "group", "By ethnic group", ind),
-                                  "Values by ONS 2021 high-level ethnic group with 95% confidence intervals.")]
+        ineq += [html.H3("By deprivation (IMD 2019 quintile)"), html.P(sii_text, className="rule-text")]
         other = f.breakdown if f.breakdown in OTHER_BREAKDOWNS else "sex"
-        ob = views.breakdown(frame, f, period, other)
-        label = BREAKDOWN_LABELS[other]
-        ineq += [html.H3(f"By {label.lower()}"),
-                 components.chart(figures.comparison_figure(ob, "group", ind, f"By {label.lower()}, {period}",
-                                                            benchmark=overall, benchmark_label=here,
-                                                            horizontal=False),
-                                  _table(ob, "group", f"By {label.lower()}", ind),
-                                  f"Values by {label.lower()} with 95% confidence intervals.")]
+        for kind, title in (("imd_quintile", None), ("ethnicity", "By ethnic group"),
+                            (other, f"By {BREAKDOWN_LABELS[other].lower()}")):
+            part = imd if kind == "imd_quintile" else views.breakdown(frame, f, period, kind)
+            if title:
+                ineq.append(html.H3(title))
+            label = BREAKDOWN_LABELS[kind].lower()
+            fig = figures.comparison_figure(part, "group", ind, f"By {label}, {shown}", benchmark=overall,
+                                            benchmark_label=here, horizontal=False)
+            ineq.append(_all_suppressed(part) or components.chart(
+                fig, components.lazy_table(kind, period), figures.comparison_caption(ind, here)))
         ineq.append(components.suppression_legend())
     out.append(html.Section(ineq, className="panel"))
 
-    # Definition + figures table ---------------------------------------------------------------------
-    currency = f"Data to {data_end}; latest period shown {periods[-1]}." if data_end else f"Latest period {periods[-1]}."
+    currency = f"Data to {data_end}; latest period shown {shown}." if data_end else f"Latest period {shown}."
     out.append(html.Section([html.H2("Definition"),
                              components.definition_list([*indicator_rows(ind), ("Data currency", currency)])],
                             className="panel", id="definition"))
-    table = views.figures_table(frame, ind, f, period, neighbourhoods, practices)
     out.append(html.Section([
         html.H2("The figures behind every chart"),
-        html.P([html.A("Download CSV", href=download_href(ind, f, period, "csv"), className="button-link",
-                       id="download-csv", download=""), " ",
-                html.A("Download Excel", href=download_href(ind, f, period, "xlsx"), className="button-link",
-                       id="download-xlsx", download="")], className="downloads"),
-        components.data_table(table, f"{ind.title}: all figures, {here}, {period}", numeric=views.NUMERIC,
-                              table_id="figures-table"),
+        components.lazy_table("all", period, f"Show all figures for {here}, {shown} as a table",
+                              table_dom_id="figures-table"),
     ], className="panel", id=ids.MEASURE_DOWNLOADS))
     return out
+
+
+def section_table(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str,
+                  neighbourhoods: list[str] | None, practices: list[str] | None, section: str,
+                  page: int) -> tuple[html.Div, bool, bool]:
+    """One page of the table behind a chart (or of every figure, section "all"); (table, has_prev, has_next)."""
+    here = flt.GEOGRAPHY_LABELS[f.locality]
+    size = components.PAGE_ROWS
+    if section == "all":
+        t = views.figures_table(frame, ind, f, period, neighbourhoods, practices)
+        caption, numeric, dom_id = f"{ind.title}: all figures, {here}, {period}", list(views.NUMERIC), "figures-table"
+        places = {c: ind.decimals for c in ("Value", "Lower 95% CI", "Upper 95% CI")}
+    else:
+        part = views.section(frame, f, period, neighbourhoods, practices, section)
+        label = "geography" if section in ("trend", "localities", "neighbourhoods", "practices") else "group"
+        if section == "localities":
+            part = part.assign(geography=part.geography.map(flt.GEOGRAPHY_LABELS))
+        t = _table_frame(part, label, ind)
+        caption, dom_id = f"{views.SECTIONS[section]}: {here}, {period}", None
+        numeric = [c for c in t.columns if c not in ("Group", "Area", "Period", "Practice")]
+        places = {c: ind.decimals for c in numeric if c.startswith(("Value", "Lower", "Upper"))}
+    pages = max(1, -(-len(t) // size))
+    page = min(max(page, 0), pages - 1)
+    table = components.data_table(t, caption, numeric=numeric, max_rows=size, start=page * size,
+                                  table_id=dom_id, decimals=places)
+    return table, page > 0, page < pages - 1
+
+
+def _table_frame(frame: pd.DataFrame, label_col: str, ind: Indicator) -> pd.DataFrame:
+    cols = {label_col: "Group" if label_col == "group" else "Area", "period": "Period", "numerator": "Numerator",
+            "denominator": "Denominator", "value": f"Value ({ind.unit_label})", "lower_ci": "Lower 95% CI",
+            "upper_ci": "Upper 95% CI", "suppressed": "suppressed"}
+    t = frame[list(cols)].rename(columns=cols)
+    for c in ("Numerator", "Denominator"):
+        nums = pd.to_numeric(t[c], errors="coerce")
+        if nums.notna().any() and (nums.dropna() % 1 == 0).all():
+            t[c] = nums.round().astype("Int64")
+    return t
+
+
+def _all_suppressed(part: pd.DataFrame) -> html.P | None:
+    """One line instead of a chart whose every group is suppressed (rare events)."""
+    if part.empty or not part["suppressed"].astype(bool).all():
+        return None
+    return html.P(f"All {len(part)} groups are suppressed ([c]: small numbers) for this period. Choose a longer "
+                  "period type (quarter or financial year) to see figures.", className="muted all-suppressed")
 
 
 def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, scope: str, period: str) -> html.Section:
@@ -252,7 +313,8 @@ def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, sco
     caption = ("Each dot is an area, plotted against its size; the lines are the 95% and 99.8% limits around the "
                f"BSol value. Dots outside the limits differ from BSol by more than chance. {funnel.summary(f)}")
     return html.Section([head, components.chart(fig, components.data_table(table, f"{what}, {period}",
-                                                                           numeric=[f.x_label]), caption)],
+                                                                           numeric=[f.x_label],
+                                                                           max_rows=components.PAGE_ROWS), caption)],
                         className="panel", id="funnel")
 
 

@@ -73,17 +73,29 @@ def latest_period(frame: pd.DataFrame, f: Filters) -> str | None:
     return str(s.iloc[-1]["period"]) if not s.empty else None
 
 
+SECTIONS = {"trend": "Trend (SPC)", "localities": "Localities", "neighbourhoods": "Neighbourhoods",
+            "practices": "Practices", **{k: BREAKDOWN_LABELS[k] for k in ("imd_quintile", "ethnicity", "sex", "age_band")}}
+
+
+def section(frame: pd.DataFrame, f: Filters, period: str, neighbourhood_names: list[str] | None,
+            practice_codes: list[str] | None, name: str) -> pd.DataFrame:
+    """The rows behind one chart of the measure page (key of SECTIONS)."""
+    if name == "trend":
+        return series(frame, f)
+    if name == "localities":
+        return localities(frame, period)
+    if name == "neighbourhoods":
+        return neighbourhoods(frame, period, neighbourhood_names)
+    if name == "practices":
+        return practices(frame, period, practice_codes)
+    return breakdown(frame, f, period, name)
+
+
 def figures_table(frame: pd.DataFrame, indicator: Indicator, f: Filters, period: str,
                   neighbourhood_names: list[str] | None, practice_codes: list[str] | None) -> pd.DataFrame:
     """Every figure behind the measure page's charts, one tidy table (also the download)."""
-    parts = [
-        ("Trend (SPC)", series(frame, f)),
-        ("Localities", localities(frame, period)),
-        ("Neighbourhoods", neighbourhoods(frame, period, neighbourhood_names)),
-        ("Practices", practices(frame, period, practice_codes)),
-    ]
-    for kind in ("imd_quintile", "ethnicity", "sex", "age_band"):
-        parts.append((BREAKDOWN_LABELS[kind], breakdown(frame, f, period, kind)))
+    parts = [(label, section(frame, f, period, neighbourhood_names, practice_codes, key))
+             for key, label in SECTIONS.items()]
     frames = [p.assign(section=name) for name, p in parts if not p.empty]
     if not frames:
         return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
@@ -99,6 +111,10 @@ def download_frame(table: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
     """The figures table as a file: suppressed cells say [c]; an indicator column for provenance."""
     out = table.copy()
     sup = out.pop("suppressed").astype(bool)
+    for col in ("Numerator", "Denominator"):  # counts as whole numbers ("380", never "380.0")
+        nums = pd.to_numeric(out[col], errors="coerce")
+        if nums.notna().any() and (nums.dropna() % 1 == 0).all():
+            out[col] = nums.round().astype("Int64")
     for col in NUMERIC:
         out[col] = out[col].astype(object).where(~sup | out[col].notna(), "[c]")
     out.insert(0, "Indicator", indicator.title)

@@ -139,7 +139,8 @@ class Indicator:
 
     @property
     def unit_label(self) -> str:
-        return UNIT_LABELS[self.unit]
+        """"per 100,000 a year" for annualised rates: the period is shorter than the rate's year."""
+        return UNIT_LABELS[self.unit] + (" a year" if self.annualised and self.unit.startswith("per_1") else "")
 
 
 _CI_RULES: dict[str, str] = {
@@ -870,7 +871,8 @@ class CatalogueProblem:
 
 
 def catalogue_problems(indicators: tuple[Indicator, ...] = INDICATORS) -> list[CatalogueProblem]:
-    """Structural checks that need no database (see compute.validate_catalogue for column checks)."""
+    """Structural checks that need no database (the extract catalogue checks its own columns at
+    import: data_loaders.extracts._validate_catalogue)."""
     problems: list[CatalogueProblem] = []
     seen: set[str] = set()
     numbers = sorted(m.number for m in MEASURES)

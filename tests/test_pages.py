@@ -72,8 +72,23 @@ def test_measure_page_every_indicator(kat_app: Any) -> None:
         options, value = measure.update_periods(ind.frequency[0], ind.id, None)
         assert value == "latest" and options
         for geography in ("BSol", "East"):
-            out = _text(measure.update_measure(geography, ind.frequency[0], value, "sex", ind.id))
+            content, view = measure.update_measure(geography, ind.frequency[0], value, "sex", ind.id)
+            out = _text(content)
             _assert_no_patient_data(out)
+            assert view and view["period"], f"{ind.id} {geography}: no period shown"
+            below = _text(measure.update_below(1, view, ind.id))  # the section below the fold
+            _assert_no_patient_data(below)
+            assert "Definition" in below and "table-open" in below
+            assert measure.update_below(0, view, ind.id) is None  # not rendered until scrolled to
+            table, no_prev, no_next, page = measure.update_table(
+                1, 0, 0, None, view, ind.id, trigger={"type": "table-open", "section": "all", "period": view["period"]})
+            _assert_no_patient_data(_text(table))
+            assert "figures-table" in _text(table) and no_prev and page == 0
+            if not no_next:  # a long table: the next page starts where the first ended
+                table2, prev2, _, page2 = measure.update_table(
+                    1, 0, 1, 0, view, ind.id, trigger={"type": "table-next", "section": "all",
+                                                       "period": view["period"]})
+                assert page2 == 1 and not prev2 and "Showing rows 26-" in _text(table2)
 
 
 def test_bad_input_gives_messages(kat_app: Any) -> None:
@@ -82,7 +97,7 @@ def test_bad_input_gives_messages(kat_app: Any) -> None:
 
     assert "There is no indicator" in _text(measure_layout.layout("nope"))
     assert "Unknown locality" in _text(home.update_scorecard("Narnia", None))
-    out = _text(measure.update_measure("BSol", "month", "1999-01", "sex", "m05_ucr_2h"))
+    out = _text(measure.update_measure("BSol", "month", "1999-01", "sex", "m05_ucr_2h")[0])
     assert "No data for this selection" in out
     parsed = flt.parse({"locality": "atlantis", "period_type": "decade", "breakdown": "star sign"})
     assert len(parsed.errors) == 3 and parsed.locality == "BSol"
