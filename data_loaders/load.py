@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Table, and_, exists, insert, select
 from data_loaders.db import duckdb_path, read_engine, write_transaction
 from data_loaders.dialect import driver_connection
 from data_loaders.extracts import Extract, get_extract
-from data_loaders.integrity import Incoming, check_links, missing_required
+from data_loaders.integrity import Incoming, check_links, check_overlaps, missing_required
 from data_loaders.readers import FORMATS, read_extract
 from data_loaders.settings import load_settings
 from data_loaders.tables import EXTRACT_TABLES, load_log
@@ -321,7 +321,7 @@ def load_files(
     """Validate every file, then load them all in one transaction, or reject them all.
 
     `extract` names the extract for every file (otherwise each file name says). Files are loaded
-    in the order given, so when two files of one load share keys the later one wins. Shipped
+    in the order given; two files of one extract that share a key or period are rejected. Shipped
     reference data is installed first (and refreshed when the app's copy changed). `required`
     names extracts that must have rows afterwards (the results refresh needs them).
     Raises ExtractValidationError (database untouched) if any file has any problem.
@@ -363,10 +363,10 @@ def _cross_check(conn: Connection, checked: Sequence[_Checked], required: Sequen
     """Declared relationships (per file) and required extracts (for the load) against the database + load."""
     incoming = [Incoming(c.path.name, c.extract, c.frame, c.rows) for c in checked
                 if c.extract is not None and c.frame is not None and c.rows is not None]
-    by_file = check_links(conn, incoming)
-    for c in checked:
-        if c.path.name in by_file:
-            c.problems.extend(by_file[c.path.name])
+    for by_file in (check_overlaps(incoming), check_links(conn, incoming)):
+        for c in checked:
+            if c.path.name in by_file:
+                c.problems.extend(by_file[c.path.name])
     loading: dict[str, int] = {}
     for item in incoming:
         loading[item.extract] = loading.get(item.extract, 0) + len(item.frame)
