@@ -470,3 +470,51 @@ def test_two_files_of_one_load_sharing_a_key(loaded: str, tmp_path: Path) -> Non
         "inpatient_spell-2.csv, row 3, column spell_id: spell_id='S9' is also in inpatient_spell-1.csv (row 2) of "
         "this load; each file replaces the rows it shares these values with, so one would overwrite the other: "
         "merge the files or load them one after the other"]
+
+
+# ----------------------------------------------------------------------------- bounded reads
+def _bomb_xlsx(rows: int) -> bytes:
+    """A real workbook whose sheet is `rows` identical rows: megabytes unzipped, kilobytes zipped."""
+    import zipfile
+
+    good = _xlsx_bytes(spells(SPELL_OK))
+    row = ('<row>' + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in SPELL_OK.split(",")) + "</row>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            if item.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(item, src.read(item))
+                continue
+            with dst.open(item.filename, "w") as sheet:
+                sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet '
+                            b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                header = "".join(f'<c t="inlineStr"><is><t>{h}</t></is></c>' for h in SPELL_HEADER.split(","))
+                sheet.write(f"<row>{header}</row>".encode())
+                block = (row * 10_000).encode()
+                for _ in range(rows // 10_000):
+                    sheet.write(block)
+                sheet.write(b"</sheetData></worksheet>")
+    return out.getvalue()
+
+
+def test_compressed_bomb_xlsx_is_refused_before_parsing(loaded: str, tmp_path: Path) -> None:
+    bomb = _bomb_xlsx(1_200_000)
+    assert len(bomb) < 3 * 2**20  # small on disk ...
+    e = reject(loaded, tmp_path, {"inpatient_spell.xlsx": bomb})  # ... and refused without parsing 1.2M rows
+    assert_problem(e, "inpatient_spell.xlsx: the workbook part xl/worksheets/sheet1.xml unzips to")
+    assert_problem(e, "refused as a possible compressed bomb")
+
+
+def test_too_many_rows_and_too_large_files_are_refused(loaded: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from data_loaders import readers
+
+    monkeypatch.setattr(readers, "MAX_ROWS", 2)
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(SPELL_OK, SPELL_OK.replace("S9,", "S8,"),
+                                                                 SPELL_OK.replace("S9,", "S7,"))})
+    assert_problem(e, "inpatient_spell.csv: the file has more than 2 rows: split it")
+    monkeypatch.setattr(readers, "MAX_ROWS", 50_000_000)
+    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 100)
+    content = spells(SPELL_OK, SPELL_OK)
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": content})
+    assert_problem(e, f"inpatient_spell.csv: the file is {len(content)} bytes; at most 100 bytes can be loaded at once")
