@@ -25,6 +25,7 @@ from data_loaders.settings import load_settings
 from metrics import quality as quality_mod
 from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
+from metrics.disclosure import Col, Kind, configured_rule, protect
 
 
 def _url() -> str:
@@ -84,6 +85,13 @@ def _results(version_key: str, indicator_ids: tuple[str, ...] | None, period_typ
         frame = results.read_results(conn, list(indicator_ids) if indicator_ids else None, period_type,
                                      geography_level, list(geographies) if geographies else None, breakdown)
     return results.for_display(frame)
+
+
+def exact_results(indicator_ids: list[str], period_type: str | None = None) -> pd.DataFrame:
+    """Exact stored results (no disclosure control): only for a data manager's audited exact export."""
+    with read_engine(_url()).connect() as conn:
+        frame = results.read_results(conn, indicator_ids, period_type)
+    return frame.assign(suppressed=False)
 
 
 def display_results(indicator_ids: list[str] | None = None, period_type: str | None = None,
@@ -195,6 +203,18 @@ def completeness() -> list[quality_mod.Completeness]:
     return _quality(version())[1]
 
 
+def completeness_display() -> pd.DataFrame:
+    """Completeness of the patient spine through the disclosure policy (metrics.quality)."""
+    return quality_mod.completeness_for_display(completeness(), configured_rule())
+
+
+def rows_display(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A table of row counts (source coverage, load log) with its counts under the policy."""
+    if frame.empty or column not in frame:
+        return frame
+    return protect(frame, {column: Col(Kind.DETAIL)}, configured_rule()).drop(columns="suppressed")
+
+
 def load_log() -> pd.DataFrame:
     from data_loaders.load import read_load_log
 
@@ -282,7 +302,7 @@ def caseload_profile_display(scope: str = "BSol", cohort: str = "pilot") -> pd.D
 
 @cache.memoize()
 def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, float]:
-    from metrics import disclosure, prepost
+    from metrics import prepost
 
     if not database_exists(_url()):
         return {}
@@ -292,11 +312,9 @@ def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, 
     total = flow[flow["int_team_code"] == prepost.TOTAL_CODE]
     if total.empty:
         return {}
-    rule = disclosure.configured_rule()
-    return {k: float(disclosure.round_for_display(float(v), rule.rounding))
-            for k, v in total.iloc[0].items() if k != "int_team_code"}
+    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"})
 
 
 def cohort_flow_total(cohort: str = "pilot", window: int = 6) -> dict[str, float]:
-    """Who the rules leave out, BSol Total only (BSol level: rounded, not suppressed)."""
+    """Who the rules leave out, BSol Total only (metrics.prepost.flow_for_display: 1-7 hidden as NaN)."""
     return _cohort_flow_total(version(), cohort, window)
