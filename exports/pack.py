@@ -52,7 +52,7 @@ from metrics.docs import indicator_rows
 SUPPRESSED = "[c]"
 NOT_AVAILABLE = "[x]"
 NOT_APPLICABLE = "[z]"
-PLACES = ("bsol", "birmingham", "solihull")
+PLACES = ("bsol", "birmingham", "solihull", *(loc.lower() for loc in LOCALITIES if loc != "Solihull"))
 LONDON = ZoneInfo("Europe/London")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -123,6 +123,10 @@ SCOPES: dict[str, Scope] = {
                         (("place", "Birmingham"), *(("locality", loc) for loc in _BIRMINGHAM_LOCALITIES))),
     "solihull": Scope("solihull", "Solihull", "Solihull Place Committee",
                       (("place", "Solihull"), ("locality", "Solihull"))),
+    # One pack per locality, for its Locality Delivery Partnership chair (compared with BSol).
+    **{loc.lower(): Scope(loc.lower(), f"{'Central Birmingham' if loc == 'Central' else loc} locality",
+                          f"{loc} Locality Delivery Partnership", (("locality", loc),))
+       for loc in _BIRMINGHAM_LOCALITIES},
 }
 
 

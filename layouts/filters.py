@@ -15,7 +15,7 @@ BSOL = "BSol"
 GEOGRAPHIES: tuple[str, ...] = (BSOL, *LOCALITIES)
 GEOGRAPHY_LABELS = {BSOL: "BSol (all)", "Central": "Central Birmingham", **{x: x for x in LOCALITIES if x != "Central"}}
 BREAKDOWNS: tuple[str, ...] = ("sex", "age_band", "imd_quintile", "ethnicity")
-KEYS = ("locality", "period_type", "period", "breakdown", "team", "cohort", "window")
+KEYS = ("locality", "period_type", "period", "breakdown", "team", "cohort", "window", "status", "sort")
 # Carried by navigation links between pages; `period` is specific to one measure page and
 # `team`, `cohort`, `window` to the pre/post page (validated there: layouts/prepost.parse).
 CARRIED = ("locality", "period_type", "breakdown")
