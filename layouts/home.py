@@ -167,7 +167,7 @@ def scorecard(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow] | None, f:
     search = flt.to_search({"locality": f.locality, "period_type": f.period_type}, flt.CARRIED)
     place = flt.GEOGRAPHY_LABELS[f.locality]
     compare = "Compared with BSol" if bsol_rows else "Compared with target"
-    head = [html.Th("Measure", scope="col"), html.Th("Latest period", scope="col", className="col-period"),
+    head = [html.Th("Measure", scope="col", className="col-measure"), html.Th("Latest period", scope="col", className="col-period"),
             html.Th([f"{place} value", html.Br(), html.Span("(95% CI)", className="ci")], scope="col",
                     className="num col-value"),
             html.Th("Target", scope="col", className="num col-target")]

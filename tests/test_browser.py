@@ -382,7 +382,7 @@ def test_summary_matrix_filters_and_phone_scorecard_shows_values(dash_duo: Any, 
     top = dash_duo.find_element("#mdc-summary").location["y"]
     assert top < dash_duo.find_element("#home-content table.scorecard").location["y"]
     links = dash_duo.find_elements("#mdc-summary a.mdc-filter")
-    counts = [int(a.text) for a in links]
+    counts = [int(a.find_element(By.CSS_SELECTOR, ".mdc-n").text) for a in links]
     assert sum(counts) == 21 and len(dash_duo.find_elements("#home-content table.scorecard tbody tr")) == 21
     pick = max(range(len(links)), key=lambda i: counts[i])
     names = links[pick].find_element(By.XPATH, "..").find_elements(By.CSS_SELECTOR, ".mdc-names li")
@@ -407,7 +407,10 @@ def test_summary_matrix_filters_and_phone_scorecard_shows_values(dash_duo: Any, 
         value = row.find_element(By.CSS_SELECTOR, "td.col-value .value")
         status = row.find_element(By.CSS_SELECTOR, "td.col-status")
         assert value.is_displayed() and value.text and status.is_displayed() and status.text
+        width = dash_duo.driver.execute_script("return document.documentElement.clientWidth")
+        assert status.rect["x"] + status.rect["width"] <= width + 1, "status cut off at phone width"
         assert not row.find_element(By.CSS_SELECTOR, "td.col-trend").is_displayed()
+    dash_duo.driver.execute_script("document.querySelector('#home-content table.scorecard').scrollIntoView()")
     screenshot("scorecard-phone")
     dash_duo.driver.set_window_size(1280, 900)
     _no_errors(dash_duo)
