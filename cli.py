@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
-from exports.pack import PLACES as PACK_PLACES
+from exports.pack import LOCALITY_PACKS, PLACES
 
 
 def _echo_progress(message: str) -> None:
@@ -109,7 +109,7 @@ def register_commands(server: Flask) -> None:
         click.echo(f"wrote {len(frame):,} rows to {out}")
 
     @server.cli.command("pack")
-    @click.option("--place", type=click.Choice(list(PACK_PLACES), case_sensitive=False),
+    @click.option("--place", type=click.Choice([*PLACES, *LOCALITY_PACKS], case_sensitive=False),
                   default="bsol", show_default=True,
                   help="Whose committee the pack is for: BSol, a Place, or a locality (its LDP).")
     @click.option("--period", default=None,

@@ -52,7 +52,9 @@ from metrics.docs import indicator_rows
 SUPPRESSED = "[c]"
 NOT_AVAILABLE = "[x]"
 NOT_APPLICABLE = "[z]"
-PLACES = ("bsol", "birmingham", "solihull", *(loc.lower() for loc in LOCALITIES if loc != "Solihull"))
+PLACES = ("bsol", "birmingham", "solihull")
+# Birmingham localities each have a pack for their LDP (Solihull's locality is its Place).
+LOCALITY_PACKS = tuple(loc.lower() for loc in LOCALITIES if loc != "Solihull")
 LONDON = ZoneInfo("Europe/London")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -133,7 +135,7 @@ SCOPES: dict[str, Scope] = {
 def get_scope(place: str) -> Scope:
     key = place.strip().lower()
     if key not in SCOPES:
-        raise ValueError(f"place must be one of {', '.join(PLACES)}, got {place!r}")
+        raise ValueError(f"place must be one of {', '.join(PLACES + LOCALITY_PACKS)}, got {place!r}")
     return SCOPES[key]
 
 
@@ -1023,6 +1025,6 @@ def write_pack(conn: Connection, place: str, period: str | None, path: str | Pat
     return target
 
 
-__all__ = ["PLACES", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",
+__all__ = ["PLACES", "LOCALITY_PACKS", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",
            "parse_period", "pack_filename", "neutralise", "read_pack_data", "SUPPRESSED", "NOT_AVAILABLE",
            "NOT_APPLICABLE"]
