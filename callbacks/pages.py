@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 import access
@@ -55,8 +53,9 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
 @callback(Output(ids.DATA_CONTENT, "children"), Input(ids.URL, "pathname"))
 def update_data_page(_pathname: str | None) -> html.Div:
     details = access.can("load_details")  # viewers and analysts: no load log details or rejection reasons
+    coverage = data.source_coverage() if details else data.rows_display(data.source_coverage(), "Rows")
     return data_page.content(data.dataset_info(), data.load_log() if details else None,
-                             data.rejections() if details else None, data.source_coverage(), data.completeness(),
+                             data.rejections() if details else None, coverage, data.completeness_display(),
                              audit=data.audit_log() if access.can("audit") else None)
 
 
@@ -115,14 +114,10 @@ def download_pack(n_clicks: int, locality_value: str | None, period_type: str | 
         return no_update, no_update
     if not access.can("packs"):  # check_request refuses this callback first; kept so the callback is safe alone
         return None, "Excel packs are for analysts: ask the data team for access."
-    try:
-        pack = importlib.import_module("exports.pack")
-    except ImportError:
-        return None, "Excel packs are not available in this version yet."
     f = _filters(locality_value, period_type)
     place = locality.pack_place(f.locality)
     try:
-        payload = data.build_pack(pack, place)
+        payload = data.build_pack(place)
     except ValueError as e:
         return None, f"Could not build the pack: {e}"
     if payload is None:

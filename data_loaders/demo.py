@@ -1301,12 +1301,16 @@ def _snapshots(g: _Gen, P: _People) -> None:
     sd = np.concatenate([p[3] for p in parts])
     rd = np.concatenate([p[4] for p in parts])
     rd_missing = (rd >= NO_DATE) | (rd > snap)
+    # QOF SMOK002 population: on a long-term condition register (own stream: other draws unchanged)
+    lrng = np.random.default_rng(np.random.SeedSequence([g.seed, 9002]))
+    on_ltc = lrng.random(n) < np.clip(0.12 + 0.010 * np.maximum(age_ref - 30, 0), 0, 0.85)
     g.frames["smoking_status"] = pd.DataFrame({
         "snapshot_date": _dates(snap),
         "patient_id": _take(P.ids, person),
         "status": _cat(st, ("current", "ex", "never", "not_recorded")),
         "status_date": _dates(sd, mask=st == 3),
         "referral_date": _dates(np.where(rd_missing, 0, rd), mask=rd_missing),
+        "ltc_register": _bool(on_ltc[person]),
     })
     del parts
     g.log("smoking_status")
@@ -1363,6 +1367,10 @@ def _snapshots(g: _Gen, P: _People) -> None:
     def cat_(parts: list, i: int) -> np.ndarray:
         return np.concatenate([p[i] for p in parts])
 
+    # CVD (CHD, stroke/TIA, PAD) among people with hypertension, rising with age (own stream)
+    crng = np.random.default_rng(np.random.SeedSequence([g.seed, 9003]))
+    has_cvd = crng.random(n) < np.clip(0.05 + 0.006 * np.maximum(age_ref - 40, 0), 0, 0.45)
+
     g.frames["hypertension"] = pd.DataFrame({
         "snapshot_date": _dates(cat_(htn_parts, 0)),
         "patient_id": _take(P.ids, cat_(htn_parts, 1)),
@@ -1370,6 +1378,7 @@ def _snapshots(g: _Gen, P: _People) -> None:
         "last_diastolic": _int(cat_(htn_parts, 3), cat_(htn_parts, 4)),
         "ldl": _float(cat_(htn_parts, 5), cat_(htn_parts, 6)),
         "non_hdl": _float(cat_(htn_parts, 7), cat_(htn_parts, 8)),
+        "cvd": _bool(has_cvd[cat_(htn_parts, 1)]),
     })
     g.frames["diabetes"] = pd.DataFrame({
         "snapshot_date": _dates(cat_(dm_parts, 0)),

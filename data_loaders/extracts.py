@@ -90,6 +90,8 @@ class Extract:
     rules: tuple[RowRule, ...] = ()
     replace: tuple[str, ...] | None = None
     shipped: bool = False  # reference data shipped with the app (data_loaders/reference/)
+    # The source is usually revised after first publication: its latest month is provisional.
+    revised: bool = False
 
     @property
     def replace_columns(self) -> tuple[str, ...]:
@@ -434,6 +436,7 @@ EXTRACTS: tuple[Extract, ...] = (
     Extract(
         name="ucr_referral",
         title="Urgent Community Response referrals",
+        revised=True,
         kind="patient",
         description="Referrals to the Urgent Community Response service with first-contact time and outcome.",
         source="Community Services Data Set (CSDS) UCR referrals; BCHC UCR system.",
@@ -499,6 +502,10 @@ EXTRACTS: tuple[Extract, ...] = (
             Column("status", "str", "Latest smoking status.", codes=("current", "ex", "never", "not_recorded")),
             Column("status_date", "date", "Date the status was recorded.", required=False),
             Column("referral_date", "date", "Latest referral to NHS Stop Smoking Services.", required=False),
+            Column("ltc_register", "bool",
+                   "On any register of the QOF SMOK002 population (CHD, PAD, stroke/TIA, hypertension, diabetes, "
+                   "COPD, CKD, asthma, schizophrenia, bipolar disorder or other psychoses) at the snapshot; "
+                   "empty counts as not on one.", required=False),
         ),
         rules=(_not_before("snapshot_date", "status_date"),),
     ),
@@ -522,6 +529,8 @@ EXTRACTS: tuple[Extract, ...] = (
                    min_value=0, max_value=20),
             Column("non_hdl", "float", "Latest non-HDL cholesterol in the 12 months (mmol/L).", required=False,
                    min_value=0, max_value=25),
+            Column("cvd", "bool", "Also on a cardiovascular disease register (CHD, stroke/TIA or PAD): the "
+                   "CVDPREVENT secondary-prevention lipid population; empty counts as no.", required=False),
         ),
     ),
     Extract(
@@ -564,6 +573,7 @@ EXTRACTS: tuple[Extract, ...] = (
     Extract(
         name="gp_appointments",
         title="Appointments in General Practice (practice level)",
+        revised=True,
         kind="aggregate",
         description="Monthly count of general practice appointments by time from booking to appointment and status.",
         source="NHS England 'Appointments in General Practice' (GPAD) practice-level CSV.",

@@ -103,6 +103,8 @@ measure_result = Table(
     Column("interval_level", Float(53), nullable=True),  # their confidence level (0.95)
     Column("to_date", Boolean, nullable=False, default=False),  # financial year not complete at the data end
     Column("suppressed", Boolean, nullable=False),
+    # The period holds the latest month of a usually-revised source (UCR, GPAD): figures may change.
+    Column("provisional", Boolean, nullable=False, default=False),
     comment="Tidy results of every indicator; exact values, suppression flag applied at the edge.",
 )
 

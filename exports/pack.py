@@ -21,7 +21,6 @@ leading apostrophe as its own "treat as text" prefix, so the value stays inert. 
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -34,7 +33,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -45,7 +43,8 @@ from sqlalchemy import Connection, func, select
 
 from data_loaders.extracts import ETHNIC_GROUPS, LOCALITIES
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
-from metrics import disclosure, results
+from exports.files import neutralise, workbook_bytes, write_bytes
+from metrics import dimensions, disclosure, results
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
 
@@ -59,7 +58,7 @@ LONDON = ZoneInfo("Europe/London")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _IMD_GROUPS = ("Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)", "Unknown")
-_BREAKDOWNS = (("none", "Area"), ("imd_quintile", "IMD quintile"), ("ethnicity", "Ethnic group"))
+_BREAKDOWNS = (("none", "Area"), *((k, dimensions.BREAKDOWN_LABELS[k]) for k in ("imd_quintile", "ethnicity")))
 _PERIOD_WORDS = {"month": "monthly", "quarter": "quarterly", "financial_year": "by financial year"}
 _VARIATION_TEXT = {
     "common_cause": "Common cause variation",
@@ -253,13 +252,7 @@ def pack_filename(place: str, period: PackPeriod | str) -> str:
     return f"bsol-outcomes-pack-{get_scope(place).key}-{re.sub(r'[^0-9A-Za-z]+', '-', label)}.xlsx"
 
 
-# --------------------------------------------------------------------------- safe cell writing
-def neutralise(text: str) -> str:
-    """Text that Excel will never run as a formula (see the module docstring)."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
+# --------------------------------------------------------------------------- safe cell writing (exports.files)
 @dataclass(frozen=True)
 class Num:
     """A number with its Excel number format (the format travels with the value)."""
@@ -496,11 +489,8 @@ def _cover(wb: Workbook, data: PackData, generated: datetime, sources: pd.DataFr
          "Notes sheet.", None),
         ("", None),
         ("Disclosure control", _HEADING_FONT),
-        (f"Below BSol level, any count from {rule.min_count} to {rule.max_suppressed} is suppressed, together "
-         "with every figure derived from it (value and confidence interval); zero is shown. Displayed "
-         f"numerators, denominators and counts are rounded to the nearest {rule.rounding}. Directly "
-         f"standardised rates with fewer than {rule.min_dsr_count} events are not shown at any level. "
-         "No patient-level data is included in this workbook.", None),
+        (disclosure.describe(rule) + " Zero is shown (it identifies no one). No patient-level data is "
+         "included in this workbook.", None),
         ("", None),
         ("Symbols used in tables", _HEADING_FONT),
         (f"{SUPPRESSED} confidential: suppressed by disclosure control (small numbers)", None),
@@ -633,7 +623,7 @@ def _work_programme(ws: Worksheet, wp: int, data: PackData, table_name: str) -> 
                Col("Unit", 16, wrap=True), Col("Numerator", 12), Col("Denominator", 12), Col("Note", 30, wrap=True)]
     rows: list[list[Any]] = []
     charts: list[_ChartSpec] = []
-    level_label = results.LEVEL_LABELS
+    level_label = dimensions.LEVEL_LABELS
     for ind in indicators:
         base = [ind.measure, ind.id, ind.title, _status(ind)]
         if ptype not in ind.frequency:
@@ -757,16 +747,14 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
     """The plan's pre/post INT table and its statistics, for the INTs in the pack's localities.
 
     Why metrics.prepost: it owns the stored rows (read_prepost), their disclosure rule
-    (for_display: team rows are below BSol level, the Total row is BSol level) and the plan's
+    (for_display: every row, the BSol Total included, is below England) and the plan's
     layout; the pack only scopes and formats them.
     """
     title = f"Pre/post INT activity: {data.scope.name}"
-    try:
-        from metrics import prepost
-    except ImportError:
-        prepost = None  # type: ignore[assignment]
+    from metrics import prepost
+
     tables = []
-    if prepost is not None and _prepost_table_current(conn):
+    if _prepost_table_current(conn):
         from data_loaders.settings import load_settings
 
         window = load_settings().prepost_window_months
@@ -792,9 +780,9 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
         "Activity in the months before and after people joined an Integrated Neighbourhood Team "
         "caseload (index date: first caseload start). Rules: docs/design.md 'Pre/post INT rules'.",
         prepost.RTM_CAUTION,
-        f"Team counts from {data.rule.min_count} to {data.rule.max_suppressed} are suppressed [c] with "
+        f"Counts from {data.rule.min_count} to {data.rule.max_suppressed} are suppressed [c] with "
         f"every figure built on them; counts are rounded to the nearest {data.rule.rounding} and the "
-        "variance is recomputed from the rounded counts."
+        "variance, rates, ratios and per-person figures are computed from the rounded counts."
         + ("" if data.scope.key == "bsol" else " The BSol-wide Total row is in the BSol pack."),
     ]) + 1
     activity_cols = list(prepost.ACTIVITY_LABELS.values())
@@ -862,12 +850,9 @@ def _signed(shown: object, exact: object, fmt: str) -> Any:
 def _sources(conn: Connection) -> pd.DataFrame:
     """Source, first/last date and last load per extract (metrics.quality when present)."""
     log = _load_log(conn)
-    try:
-        from metrics.quality import source_coverage
-    except ImportError:
-        coverage = pd.DataFrame(columns=["Source", "Extract", "Rows", "Period column", "First", "Last"])
-    else:
-        coverage = source_coverage(conn)
+    from metrics.quality import source_coverage
+
+    coverage = source_coverage(conn)
     loaded = log[log["outcome"] == "loaded"] if len(log) else log
     latest = (loaded.sort_values("loaded_at").groupby("extract").tail(1).set_index("extract")
               if len(loaded) else pd.DataFrame(columns=["loaded_at", "file_name"]))
@@ -916,15 +901,12 @@ def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.D
                           summary, title="Table 2: load log summary")
     row = placed.last_row + 2
     comp_rows = []
-    try:
-        from metrics.quality import completeness
-    except ImportError:
-        completeness = None  # type: ignore[assignment]
-    if completeness is not None:
-        for c in completeness(conn):
-            pct = c.percent
-            comp_rows.append([c.measure, Num(float(c.count), "#,##0"), Num(float(c.total), "#,##0"),
-                              Num(pct, '0.0"%"') if pct is not None else NOT_AVAILABLE])
+    from metrics.quality import completeness, completeness_for_display
+
+    for _, c in completeness_for_display(completeness(conn), data.rule).iterrows():
+        comp_rows.append([c["Check"], _count(c["Affected"], pd.isna(c["Affected"])),
+                          _count(c["Out of"], pd.isna(c["Out of"])),
+                          Num(c["Percent"], '0.0"%"') if pd.notna(c["Percent"]) else SUPPRESSED])
     placed = _write_table(ws, row, "tbl_completeness",
                           [Col("Field (registered patients, BSol)", 45), Col("Patients affected", 22),
                            Col("Registered patients", 12), Col("% of patients", 12)],
@@ -1010,19 +992,12 @@ def build_pack(conn: Connection, place: str, period: str | None = None, *,
     place: bsol, birmingham or solihull. period: '2024-25', '2024-25 Q2', '2024-06' or None for
     the latest complete quarter. Raises ValueError for an unknown place or period.
     """
-    buffer = io.BytesIO()
-    build_workbook(conn, place, period, generated_at, rule).save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(build_workbook(conn, place, period, generated_at, rule))
 
 
 def write_pack(conn: Connection, place: str, period: str | None, path: str | Path, **kwargs: Any) -> Path:
     """Write the pack to a file (written to a sibling temp file first, then renamed)."""
-    target = Path(path)
-    content = build_pack(conn, place, period, **kwargs)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(content)
-    tmp.replace(target)
-    return target
+    return write_bytes(path, build_pack(conn, place, period, **kwargs))
 
 
 __all__ = ["PLACES", "LOCALITY_PACKS", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from data_loaders.extracts import EMERGENCY_ADMISSION_METHODS
+from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey
 
 
 class Polarity(StrEnum):
@@ -24,7 +25,7 @@ class Polarity(StrEnum):
 
 
 Unit = Literal[
-    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "per_person_year",
+    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "hours", "per_person_year",
 ]
 UNIT_LABELS: dict[str, str] = {
     "count": "count",
@@ -33,6 +34,7 @@ UNIT_LABELS: dict[str, str] = {
     "per_10k": "per 10,000",
     "per_100k": "per 100,000",
     "days": "days",
+    "hours": "hours",
     "per_person_year": "per person-year",
 }
 CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
@@ -40,11 +42,11 @@ CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 # limits only, or widened for over-dispersion (multiplicative phi, or additive random-effects tau^2
 # from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
-Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median"]
+Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median", "percentile"]
 PeriodType = Literal["month", "quarter", "financial_year"]
-Breakdown = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
+Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
-ALL_BREAKDOWNS: tuple[Breakdown, ...] = ("imd_quintile", "ethnicity", "sex", "age_band")
+ALL_BREAKDOWNS: tuple[Breakdown, ...] = BREAKDOWN_KEYS
 GEOGRAPHY_ONLY: tuple[Breakdown, ...] = ()
 Filter = Callable[[Any], Any]  # Row -> SQLAlchemy boolean expression
 
@@ -118,6 +120,8 @@ class Indicator:
     annualised: bool = False  # population rates scaled to a full year whatever the period length
     standardisation: str = "None (crude)"
     min_age: int | None = None  # for DSR: the standard population's age bands considered
+    quantile: float = 0.5  # for aggregation "percentile" (e.g. 0.9 = 90th centile); "median" is 0.5
+    standardise_by_sex: bool = False  # DSR strata are age band x sex (each sex weighted by the standard)
     target: float | None = None
     target_text: str = ""
     caveats: str = ""
@@ -156,6 +160,7 @@ _AGGREGATION_RULES: dict[str, str] = {
     "count": "A count; a complete period with no events shows 0.",
     "mean": "Mean of the per-row values.",
     "median": "Median of the per-row values (linear interpolation between the middle two).",
+    "percentile": "Centile of the per-row values by linear interpolation (PERCENTILE_CONT, as R type 7 / Excel PERCENTILE.INC).",
     "dsr": ("Directly standardised rate (PHE): Σ w·(events ÷ person-years) over the standard population's "
             "bands at or above the minimum age, ÷ Σ w. Every event stays in the numerator; a group with "
             "events in a band that has no population is not calculated (its band rate is undefined; PHE's "
@@ -211,14 +216,24 @@ def _bp_in_range_hyp(r: Any) -> Any:
 
 
 def _lipids_in_range(r: Any) -> Any:
-    from sqlalchemy import or_
+    """LDL-C <= 2.0 mmol/L; where no LDL-C is recorded, non-HDL-C <= 2.6 (LDL-C wins when both exist)."""
+    from sqlalchemy import and_, or_
 
-    return or_(r.ldl <= 2.0, r.non_hdl <= 2.6)
+    return or_(r.ldl <= 2.0, and_(r.ldl.is_(None), r.non_hdl <= 2.6))
+
+
+def _cvd(r: Any) -> Any:
+    return r.cvd == True  # noqa: E712
 
 
 def _aged(years: int) -> Filter:
     """Aged `years` or over (completed years at the row's date: snapshot, admission, ...)."""
     return lambda r: r.age >= years
+
+
+def _smok002(r: Any) -> Any:
+    """The QOF SMOK002 population, aged 15+ (register flag from the extract)."""
+    return (r.age >= 15) & (r.ltc_register == True)  # noqa: E712
 
 
 def _all(*filters: Filter) -> Filter:
@@ -229,6 +244,19 @@ def _all(*filters: Filter) -> Filter:
 
 def _delay_days(r: Any) -> Any:
     return r.days_between(r.discharge_ready_date, r.discharge_date)
+
+
+def _adult_discharge(r: Any) -> Any:
+    """BCF 2025-26 discharge delay population: adults (18+ at discharge), any pathway, both dates known."""
+    return (r.age >= 18) & r.discharge_ready_date.is_not(None) & r.discharge_date.is_not(None)
+
+
+def _ucr_response_hours(r: Any) -> Any:
+    return r.hours_between(r.referral_datetime, r.first_contact_datetime)
+
+
+def _two_hour_responded(r: Any) -> Any:
+    return (r.two_hour_eligible == True) & r.first_contact_datetime.is_not(None)  # noqa: E712
 
 
 def _pathway(n: int) -> Filter:
@@ -290,6 +318,64 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
 # October 2023) and the system-wide roll-out began (January 2025). These are the demo data's dates;
 # set them to the real go-live dates when the INT register is loaded.
 INT_GO_LIVE = ("2023-10-01", "2025-01-01")
+
+
+_STILL_IN = ("People still in hospital are not counted until they are discharged, so a long current delay "
+             "is invisible until it ends (the sitrep's snapshot of people waiting is not in the extract).")
+
+
+def _bcf_discharge_indicators() -> tuple[Indicator, ...]:
+    """BCF 2025-26 'average length of discharge delay for all acute adult patients' and its 90th centile."""
+    value = Events("inpatient_spell", "discharge_date", _adult_discharge, count="value", value=_delay_days)
+    common: dict[str, Any] = dict(
+        measure=6, source=_DRD, numerator=value, denominator=None, unit="days",
+        polarity=Polarity.LOW_IS_GOOD, definition_year="2025-26",
+    )
+    return (
+        Indicator(
+            id="m06_all_mean_delay",
+            title="All adult acute discharges (all pathways): mean days from discharge ready to discharge (BCF 2025-26)",
+            numerator_text="Sum of days between discharge ready date and discharge date, discharges of people aged 18+ on any pathway (0-3)",
+            denominator_text="Discharges of people aged 18+ with a discharge ready date (including those discharged on the day: 0 days)",
+            aggregation="mean", ci="t", decimals=2, numerator_disclosive=False,
+            definition="BCF 2025-26 metric 'average length of discharge delay for all acute adult patients' (NHS England acute discharge sitrep: days from discharge ready date to discharge, averaged over all adult discharges, so same-day discharges count as 0)",
+            bcf_framework="2025-26",
+            caveats="Discharges are assigned to the month of the discharge date; age is at discharge. " + _STILL_IN,
+            deviations="The BCF metric is calculated from the acute discharge sitrep of NHS acute trusts; here it is calculated from the spell-level discharge-ready dates of the SUS+ APC extract for registered BSol patients, whichever trust they were in. We could not verify whether the sitrep counts age at admission or at discharge.",
+            **common,
+        ),
+        Indicator(
+            id="m06_all_p90_delay",
+            title="All adult acute discharges (all pathways): 90th centile of days from discharge ready to discharge",
+            numerator_text="90th centile of days between discharge ready date and discharge date, discharges of people aged 18+ on any pathway",
+            denominator_text="Discharges of people aged 18+ with a discharge ready date",
+            aggregation="percentile", quantile=0.9, ci="none", decimals=1,
+            definition="Local companion to the Better Care Fund 2025-26 average discharge delay: the long tail of delays (no national centile is published)",
+            caveats=_STILL_IN,
+            **common,
+        ),
+    )
+
+
+def _ucr_response(suffix: str, quantile: float) -> Indicator:
+    """Table 2's UCR 'response time': a centile of hours to first contact, 2-hour referrals."""
+    label = "median" if quantile == 0.5 else f"{round(quantile * 100)}th centile"
+    return Indicator(
+        id=f"m05_ucr_response_{suffix}",
+        measure=5,
+        title=f"UCR response time: {label} of hours from referral to first contact (2-hour referrals)",
+        numerator=Events("ucr_referral", "referral_datetime", _two_hour_responded, count="value",
+                         value=_ucr_response_hours),
+        denominator=None,
+        numerator_text=f"{label.capitalize()} of hours from referral to first face-to-face contact, referrals eligible for the 2-hour standard",
+        denominator_text="2-hour-eligible referrals with a first contact",
+        unit="hours", polarity=Polarity.LOW_IS_GOOD, ci="none", decimals=2, quantile=quantile,
+        aggregation="median" if quantile == 0.5 else "percentile",
+        definition=f"Table 2 'response time': {label} response time of the NHS England UCR 2-hour standard population (CSDS); no national centile is published",
+        definition_year="2024-25",
+        source="CSDS / BCHC UCR system (ucr_referral)",
+        caveats="Referrals never contacted have no response time and are not counted here (they count as not within 2 hours in the 2-hour standard). The latest month is provisional.",
+    )
 
 
 def _caseload_rate(measure: int, activity: str, title: str, events: Events, source: str) -> Indicator:
@@ -356,9 +442,10 @@ MEASURES: tuple[Measure, ...] = (
             measure=4,
             title="Permanent admissions to residential and nursing care homes, aged 65+, per 100,000",
             numerator=Events("care_home_admission", "admission_date",
-                             lambda r: (r.permanent == True) & (r.age >= 65)),  # noqa: E712
+                             lambda r: (r.permanent == True) & (r.age >= 65)  # noqa: E712
+                             & ~r.has_earlier("admission_date", permanent=True), count="patients"),
             denominator=Population(lambda r: r.age >= 65),
-            numerator_text="Permanent local-authority-supported admissions to residential or nursing care of people aged 65+",
+            numerator_text="People aged 65+ whose long-term support needs were met by a permanent local-authority-supported admission to residential or nursing care (each person once; a move between residential and nursing care, i.e. a permanent admission after an earlier one, is a transfer and not counted)",
             denominator_text="Registered population aged 65+",
             unit="per_100k", multiplier=100_000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
@@ -366,7 +453,8 @@ MEASURES: tuple[Measure, ...] = (
             bcf_framework="2025-26",
             definition_year="2025-26",
             source="Local authority client-level data (care_home_admission); GP registered population",
-            caveats="ASCOF uses ONS resident population of the local authority; here the registered population is used so localities and neighbourhoods can be compared. Rates for months and quarters are annualised.",
+            caveats="Rates for months and quarters are annualised.",
+            deviations="ASCOF 2C uses the ONS mid-year resident population of the local authority; here the GP registered population is used so localities and neighbourhoods can be compared. ASCOF counts people new to permanent care in the year from client-level data; here a permanent admission counts unless the person had an earlier permanent admission in the extract (any year), because the extract has no care-home discharge dates.",
         ),
     )),
     # ------------------------------------------------------------------ WP2
@@ -400,6 +488,24 @@ MEASURES: tuple[Measure, ...] = (
             target=70.0, target_text="National standard: at least 70% within 2 hours",
         ),
         Indicator(
+            id="m05_ucr_referrals_rate",
+            measure=5,
+            title="Urgent Community Response referrals per 100,000 population (annualised)",
+            numerator=Events("ucr_referral", "referral_datetime"),
+            denominator=Population(),
+            numerator_text="Referrals received by the UCR service",
+            denominator_text="Registered population",
+            unit="per_100k", multiplier=100_000, annualised=True,
+            polarity=Polarity.NO_JUDGEMENT, aggregation="rate", ci="byar",
+            definition="NHS England Community Health Services / UCR statistics: UCR referrals per 100,000 population (published nationally from April 2026)",
+            definition_year="2026-27",
+            source="CSDS / BCHC UCR system (ucr_referral); GP registered population",
+            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised).",
+            deviations="National figures are monthly counts per 100,000 resident population; here rates are annualised (a month's value x 365.25 / days in the month) and use the GP registered population. To compare a monthly value with the national one, multiply by days in the month / 365.25. The national specification was not available to verify.",
+        ),
+        _ucr_response("median", 0.5),
+        _ucr_response("p90", 0.9),
+        Indicator(
             id="m05_ucr_managed_at_home",
             measure=5,
             title="UCR: % of people managed at home",
@@ -414,23 +520,25 @@ MEASURES: tuple[Measure, ...] = (
         ),
     )),
     Measure(6, 2, "Time from “discharge ready” to discharge from acute hospital for Pathway 1 and Pathway 2 referrals.",
-            _discharge_indicators(1) + _discharge_indicators(2)),
+            _discharge_indicators(1) + _discharge_indicators(2) + _bcf_discharge_indicators()),
     Measure(7, 2, "Emergency admissions to acute care for people resident in nursing care homes.", (
         Indicator(
             id="m07_nursing_home_emergency_admissions",
             measure=7,
             title="Emergency admissions of nursing home residents per 1,000 residents",
             numerator=Events("inpatient_spell", "admission_date",
-                             _all(_emergency, lambda r: r.patient_care_home == "nursing")),
+                             _all(_emergency, lambda r: r.admitted_from_care_home == True,  # noqa: E712
+                                  lambda r: r.patient_care_home == "nursing")),
             denominator=Events("patient", "birth_month", lambda r: r.care_home == "nursing", count="patients",
                                until="date_of_death"),
-            numerator_text="Emergency admissions of people recorded as living in a nursing home",
-            denominator_text="People recorded as nursing home residents (patient spine)",
+            numerator_text="Emergency admissions whose spell records admission from a care home, of people whose spine care-home setting is nursing",
+            denominator_text="People whose spine care-home setting is nursing, alive at any time in the period",
             unit="per_1000", multiplier=1000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
             definition="Local definition (no national equivalent)", definition_year="2024-25",
             source=_APC,
-            caveats="Residence is the current care-home flag of the patient spine, so the denominator is the current resident count for every period. Rates for months and quarters are annualised.",
+            caveats="The numerator uses the spell-level 'admitted from a care home' flag, so admissions made before a person moved in are not counted; the spell does not say which kind of home, so the home type (nursing) is the patient spine's latest setting. The denominator is the count of people whose latest spine setting is nursing and who were alive at any time in the period: it does not know move-in dates, so people who moved in during the period count for the whole period (the rate is understated for periods before they moved in). Rates for months and quarters are annualised.",
+            deviations="No national definition. A resident-days denominator would need care-home residence start and end dates, which no extract supplies.",
         ),
     )),
     Measure(8, 2, "Older people still at home 91 days after discharge from hospital into reablement or rehabilitation services (BCF metric).", (
@@ -483,17 +591,21 @@ MEASURES: tuple[Measure, ...] = (
         Indicator(
             id="m10_smoking_status_recorded",
             measure=10,
-            title="% of patients aged 15+ with smoking status recorded",
-            numerator=Events("smoking_status", "snapshot_date", _all(_aged(15), lambda r: r.status != "not_recorded"),
+            title="% of patients with long-term conditions whose smoking status was recorded in the last 12 months (QOF SMOK002)",
+            numerator=Events("smoking_status", "snapshot_date",
+                             _all(_smok002, lambda r: (r.status != "not_recorded")
+                                  & (r.status_date > r.months_before(r.snapshot_date, 12))),
                              snapshot=True),
-            denominator=Events("smoking_status", "snapshot_date", _aged(15), snapshot=True),
-            numerator_text="Registered patients aged 15+ with a recorded smoking status",
-            denominator_text="Registered patients aged 15+",
+            denominator=Events("smoking_status", "snapshot_date", _smok002, snapshot=True),
+            numerator_text="Patients aged 15+ on a SMOK002 condition register whose smoking status was recorded in the 12 months to the snapshot",
+            denominator_text="Patients aged 15+ on any SMOK002 condition register (CHD, PAD, stroke/TIA, hypertension, diabetes, COPD, CKD, asthma, schizophrenia, bipolar disorder, other psychoses)",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
-            definition="Local definition close to QOF SMOK indicators (status recorded), all patients aged 15+",
-            definition_year="2024-25", frequency=("quarter", "financial_year"),
+            definition="QOF SMOK002: patients with any of the listed conditions whose notes record smoking status in the preceding 12 months",
+            definition_year="QOF 2024-25",
+            frequency=("quarter", "financial_year"),
             source="GP clinical systems, quarterly snapshot (smoking_status)",
-            caveats="QOF SMOK002 covers only people with certain long-term conditions and a 12-month look-back; this local indicator covers all patients aged 15+ with any recorded status.",
+            caveats="Every quarter-end snapshot is treated as a QOF achievement date (the 12 months to that day); QOF itself reports the year to 31 March.",
+            deviations="No QOF exception reporting (personalised care adjustments) and no QOF register age rules beyond 15+; the register flag comes from the extract, not from the QOF business-rule clusters (not verified against the business rules v49).",
         ),
         Indicator(
             id="m10_smokers_referred",
@@ -549,16 +661,17 @@ MEASURES: tuple[Measure, ...] = (
         Indicator(
             id="m12_hypertension_cholesterol",
             measure=12,
-            title="Hypertension: % with cholesterol in range (LDL <=2.0 or non-HDL <=2.6 mmol/L)",
-            numerator=Events("hypertension", "snapshot_date", _lipids_in_range, snapshot=True),
-            denominator=Events("hypertension", "snapshot_date", snapshot=True),
-            numerator_text="Register patients whose latest LDL cholesterol is <=2.0 mmol/L or non-HDL cholesterol <=2.6 mmol/L",
-            denominator_text="Patients on the hypertension register",
+            title="Hypertension with CVD: % with cholesterol treated to threshold (LDL-C <=2.0, else non-HDL-C <=2.6 mmol/L)",
+            numerator=Events("hypertension", "snapshot_date", _all(_cvd, _lipids_in_range), snapshot=True),
+            denominator=Events("hypertension", "snapshot_date", _cvd, snapshot=True),
+            numerator_text="Hypertension register patients with CVD whose latest LDL-C (12 months) is <=2.0 mmol/L, or, with no LDL-C, whose latest non-HDL-C is <=2.6 mmol/L",
+            denominator_text="Patients on the hypertension register who are also on a CVD register (CHD, stroke/TIA, PAD)",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
-            definition="CVDPREVENT cholesterol 'treated to threshold' (NHS England lipid management pathway: LDL-C <=2.0 or non-HDL-C <=2.6 mmol/L), applied to the hypertension register",
+            definition="CVDPREVENT 'cholesterol treated to threshold' for people with CVD (secondary prevention; NHS England lipid management pathway thresholds LDL-C <=2.0 / non-HDL-C <=2.6 mmol/L), restricted to the hypertension register",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             source="GP clinical systems, quarterly snapshot (hypertension)",
-            caveats="CVDPREVENT applies these thresholds to people with CVD (secondary prevention); applying them to the whole hypertension register is our local choice and is stricter than primary-prevention practice.",
+            caveats="Secondary prevention only: people with hypertension and no CVD have no lipid threshold in national guidance (for them CVDPREVENT measures lipid-lowering treatment by QRISK, which the extract does not carry). No lipid reading in the 12 months counts as not at threshold.",
+            deviations="Which reading wins when both exist (LDL-C first, non-HDL-C only when LDL-C is missing) follows the NHS England lipid pathway's LDL-C-first wording; we could not verify it against the CVDPREVENT technical specification. The extract holds the latest value of each test, not their dates, so 'most recent' cannot compare the two tests' dates.",
         ),
     )),
     Measure(13, 3, "[As part of our next steps, we will develop indicators of the identification and community management of diabetes similar to those included for hypertension]", (
@@ -656,21 +769,44 @@ MEASURES: tuple[Measure, ...] = (
         Indicator(
             id="m16_acsc_chronic",
             measure=16,
-            title="Unplanned admissions for chronic ambulatory care sensitive conditions per 100,000 (directly standardised)",
+            title="Unplanned admissions for chronic ambulatory care sensitive conditions per 100,000 (age and sex standardised)",
             numerator=Events("inpatient_spell", "admission_date",
                              _all(_emergency, lambda r: r.in_codes(r.primary_diagnosis, "acsc_chronic"))),
             denominator=Population(),
-            numerator_text="Emergency admissions with a primary diagnosis in the NHS OF 2.3.i chronic ACSC code list",
-            denominator_text="Registered population, all ages, by five-year age band",
-            unit="per_100k", multiplier=100_000, annualised=True, min_age=0,
+            numerator_text="Emergency admissions (methods 21-2D, 28) with a primary diagnosis on the NHS OF 2.3.i chronic ACSC list: angina, asthma, atrial fibrillation and flutter, chronic hepatitis B, congestive heart failure, convulsions and epilepsy, COPD, dementia, diabetes, hypertension, iron-deficiency anaemia (code_list acsc_chronic); people of unknown sex excluded",
+            denominator_text="Registered population, all ages, by five-year age band and sex",
+            unit="per_100k", multiplier=100_000, annualised=True, min_age=0, standardise_by_sex=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
-            standardisation="Direct, European Standard Population 2013 (all ages). NHS OF 2.3.i uses indirect standardisation against England; direct standardisation is used here so localities, groups and periods can be compared with each other.",
-            definition="NHS Outcomes Framework 2.3.i: unplanned hospitalisation for chronic ambulatory care sensitive conditions (code list as specified); BCF 2023-25 metric",
+            standardisation="Direct, by age (five-year bands, European Standard Population 2013) and sex: each sex is weighted by the whole ESP, so a persons rate is the mean of the male and female rates (our understanding of NHS Digital's 'directly age and sex standardised' CCG OIS rates, not verified against its methodology note; a male or female group uses its own sex's bands only).",
+            definition="NHS Digital IAP00068 / CCG OIS 2.6 / NHS Outcomes Framework 2.3.i: unplanned hospitalisation for chronic ambulatory care sensitive conditions, directly age and sex standardised per 100,000 registered patients; BCF 2023-25 metric",
             bcf_framework="2023-25",
-            definition_year="2023-24",
+            definition_year="NHS OF 2.3.i (Feb 2021 release)",
             breakdowns=("imd_quintile", "ethnicity", "sex"),
             source=_APC + "; GP registered population",
-            caveats="Replaced in BCF 2025-26 by emergency admissions of people aged 65+. The NHS OF rule that COPD code J20 counts only with a secondary COPD diagnosis is not applied (secondary diagnoses are not in the extract).",
+            caveats="Replaced in BCF 2025-26 by emergency admissions of people aged 65+ (the next indicator). Counts spells (the extract's first-episode primary diagnosis), not people.",
+            deviations=("The specification's exclusions are NOT yet applied because the inpatient_spell extract does not carry the fields they need: "
+                        "non-ordinary admissions (patient classification other than 1), transfers (admission source 51-53), "
+                        "angina and heart-failure spells with listed cardiac procedures (OPCS-4), and J20 acute bronchitis counted only with a COPD "
+                        "secondary diagnosis (J20 is therefore left out). The BCF 2023-25 template's indirectly standardised ratio by practice is not "
+                        "offered yet. Code list checked against the condition list of IAP00068; individual 4th-character codes not verified against the "
+                        "published reference file."),
+        ),
+        Indicator(
+            id="m16_emergency_admissions_65",
+            measure=16,
+            title="Emergency admissions of people aged 65+ per 100,000 (BCF 2025-26)",
+            numerator=Events("inpatient_spell", "admission_date", _all(_emergency, _aged(65))),
+            denominator=Population(_aged(65)),
+            numerator_text="Emergency admissions (admission method 21-2D, 28) of people aged 65+ at admission, any diagnosis",
+            denominator_text="Registered population aged 65+",
+            unit="per_100k", multiplier=100_000, annualised=True,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
+            definition="BCF 2025-26 metric: emergency admissions to hospital for people aged 65 and over per 100,000 population (replaces the 2023-25 avoidable admissions metric, measure 16's chronic ACSC indicator)",
+            definition_year="2025-26",
+            bcf_framework="2025-26",
+            source=_APC + "; GP registered population",
+            caveats="Counts admission spells, not people. Rates for months and quarters are annualised.",
+            deviations="BCF uses SUS+ admissions of the local authority's residents over the ONS mid-year population aged 65+; here the GP registered population is used so localities and neighbourhoods can be compared. The rate is crude (as we understand the BCF metric); we could not verify whether the BCF template standardises it.",
         ),
     )),
     # ------------------------------------------------------------------ WP4
@@ -815,18 +951,19 @@ MEASURES: tuple[Measure, ...] = (
         Indicator(
             id="m21_cyp_ltc_admissions",
             measure=21,
-            title="Emergency admissions for asthma, epilepsy or diabetes, aged 0-19, per 100,000 (proposed)",
+            title="Unplanned admissions for asthma, diabetes or epilepsy, under 19s, per 100,000 (proposed)",
             numerator=Events("inpatient_spell", "admission_date",
-                             _all(_emergency, lambda r: r.age < 20, lambda r: r.in_codes(r.primary_diagnosis, "cyp_ltc"))),
+                             _all(_emergency, lambda r: r.age < 19, lambda r: r.in_codes(r.primary_diagnosis, "cyp_ltc"))),
             denominator=Population(lambda r: r.age < 20),
-            numerator_text="Emergency admissions of people aged 0-19 with a primary diagnosis of asthma (J45-J46), epilepsy (G40-G41) or diabetes (E10)",
-            denominator_text="Registered population aged 0-19",
+            numerator_text="Emergency admissions of people aged 0-18 with a primary diagnosis of asthma (J45-J46), diabetes (E10-E14) or epilepsy (G40-G41)",
+            denominator_text="Registered population aged 0-19 (five-year bands)",
             unit="per_100k", multiplier=100_000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
-            definition="Proposed: in the spirit of the NHS England CYP Transformation / Core20PLUS5 for children (asthma, diabetes, epilepsy)",
-            definition_year="2024-25",
+            definition="Proposed, anchored on NHS Outcomes Framework 2.3.ii / CCG OIS 2.7: unplanned hospitalisation for asthma, diabetes and epilepsy in under 19s (emergency admissions, primary diagnosis J45-J46, E10-E14, G40-G41, aged 0-18); also the Core20PLUS5 children's clinical areas",
+            definition_year="NHS OF 2.3.ii (Feb 2021 release)",
             source=_APC + "; GP registered population",
-            caveats="National CYP indicators use ages 0-18; 0-19 is used so the numerator matches the five-year population bands.",
+            caveats="Rates annualised.",
+            deviations="NHS OF 2.3.ii divides by the population aged 0-18 and publishes a standardised rate; the registered population comes in five-year bands, so the denominator here is ages 0-19 (about 5% larger than 0-18, so the rate is about 5% lower) and the rate is crude. We could not verify the exact standardisation method of 2.3.ii.",
         ),
     ), proposed=True),
 )
@@ -854,6 +991,8 @@ def disclosure_columns(indicator_ids: Any) -> dict[str, Any]:
         "ci_method": indicator_ids.map({i.id: i.ci for i in INDICATORS}),
         "numerator_disclosive": indicator_ids.map({i.id: i.numerator_disclosive for i in INDICATORS}),
         "denominator_disclosive": indicator_ids.map({i.id: i.denominator_disclosive for i in INDICATORS}),
+        "aggregation": indicator_ids.map({i.id: i.aggregation for i in INDICATORS}),
+        "multiplier": indicator_ids.map({i.id: i.multiplier for i in INDICATORS}),
     }
 
 
@@ -871,7 +1010,8 @@ class CatalogueProblem:
 
 
 def catalogue_problems(indicators: tuple[Indicator, ...] = INDICATORS) -> list[CatalogueProblem]:
-    """Structural checks that need no database (see compute.validate_catalogue for column checks)."""
+    """Structural checks that need no database (the extract catalogue checks its own columns at
+    import: data_loaders.extracts._validate_catalogue)."""
     problems: list[CatalogueProblem] = []
     seen: set[str] = set()
     numbers = sorted(m.number for m in MEASURES)

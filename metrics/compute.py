@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from data_loaders.db import ensure_derived_table
+from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import disclosure, stats
 from metrics.catalogue import (
@@ -53,11 +54,12 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
+from metrics.dimensions import BREAKDOWN_KEYS
 
 DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
-BREAKDOWN_DIMS = ("imd_quintile", "ethnicity", "sex", "age_band")
-DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5")
+BREAKDOWN_DIMS = BREAKDOWN_KEYS  # metrics/dimensions.py
+DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
 AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
 IMD_LABELS = {
@@ -167,6 +169,16 @@ class Row:
             or_(ic.c.end_date.is_(None), ic.c.end_date >= when),
         ))
 
+    def has_earlier(self, date_col: str, **equal: Any) -> ColumnElement:
+        """The same patient has an earlier row of this table (matching `equal`), e.g. an earlier
+        permanent care-home admission, which makes this one a transfer (ASCOF 2C)."""
+        other = self._table.alias(f"earlier_{self._table.name}")
+        return exists(select(literal(1)).where(
+            other.c.patient_id == self._table.c.patient_id,
+            other.c[date_col] < self._table.c[date_col],
+            *(other.c[k] == v for k, v in equal.items()),
+        ))
+
     def in_codes(self, col: ColumnElement, list_name: str) -> ColumnElement:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
@@ -183,6 +195,11 @@ class Row:
     @staticmethod
     def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
         return cast(end - start, Integer)
+
+    @staticmethod
+    def hours_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
+        """Elapsed hours between two timestamps (same SQL on DuckDB and PostgreSQL)."""
+        return extract("epoch", end - start) / 3600.0
 
 
 def _age_at(when: ColumnElement) -> ColumnElement:
@@ -227,6 +244,9 @@ def _patient_dims(age: ColumnElement | None) -> dict[str, ColumnElement]:
     if age is not None:
         dims["age_band"] = _age_band(age)
         dims["age5"] = _age5(age)
+    # A standardisation stratum (age and sex DSRs), not a breakdown: a distinct SQL expression from
+    # "sex", or GROUPING() could not tell the two apart.
+    dims["std_sex"] = func.upper(patient_t.c.sex)
     return dims
 
 
@@ -250,7 +270,7 @@ def _join_patient(base, patient_key: ColumnElement, with_patient: bool = True):
     )
 
 
-def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_median: bool) -> SourceQuery:
+def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, quantile: float | None) -> SourceQuery:
     periods = _periods_clause(periods_df)
     p = periods.c
     if isinstance(source, Events):
@@ -289,8 +309,8 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_medi
                 raise ValueError(f"{source.table}: count={source.count!r} needs a value function")
             v = cast(source.value(row), Double)
             measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
-            if want_median:
-                measures["median"] = func.percentile_cont(0.5).within_group(v)
+            if quantile is not None:
+                measures["quantile"] = func.percentile_cont(quantile).within_group(v)
         return SourceQuery(from_, where, dims, measures, periods)
     if isinstance(source, Population):
         pop = T["population"]
@@ -303,6 +323,7 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, want_medi
             "sex": pop.c.sex,
             "age_band": _age_band(age_start),
             "age5": age_start,
+            "std_sex": func.upper(pop.c.sex),
         }
         from_ = pop.join(practice_t, practice_t.c.practice_code == pop.c.practice_code).join(
             periods, p.fy == pop.c.financial_year)
@@ -354,7 +375,8 @@ def _caseload_spans(data_end: date):
             .group_by(n.patient_id, n.island).subquery("caseload_spans"))
 
 
-def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool) -> list[tuple[str, ...]]:
+def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], dsr: bool,
+                   by_sex: bool = False) -> list[tuple[str, ...]]:
     sets: list[tuple[str, ...]] = []
     for geo in (None, "place", "locality"):
         for bd in (None, *breakdowns):
@@ -362,7 +384,7 @@ def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], ds
     sets += [("neighbourhood",), ("practice",)]
     sets = [s for s in sets if all(d in dims_available for d in s)]
     if dsr:
-        sets = [(*s, "age5") for s in sets]
+        sets = [(*s, "age5", *(("std_sex",) if by_sex else ())) for s in sets]
     return sets
 
 
@@ -370,9 +392,12 @@ def run_source(conn: Connection, source: Source, indicator: Indicator, periods_d
                data_end: date) -> pd.DataFrame:
     """Aggregate one source over every period, geography level and breakdown (one query)."""
     dsr = indicator.aggregation == "dsr"
-    q = _compile(source, periods_df, data_end, want_median=indicator.aggregation == "median")
+    quantile = indicator.quantile if indicator.aggregation in ("median", "percentile") else None
+    if indicator.aggregation == "median" and indicator.quantile != 0.5:
+        raise ValueError(f"{indicator.id}: a median is the 0.5 quantile")
+    q = _compile(source, periods_df, data_end, quantile)
     periods = q.periods
-    sets = _grouping_sets(indicator.breakdowns, q.dims, dsr)
+    sets = _grouping_sets(indicator.breakdowns, q.dims, dsr, indicator.standardise_by_sex)
     used = [d for d in DIMS if any(d in s for s in sets)]
     dim_cols = [q.dims[d].label(d) for d in used]
     pt, pl = periods.c.period_type, periods.c.period
@@ -388,7 +413,7 @@ def run_source(conn: Connection, source: Source, indicator: Indicator, periods_d
     result = conn.execute(stmt)
     frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
     if frame.empty:
-        return pd.DataFrame(columns=[*KEY, "age5", *q.measures])
+        return pd.DataFrame(columns=[*KEY, "age5", "std_sex", *q.measures])
     return _label_groups(frame, used, q.measures)
 
 
@@ -428,6 +453,8 @@ def _label_groups(frame: pd.DataFrame, used: list[str], measures: dict[str, Any]
     })
     if "age5" in present:
         out["age5"] = frame["age5"].astype(int)
+    if "std_sex" in present:
+        out["std_sex"] = frame["std_sex"].astype(str)
     for k in measures:
         out[k] = pd.to_numeric(frame[k], errors="coerce").astype(float)
     return out
@@ -499,8 +526,8 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
                 out["value"], out[lo_col], out[hi_col] = stats.mean_ci_array(
                     out["n"], out["s"], out["ss"], level, lower_bound=0.0)
-        elif ind.aggregation == "median":
-            out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["median"]
+        elif ind.aggregation in ("median", "percentile"):
+            out["numerator"], out["denominator"], out["value"] = np.nan, out["n"], out["quantile"]
         else:
             raise ValueError(ind.aggregation)
         return out.reindex(columns=OUT_COLUMNS)
@@ -541,10 +568,12 @@ def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.Data
 def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
          standard_population: pd.Series) -> pd.DataFrame:
     """Direct standardisation per group with Dobson limits: ``stats.dsr_by_group`` (as phe_dsr)."""
-    keys = [*KEY, "age5"]
+    keys = [*KEY, "age5", *(("std_sex",) if ind.standardise_by_sex else ())]
     merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
         num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="outer")
     merged = merged[merged["age5"] >= (ind.min_age or 0)]
+    if ind.standardise_by_sex:
+        merged = _age_sex_grid(merged, standard_population, ind.min_age or 0)
     merged["count"] = merged["count"].fillna(0.0)
     merged["pop"] = merged["pop"].fillna(0.0)
     if ind.annualised:
@@ -555,7 +584,10 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     # events and no population has no rate, so the group's DSR is not calculated (its events stay
     # in the numerator) -- implemented in stats.dsr_by_group.
     # Standard weights cover all bands at or above min_age, whether or not a group has people there.
-    total_w = float(standard_population[standard_population.index >= (ind.min_age or 0)].sum())
+    # (Age and sex: each sex is weighted by the whole standard population, so W is each group's own
+    # grid total: 2 x ESP for persons, 1 x ESP for a sex group.)
+    total_w = (None if ind.standardise_by_sex
+               else float(standard_population[standard_population.index >= (ind.min_age or 0)].sum()))
     out = None
     for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
         g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
@@ -564,6 +596,17 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
         out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
     assert out is not None
     return out.reindex(columns=OUT_COLUMNS)
+
+
+def _age_sex_grid(merged: pd.DataFrame, standard_population: pd.Series, min_age: int) -> pd.DataFrame:
+    """Every group on the full grid of standard age bands x sex (F, M; a sex group its own sex only),
+    so a band with no one in it weighs in as rate 0. Unknown sex is excluded (NHS OF 2.3.i)."""
+    merged = merged[merged["std_sex"].isin(("F", "M"))]
+    groups = merged[KEY].drop_duplicates()
+    bands = pd.DataFrame({"age5": [int(a) for a in standard_population.index if a >= min_age]})
+    grid = groups.merge(bands, how="cross").merge(pd.DataFrame({"std_sex": ["F", "M"]}), how="cross")
+    own = (grid["breakdown"] != "sex") | (grid["group"] == grid["std_sex"].map(SEX_LABELS))
+    return grid[own].merge(merged, on=[*KEY, "age5", "std_sex"], how="left")
 
 
 # ------------------------------------------------------------------------------------ refresh
@@ -583,20 +626,76 @@ def standard_population_of(conn: Connection) -> pd.Series:
 RESULT_COLUMNS = [c.name for c in measure_result.columns]
 
 
+def stored_suppression(conn: Connection, flagged: pd.DataFrame, policy: disclosure.DisclosurePolicy,
+                       indicators: Iterable[Indicator] = INDICATORS) -> np.ndarray:
+    """The stored ``suppressed`` flag: the row rules plus secondary suppression over ALL results.
+
+    Why at refresh: complementary cells depend on every sibling area, group and period, and a page
+    reads only some of them; storing the flag makes every reader hide the same cells.
+    """
+    from metrics.quality import geography_tree
+
+    primary = disclosure.results_hidden(flagged, policy)
+    tree = disclosure.hierarchy_from_tree(geography_tree(conn))
+    return disclosure.secondary_suppression(flagged, primary, tree, disclosure.additive_over_time(indicators))
+
+
+def source_data_ends(conn: Connection, data_end: date) -> dict[str, date]:
+    """Each extract's own data end (never after the dataset's): a lagging source's missing months are
+    missing, not zero. A practice-level monthly extract ends with its latest month present; any
+    extract's end can be declared in dataset_info as `data_end.<table>` (e.g. by the loader)."""
+    declared = dict(conn.execute(select(dataset_info.c.key, dataset_info.c.value)
+                                 .where(dataset_info.c.key.startswith("data_end."))).all())
+    ends: dict[str, date] = {}
+    for name, table in T.items():
+        end = data_end
+        if f"data_end.{name}" in declared:
+            end = min(end, date.fromisoformat(declared[f"data_end.{name}"]))
+        elif EXTRACTS_BY_NAME[name].kind == "aggregate" and "month" in table.c:
+            latest = conn.execute(select(func.max(table.c.month))).scalar()
+            if latest is not None:
+                end = min(end, pd.Timestamp(latest).to_period("M").end_time.date())
+        ends[name] = end
+    return ends
+
+
+def _indicator_tables(ind: Indicator) -> set[str]:
+    return {s.table for s in (ind.numerator, ind.denominator) if isinstance(s, Events)} | (
+        {"int_caseload"} if any(isinstance(s, CaseloadExposure | CaseloadPeople)
+                                for s in (ind.numerator, ind.denominator)) else set())
+
+
+def _provisional(results: pd.DataFrame, ind: Indicator, ends: dict[str, date]) -> np.ndarray:
+    """Periods holding the latest month of a usually-revised source are provisional."""
+    revised = [ends[t] for t in _indicator_tables(ind) if EXTRACTS_BY_NAME[t].revised]
+    if not revised:
+        return np.zeros(len(results), dtype=bool)
+    latest_month_start = max(revised).replace(day=1)
+    return (pd.to_datetime(results["period_end"]) >= pd.Timestamp(latest_month_start)).to_numpy()
+
+
 def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
                 progress: Callable[[str], None] | None = None,
-                data_end: date | None = None) -> pd.DataFrame:
+                data_end: date | None = None,
+                policy: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+    indicators = tuple(indicators)
     data_end = data_end or data_end_of(conn)
-    periods_df = reporting_periods(DATA_START, data_end)
+    ends = source_data_ends(conn, data_end)
+    periods_by_end: dict[date, pd.DataFrame] = {}
     std = standard_population_of(conn)
     frames = []
     for ind in indicators:
         if progress:
             progress(ind.id)
-        frames.append(compute_indicator(conn, ind, periods_df, data_end, std))
+        ind_end = min((ends[t] for t in _indicator_tables(ind)), default=data_end)
+        if ind_end not in periods_by_end:
+            periods_by_end[ind_end] = reporting_periods(DATA_START, ind_end)
+        frame = compute_indicator(conn, ind, periods_by_end[ind_end], ind_end, std)
+        frame["provisional"] = _provisional(frame, ind, ends)
+        frames.append(frame)
     results = pd.concat(frames, ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
-    results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.configured_rule()).to_numpy()
+    results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.configured_rule(), indicators)
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})

@@ -18,6 +18,7 @@ from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics.compute import refresh_results
 from metrics.inequality import refresh_inequality
+from metrics.prepost import refresh_prepost
 
 if TYPE_CHECKING:
     from data_loaders.demo import Size
@@ -31,10 +32,6 @@ def refresh_all(conn: Connection, progress: Progress | None = None) -> dict[str,
     if progress:
         progress("inequality (slope index, PHE simulation)")
     counts["inequality_result"] = refresh_inequality(conn)
-    try:
-        from metrics.prepost import refresh_prepost
-    except ImportError:  # pre/post module not present in this build
-        return counts
     counts["prepost_result"] = refresh_prepost(conn)
     return counts
 

@@ -46,6 +46,8 @@ def frames() -> dict[str, pd.DataFrame]:
         ("pat_k", "Y90002", "E01000002", "M", date(1959, 6, 1), "A", None, None),
         # pat_l died in a hospice on 2024-06-15: outside hospital, but not her usual residence
         ("pat_l", "Y90002", "E01000002", "F", date(1950, 2, 1), "A", None, date(2024, 6, 15)),
+        # pat_m is 19 (born January 2005): one year too old for NHS OF 2.3.ii (under 19s)
+        ("pat_m", "Y90001", "E01000001", "M", date(2005, 1, 1), "A", None, None),
     ], "patient_id practice_code lsoa_code sex birth_month ethnic_category care_home date_of_death")
     f["population"] = _df([
         ("2024-25", "Y90001", "F", 80, 1, "Asian", 1000),
@@ -72,13 +74,19 @@ def frames() -> dict[str, pd.DataFrame]:
         ("s2", "pat_a", date(2024, 5, 2), date(2024, 5, 9), "21", "J44X", None, date(2024, 5, 9), 1, True),
         ("s3", "pat_b", date(2024, 5, 15), date(2024, 5, 30), "22", "I50X", None, date(2024, 5, 26), 2, False),
         ("s4", "pat_b", date(2024, 6, 3), date(2024, 6, 4), "11", "J44X", None, None, None, False),
-        ("s5", "pat_c", date(2024, 6, 10), date(2024, 6, 12), "21", "J45X", None, None, 0, False),
+        # s5: a child discharged a day after being ready (pathway 0): outside BCF's adult (18+) delay metric
+        ("s5", "pat_c", date(2024, 6, 10), date(2024, 6, 12), "21", "J45X", None, date(2024, 6, 11), 0, False),
         ("s6", "pat_g", date(2024, 4, 5), date(2024, 4, 25), "21", "S060", "W01X", date(2024, 4, 20), 1, False),
         ("s7", "pat_f", date(2024, 6, 1), date(2024, 6, 8), "21", "E119", None, date(2024, 6, 2), 2, False),
         # s8: a fall at age 64 (pat_k's 65th birthday month is June): not in m09 (65+)
         ("s8", "pat_k", date(2024, 5, 15), date(2024, 5, 16), "21", "S000", "W19X", None, None, False),
         # s9: asthma at 44, emergency method "2A": in m16 (J45 prefix), not in m21 (under 20)
-        ("s9", "pat_d", date(2024, 6, 20), date(2024, 6, 21), "2A", "J459", None, None, None, False),
+        # s9: an adult pathway 0 discharge one day after ready: in BCF's all-pathway delay metric
+        ("s9", "pat_d", date(2024, 6, 20), date(2024, 6, 21), "2A", "J459", None, date(2024, 6, 20), 0, False),
+        # s10: pat_e (nursing home at death) admitted from her own home, before she moved in: not m07
+        ("s10", "pat_e", date(2024, 3, 20), date(2024, 3, 22), "21", "N390", None, None, None, False),
+        # s11: pat_m, epilepsy at 19: not in m21 (under 19s)
+        ("s11", "pat_m", date(2024, 5, 25), date(2024, 5, 26), "21", "G409", None, None, None, False),
     ], "spell_id patient_id admission_date discharge_date admission_method primary_diagnosis cause_code discharge_ready_date discharge_pathway admitted_from_care_home")
     f["ae_attendance"] = _df([
         ("a1", "pat_a", datetime(2024, 4, 3, 10, 0), "01", False),
@@ -96,6 +104,7 @@ def frames() -> dict[str, pd.DataFrame]:
         ("h3", "pat_j", date(2024, 5, 21), "nursing", True, "Solihull"),       # aged 64: excluded
         ("h4", "pat_f", date(2024, 6, 21), "residential", False, "Birmingham"),  # respite: excluded
         ("h5", "pat_k", date(2024, 6, 3), "nursing", True, "Solihull"),        # aged 65 (birthday month): included
+        ("h6", "pat_b", date(2024, 6, 10), "nursing", True, "Birmingham"),     # residential -> nursing: a transfer
     ], "admission_id patient_id admission_date setting permanent local_authority")
     f["ucr_referral"] = _df([
         ("u1", "pat_a", datetime(2024, 4, 1, 9, 0), datetime(2024, 4, 1, 10, 30), True, "managed_at_home"),
@@ -118,20 +127,20 @@ def frames() -> dict[str, pd.DataFrame]:
     ], "patient_id date_of_death place_of_death underlying_cause on_palliative_register eol_care_plan")
     snap = date(2024, 6, 30)
     f["smoking_status"] = _df([
-        (snap, "pat_a", "never", date(2020, 1, 1), None),
-        (snap, "pat_b", "current", date(2024, 1, 1), date(2024, 2, 1)),
-        (snap, "pat_d", "current", date(2024, 1, 1), date(2022, 2, 1)),
-        (snap, "pat_f", "not_recorded", None, None),
-        (snap, "pat_g", "ex", date(2023, 1, 1), None),
-        (snap, "pat_j", "current", date(2024, 1, 1), date(2023, 7, 1)),  # referred on the first day of the 12 months to the snapshot
-        (snap, "pat_c", "current", date(2024, 3, 1), date(2024, 4, 1)),  # aged 14: outside the 15+ population
-    ], "snapshot_date patient_id status status_date referral_date")
+        (snap, "pat_a", "never", date(2020, 1, 1), None, True),          # recorded 2020: outside the 12 months
+        (snap, "pat_b", "current", date(2023, 7, 1), date(2024, 2, 1), True),   # first day of the 12 months
+        (snap, "pat_d", "current", date(2024, 1, 1), date(2022, 2, 1), False),  # no SMOK002 condition
+        (snap, "pat_f", "not_recorded", None, None, True),
+        (snap, "pat_g", "ex", date(2023, 6, 30), None, True),            # one day before the 12 months
+        (snap, "pat_j", "current", date(2024, 1, 1), date(2023, 7, 1), True),  # referred on the first day of the 12 months to the snapshot
+        (snap, "pat_c", "current", date(2024, 3, 1), date(2024, 4, 1), True),  # aged 14: outside the 15+ population
+    ], "snapshot_date patient_id status status_date referral_date ltc_register")
     f["hypertension"] = _df([
-        (snap, "pat_a", 148, 85, 2.1, 2.5),   # age 84: <=150/90 ok; lipids: non-HDL 2.5 ok
-        (snap, "pat_b", 145, 80, 1.9, 3.0),   # age 73: 145 > 140 fail; LDL ok
-        (snap, "pat_f", 130, 85, 3.0, 3.5),   # ok; lipids fail
-        (snap, "pat_g", None, None, None, None),  # no readings: fail both
-    ], "snapshot_date patient_id last_systolic last_diastolic ldl non_hdl")
+        (snap, "pat_a", 148, 85, 2.1, 2.5, True),   # age 84: <=150/90 ok; CVD: LDL 2.1 > 2.0 fails (LDL wins over non-HDL 2.5)
+        (snap, "pat_b", 145, 80, 1.9, 3.0, True),   # age 73: 145 > 140 fail; CVD: LDL 1.9 ok
+        (snap, "pat_f", 130, 85, 3.0, 3.5, False),  # BP ok; no CVD: not in the lipid (secondary prevention) denominator
+        (snap, "pat_g", None, None, None, None, True),  # no readings: fail both
+    ], "snapshot_date patient_id last_systolic last_diastolic ldl non_hdl cvd")
     f["diabetes"] = _df([
         (snap, "pat_b", "type2", 55.0, 138, 78),
         (snap, "pat_j", "type2", 70.0, 150, 90),
@@ -179,6 +188,7 @@ def frames() -> dict[str, pd.DataFrame]:
         ("acsc_chronic", "E11", "Diabetes", "test", "1"), ("acsc_chronic", "J45", "Asthma", "test", "1"),
         ("injury_diagnosis", "S", "Injury", "test", "1"), ("falls_cause", "W01", "Fall", "test", "1"),
         ("falls_cause", "W19", "Fall", "test", "1"), ("cyp_ltc", "J45", "Asthma", "test", "1"),
+        ("cyp_ltc", "G40", "Epilepsy", "test", "1"),
         ("wound_bnf", "20", "Dressings", "test", "1"),
     ], "list_name code_prefix description source version")
     return f

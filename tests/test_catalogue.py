@@ -80,3 +80,29 @@ def test_calculation_rules_are_documented() -> None:
     assert "lower limit is cut at 0" in mean
     dsr = dict(indicator_rows(by_id["m16_acsc_chronic"]))["Calculation rules"]
     assert "no population" in dsr and "not calculated" in dsr
+
+
+def _matches(list_name: str, code: str) -> bool:
+    import csv
+
+    with (ROOT / "data_loaders" / "reference" / "code_list.csv").open(encoding="utf-8") as f:
+        return any(r["list_name"] == list_name and code.startswith(r["code_prefix"]) for r in csv.DictReader(f))
+
+
+def test_shipped_chronic_acsc_list_is_nhs_of_2_3_i() -> None:
+    """Defect 4: codes on / off the NHS OF 2.3.i (IAP00068) chronic ACSC list, worked from the
+    specification's condition list (hepatitis B, AF, CHF incl. I13.0, IDA incl. D51/D52, diabetes
+    incl. uncomplicated .9), and near misses just outside it."""
+    on = ["B180", "B181", "I480", "I489", "I130", "I110", "I500", "J81X", "D501", "D508", "D509", "D510",
+          "D513", "D518", "D520", "D529", "E109", "E119", "E149", "E101", "I10X", "I119", "I200", "I240",
+          "I248", "I249", "I251", "J410", "J42X", "J439", "J449", "J47X", "J459", "J46X", "G409", "G41X",
+          "R568", "O15X", "F00X", "F03X", "G309"]
+    off = ["B182",  # chronic hepatitis C is not on the list
+           "I241",  # Dressler's syndrome (I24.1) is not angina
+           "D500",  # iron deficiency anaemia secondary to blood loss
+           "D530",  # other nutritional anaemias
+           "E40X", "E43X", "E550", "E643",  # nutritional deficiencies: not chronic ACSCs
+           "I111",  # not a code; I11.0 and I11.9 only
+           "J20X"]  # acute bronchitis counts only with a COPD secondary diagnosis (handled separately)
+    assert [c for c in on if not _matches("acsc_chronic", c)] == []
+    assert [c for c in off if _matches("acsc_chronic", c)] == []

@@ -217,7 +217,8 @@ EXPECTED: dict[str, list[K]] = {
     ],
     # ---------------------------------------------------------------- m04: permanent care home admissions 65+ per 100,000
     # h1 (b, 04-20, 73) yes; h2 (g, 05-20, 78) yes; h3 (j, 64) no; h4 not permanent; h5 (k, 06-03, 65 in
-    # his birthday month) yes => 3. Population 65+ = 6000.
+    # his birthday month) yes; h6 (b, 06-10, nursing) follows b's permanent h1: a move from residential
+    # to nursing care, excluded by ASCOF 2C => 3 people. Population 65+ = 6000.
     "m04_care_home_admissions_65": [
         K(FY, 3, 6000, 200.68681),     # 3 / (6000 x 91/365.25) x 100000 = 200.68681
         K(APR, 1, 6000, 202.91667),    # 1 / (6000 x 30/365.25) x 100000
@@ -244,6 +245,27 @@ EXPECTED: dict[str, list[K]] = {
         K(APR, 1, 2, 50),              # u1 of u1, u2
         K(MAY, 1, 1, 100),             # u3; u4 not eligible
         K(FY, 1, 2, 50, level="locality", geo="East"),
+    ],
+    # Registered population 20,000 (P1 10,000, P2 10,000; F 5,000).
+    "m05_ucr_referrals_rate": [
+        K(FY, 4, 20000, 80.274725),    # 4 / (20000 x Y91) x 100000
+        K(APR, 2, 20000, 121.75),      # 2 / (20000 x Y30) x 100000
+        K(JUN, 0, 20000, 0),
+        K(FY, 2, 10000, 80.274725, level="locality", geo="Solihull"),   # u3, u4 / (10000 x Y91)
+        K(FY, 2, 5000, 160.54945, breakdown="sex", group="Female"),     # a, g / (5000 x Y91)
+    ],
+    # Response hours, 2-hour-eligible referrals with a contact: u1 1.5, u2 2.5, u3 2.0 (u4 not eligible).
+    "m05_ucr_response_median": [
+        K(FY, None, 3, 2.0),           # median(1.5, 2.0, 2.5)
+        K(APR, None, 2, 2.0),          # median(1.5, 2.5)
+        K(MAY, None, 1, 2.0),
+        K(FY, None, 2, 2.0, level="locality", geo="East"),   # u1, u2
+    ],
+    # 90th centile by linear interpolation (R type 7): h = (n - 1) x 0.9
+    "m05_ucr_response_p90": [
+        K(FY, None, 3, 2.4),           # h = 1.8: 2.0 + 0.8 x (2.5 - 2.0)
+        K(APR, None, 2, 2.4),          # h = 0.9: 1.5 + 0.9 x (2.5 - 1.5)
+        K(FY, None, 2, 2.4, level="locality", geo="East"),
     ],
     "m05_ucr_managed_at_home": [
         K(FY, 2, 3, 66.666667),        # u1, u3 of u1-u3 (u4 unknown outcome excluded)
@@ -280,6 +302,22 @@ EXPECTED: dict[str, list[K]] = {
         K(JUN, None, 1, 6),
         K(FY, None, 2, 5, level="locality", geo="East"),
     ],
+    # BCF 2025-26, adults 18+ on any pathway with both dates: s1 5, s2 0, s3 4, s6 5, s7 6 and s9 (d,
+    # pathway 0, ready 06-20, out 06-21) 1; s5 (c, aged 14, 1 day) is a child and not counted.
+    "m06_all_mean_delay": [
+        K(FY, 21, 6, 3.5),             # (5 + 0 + 4 + 5 + 6 + 1) / 6
+        K(APR, 10, 2, 5),              # s1, s6
+        K(MAY, 4, 2, 2),               # s2, s3
+        K(JUN, 7, 2, 3.5, note="s5 (a child) is not an adult discharge"),   # s7, s9
+        K(FY, 16, 5, 3.2, level="locality", geo="East"),   # s1, s2, s3, s7, s9
+    ],
+    # sorted FY delays 0, 1, 4, 5, 5, 6: h = 5 x 0.9 = 4.5 -> 5 + 0.5 x (6 - 5)
+    "m06_all_p90_delay": [
+        K(FY, None, 6, 5.5),
+        K(APR, None, 2, 5),            # 5, 5
+        K(JUN, None, 2, 5.5),          # 1, 6: h = 0.9 -> 1 + 0.9 x 5
+        K(FY, None, 5, 5.6, level="locality", geo="East"),   # 0, 1, 4, 5, 6: h = 3.6 -> 5 + 0.6 x 1
+    ],
     "m06_p2_same_day": [
         K(FY, 0, 2, 0),
         K(MAY, 0, 1, 0),
@@ -293,6 +331,9 @@ EXPECTED: dict[str, list[K]] = {
         K(APR, 1, 2, 6087.5),          # 1 / (2 x 30/365.25) x 1000
         K(MAY, 1, 2, 5891.129),        # 1 / (2 x 31/365.25) x 1000
         K(JUN, 0, 1, 0),               # pat_e died 2024-05-20: not a resident in June
+        # s10 (pat_e, 2024-03-20, emergency) was admitted from her own home (spell flag False) before
+        # she moved into the nursing home: not a care-home admission although her spine says nursing.
+        K(("month", "2024-03"), 0, 2, 0, note="s10: admitted from home, before moving in"),
         K(FY, 2, 1, 8027.4725, breakdown="age_band", group="75-84"),  # a (84) / (1 x Y91) x 1000
         K(FY, 0, 1, 0, breakdown="age_band", group="85+"),              # e (89 at 2024-04-01)
     ],
@@ -330,11 +371,15 @@ EXPECTED: dict[str, list[K]] = {
     # ---------------------------------------------------------------- m10 smoking (snapshot 2024-06-30)
     # a never, b current (ref 2024-02-01), d current (ref 2022-02-01), f not recorded, g ex,
     # j current (ref 2023-07-01, the first day of the 12 months to 2024-06-30).
+    # QOF SMOK002: aged 15+ on a listed register (d is on none, c is 14) -> a, b, f, g, j; recorded in
+    # the 12 months to 2024-06-30 = 2023-07-01 onwards: b (2023-07-01, the first day) and j (2024-01-01);
+    # a (2020) and g (2023-06-30, one day early) are too old, f has no status.
     "m10_smoking_status_recorded": [
-        K(FY, 5, 6, 83.333333),        # all but f
-        K(Q1, 5, 6, 83.333333),
-        K(FY, 3, 4, 75, level="locality", geo="East"),    # a, b, d of a, b, d, f
-        K(FY, 3, 4, 75, breakdown="sex", group="Male"),   # b, d, j of b, d, f, j
+        K(FY, 2, 5, 40),               # b, j of a, b, f, g, j
+        K(Q1, 2, 5, 40),
+        K(FY, 1, 3, 33.333333, level="locality", geo="East"),     # b of a, b, f
+        K(FY, 2, 3, 66.666667, breakdown="sex", group="Male"),    # b, j of b, f, j
+        K(FY, 0, 2, 0, breakdown="sex", group="Female"),          # a, g: both too old
     ],
     "m10_smokers_referred": [
         K(FY, 2, 3, 66.666667, note="pat_j referred 2023-07-01 is within the 12 months to 2024-06-30"),
@@ -358,9 +403,11 @@ EXPECTED: dict[str, list[K]] = {
         K(FY, 1, 2, 50, breakdown="age_band", group="75-84"),      # a yes, g no
         K(FY, 1, 2, 50, breakdown="age_band", group="65-74"),      # f yes, b no
     ],
+    # CVDPREVENT secondary prevention: a, b, g have CVD (f does not: not in the denominator).
+    # a: LDL 2.1 > 2.0 fails although non-HDL 2.5 <= 2.6 (LDL-C wins); b LDL 1.9 ok; g no reading.
     "m12_hypertension_cholesterol": [
-        K(FY, 2, 4, 50),
-        K(FY, 2, 3, 66.666667, level="locality", geo="East"),     # a, b of a, b, f
+        K(FY, 1, 3, 33.333333),
+        K(FY, 1, 2, 50, level="locality", geo="East"),            # b of a, b
         K(FY, 0, 1, 0, level="practice", geo="Y90002"),            # g
     ],
     # ---------------------------------------------------------------- m13 diabetes (snapshot)
@@ -413,11 +460,24 @@ EXPECTED: dict[str, list[K]] = {
     # old code silently used the other 4 bands ((2500/1000 + 5000/3000 + 5500/2000 + 7000/4000)/Y91 = 34.79).
     "m16_acsc_chronic": [
         K(FY, 5, 4982.8884, None, note=DSR_NOTE),           # denominator 20000 x Y91
-        K(MAY, 2, 1697.4675, 49.092742),                     # (2500/1000 + 5000/3000) / Y31; 20000 x Y31
+        # age x sex strata, each sex weighted by the whole ESP (W = 2 x 100,000): s2 is F80-84 (P1F80
+        # 1000), s3 M70-74 (P1M70 3000): (2500/1000 + 5000/3000) / Y31 / 200000 x 1e5 = 24.546371
+        # (age-only standardisation pooled the sexes over W = 100,000: 49.09)
+        K(MAY, 2, 1697.4675, 24.546371),                     # 20000 x Y31
         K(JUN, 3, 1642.7105, None, note=DSR_NOTE),          # s5, s7, s9: s7 in the empty 65-69 band
         K(APR, 0, 1642.7105, 0),
-        K(FY, 1, 996.57769, 7.0240385, breakdown="imd_quintile", group="Unknown"),  # s9: 7000/(4000 Y91)
-        K(FY, 2, 1245.7221, 21.072115, breakdown="sex", group="Female"),  # a, c: (2.5 + 2.75)/Y91; 5000 x Y91
+        K(FY, 1, 996.57769, 3.5120192, breakdown="imd_quintile", group="Unknown"),  # s9: 7000/(4000 Y91)/200000 x 1e5
+        K(FY, 2, 1245.7221, 21.072115, breakdown="sex", group="Female"),  # a, c: (2.5 + 2.75)/Y91 over W = 100,000 (one sex)
+    ],
+    # BCF 2025-26: emergency admissions aged 65+: s1 (a 84), s2 (a), s3 (b 73, '22'), s6 (g 78), s7 (f 68) = 5;
+    # s4 is elective, s8 (k) is 64 on 2024-05-15, s5/s9/s11 are under 65. Population 65+ 6000.
+    "m16_emergency_admissions_65": [
+        K(FY, 5, 6000, 334.47802),     # 5 / (6000 x Y91) x 100000
+        K(APR, 2, 6000, 405.83333),    # s1, s6: 2 / (6000 x Y30) x 100000
+        K(MAY, 2, 6000, 392.74194, note="s8: pat_k is 64 on 2024-05-15"),   # s2, s3: 2 / (6000 x Y31)
+        K(JUN, 1, 6000, 202.91667),    # s7
+        K(FY, 4, 4000, 401.37363, level="locality", geo="East"),       # s1, s2, s3, s7 / (4000 x Y91)
+        K(FY, 1, 2000, 200.68681, level="locality", geo="Solihull"),   # s6 / (2000 x Y91)
     ],
     # ---------------------------------------------------------------- m17
     # UTC (type 03) wound care: a2 (c, 04-07), a3 (g, 05-07); a4 is not wound care, a1 is type 01.
@@ -429,21 +489,26 @@ EXPECTED: dict[str, list[K]] = {
         K(FY, 2, 5000, 160.54945, breakdown="sex", group="Female"),           # c, g / (F 5000 x Y91)
         K(FY, 1, 2000, 200.68681, breakdown="age_band", group="0-14"),        # c / (F10 2000 x Y91)
     ],
-    # Items: April P1 50 + P2 30 = 80.
+    # Items: April P1 50 + P2 30 = 80 (P1's 40 glucose-strip items are not wound care). The extract's
+    # latest month is April 2024, so its data end is 2024-04-30: May and June are missing, not zero,
+    # and FY 2024-25 to date is April only (30 days).
     "m17_wound_prescribing": [
-        K(FY, 80, 20000, 16.054945),   # 80 / (20000 x Y91) x 1000
+        K(FY, 80, 20000, 48.7),        # 80 / (20000 x Y30) x 1000
         K(APR, 80, 20000, 48.7),       # 80 / (20000 x Y30) x 1000
-        K(MAY, 0, 20000, 0),
-        K(FY, 50, 10000, 20.068681, level="practice", geo="Y90001"),  # 50 / (10000 x Y91) x 1000
+        K(MAY, None, None, None, absent=True, note="after the extract's data end"),
+        K(FY, 50, 10000, 60.875, level="practice", geo="Y90001"),  # 50 / (10000 x Y30) x 1000
     ],
     # ---------------------------------------------------------------- m18 GPAD appointments per 1,000 (annualised by days)
-    # April: P1 300+500+100+100 = 1000, P2 400+600 = 1000; May: P1 1000.
+    # April: P1 300+500+100+100 = 1000, P2 400+600 = 1000; May: P1 1000. GPAD's latest month is May
+    # 2024 (data end 2024-05-31): June is missing, not zero; FY to date = April-May = 61 days.
     "m18_gp_appointments_rate": [
-        K(FY, 3000, 20000, 602.06044),   # 3000 / (20000 x Y91) x 1000
+        K(FY, 3000, 20000, 898.15574),   # 3000 / (20000 x 61/365.25) x 1000 (June not annualised as 0: 602.06)
         K(APR, 2000, 20000, 1217.5),     # 2000 / (20000 x Y30) x 1000
         K(MAY, 1000, 20000, 589.1129),   # 1000 / (20000 x Y31) x 1000
-        K(FY, 2000, 10000, 802.74725, level="practice", geo="Y90001"),
-        K(FY, 1000, 10000, 401.37363, level="locality", geo="Solihull"),
+        K(JUN, None, None, None, absent=True, note="after GPAD's data end"),
+        K(Q1, None, None, None, absent=True, note="2024-25 Q1 is not complete in GPAD"),
+        K(FY, 2000, 10000, 1197.541, level="practice", geo="Y90001"),    # 2000 / (10000 x 61/365.25) x 1000
+        K(FY, 1000, 10000, 598.77049, level="locality", geo="Solihull"),  # 1000 / (10000 x 61/365.25) x 1000
     ],
     # ---------------------------------------------------------------- m19 GPAD booking intervals (unknown excluded)
     # April known: P1 300 same-day + 500 (2-7d) + 100 (>28d) [100 unknown excluded], P2 400 same-day +
@@ -481,7 +546,7 @@ EXPECTED: dict[str, list[K]] = {
     "m21_cyp_ltc_admissions": [
         K(FY, 1, 2000, 200.68681),       # 1 / (2000 x Y91) x 100000
         K(JUN, 1, 2000, 608.75),         # 1 / (2000 x Y30) x 100000
-        K(MAY, 0, 2000, 0),
+        K(MAY, 0, 2000, 0, note="s11 (2024-05-25): pat_m's epilepsy admission at 19 is outside 'under 19s'"),
         K(FY, 1, 2000, 200.68681, breakdown="age_band", group="0-14"),
         K(FY, 1, 2000, 200.68681, breakdown="ethnicity", group="Black"),   # c (N)
     ],
@@ -584,8 +649,8 @@ def test_dobson_ci_for_dsr(kat: pd.DataFrame) -> None:
     r = one(kat, "m09_falls_65", FY)
     assert r.value == pytest.approx(value, rel=1e-9)
     assert _ci(r) == pytest.approx((lo, hi), rel=1e-9)
-    # m16 May: s2 (80-84, w 2500, P1F80 1000) and s3 (70-74, w 5000, P1M70 3000), all-age weights 100,000
-    value, lo, hi = _dobson([(2500, 1, 1000 * Y31), (5000, 1, 3000 * Y31)], 100_000)
+    # m16 May: s2 (F80-84, w 2500, P1F80 1000) and s3 (M70-74, w 5000, P1M70 3000); age x sex: W = 2 x 100,000
+    value, lo, hi = _dobson([(2500, 1, 1000 * Y31), (5000, 1, 3000 * Y31)], 200_000)
     r = one(kat, "m16_acsc_chronic", MAY)
     assert r.value == pytest.approx(value, rel=1e-9)
     assert _ci(r) == pytest.approx((lo, hi), rel=1e-9)
@@ -697,6 +762,19 @@ def test_smoking_referral_window_is_the_12_months_to_the_snapshot(kat: pd.DataFr
     assert (r.numerator, r.denominator) == (1, 1), f"Solihull smokers referred {r.numerator} of {r.denominator}; by hand 1 of 1"
 
 
+def test_each_source_has_its_own_data_end_and_latest_revised_month_is_provisional(kat: pd.DataFrame) -> None:
+    """GPAD ends in May 2024 (its latest month) although the data end is June: its FY to date ends
+    2024-05-31. UCR and GPAD are usually revised, so their latest month (and the periods holding
+    it) are provisional; care-home admissions are not a revised source."""
+    fy = one(kat, "m18_gp_appointments_rate", FY)
+    assert fy.period_end == date(2024, 5, 31) and bool(fy.provisional)
+    assert bool(one(kat, "m18_gp_appointments_rate", MAY).provisional)
+    assert not one(kat, "m18_gp_appointments_rate", APR).provisional
+    assert bool(one(kat, "m05_ucr_referrals", JUN).provisional) and bool(one(kat, "m05_ucr_referrals", Q1).provisional)
+    assert not one(kat, "m05_ucr_referrals", MAY).provisional
+    assert not kat[kat.indicator_id == "m04_care_home_admissions_65"].provisional.any()
+
+
 def test_count_indicators_report_zero_for_a_complete_month_without_events(kat: pd.DataFrame) -> None:
     rows = _select(kat, "m05_ucr_referrals", JUN)
     assert len(rows) == 1 and rows.iloc[0].value == 0, "June 2024 UCR referrals: 0 by hand, row missing"
@@ -739,7 +817,7 @@ def test_only_declared_breakdowns_and_frequencies(kat: pd.DataFrame, indicator_i
     assert not res.duplicated(["period_type", "period", "geography_level", "geography", "breakdown", "group"]).any()
 
 
-@pytest.mark.parametrize("indicator_id", [i.id for i in INDICATORS if i.aggregation != "median"])
+@pytest.mark.parametrize("indicator_id", [i.id for i in INDICATORS if i.aggregation not in ("median", "percentile")])
 def test_groups_add_up_to_the_total(kat: pd.DataFrame, indicator_id: str) -> None:
     """Every event is in exactly one group of each breakdown and one practice, so numerators add up.
     (A group whose denominator is empty must not swallow its events.)"""

@@ -46,16 +46,17 @@ def test_code_lists() -> None:
     codes = reference.read_reference("code_list")
     assert set(codes["list_name"]) == {"acsc_chronic", "falls_cause", "injury_diagnosis", "wound_bnf", "cyp_ltc"}
     assert codes["source"].str.len().min() > 10 and codes["version"].notna().all()
+    # NHS OF 2.3.i (IAP00068): see also tests/test_catalogue.py::test_shipped_chronic_acsc_list_is_nhs_of_2_3_i
     for code in ("I209", "J459", "I500", "I110", "G409", "R568", "J449", "F03", "G309", "E105",
-                 "E112", "E148", "I10", "I119", "D509", "E43", "E550", "I248"):
+                 "E112", "E148", "I10", "I119", "D509", "I248", "E109", "E119", "I489", "B181", "I130"):
         assert matches("acsc_chronic", code), code
-    for code in ("E109", "E119", "I111", "J189", "I21", "D500", "J20"):
+    for code in ("E43", "E550", "I111", "J189", "I21", "D500", "J20"):
         assert not matches("acsc_chronic", code), code
     assert prefixes("falls_cause") == [f"W{i:02d}" for i in range(20)]
     assert matches("injury_diagnosis", "S720") and matches("injury_diagnosis", "T983")
     assert not matches("injury_diagnosis", "T99") and not matches("injury_diagnosis", "R55")
     assert matches("wound_bnf", "20030100018") and not matches("wound_bnf", "0601060D0")
-    assert sorted(prefixes("cyp_ltc")) == ["E10", "G40", "G41", "J45", "J46"]
+    assert sorted(prefixes("cyp_ltc")) == ["E10", "E11", "E12", "E13", "E14", "G40", "G41", "J45", "J46"]  # NHS OF 2.3.ii
 
 
 def test_every_shipped_extract_has_a_file_and_a_readme_entry() -> None:
