@@ -12,6 +12,7 @@ import access
 import auth
 import cli
 from caching import cache
+from callbacks.faults import on_callback_error
 from data_loaders.settings import load_settings
 
 
@@ -24,6 +25,7 @@ def create_app() -> Dash:
         title="BSol outcomes dashboard",
         update_title="Loading… | BSol outcomes dashboard",
         suppress_callback_exceptions=False,
+        on_error=on_callback_error,
     )
     cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache",
                                        "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout})
@@ -39,6 +41,7 @@ def create_app() -> Dash:
     from callbacks.downloads import register_routes
 
     register_routes(app.server)
+    app.server.teardown_request(data.close_request_connection)
 
     cli.register_commands(app.server)
     auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)

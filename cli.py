@@ -92,6 +92,7 @@ def register_commands(server: Flask) -> None:
         """Write the results table (one row per indicator, period, geography, breakdown, group)."""
         from data_loaders.db import database_exists, read_engine
         from data_loaders.settings import load_settings
+        from exports.files import csv_bytes, write_bytes
         from metrics.results import for_display, read_results
 
         url = load_settings().database_url
@@ -102,7 +103,7 @@ def register_commands(server: Flask) -> None:
             frame = read_results(conn)
         if not exact:
             frame = for_display(frame)
-        frame.to_csv(out, index=False)
+        write_bytes(out, csv_bytes(frame))
         audit("export_exact" if exact else "export", {"what": "measures", "out": str(out), "rows": len(frame)})
         click.echo(f"wrote {len(frame):,} rows to {out}")
 
@@ -153,6 +154,7 @@ def register_commands(server: Flask) -> None:
 
         from data_loaders.db import database_exists, read_engine
         from data_loaders.settings import load_settings
+        from exports.files import csv_bytes, write_bytes
         from metrics import prepost
 
         settings = load_settings()
@@ -174,7 +176,7 @@ def register_commands(server: Flask) -> None:
             frame = prepost.plan_layout(frame)
             for col in prepost.ACTIVITY_LABELS.values():
                 frame[col] = [("[c]" if pd.isna(v) else f"{v:.0f}") for v in frame[col]]
-        frame.to_csv(out, index=False)
+        write_bytes(out, csv_bytes(frame))
         audit("export_exact" if exact else "export", {"what": "prepost", "out": str(out), "rows": len(frame),
                                                       "cohort": cohort, "window": window, "layout": layout})
         click.echo(f"wrote {len(frame):,} rows to {out} ({cohort}, {window} months, "

@@ -5,33 +5,93 @@ Cache keys include the data version, so a load that lands is visible on the next
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 
 import pandas as pd
+from flask import has_request_context, request
+from sqlalchemy import Connection
 
 from caching import cache
-from data_loaders.db import data_version, database_exists, read_dataset_info, read_engine
+from data_loaders.db import (
+    database_exists,
+    duckdb_path,
+    read_dataset_info,
+    read_engine,
+    stamped_version,
+)
 from data_loaders.settings import load_settings
 from metrics import quality as quality_mod
 from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
+from metrics.disclosure import Col, Kind, configured_rule, protect
 
 
 def _url() -> str:
     return load_settings().database_url
 
 
+_PINNED = "bsol.read_connection"
+
+
+@contextmanager
+def _reader() -> Iterator[Connection]:
+    """The request's one read connection: every read while answering a request sees the same data.
+
+    A load that lands mid-request is not mixed in: a DuckDB connection keeps reading the file it
+    opened (the load swaps in a new file), a PostgreSQL one reads one REPEATABLE READ snapshot.
+    Outside a request (the CLI, tests calling helpers) each use gets its own short connection.
+    """
+    if not has_request_context():
+        with _reader() as conn:
+            yield conn
+        return
+    env = request.environ
+    if _PINNED not in env:
+        conn = read_engine(_url()).connect()
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        env[_PINNED] = conn
+    yield env[_PINNED]
+
+
+def close_request_connection(_error: BaseException | None = None) -> None:
+    """Flask teardown_request hook: close the request's read connection (see _reader)."""
+    conn = request.environ.pop(_PINNED, None) if has_request_context() else None
+    if conn is not None:
+        conn.close()
+
+
 def version() -> str:
-    return data_version(_url())
+    """The data version this request reads (the write id stamped by every load), once per request."""
+    if has_request_context() and "bsol.version" in request.environ:
+        return request.environ["bsol.version"]
+    path = duckdb_path(_url())
+    if path is not None and not path.exists():
+        value = "none"
+    else:
+        with _reader() as conn:
+            value = stamped_version(conn)
+    if has_request_context():
+        request.environ["bsol.version"] = value
+    return value
 
 
 @cache.memoize()
 def _results(version_key: str, indicator_ids: tuple[str, ...] | None, period_type: str | None,
              geography_level: str | None, geographies: tuple[str, ...] | None, breakdown: str | None) -> pd.DataFrame:
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         frame = results.read_results(conn, list(indicator_ids) if indicator_ids else None, period_type,
                                      geography_level, list(geographies) if geographies else None, breakdown)
     return results.for_display(frame)
+
+
+def exact_results(indicator_ids: list[str], period_type: str | None = None) -> pd.DataFrame:
+    """Exact stored results (no disclosure control): only for a data manager's audited exact export."""
+    with read_engine(_url()).connect() as conn:
+        frame = results.read_results(conn, indicator_ids, period_type)
+    return frame.assign(suppressed=False)
 
 
 def display_results(indicator_ids: list[str] | None = None, period_type: str | None = None,
@@ -46,7 +106,7 @@ def display_results(indicator_ids: list[str] | None = None, period_type: str | N
 def _inequality(version_key: str, indicator_id: str, period_type: str | None) -> pd.DataFrame:
     from metrics import inequality
 
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         return inequality.read_inequality(conn, indicator_id, period_type)
 
 
@@ -59,7 +119,7 @@ def inequality_rows(indicator_id: str, period_type: str | None) -> pd.DataFrame:
 def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
                period_type: str | None) -> tuple[pd.DataFrame, object] | None:
     ind = INDICATORS_BY_ID[indicator_id]
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         exact = results.read_results(conn, [indicator_id], period_type, level, [geography], "none")
     if exact.empty:
         return None
@@ -76,7 +136,7 @@ def spc_chart(indicator_id: str, level: str, geography: str,
 @cache.memoize()
 def _scorecard(version_key: str, level: str, geography: str, period_type: str | None) -> list[dict[str, object]]:
     # Cached as plain dicts: Indicator holds lambdas (filters), which cannot be pickled.
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         rows = results.scorecard(conn, level, geography, period_type)
     return [{f.name: (r.indicator.id if f.name == "indicator" else getattr(r, f.name)) for f in fields(r)}
             for r in rows]
@@ -89,7 +149,10 @@ def scorecard(level: str = "bsol", geography: str = "BSol", period_type: str | N
 
 @cache.memoize()
 def _dataset_info(version_key: str, url: str) -> dict[str, str]:
-    return read_dataset_info(url) if database_exists(url) else {}
+    if not database_exists(url):
+        return {}
+    with _reader() as conn:
+        return read_dataset_info(conn)
 
 
 def dataset_info() -> dict[str, str]:
@@ -105,7 +168,7 @@ def is_demo() -> bool:
 def _geography_tree(version_key: str) -> pd.DataFrame:
     if not database_exists(_url()):
         return quality_mod.geography_tree_empty()
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         return quality_mod.geography_tree(conn)
 
 
@@ -128,7 +191,7 @@ def practices_of(locality: str) -> list[str]:
 def _quality(version_key: str) -> tuple[pd.DataFrame, list[quality_mod.Completeness]]:
     if not database_exists(_url()):
         return pd.DataFrame(), []
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         return quality_mod.source_coverage(conn), quality_mod.completeness(conn)
 
 
@@ -140,10 +203,23 @@ def completeness() -> list[quality_mod.Completeness]:
     return _quality(version())[1]
 
 
+def completeness_display() -> pd.DataFrame:
+    """Completeness of the patient spine through the disclosure policy (metrics.quality)."""
+    return quality_mod.completeness_for_display(completeness(), configured_rule())
+
+
+def rows_display(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A table of row counts (source coverage, load log) with its counts under the policy."""
+    if frame.empty or column not in frame:
+        return frame
+    return protect(frame, {column: Col(Kind.DETAIL)}, configured_rule()).drop(columns="suppressed")
+
+
 def load_log() -> pd.DataFrame:
     from data_loaders.load import read_load_log
 
-    return read_load_log(_url())
+    with _reader() as conn:
+        return read_load_log(_url(), conn)
 
 
 def audit_log(limit: int | None = 200) -> pd.DataFrame:
@@ -174,7 +250,7 @@ def build_pack(place: str, period: str | None = None) -> bytes | None:
 
     if not database_exists(_url()):
         return None
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         return pack.build_pack(conn, place, period)
 
 
@@ -184,7 +260,7 @@ def _prepost(version_key: str, cohort: str, window: int) -> pd.DataFrame:
 
     if not database_exists(_url()):
         return pd.DataFrame()
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         return prepost.for_display(prepost.read_prepost(conn, cohort, window))
 
 
@@ -199,7 +275,7 @@ def _int_teams(version_key: str) -> pd.DataFrame:
 
     if not database_exists(_url()):
         return pd.DataFrame(columns=["int_team_code", "int_team", "locality"])
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         return prepost.int_teams(conn)
 
 
@@ -215,7 +291,7 @@ def _caseload_profile(version_key: str, scope: str, cohort: str) -> pd.DataFrame
     if not database_exists(_url()):
         return pd.DataFrame()
     _label, frm, to = prepost.COHORT_PRESETS[cohort]
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to))
 
 
@@ -226,21 +302,19 @@ def caseload_profile_display(scope: str = "BSol", cohort: str = "pilot") -> pd.D
 
 @cache.memoize()
 def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, float]:
-    from metrics import disclosure, prepost
+    from metrics import prepost
 
     if not database_exists(_url()):
         return {}
     _label, frm, to = prepost.COHORT_PRESETS[cohort]
-    with read_engine(_url()).connect() as conn:
+    with _reader() as conn:
         flow = prepost.cohort_flow(conn, window, frm, to)
     total = flow[flow["int_team_code"] == prepost.TOTAL_CODE]
     if total.empty:
         return {}
-    rule = disclosure.configured_rule()
-    return {k: float(disclosure.round_for_display(float(v), rule.rounding))
-            for k, v in total.iloc[0].items() if k != "int_team_code"}
+    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"})
 
 
 def cohort_flow_total(cohort: str = "pilot", window: int = 6) -> dict[str, float]:
-    """Who the rules leave out, BSol Total only (BSol level: rounded, not suppressed)."""
+    """Who the rules leave out, BSol Total only (metrics.prepost.flow_for_display: 1-7 hidden as NaN)."""
     return _cohort_flow_total(version(), cohort, window)

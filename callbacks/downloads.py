@@ -1,25 +1,27 @@
 """Table downloads as Flask routes under /download/ (access.check_request requires the analyst role).
 
 The file is built from the same view function as the page's "figures behind every chart" table,
-so a download can never show more than the page (disclosure control applied in metrics.results).
+so a download can never show more than the page (disclosure control applied in metrics.results);
+every file goes through exports.files. `?exact=1` (data managers only, audited) skips disclosure control.
 """
 
 from __future__ import annotations
 
-import io
-
 from flask import Flask, Response, abort, request
 
+import access
 from callbacks import data
+from exports import files
 from layouts import filters as flt
 from layouts import measure, prepost, views
 from metrics.catalogue import INDICATORS_BY_ID
 
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {"csv": files.CSV_TYPE, "xlsx": files.XLSX_TYPE}
 
 
-def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str]) -> bytes:
+def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str], exact: bool = False) -> bytes:
+    """The measure page's figures table as a file; ``exact`` (data managers only, audited by the
+    route) skips disclosure control."""
     ind = INDICATORS_BY_ID.get(indicator_id)
     if ind is None or fmt not in FORMATS:
         abort(404)
@@ -28,18 +30,14 @@ def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str]) -> b
         abort(400, "; ".join(f.errors))
     pt = f.period_type if f.period_type in ind.frequency else ind.frequency[0]
     f = flt.Filters(f.locality, pt, f.period, f.breakdown)
-    frame = data.display_results([ind.id], period_type=pt)
+    frame = data.exact_results([ind.id], period_type=pt) if exact else data.display_results([ind.id], period_type=pt)
     period = f.period if f.period not in (None, "", measure.LATEST) else views.latest_period(frame, f)
     if period is None:
         abort(404, "No data for this selection")
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
     table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs), ind)
-    if fmt == "csv":
-        return table.to_csv(index=False).encode("utf-8-sig")
-    buf = io.BytesIO()
-    table.to_excel(buf, index=False, sheet_name=ind.id[:31])
-    return buf.getvalue()
+    return files.csv_bytes(table) if fmt == "csv" else files.xlsx_bytes({ind.id: table})
 
 
 def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
@@ -57,7 +55,8 @@ def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
     shown = prepost.in_scope(frame, prepost.scope_codes(sel, teams))
     tables = prepost.download_tables(shown, sel, prepost.scope_label(sel, teams))
     scope = sel.team if sel.team != prepost.ALL_TEAMS else sel.locality
-    return prepost.download_bytes(tables, fmt), f"bsol-prepost-{scope}-{sel.cohort}-{sel.window}m.{fmt}".lower()
+    body = files.csv_bytes(next(iter(tables.values()))) if fmt == "csv" else files.xlsx_bytes(tables)
+    return body, f"bsol-prepost-{scope}-{sel.cohort}-{sel.window}m.{fmt}".lower()
 
 
 def _attachment(body: bytes, fmt: str, name: str) -> Response:
@@ -78,8 +77,17 @@ def register_routes(server: Flask) -> None:
     # access.check_request has already refused callers without the permission (ROUTES in access.py).
     @server.route("/download/measure/<indicator_id>.<fmt>")
     def download_measure(indicator_id: str, fmt: str) -> Response:
-        body = measure_table_bytes(indicator_id, fmt, {k: request.args.get(k, "") for k in flt.KEYS})
-        return _downloaded(body, fmt, f"bsol-{indicator_id}.{fmt}")
+        exact = request.args.get("exact", "") not in ("", "0", "false")
+        if exact and not access.can("exact_exports"):
+            abort(403)  # exact (undisclosed) values: data managers only, and audited
+        query = {k: request.args.get(k, "") for k in flt.KEYS}
+        body = measure_table_bytes(indicator_id, fmt, query, exact=exact)
+        if exact:
+            from auth import audit_event
+
+            audit_event("export_exact", {"what": "measure download", "indicator": indicator_id, "format": fmt,
+                                         **query})
+        return _downloaded(body, fmt, f"bsol-{indicator_id}{'-exact' if exact else ''}.{fmt}")
 
     @server.route("/download/prepost.<fmt>")
     def download_prepost(fmt: str) -> Response:
@@ -93,10 +101,5 @@ def register_routes(server: Flask) -> None:
         if fmt not in FORMATS:
             abort(404)
         frame = data.audit_log(limit=None)
-        if fmt == "csv":
-            body = frame.to_csv(index=False).encode("utf-8-sig")
-        else:
-            buf = io.BytesIO()
-            frame.to_excel(buf, index=False, sheet_name="audit_log")
-            body = buf.getvalue()
+        body = files.csv_bytes(frame) if fmt == "csv" else files.xlsx_bytes({"audit_log": frame})
         return _downloaded(body, fmt, f"bsol-audit-log.{fmt}")

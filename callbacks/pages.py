@@ -52,8 +52,9 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
 @callback(Output(ids.DATA_CONTENT, "children"), Input(ids.URL, "pathname"))
 def update_data_page(_pathname: str | None) -> html.Div:
     details = access.can("load_details")  # viewers and analysts: no load log details or rejection reasons
+    coverage = data.source_coverage() if details else data.rows_display(data.source_coverage(), "Rows")
     return data_page.content(data.dataset_info(), data.load_log() if details else None,
-                             data.rejections() if details else None, data.source_coverage(), data.completeness(),
+                             data.rejections() if details else None, coverage, data.completeness_display(),
                              audit=data.audit_log() if access.can("audit") else None)
 
 

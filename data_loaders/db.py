@@ -115,9 +115,8 @@ def write_transaction(url: str) -> Iterator[Connection]:
             engine.dispose()
         return
     with _writer_lock(path):
+        remove_stale_copies(path)
         work = path.with_name(f".{path.name}.loading-{os.getpid()}")
-        if work.exists():
-            work.unlink()
         if path.exists():
             shutil.copy2(path, work)
         engine = make_engine(f"duckdb:///{work}")
@@ -136,6 +135,17 @@ def write_transaction(url: str) -> Iterator[Connection]:
                 leftover.unlink(missing_ok=True)
             raise
     _read_engines.pop(url, None)
+
+
+def remove_stale_copies(path: Path) -> list[Path]:
+    """Delete working copies (and their WAL files) left by loads that were killed mid-way.
+
+    Called with the writer lock held, so no other load is using one: every copy is stale.
+    """
+    stale = sorted(path.parent.glob(f".{path.name}.loading-*"))
+    for leftover in stale:
+        leftover.unlink(missing_ok=True)
+    return stale
 
 
 def _stamp(conn: Connection) -> None:
@@ -162,9 +172,20 @@ def data_version(url: str) -> str:
     return value or "none"
 
 
-def read_dataset_info(url: str) -> dict[str, str]:
-    with read_engine(url).connect() as conn:
-        if not inspect(conn).has_table("dataset_info"):
-            return {}
-        rows = conn.execute(select(dataset_info.c.key, dataset_info.c.value)).all()
+def read_dataset_info(url_or_conn: str | Connection) -> dict[str, str]:
+    if isinstance(url_or_conn, str):
+        with read_engine(url_or_conn).connect() as conn:
+            return read_dataset_info(conn)
+    conn = url_or_conn
+    if not inspect(conn).has_table("dataset_info"):
+        return {}
+    rows = conn.execute(select(dataset_info.c.key, dataset_info.c.value)).all()
     return {k: v for k, v in rows}
+
+
+def stamped_version(conn: Connection) -> str:
+    """The write id of the data this connection reads ("none" before any write)."""
+    if not inspect(conn).has_table("dataset_info"):
+        return "none"
+    value = conn.execute(select(dataset_info.c.value).where(dataset_info.c.key == "write_id")).scalar()
+    return value or "none"

@@ -102,7 +102,9 @@ def _checks_across_extracts() -> list[str]:
         + ", ".join(f"`{n}`" for n in REQUIRED_EXTRACTS)
         + " (the results cannot be computed without them); otherwise it is rejected naming the missing "
         "extract. Shipped reference data (marked below) is installed by the loader itself on every load "
-        "and kept in step with the app's copy; a changed copy of it in a load is rejected.",
+        "and kept in step with the app's copy; a changed copy of it in a load is rejected. Two files of one "
+        "extract in one load may not share a key or period: each file replaces its slice, so one would "
+        "overwrite the other.",
         "",
     ]
     return lines

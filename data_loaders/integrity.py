@@ -87,6 +87,40 @@ def check_links(conn: Connection, incoming: Sequence[Incoming]) -> dict[str, Pro
     return out
 
 
+def check_overlaps(incoming: Sequence[Incoming]) -> dict[str, Problems]:
+    """Problems per file for rows whose replace slice (key or period) an earlier file of the same load has.
+
+    Each file replaces its slice of the table, so a later file would silently remove (or overwrite)
+    the earlier file's rows: the load is rejected instead, naming both files.
+    """
+    out: dict[str, Problems] = {}
+    seen: dict[str, pd.DataFrame] = {}  # extract -> slice values already claimed, with file and row
+    for item in incoming:
+        columns = list(get_extract(item.extract).replace_columns)
+        mine = item.frame[columns].copy()
+        mine["_file"], mine["_row"] = item.file, item.rows.to_numpy()
+        before = seen.get(item.extract)
+        if before is not None:
+            clash = mine.drop(columns=["_file", "_row"]).merge(
+                before.drop_duplicates(columns), on=columns, how="left", indicator=True)
+            hit = (clash["_merge"] == "both").to_numpy()
+            if hit.any():
+                problems = out.setdefault(item.file, Problems())
+                earlier = clash[hit]
+                problems.add_many(int(hit.sum()), (
+                    Problem(item.file, int(row), ", ".join(columns),
+                            f"{', '.join(f'{c}={show_value(v)}' for c, v in zip(columns, values, strict=True))} is "
+                            f"also in {file} (row {int(first)}) of this load; each file replaces the rows it "
+                            "shares these values with, so one would overwrite the other: merge the files or "
+                            "load them one after the other")
+                    for row, values, file, first in zip(
+                        item.rows[hit], earlier[columns].itertuples(index=False, name=None),
+                        earlier["_file"], earlier["_row"], strict=True)
+                ))
+        seen[item.extract] = mine if before is None else pd.concat([before, mine], ignore_index=True)
+    return out
+
+
 def missing_required(conn: Connection, required: Iterable[str], loading: Mapping[str, int]) -> list[str]:
     """Required extracts with no rows in the database and none in this load (`loading`: extract -> rows)."""
     inspector = sa.inspect(conn)

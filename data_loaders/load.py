@@ -34,8 +34,8 @@ from sqlalchemy import Connection, Table, and_, exists, insert, select
 from data_loaders.db import duckdb_path, read_engine, write_transaction
 from data_loaders.dialect import driver_connection
 from data_loaders.extracts import Extract, get_extract
-from data_loaders.integrity import Incoming, check_links, missing_required
-from data_loaders.readers import FORMATS, read_extract
+from data_loaders.integrity import Incoming, check_links, check_overlaps, missing_required
+from data_loaders.readers import FORMATS, check_file_size, read_extract
 from data_loaders.settings import load_settings
 from data_loaders.tables import EXTRACT_TABLES, load_log
 from data_loaders.validate import (
@@ -293,7 +293,12 @@ def _check_shipped(c: _Checked) -> None:
 def _check_file(path: Path, extract: str | None) -> _Checked:
     problems = Problems()
     try:
+        check_file_size(path)  # before reading it into memory
         data = path.read_bytes()
+    except ExtractValidationError as e:  # too large to read into memory: hashed as a stream for the record
+        problems.extend(Problems(items=list(e.problems), total=e.total))
+        with open(path, "rb") as handle:
+            return _Checked(path, hashlib.file_digest(handle, "sha256").hexdigest(), extract, None, problems)
     except OSError as e:
         problems.add(Problem(path.name, None, None, f"cannot read the file: {e.strerror or e}"))
         return _Checked(path, "", extract, None, problems)
@@ -321,7 +326,7 @@ def load_files(
     """Validate every file, then load them all in one transaction, or reject them all.
 
     `extract` names the extract for every file (otherwise each file name says). Files are loaded
-    in the order given, so when two files of one load share keys the later one wins. Shipped
+    in the order given; two files of one extract that share a key or period are rejected. Shipped
     reference data is installed first (and refreshed when the app's copy changed). `required`
     names extracts that must have rows afterwards (the results refresh needs them).
     Raises ExtractValidationError (database untouched) if any file has any problem.
@@ -363,10 +368,10 @@ def _cross_check(conn: Connection, checked: Sequence[_Checked], required: Sequen
     """Declared relationships (per file) and required extracts (for the load) against the database + load."""
     incoming = [Incoming(c.path.name, c.extract, c.frame, c.rows) for c in checked
                 if c.extract is not None and c.frame is not None and c.rows is not None]
-    by_file = check_links(conn, incoming)
-    for c in checked:
-        if c.path.name in by_file:
-            c.problems.extend(by_file[c.path.name])
+    for by_file in (check_overlaps(incoming), check_links(conn, incoming)):
+        for c in checked:
+            if c.path.name in by_file:
+                c.problems.extend(by_file[c.path.name])
     loading: dict[str, int] = {}
     for item in incoming:
         loading[item.extract] = loading.get(item.extract, 0) + len(item.frame)
@@ -412,15 +417,18 @@ def _record_rejections(bad: Sequence[_Checked], data_dir: Path) -> None:
 LOAD_LOG_COLUMNS = [c.name for c in load_log.columns]
 
 
-def read_load_log(url: str) -> pd.DataFrame:
-    """Every load that landed, newest first (empty frame when there is no database yet)."""
+def read_load_log(url: str, conn: Connection | None = None) -> pd.DataFrame:
+    """Every load that landed, newest first (empty frame when there is no database yet).
+    `conn`: read on this connection (a page's one per-request connection) instead of a new one."""
     path = duckdb_path(url)
     if path is not None and not path.exists():
         return pd.DataFrame(columns=LOAD_LOG_COLUMNS)
-    with read_engine(url).connect() as conn:
-        if not sa.inspect(conn).has_table(load_log.name):
-            return pd.DataFrame(columns=LOAD_LOG_COLUMNS)
-        rows = conn.execute(select(load_log).order_by(load_log.c.loaded_at.desc())).all()
+    if conn is None:
+        with read_engine(url).connect() as own:
+            return read_load_log(url, own)
+    if not sa.inspect(conn).has_table(load_log.name):
+        return pd.DataFrame(columns=LOAD_LOG_COLUMNS)
+    rows = conn.execute(select(load_log).order_by(load_log.c.loaded_at.desc())).all()
     return pd.DataFrame([tuple(r) for r in rows], columns=LOAD_LOG_COLUMNS)
 
 

@@ -24,6 +24,15 @@ from data_loaders.extracts import EXTRACTS_BY_NAME, Extract, get_extract
 from data_loaders.validate import ROW_INDEX_NAME, ExtractValidationError, Problem
 
 MAX_CELL_CHARS = 10_000
+# Bounds on what one file may make us read, so a broken or hostile file (a compressed "bomb") is
+# refused in seconds with a clear message instead of filling memory for minutes.
+MAX_FILE_BYTES = 4 * 2**30  # on disk
+MAX_UNCOMPRESSED_BYTES = 4 * 2**30  # an XLSX's contents once unzipped
+MAX_COMPRESSION_RATIO = 100  # an XLSX part over BOMB_MIN_BYTES unzipped that shrank more than this is refused
+BOMB_MIN_BYTES = 10 * 2**20
+MAX_ROWS = 50_000_000
+XLSX_MAX_ROWS = 1_048_576  # Excel's own sheet limit: no workbook Excel wrote has more
+MAX_CELLS = 500_000_000  # rows x columns
 FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
 SEPARATORS = ("__", "-")
 
@@ -51,6 +60,26 @@ class RawExtract:
 
 def _fail(file: str, reason: str, row: int | None = None, column: str | None = None) -> ExtractValidationError:
     return ExtractValidationError([Problem(file, row, column, reason)])
+
+
+def check_file_size(path: Path, size: int | None = None) -> None:
+    """Refuse a file over MAX_FILE_BYTES before reading it."""
+    size = path.stat().st_size if size is None else size
+    if size > MAX_FILE_BYTES:
+        raise _fail(path.name, f"the file is {_size(size)}; at most {_size(MAX_FILE_BYTES)} can be loaded at once: "
+                    "split it (e.g. one file per month)")
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n:,.0f} bytes"
+
+
+def check_shape(frame: pd.DataFrame, file: str) -> None:
+    max_rows = MAX_ROWS
+    if len(frame) > max_rows:
+        raise _fail(file, f"the file has more than {max_rows:,} rows: split it (e.g. one file per month)")
+    if len(frame) * max(len(frame.columns), 1) > MAX_CELLS:
+        raise _fail(file, f"the file has {len(frame) * len(frame.columns):,} cells; at most {MAX_CELLS:,}: split it")
 
 
 def identify_extract(path: str | Path) -> Extract:
@@ -99,10 +128,12 @@ def read_extract(path: str | Path, extract: str | Extract | None = None,
             data = path.read_bytes()
         except OSError as e:
             raise _fail(name, f"cannot read the file: {e.strerror or e}") from None
+    check_file_size(path, len(data))
     if not data.strip():
         raise _fail(name, "the file is empty")
     reader = {"csv": read_csv_bytes, "xlsx": read_xlsx_bytes, "parquet": read_parquet_bytes}[fmt]
     frame = reader(data, name, ex)
+    check_shape(frame, name)
     check_cell_sizes(frame, name)
     return RawExtract(ex, frame, name, hashlib.sha256(data).hexdigest())
 
@@ -220,6 +251,7 @@ def read_xlsx_bytes(data: bytes, file: str, extract: Extract | None = None) -> p
 
     if not data.startswith(b"PK"):
         raise _fail(file, "not an XLSX workbook (an .xlsx file is a ZIP archive; this is not one)")
+    check_xlsx_archive(data, file)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # untrusted bytes: any failure means "not a workbook we can read"
@@ -241,10 +273,15 @@ def read_xlsx_bytes(data: bytes, file: str, extract: Extract | None = None) -> p
                         header.pop()
                     header_row = number
                     continue
+                if len(rows) >= XLSX_MAX_ROWS:
+                    raise _fail(file, f"the sheet has more than {XLSX_MAX_ROWS:,} rows (Excel's own limit): "
+                                "is it a generated or broken file? Load large extracts as CSV or Parquet")
                 cells = [_cell_text(v, kinds.get(header[i]) if i < len(header) else None)
                          for i, v in enumerate(values)]
                 rows.append(cells)
                 row_numbers.append(number)
+        except ExtractValidationError:
+            raise
         except Exception as e:  # zip/XML errors surface while iterating a truncated sheet
             raise _fail(file, f"not a readable XLSX workbook (truncated or corrupt: {type(e).__name__}: {e})") from None
     finally:
@@ -268,6 +305,27 @@ def read_xlsx_bytes(data: bytes, file: str, extract: Extract | None = None) -> p
     return _drop_blank_rows(frame, file)
 
 
+def check_xlsx_archive(data: bytes, file: str) -> None:
+    """Look inside the ZIP before parsing: refuse a workbook whose parts unzip to too much, or to
+    far more than a real spreadsheet's XML does (a compressed bomb), in well under a second."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise _fail(file, f"not a readable XLSX workbook (truncated or corrupt: {e})") from None
+    total = sum(p.file_size for p in parts)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise _fail(file, f"the workbook unzips to {_size(total)}; at most {_size(MAX_UNCOMPRESSED_BYTES)}: "
+                    "load large extracts as CSV or Parquet")
+    for part in parts:
+        if part.file_size > BOMB_MIN_BYTES and part.file_size > MAX_COMPRESSION_RATIO * max(part.compress_size, 1):
+            raise _fail(file, f"the workbook part {part.filename} unzips to {_size(part.file_size)} from "
+                        f"{_size(part.compress_size)} (over {MAX_COMPRESSION_RATIO} times): real "
+                        "spreadsheets do not compress like that, so it is refused as a possible compressed bomb")
+
+
 # ----------------------------------------------------------------------------- Parquet
 def read_parquet_bytes(data: bytes, file: str, extract: Extract | None = None) -> pd.DataFrame:
     """Columns as text (dates ISO, booleans true/false); row number = 1-based record number."""
@@ -277,6 +335,13 @@ def read_parquet_bytes(data: bytes, file: str, extract: Extract | None = None) -
 
     if not data.startswith(b"PAR1"):
         raise _fail(file, "not a Parquet file (it does not start with the Parquet magic bytes)")
+    try:
+        meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise _fail(file, f"not a readable Parquet file (truncated or corrupt: {e})") from None
+    if meta.num_rows > MAX_ROWS or meta.num_rows * max(meta.num_columns, 1) > MAX_CELLS:
+        raise _fail(file, f"the file has {meta.num_rows:,} rows of {meta.num_columns} columns; at most "
+                    f"{MAX_ROWS:,} rows and {MAX_CELLS:,} cells: split it (e.g. one file per month)")
     try:
         table = pq.read_table(io.BytesIO(data))
     except (pa.ArrowException, OSError, ValueError) as e:

@@ -21,7 +21,6 @@ leading apostrophe as its own "treat as text" prefix, so the value stays inert. 
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -34,7 +33,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import sqlalchemy as sa
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter, quote_sheetname
@@ -45,6 +43,7 @@ from sqlalchemy import Connection, func, select
 
 from data_loaders.extracts import ETHNIC_GROUPS, LOCALITIES
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
+from exports.files import neutralise, workbook_bytes, write_bytes
 from metrics import disclosure, results
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
@@ -247,13 +246,7 @@ def pack_filename(place: str, period: PackPeriod | str) -> str:
     return f"bsol-outcomes-pack-{get_scope(place).key}-{re.sub(r'[^0-9A-Za-z]+', '-', label)}.xlsx"
 
 
-# --------------------------------------------------------------------------- safe cell writing
-def neutralise(text: str) -> str:
-    """Text that Excel will never run as a formula (see the module docstring)."""
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
+# --------------------------------------------------------------------------- safe cell writing (exports.files)
 @dataclass(frozen=True)
 class Num:
     """A number with its Excel number format (the format travels with the value)."""
@@ -490,11 +483,8 @@ def _cover(wb: Workbook, data: PackData, generated: datetime, sources: pd.DataFr
          "Notes sheet.", None),
         ("", None),
         ("Disclosure control", _HEADING_FONT),
-        (f"Below BSol level, any count from {rule.min_count} to {rule.max_suppressed} is suppressed, together "
-         "with every figure derived from it (value and confidence interval); zero is shown. Displayed "
-         f"numerators, denominators and counts are rounded to the nearest {rule.rounding}. Directly "
-         f"standardised rates with fewer than {rule.min_dsr_count} events are not shown at any level. "
-         "No patient-level data is included in this workbook.", None),
+        (disclosure.describe(rule) + " Zero is shown (it identifies no one). No patient-level data is "
+         "included in this workbook.", None),
         ("", None),
         ("Symbols used in tables", _HEADING_FONT),
         (f"{SUPPRESSED} confidential: suppressed by disclosure control (small numbers)", None),
@@ -751,7 +741,7 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
     """The plan's pre/post INT table and its statistics, for the INTs in the pack's localities.
 
     Why metrics.prepost: it owns the stored rows (read_prepost), their disclosure rule
-    (for_display: team rows are below BSol level, the Total row is BSol level) and the plan's
+    (for_display: every row, the BSol Total included, is below England) and the plan's
     layout; the pack only scopes and formats them.
     """
     title = f"Pre/post INT activity: {data.scope.name}"
@@ -784,9 +774,9 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
         "Activity in the months before and after people joined an Integrated Neighbourhood Team "
         "caseload (index date: first caseload start). Rules: docs/design.md 'Pre/post INT rules'.",
         prepost.RTM_CAUTION,
-        f"Team counts from {data.rule.min_count} to {data.rule.max_suppressed} are suppressed [c] with "
+        f"Counts from {data.rule.min_count} to {data.rule.max_suppressed} are suppressed [c] with "
         f"every figure built on them; counts are rounded to the nearest {data.rule.rounding} and the "
-        "variance is recomputed from the rounded counts."
+        "variance, rates, ratios and per-person figures are computed from the rounded counts."
         + ("" if data.scope.key == "bsol" else " The BSol-wide Total row is in the BSol pack."),
     ]) + 1
     activity_cols = list(prepost.ACTIVITY_LABELS.values())
@@ -905,12 +895,12 @@ def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.D
                           summary, title="Table 2: load log summary")
     row = placed.last_row + 2
     comp_rows = []
-    from metrics.quality import completeness
+    from metrics.quality import completeness, completeness_for_display
 
-    for c in completeness(conn):
-        pct = c.percent
-        comp_rows.append([c.measure, Num(float(c.count), "#,##0"), Num(float(c.total), "#,##0"),
-                          Num(pct, '0.0"%"') if pct is not None else NOT_AVAILABLE])
+    for _, c in completeness_for_display(completeness(conn), data.rule).iterrows():
+        comp_rows.append([c["Check"], _count(c["Affected"], pd.isna(c["Affected"])),
+                          _count(c["Out of"], pd.isna(c["Out of"])),
+                          Num(c["Percent"], '0.0"%"') if pd.notna(c["Percent"]) else SUPPRESSED])
     placed = _write_table(ws, row, "tbl_completeness",
                           [Col("Field (registered patients, BSol)", 45), Col("Patients affected", 22),
                            Col("Registered patients", 12), Col("% of patients", 12)],
@@ -996,19 +986,12 @@ def build_pack(conn: Connection, place: str, period: str | None = None, *,
     place: bsol, birmingham or solihull. period: '2024-25', '2024-25 Q2', '2024-06' or None for
     the latest complete quarter. Raises ValueError for an unknown place or period.
     """
-    buffer = io.BytesIO()
-    build_workbook(conn, place, period, generated_at, rule).save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(build_workbook(conn, place, period, generated_at, rule))
 
 
 def write_pack(conn: Connection, place: str, period: str | None, path: str | Path, **kwargs: Any) -> Path:
     """Write the pack to a file (written to a sibling temp file first, then renamed)."""
-    target = Path(path)
-    content = build_pack(conn, place, period, **kwargs)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_bytes(content)
-    tmp.replace(target)
-    return target
+    return write_bytes(path, build_pack(conn, place, period, **kwargs))
 
 
 __all__ = ["PLACES", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",

@@ -211,6 +211,7 @@ def lazy_table(section: str, period: str, summary: str = "Show the figures behin
 def suppression_legend() -> html.P:
     rule = disclosure.configured_rule()
     return html.P([html.Span(SUPPRESSED, className="legend-swatch swatch-suppressed"),
-                   f" Suppressed: fewer than {rule.max_suppressed + 1} people (or a directly standardised rate on"
-                   f" fewer than {rule.min_dsr_count} events). Not shown to protect confidentiality; not zero."],
+                   f" Suppressed: fewer than {rule.max_suppressed + 1} people or events (or a directly standardised"
+                   f" rate on fewer than {rule.min_dsr_count} events), or hidden so that a suppressed figure cannot"
+                   " be worked out from a total. Not shown to protect confidentiality; not zero."],
                   className="legend")

@@ -6,8 +6,6 @@ import pandas as pd
 from dash import dcc, html
 
 from layouts import components, ids
-from metrics.disclosure import suppress_count
-from metrics.quality import Completeness
 
 
 def layout(**_query: str) -> html.Div:
@@ -19,9 +17,14 @@ def layout(**_query: str) -> html.Div:
     ], className="page page-data")
 
 
+def _shown(x: object, fmt: str = "{:,.0f}") -> str:
+    return "[c]" if x is None or pd.isna(x) else fmt.format(x)  # type: ignore[arg-type]
+
+
 def content(info: dict[str, str], load_log: pd.DataFrame | None, rejections: list[dict[str, object]] | None,
-            coverage: pd.DataFrame, complete: list[Completeness], audit: pd.DataFrame | None = None) -> html.Div:
-    """`load_log`/`rejections`/`audit` are None when the caller's role may not see them (access.py decides)."""
+            coverage: pd.DataFrame, complete: pd.DataFrame, audit: pd.DataFrame | None = None) -> html.Div:
+    """`load_log`/`rejections`/`audit` are None when the caller's role may not see them (access.py decides).
+    ``complete``: metrics.quality.completeness_for_display (disclosure applied: [c], rounded counts)."""
     demo = info.get("is_demo", "").lower() == "true"
     status = html.Div([
         html.H2("Dataset"),
@@ -30,12 +33,12 @@ def content(info: dict[str, str], load_log: pd.DataFrame | None, rejections: lis
         components.definition_list([(k.replace("_", " ").capitalize(), str(v)) for k, v in sorted(info.items())]
                                    or [("Status", "No data loaded")]),
     ], className="panel")
-    comp_rows = pd.DataFrame([{
-        "Check": c.measure,
-        "Affected": "[c]" if pd.isna(suppress_count(c.count)) else f"{c.count:,}",
-        "Out of": f"{c.total:,} {c.of}",
-        "Percent": f"{c.percent:.1f}%" if c.percent is not None else "—",
-    } for c in complete], columns=["Check", "Affected", "Out of", "Percent"])
+    comp_rows = pd.DataFrame({
+        "Check": complete.get("Check", pd.Series(dtype=str)),
+        "Affected": [_shown(v) for v in complete.get("Affected", [])],
+        "Out of": [f"{_shown(v)} {of}" for v, of in zip(complete.get("Out of", []), complete.get("of", []), strict=True)],
+        "Percent": [_shown(v, "{:.1f}%") for v in complete.get("Percent", [])],
+    }, columns=["Check", "Affected", "Out of", "Percent"])
     return html.Div([
         status,
         html.Section([html.H2("What each source covers"),
@@ -62,7 +65,7 @@ def _load_sections(load_log: pd.DataFrame, rejections: list[dict[str, object]]) 
     if "loaded_at" in log:
         log["loaded_at"] = log["loaded_at"].astype(str).str.slice(0, 19)
     log = log.drop(columns=[c for c in ("sha256", "load_id") if c in log.columns])
-    rej = pd.DataFrame([_rejection_row(r) for r in rejections[:50]],
+    rej = pd.DataFrame([_rejection_row(r, with_reason=True) for r in rejections[:50]],
                        columns=["When", "File", "Extract", "Problems", "First problem"])
     return [
         html.Section([html.H2("Load log"),
@@ -90,14 +93,15 @@ def _audit_section(audit: pd.DataFrame) -> html.Section:
     ], className="panel", id="audit-log")
 
 
-def _rejection_row(r: dict[str, object]) -> dict[str, object]:
-    """Where and why a file was rejected: row, column and reason only (never the offending values)."""
+def _rejection_row(r: dict[str, object], with_reason: bool = False) -> dict[str, object]:
+    """Where a file was rejected (row, column); why only for data managers (a reason can quote a value)."""
     first = r.get("first_problems") or []
     where = ""
     if isinstance(first, list) and first and isinstance(first[0], dict):
         p = first[0]
         where = ", ".join(x for x in (f"row {p['row']}" if p.get("row") is not None else "",
                                       f"column {p['column']}" if p.get("column") else "") if x)
-        where = f"{where}: {str(p.get('reason', ''))[:200]}" if where else str(p.get("reason", ""))[:200]
+        if with_reason:
+            where = f"{where}: {str(p.get('reason', ''))[:200]}" if where else str(p.get("reason", ""))[:200]
     return {"When": str(r.get("time", ""))[:19], "File": str(r.get("file", "")), "Extract": str(r.get("extract") or ""),
             "Problems": r.get("problems", ""), "First problem": where}

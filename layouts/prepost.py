@@ -9,7 +9,6 @@ downloads, so a download never shows more than the page.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from dash import dcc, html
 
 from layouts import components, figures, ids
 from layouts import filters as flt
+from metrics import disclosure
 from metrics import prepost as pp
 
 PATH = "/pre-post"
@@ -250,24 +250,13 @@ def download_tables(frame: pd.DataFrame, sel: Selection, label: str) -> dict[str
     notes = pd.DataFrame({"Note": [
         f"Pre/post INT analysis: {label}; cohort {cohort_label}; {sel.window} months before and after joining.",
         "The Total row is every INT in BSol, each person counted once at their first start.",
-        "Disclosure control: counts of 1-7 below BSol are suppressed ([c]) with everything built on them; "
-        "all counts are rounded to the nearest 5 and the variance is recomputed from the rounded counts.",
+        "Disclosure control: " + disclosure.describe(disclosure.configured_rule()),
         "Rate ratio = post rate / pre rate per person-year alive; 95% CI clustered by person (high users are "
         "over-dispersed).",
         "Caution: " + pp.RTM_CAUTION,
         *("Limitation: " + x for x in LIMITATIONS),
     ]})
     return {"Plan table": plan, "Rates and ratios": rates, "Comparison cohort": did, "Notes": notes}
-
-
-def download_bytes(tables: dict[str, pd.DataFrame], fmt: str) -> bytes:
-    if fmt == "csv":
-        return next(iter(tables.values())).to_csv(index=False).encode("utf-8-sig")
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, table in tables.items():
-            table.to_excel(writer, index=False, sheet_name=name[:31])
-    return buf.getvalue()
 
 
 def download_href(sel: Selection, fmt: str) -> str:
@@ -298,10 +287,15 @@ def _plan_table(plan: pd.DataFrame, caption: str) -> html.Div:
 def _flow_text(flow: Mapping[str, float], window: int) -> str:
     if not flow:
         return ""
-    return (f"Who is counted (BSol, rounded to 5): of {flow['in_cohort_dates']:,.0f} people whose first caseload "
-            f"start falls in the cohort dates, {flow['included']:,.0f} are included; "
-            f"{flow['pre_before_data']:,.0f} are left out because their {window}-month pre window starts before the "
-            f"data (1 April 2023) and {flow['post_incomplete']:,.0f} because their post window has not ended yet.")
+
+    def n(key: str) -> str:
+        v = flow.get(key)
+        return SUPPRESSED if v is None or pd.isna(v) else f"{v:,.0f}"
+
+    return (f"Who is counted (BSol, rounded to 5): of {n('in_cohort_dates')} people whose first caseload "
+            f"start falls in the cohort dates, {n('included')} are included; "
+            f"{n('pre_before_data')} are left out because their {window}-month pre window starts before the "
+            f"data (1 April 2023) and {n('post_incomplete')} because their post window has not ended yet.")
 
 
 def content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame, flow: Mapping[str, float]) -> html.Div:

@@ -990,6 +990,8 @@ def disclosure_columns(indicator_ids: Any) -> dict[str, Any]:
         "ci_method": indicator_ids.map({i.id: i.ci for i in INDICATORS}),
         "numerator_disclosive": indicator_ids.map({i.id: i.numerator_disclosive for i in INDICATORS}),
         "denominator_disclosive": indicator_ids.map({i.id: i.denominator_disclosive for i in INDICATORS}),
+        "aggregation": indicator_ids.map({i.id: i.aggregation for i in INDICATORS}),
+        "multiplier": indicator_ids.map({i.id: i.multiplier for i in INDICATORS}),
     }
 
 

@@ -625,6 +625,20 @@ def standard_population_of(conn: Connection) -> pd.Series:
 RESULT_COLUMNS = [c.name for c in measure_result.columns]
 
 
+def stored_suppression(conn: Connection, flagged: pd.DataFrame, policy: disclosure.DisclosurePolicy,
+                       indicators: Iterable[Indicator] = INDICATORS) -> np.ndarray:
+    """The stored ``suppressed`` flag: the row rules plus secondary suppression over ALL results.
+
+    Why at refresh: complementary cells depend on every sibling area, group and period, and a page
+    reads only some of them; storing the flag makes every reader hide the same cells.
+    """
+    from metrics.quality import geography_tree
+
+    primary = disclosure.results_hidden(flagged, policy)
+    tree = disclosure.hierarchy_from_tree(geography_tree(conn))
+    return disclosure.secondary_suppression(flagged, primary, tree, disclosure.additive_over_time(indicators))
+
+
 def source_data_ends(conn: Connection, data_end: date) -> dict[str, date]:
     """Each extract's own data end (never after the dataset's): a lagging source's missing months are
     missing, not zero. A practice-level monthly extract ends with its latest month present; any
@@ -661,7 +675,9 @@ def _provisional(results: pd.DataFrame, ind: Indicator, ends: dict[str, date]) -
 
 def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
                 progress: Callable[[str], None] | None = None,
-                data_end: date | None = None) -> pd.DataFrame:
+                data_end: date | None = None,
+                policy: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+    indicators = tuple(indicators)
     data_end = data_end or data_end_of(conn)
     ends = source_data_ends(conn, data_end)
     periods_by_end: dict[date, pd.DataFrame] = {}
@@ -678,7 +694,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frames.append(frame)
     results = pd.concat(frames, ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
-    results["suppressed"] = disclosure.is_suppressed_mask(flagged, disclosure.configured_rule()).to_numpy()
+    results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.configured_rule(), indicators)
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})

@@ -1,31 +1,38 @@
-"""The one small-number disclosure rule, applied at the edge (pages, exports) and when writing results.
+"""The one disclosure policy, applied by one function (``protect``) to every frame that leaves the app.
 
-Why one module: every reader (pages, Excel packs, the data dictionary) must hide exactly the same
-cells, so the rule is a single frozen dataclass and two vectorised functions.
+Why one module: pages, chart JSON, downloads, the command line, Excel packs, pre/post tables, the
+caseload profile and the Data page must hide exactly the same cells, and a new output must not have
+to remember the rule. Each output *declares* what its columns are (``Kind``: a count of people or
+events, a rate, a percentage, a per-person value, person-time, a confidence limit, ...) and
+``protect`` decides. Nothing outside this module suppresses or rounds a figure.
 
-The rule (defaults follow the NHS Digital HES analysis guide, as used locally):
-* Counts from ``min_count`` to ``max_suppressed`` inclusive (1-7) are suppressed for every
-  geography below BSol (``geography_level != "bsol"``) and for every breakdown group (a BSol x
-  ethnic group cell can be as small as a neighbourhood). A numerator or denominator in that range
-  suppresses the whole row (value and confidence limits too), so rates and percentages built on a
-  small count are hidden with it.
-* Zero is NOT suppressed: under the HES rule a zero does not identify anyone (there is no one to
-  identify), so 0 is shown as 0.
-* Directly standardised rates (``ci_method == "dobson"``) are not shown when the numerator is below
-  ``min_dsr_count`` (10), at every level including BSol -- this is the OHID/PHE reliability rule
-  (``phe_dsr`` returns NA below 10 events), kept here so there is one place that hides cells.
-* Every other displayed count is rounded to the nearest ``rounding`` (5), halves rounded up, to
-  stop small numbers being recovered by differencing. Stored results keep exact values plus the
-  ``suppressed`` flag; rounding happens only for display/export (``apply``/``round_for_display``).
-* Count measures (``unit`` of "count"/"number"/"n") also have their ``value`` checked and rounded,
-  since there the value is itself a count.
+The rule (NHS Digital HES/ECDS analysis guide, as used locally; ``DisclosurePolicy``):
 
-No secondary (complementary) suppression is done; rounding is the protection against differencing.
+* Counts of people or events from ``min_count`` to ``max_suppressed`` (1-7) are suppressed at every
+  level below England -- BSol, its places, localities, neighbourhoods, practices and every breakdown
+  group. Zero is shown: it identifies no one.
+* Every other shown count is rounded to the nearest ``rounding`` (5), halves up.
+* Derived figures (rates, percentages, per-person values, shares, confidence limits, differences)
+  are computed *from the rounded counts* (the HES method: percentages from rounded figures), so
+  ``value x denominator`` or inverting a Wilson/Byar/Dobson limit gives back only the rounded count;
+  and they are hidden wherever a count they are built on is hidden.
+* Directly standardised rates on fewer than ``min_dsr_count`` (10) events are not shown (OHID rule).
+* Means and medians of 1-7 people are hidden (their count of people is their basis). A total of
+  person values (e.g. the sum of delay days behind a mean) is never shown: total / mean = people.
+* Secondary (complementary) suppression (``complementary``): in every set of cells that adds up to a
+  shown total (the breakdown groups of one area; the areas of one parent; the months of a quarter
+  and the quarters of a year, for event counts) no set is left with exactly one hidden cell; the
+  smallest other cell is hidden too, deterministically (ties by key), until no set changes.
+
+Stored results keep exact values; the ``suppressed`` flag stored with them includes the secondary
+suppression, worked out at refresh over all cells (a page only ever sees some of them).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 import pandas as pd
@@ -35,17 +42,19 @@ MEASURE_COLUMNS = ("numerator", "denominator", "value", "lower_ci", "upper_ci", 
 
 
 @dataclass(frozen=True)
-class DisclosureRule:
-    """Small-number rule parameters (see the module docstring for what each one does).
+class DisclosurePolicy:
+    """The policy's parameters (module docstring). Build it once at the edge (``from_settings``).
 
-    ``exempt_levels``: geography levels where small counts are shown (BSol as a whole).
+    ``exempt_levels``: geography levels where small counts may be shown. Only England (national
+    figures) is exempt; this app has no England rows, so nothing it shows is exempt.
     """
 
     min_count: int = 1
     max_suppressed: int = 7
     rounding: int = 5
     min_dsr_count: int = 10
-    exempt_levels: tuple[str, ...] = ("bsol",)
+    mean_decimals: int = 1
+    exempt_levels: tuple[str, ...] = ("england",)
 
     def __post_init__(self) -> None:
         if self.min_count < 1:
@@ -55,139 +64,417 @@ class DisclosureRule:
         if self.rounding < 0 or self.min_dsr_count < 0:
             raise ValueError("rounding and min_dsr_count must be >= 0")
 
+    @classmethod
+    def from_settings(cls, settings: object) -> DisclosurePolicy:
+        """The policy from a ``Settings`` (BSOL_SUPPRESS_MAX, BSOL_ROUND_TO, BSOL_MIN_DSR_COUNT)."""
+        return cls(max_suppressed=settings.suppress_max, rounding=settings.round_to,  # type: ignore[attr-defined]
+                   min_dsr_count=settings.min_dsr_count)  # type: ignore[attr-defined]
 
-DEFAULT_RULE = DisclosureRule()
+    def small(self, x: pd.Series | np.ndarray | float) -> np.ndarray:
+        """True where a count is in the suppressed band; NaN and 0 are never small."""
+        arr = np.asarray(pd.to_numeric(pd.Series(np.atleast_1d(x)), errors="coerce"), dtype=float)
+        with np.errstate(invalid="ignore"):
+            return (arr >= self.min_count) & (arr <= self.max_suppressed)
+
+    def round(self, x: pd.Series | np.ndarray) -> np.ndarray:
+        """Counts to the nearest ``rounding`` (halves up); NaN stays NaN."""
+        arr = np.asarray(pd.to_numeric(pd.Series(np.asarray(x).ravel()), errors="coerce"), dtype=float)
+        if self.rounding <= 1:
+            return np.round(arr)
+        return np.floor(arr / self.rounding + 0.5) * self.rounding
 
 
-def configured_rule() -> DisclosureRule:
-    """The rule as configured (BSOL_SUPPRESS_MAX, BSOL_ROUND_TO, BSOL_MIN_DSR_COUNT)."""
+# Kept for callers written before the policy object: same class.
+DisclosureRule = DisclosurePolicy
+DEFAULT_RULE = DisclosurePolicy()
+
+
+def configured_rule() -> DisclosurePolicy:
+    """The policy as configured in the environment (for edges that have no settings object yet)."""
     from data_loaders.settings import load_settings
 
-    s = load_settings()
-    return DisclosureRule(max_suppressed=s.suppress_max, rounding=s.round_to, min_dsr_count=s.min_dsr_count)
+    return DisclosurePolicy.from_settings(load_settings())
 
 
-def _small(x: pd.Series | np.ndarray, rule: DisclosureRule) -> np.ndarray:
-    """True where a count falls in the suppressed band; NaN and 0 are never small."""
-    arr = np.asarray(pd.to_numeric(pd.Series(x), errors="coerce"), dtype=float)
-    with np.errstate(invalid="ignore"):
-        return (arr >= rule.min_count) & (arr <= rule.max_suppressed)
+def describe(rule: DisclosurePolicy) -> str:
+    """The rule in one sentence, for page footers, legends, README and pack covers."""
+    return (f"Counts of {rule.min_count} to {rule.max_suppressed} people or events are suppressed at every level "
+            f"below England (BSol included), with every figure built on them and, where a hidden cell could be "
+            f"worked out from a total, the next smallest cell too; other counts are rounded to the nearest "
+            f"{rule.rounding}, and rates, percentages and intervals are calculated from the rounded counts; "
+            f"directly standardised rates on fewer than {rule.min_dsr_count} events and means of fewer than "
+            f"{rule.max_suppressed + 1} people are not shown.")
 
 
-def suppress_count(x: float | None, rule: DisclosureRule = DEFAULT_RULE) -> float:
-    """A single count as it may be shown below BSol level: NaN if it is 1-7, else unchanged.
+class Kind(Enum):
+    """What a column holds: the policy decides from this how it may be shown."""
 
-    Why: for ad-hoc counts outside a results frame (e.g. a caption). Zero and NaN pass through.
-    Apply ``round_for_display`` afterwards for display.
+    COUNT = "count of people or events"  # suppressed 1-7, rounded; hides the figures built on it
+    DETAIL = "context count"  # as COUNT, but hiding it hides nothing else
+    PERSON_TIME = "person-time"  # not disclosive (also FTE, published or modelled totals): as is
+    VALUE = "rate, percentage or per-person value"  # from rounded counts (``derive``); hidden with its basis
+    CI = "confidence limit"  # as VALUE
+    SHARE = "share of a total"  # as VALUE
+    MEAN = "mean or median of person values"  # hidden with its count of people
+    TOTAL = "total of person values"  # never shown: total / mean gives back the count of people
+    LABEL = "label"  # text and keys: passed through
+
+
+_DERIVED = {Kind.VALUE, Kind.CI, Kind.SHARE, Kind.MEAN}
+_COUNTS = {Kind.COUNT, Kind.DETAIL}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column's kind. ``basis``: the count columns it is built on (default: the row counts).
+
+    ``row``: a COUNT whose suppression hides the whole row (default). ``when``: name of a boolean
+    column; where it is False the column is PERSON_TIME (not disclosive) instead of ``kind``.
     """
-    if x is None or pd.isna(x):
-        return float("nan")
-    value = float(x)
-    if rule.min_count <= value <= rule.max_suppressed:
-        return float("nan")
-    return value
+
+    kind: Kind
+    basis: tuple[str, ...] | None = None
+    row: bool = True
+    when: str | None = None
 
 
-def round_for_display(
-    x: float | np.ndarray | pd.Series, base: int = DEFAULT_RULE.rounding
-) -> float | np.ndarray | pd.Series:
-    """Round counts to the nearest ``base`` (halves up, not banker's rounding); NaN stays NaN.
+Spec = Mapping[str, Col | Kind]
+Derive = Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]
 
-    Why: shown/exported counts are rounded so exact small numbers cannot be recovered by
-    differencing. Accepts a scalar, array or Series and returns the same kind. ``base`` <= 1 is a
-    no-op.
+
+def _col(c: Col | Kind) -> Col:
+    return c if isinstance(c, Col) else Col(c)
+
+
+def protect(frame: pd.DataFrame, spec: Spec, policy: DisclosurePolicy, *, derive: Derive | None = None,
+            level_col: str | None = None, hidden_rows: np.ndarray | pd.Series | None = None,
+            sets: Sequence[Sequence[str]] = (), size: str | None = None) -> pd.DataFrame:
+    """THE function every outgoing frame passes: a copy with the policy applied and ``suppressed`` set.
+
+    ``spec`` declares the kind of every numeric column (columns it does not name pass through as
+    labels; naming a column with an unknown kind is an error). ``derive(exact, shown)`` recomputes
+    the derived columns of ``shown`` from its rounded counts. ``level_col`` lets exempt levels show
+    small counts. ``hidden_rows`` are rows already hidden (the stored flag: secondary suppression,
+    DSR rule). ``sets``: column lists whose groups are sets of cells adding up to a shown total;
+    ``complementary`` keeps each set from having exactly one hidden row (smallest ``size`` first).
     """
-    if base is None or base <= 1:
-        return x
-    if isinstance(x, pd.Series):
-        return np.floor(x.astype(float) / base + 0.5) * base
-    if np.ndim(x) == 0:
-        if x is None or pd.isna(x):
-            return float("nan")
-        return float(np.floor(float(x) / base + 0.5) * base)
-    return np.floor(np.asarray(x, dtype=float) / base + 0.5) * base
+    cols = {name: _col(c) for name, c in spec.items() if name in frame.columns}
+    out = frame.copy()
+    n = len(out)
+    if n == 0:
+        return out.assign(suppressed=pd.Series(dtype=bool))
+    exempt = np.zeros(n, dtype=bool)
+    if level_col and level_col in out:
+        levels = [lvl.lower() for lvl in policy.exempt_levels]
+        exempt = out[level_col].astype("string").str.lower().isin(levels).fillna(False).to_numpy(dtype=bool)
+    applies = {name: (out[c.when].fillna(True).astype(bool).to_numpy() if c.when and c.when in out
+                      else np.ones(n, dtype=bool)) for name, c in cols.items()}
+    counts = [name for name, c in cols.items() if c.kind in _COUNTS]
+    for name in [*counts, *(k for k, c in cols.items() if c.kind not in (Kind.LABEL,))]:
+        out[name] = pd.to_numeric(out[name], errors="coerce").astype(float)
+    hidden = {name: policy.small(out[name]) & applies[name] & ~exempt for name in counts}
+    row = np.zeros(n, dtype=bool) if hidden_rows is None else np.asarray(hidden_rows, dtype=bool).copy()
+    for name in counts:
+        if cols[name].kind is Kind.COUNT and cols[name].row:
+            row |= hidden[name]
+    if sets:
+        row = complementary(out, row, sets, size or (counts[0] if counts else None))
+        for name in counts:  # a count hidden on its own (pre, post) needs its complementary cell too
+            if cols[name].kind is Kind.COUNT and not cols[name].row:
+                hidden[name] = complementary(out, hidden[name] | row, sets, name)
+    row_counts = [k for k in counts if cols[k].kind is Kind.COUNT and cols[k].row]
+    exact = out.copy()
+    for name in counts:
+        rounded = policy.round(out[name])
+        out[name] = np.where(applies[name], rounded, out[name])
+    if derive is not None:
+        out = derive(exact, out)
+    shown_hidden: dict[str, np.ndarray] = {}
+    for name, c in cols.items():
+        if c.kind is Kind.LABEL:
+            continue
+        h = row.copy()
+        if c.kind in _COUNTS:
+            h |= hidden[name]
+        basis = c.basis if c.basis is not None else tuple(row_counts)
+        for b in basis:
+            if b in hidden:
+                h |= hidden[b]
+        if c.kind is Kind.TOTAL:
+            h |= applies[name]
+        if c.kind is Kind.MEAN:
+            out[name] = out[name].round(policy.mean_decimals)
+        shown_hidden[name] = h
+        out.loc[h, name] = np.nan
+    flag = row.copy()
+    for name in counts:
+        if cols[name].kind is Kind.COUNT:
+            flag |= shown_hidden[name]
+    out["suppressed"] = flag
+    return out
 
 
-def describe(rule: DisclosureRule) -> str:
-    """The rule in one sentence, for page footers, legends and pack covers."""
-    return (f"Counts of {rule.min_count} to {rule.max_suppressed} are suppressed below BSol level and in "
-            f"breakdown groups, counts are rounded to the nearest {rule.rounding}, and directly standardised "
-            f"rates on fewer than {rule.min_dsr_count} events are not shown.")
+def complementary(frame: pd.DataFrame, hidden: np.ndarray, sets: Sequence[Sequence[str]],
+                  size: str | None) -> np.ndarray:
+    """Secondary suppression: no set (a group of rows by the columns of one entry of ``sets``) keeps
+    exactly one hidden row; the smallest other row (by ``size``, then position) is hidden too.
 
-
-def _flag(df: pd.DataFrame, column: str) -> np.ndarray:
-    """Optional per-row flag (default True): is this column a count of people or events?
-
-    Person-years, FTE, expected counts and published practice-level totals are not disclosive
-    counts: they are neither suppressed as small numbers nor rounded.
+    Why: a set whose total is shown gives its one hidden cell back by subtraction (m04: White [c],
+    every other group 0). Iterates over all set definitions until nothing changes, so a cell hidden
+    for one set is taken into account by the others (areas x groups x periods). Deterministic.
     """
-    if column not in df.columns:
-        return np.ones(len(df), dtype=bool)
-    return df[column].fillna(True).astype(bool).to_numpy()
+    hidden = np.asarray(hidden, dtype=bool).copy()
+    if not len(frame) or not sets:
+        return hidden
+    order = (pd.to_numeric(frame[size], errors="coerce").fillna(np.inf).to_numpy(float)
+             if size and size in frame else np.zeros(len(frame)))
+    position = np.arange(len(frame))
+    codes = [frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy() for keys in sets]
+    for _ in range(50):
+        changed = False
+        for code in codes:
+            work = pd.DataFrame({"set": code, "hidden": hidden, "size": order, "pos": position})
+            counts = work.groupby("set", sort=False)["hidden"].agg(["sum", "size"])
+            lonely = counts.index[(counts["sum"] == 1) & (counts["size"] > 1)]
+            if not len(lonely):
+                continue
+            cand = work[work["set"].isin(lonely) & ~work["hidden"]].sort_values(["set", "size", "pos"])
+            pick = cand.drop_duplicates("set")["pos"].to_numpy()
+            hidden[pick] = True
+            changed = True
+        if not changed:
+            break
+    return hidden
 
 
-def is_suppressed_mask(
-    df: pd.DataFrame, rule: DisclosureRule = DEFAULT_RULE, level_col: str = "geography_level"
-) -> pd.Series:
-    """Boolean Series (aligned to ``df``): True where the row must not be shown.
+# --------------------------------------------------------------------------- measure results
+LIMITS = ((0.95, "lower_ci", "upper_ci"), (0.998, "lower_ci_998", "upper_ci_998"))
+"""Confidence levels stored with every result and their columns (metrics.stats.CONFIDENCE_LEVELS)."""
+RESULTS_SPEC: dict[str, Col] = {
+    "numerator": Col(Kind.COUNT, when="numerator_disclosive"),
+    "denominator": Col(Kind.COUNT, when="denominator_disclosive"),
+    "value": Col(Kind.VALUE),
+    **{c: Col(Kind.CI) for _level, lo, hi in LIMITS for c in (lo, hi)},
+}
 
-    Why: computed once when results are written (the ``suppressed`` column of ``measure_result``)
-    and again by ``apply`` so every reader uses the same rule. Needs ``numerator`` and
-    ``level_col``; ``denominator``, ``unit``, ``value`` and ``ci_method`` are used when present.
+
+def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+    """Value and limits of every result row recomputed from its rounded counts.
+
+    value = c x numerator / denominator for every aggregation, so scaling by the rounded-to-exact
+    ratios keeps c (multiplier, annualisation, standard weights) without knowing it. Limits (95% and
+    99.8%) are recomputed with the row's method on the rounded counts: Wilson (proportions), exact/
+    Byar (rates), Dobson (DSRs: its scale factor (value - lower) / (O - Byar_lower(O)) is kept). Means
+    keep their value (the sum of days is never shown); medians and counts have no limits here.
     """
+    from metrics.stats import byars_ci_array, wilson_ci_array
+
+    out = shown
+    idx = exact.index
+    agg = exact.get("aggregation", pd.Series("", index=idx)).astype("string").fillna("")
+    ci = exact.get("ci_method", pd.Series("", index=idx)).astype("string").fillna("")
+    mult = pd.to_numeric(exact.get("multiplier", pd.Series(1.0, index=idx)), errors="coerce").fillna(1.0).to_numpy()
+    n0 = exact["numerator"].to_numpy(float)
+    d0 = exact["denominator"].to_numpy(float) if "denominator" in exact else np.full(len(exact), np.nan)
+    n1 = out["numerator"].to_numpy(float)
+    d1 = out["denominator"].to_numpy(float) if "denominator" in out else np.full(len(out), np.nan)
+    v0 = exact["value"].to_numpy(float)
+    unit = exact.get("unit", pd.Series("", index=idx)).astype("string").str.lower()
+    is_count = agg.eq("count").to_numpy() | unit.isin(COUNT_UNITS).fillna(False).to_numpy()
+    ratio_like = agg.isin(["ratio", "rate", "dsr"]).to_numpy()
+    wil, byar, dob = (ci.eq(m).to_numpy() for m in ("wilson", "byar", "dobson"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_num = np.where(n0 > 0, n1 / n0, np.where(n1 == 0, 1.0, np.nan))
+        scale_den = np.where(np.isfinite(d1) & (d1 > 0) & np.isfinite(d0), d0 / d1, 1.0)
+        value = np.where(ratio_like, v0 * scale_num * scale_den, v0)
+        value = np.where(is_count, n1, value)
+        num = np.clip(np.nan_to_num(n1), 0, np.where(np.isfinite(d1), np.nan_to_num(d1), np.inf))
+        value = np.where(wil & (d1 > 0), num / np.where(d1 > 0, d1, 1) * mult, value)
+        per = np.where(n1 > 0, value / np.where(n1 > 0, n1, 1), np.nan)  # rate per event: c / d
+        for level, lo_col, hi_col in LIMITS:
+            if lo_col not in exact:
+                continue
+            lo0, hi0 = exact[lo_col].to_numpy(float), exact[hi_col].to_numpy(float)
+            lower, upper = lo0.copy(), hi0.copy()
+            den_w = np.nan_to_num(d1)
+            wl, wu = wilson_ci_array(np.minimum(num, den_w), den_w, level)
+            lower, upper = np.where(wil, wl * mult, lower), np.where(wil, wu * mult, upper)
+            bl1, bu1 = byars_ci_array(np.nan_to_num(n1), level)
+            _bl, bu_zero = byars_ci_array(np.zeros(len(n1)), level)
+            per_l = np.where(n1 == 0, hi0 / bu_zero * scale_den, per)  # no events: c / d from the upper limit
+            lower, upper = np.where(byar, bl1 * per_l, lower), np.where(byar, bu1 * per_l, upper)
+            bl0, _bu0 = byars_ci_array(np.nan_to_num(n0), level)
+            k = np.where(n0 - bl0 > 0, (v0 - lo0) / np.where(n0 - bl0 > 0, n0 - bl0, 1), np.nan)
+            lower, upper = np.where(dob, value + k * (bl1 - n1), lower), np.where(dob, value + k * (bu1 - n1), upper)
+            out[lo_col], out[hi_col] = np.where(is_count, np.nan, lower), np.where(is_count, np.nan, upper)
+    out["value"] = value
+    return out
+
+
+def results_hidden(frame: pd.DataFrame, policy: DisclosurePolicy) -> np.ndarray:
+    """Rows of a results frame hidden by the row rules (small counts, DSR on < 10 events).
+
+    Needs the catalogue facts columns (``unit``, ``ci_method``, ``*_disclosive``); see
+    ``metrics.catalogue.disclosure_columns``.
+    """
+    n = len(frame)
+    mask = np.zeros(n, dtype=bool)
+    level = frame.get("geography_level", pd.Series("", index=frame.index)).astype("string").str.lower()
+    exempt = level.isin([lvl.lower() for lvl in policy.exempt_levels]).fillna(False).to_numpy(dtype=bool)
+    for col in ("numerator", "denominator"):
+        if col in frame:
+            flag = frame.get(f"{col}_disclosive", pd.Series(True, index=frame.index)).fillna(True).astype(bool)
+            mask |= policy.small(frame[col]) & flag.to_numpy()
+    if "unit" in frame and "value" in frame:
+        is_count = frame["unit"].astype("string").str.lower().isin(COUNT_UNITS).fillna(False).to_numpy(dtype=bool)
+        mask |= is_count & policy.small(frame["value"])
+    mask &= ~exempt
+    if "ci_method" in frame:
+        dobson = frame["ci_method"].astype("string").str.lower().eq("dobson").fillna(False).to_numpy(dtype=bool)
+        num = pd.to_numeric(frame["numerator"], errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            mask |= dobson & (num < policy.min_dsr_count)
+    if "aggregation" in frame:
+        # A mean or median of 1-7 people: the count of people is the denominator (mean) or numerator.
+        agg = frame["aggregation"].astype("string").fillna("")
+        den = pd.to_numeric(frame.get("denominator", pd.Series(np.nan, index=frame.index)), errors="coerce")
+        people = den.fillna(pd.to_numeric(frame["numerator"], errors="coerce")).to_numpy(float)
+        mask |= agg.isin(["mean", "median"]).to_numpy() & policy.small(people) & ~exempt
+    return mask
+
+
+def protect_results(frame: pd.DataFrame, policy: DisclosurePolicy) -> pd.DataFrame:
+    """A results frame (measure_result rows + catalogue facts) as it may be shown anywhere.
+
+    The stored ``suppressed`` flag (secondary suppression, computed at refresh) is honoured.
+    Means: the numerator is a total of person values (sum of days) and is not shown.
+    """
+    hidden = results_hidden(frame, policy)
+    if "suppressed" in frame:
+        hidden |= frame["suppressed"].fillna(False).astype(bool).to_numpy()
+    spec = dict(RESULTS_SPEC)
+    out = protect(frame, spec, policy, derive=_results_derive, level_col="geography_level", hidden_rows=hidden)
+    if "aggregation" in frame:
+        agg = frame["aggregation"].astype("string").fillna("")
+        mean = agg.eq("mean").to_numpy(dtype=bool)
+        out.loc[mean, "numerator"] = np.nan
+        # value x people = total for a mean at full precision: shown to mean_decimals (not invertible
+        # for 8+ people, since every count of 10+ can produce any value at that precision).
+        central = agg.isin(["mean", "median"]).to_numpy(dtype=bool)
+        for col in ("value", *(c for _level, lo, hi in LIMITS for c in (lo, hi))):
+            if col in out:
+                out.loc[central, col] = out.loc[central, col].round(policy.mean_decimals)
+    return out
+
+
+def additive_over_time(indicators: Iterable[object]) -> list[str]:
+    """Indicators whose numerator is a count of events (rows or a sum), so months add up to quarters."""
+    out = []
+    for ind in indicators:
+        num = getattr(ind, "numerator", None)
+        if (type(num).__name__ == "Events" and getattr(num, "count", "") in ("rows", "sum")
+                and not getattr(num, "snapshot", False) and getattr(num, "until", None) is None
+                and getattr(ind, "aggregation", "") in SUM_AGGREGATIONS):
+            out.append(ind.id)  # type: ignore[attr-defined]
+    return out
+
+
+def apply(df: pd.DataFrame, rule: DisclosurePolicy = DEFAULT_RULE, level_col: str = "geography_level") -> pd.DataFrame:
+    """Compatibility name for ``protect_results`` (results frames)."""
+    if level_col != "geography_level" and level_col in df:
+        df = df.assign(geography_level=df[level_col])
+    return protect_results(df, rule)
+
+
+def is_suppressed_mask(df: pd.DataFrame, rule: DisclosurePolicy = DEFAULT_RULE,
+                       level_col: str = "geography_level") -> pd.Series:
+    """Rows hidden by the row rules (no secondary suppression): see ``results_hidden``."""
     missing = {"numerator", level_col} - set(df.columns)
     if missing:
         raise KeyError(f"results frame lacks column(s): {sorted(missing)}")
-    level = df[level_col].astype("string").str.lower()
-    exempt = level.isin([lvl.lower() for lvl in rule.exempt_levels]).fillna(False).to_numpy(dtype=bool)
-    if "breakdown" in df.columns:
-        # BSol as a whole is exempt; a BSol x ethnicity (or IMD, sex, age) group is a small area too.
-        exempt = exempt & df["breakdown"].astype("string").fillna("none").eq("none").to_numpy(dtype=bool)
-    below = ~exempt
-
-    small = _small(df["numerator"], rule) & _flag(df, "numerator_disclosive")
-    if "denominator" in df.columns:
-        small |= _small(df["denominator"], rule) & _flag(df, "denominator_disclosive")
-    if "unit" in df.columns and "value" in df.columns:
-        is_count = df["unit"].astype("string").str.lower().isin(COUNT_UNITS).fillna(False)
-        small |= is_count.to_numpy(dtype=bool) & _small(df["value"], rule)
-    mask = below & small
-
-    if "ci_method" in df.columns:
-        dobson = df["ci_method"].astype("string").str.lower().eq("dobson").fillna(False)
-        num = np.asarray(pd.to_numeric(df["numerator"], errors="coerce"), dtype=float)
-        with np.errstate(invalid="ignore"):
-            few = num < rule.min_dsr_count
-        mask |= dobson.to_numpy(dtype=bool) & few
-    return pd.Series(mask, index=df.index, name="suppressed", dtype=bool)
+    frame = df.assign(geography_level=df[level_col]) if level_col != "geography_level" else df
+    return pd.Series(results_hidden(frame, rule), index=df.index, name="suppressed", dtype=bool)
 
 
-def apply(
-    df: pd.DataFrame, rule: DisclosureRule = DEFAULT_RULE, level_col: str = "geography_level"
-) -> pd.DataFrame:
-    """A display/export copy of a results frame with the rule applied.
+# --------------------------------------------------------------------------- secondary sets of results
+@dataclass(frozen=True)
+class Hierarchy:
+    """Parent of each area (level, name) -> (level, name), for the 'areas of one parent' sets."""
 
-    Why: the last step before anything leaves the app. Returns a copy with a boolean
-    ``suppressed`` column (the rule's mask OR any existing ``suppressed`` flag); where suppressed,
-    numerator, denominator, value, lower_ci and upper_ci are NaN; elsewhere numerator and
-    denominator (and value for count units) are rounded to the nearest ``rule.rounding``.
-    The input is not modified.
+    parent: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+
+
+def hierarchy_from_tree(tree: pd.DataFrame) -> Hierarchy:
+    """From the practice -> neighbourhood -> locality -> place lookup (metrics.quality.geography_tree)."""
+    parent: dict[tuple[str, str], tuple[str, str]] = {}
+    for r in tree.itertuples(index=False):
+        d = r._asdict()
+        if d.get("practice_code") and d.get("neighbourhood"):
+            parent[("practice", str(d["practice_code"]))] = ("neighbourhood", str(d["neighbourhood"]))
+        if d.get("neighbourhood") and d.get("locality"):
+            parent[("neighbourhood", str(d["neighbourhood"]))] = ("locality", str(d["locality"]))
+        if d.get("locality") and d.get("place"):
+            parent[("locality", str(d["locality"]))] = ("place", str(d["place"]))
+        if d.get("place"):
+            parent[("place", str(d["place"]))] = ("bsol", "BSol")
+    return Hierarchy(parent)
+
+
+SUM_AGGREGATIONS = frozenset({"ratio", "rate", "dsr", "count"})
+
+
+def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy: Hierarchy,
+                          additive_over_time: Iterable[str] = ()) -> np.ndarray:
+    """Hidden rows of a full results table after complementary suppression (run at refresh).
+
+    Sets, each of which adds up to a shown total: (1) the groups of one breakdown for one area and
+    period; (2) the areas with one parent for one group and period (also localities of BSol);
+    (3) for indicators in ``additive_over_time`` (event counts), the months of one quarter and
+    the quarters of one financial year of an area and group. Means and medians are not additive
+    and are left out.
     """
-    out = df.copy()
-    mask = is_suppressed_mask(out, rule, level_col).to_numpy()
-    if "suppressed" in out.columns:
-        mask = mask | out["suppressed"].fillna(False).astype(bool).to_numpy()
-    for col in MEASURE_COLUMNS:
-        if col in out.columns:
-            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-            out.loc[mask, col] = np.nan
-    for col in ("numerator", "denominator"):
-        if col in out.columns:
-            counts = _flag(out, f"{col}_disclosive")
-            out.loc[counts, col] = round_for_display(out.loc[counts, col], rule.rounding)
-    if "unit" in out.columns and "value" in out.columns:
-        is_count = out["unit"].astype("string").str.lower().isin(COUNT_UNITS).fillna(False)
-        is_count = is_count.to_numpy(dtype=bool)
-        out.loc[is_count, "value"] = round_for_display(out.loc[is_count, "value"], rule.rounding)
-    out["suppressed"] = mask
-    return out
+    hidden = np.asarray(primary, dtype=bool).copy()
+    if results.empty:
+        return hidden
+    frame = results.reset_index(drop=True)
+    agg = frame["aggregation"] if "aggregation" in frame else pd.Series("ratio", index=frame.index)
+    additive = agg.isin(SUM_AGGREGATIONS).to_numpy()
+    sub = frame[additive].copy()
+    if sub.empty:
+        return hidden
+    keys = list(zip(sub["geography_level"].astype(str), sub["geography"].astype(str), strict=True))
+    sub["parent"] = ["|".join(hierarchy.parent.get(k, ("", ""))) for k in keys]
+    locality_parent = ["bsol|BSol" if k[0] == "locality" else "" for k in keys]
+    sub["bsol_parent"] = locality_parent
+    sub["quarter"] = ""
+    sub["year"] = ""
+    timed = sub["indicator_id"].isin(list(additive_over_time)).to_numpy()
+    if timed.any() and "period_start" in sub:
+        start = pd.to_datetime(sub["period_start"])
+        fy = np.where(start.dt.month >= 4, start.dt.year, start.dt.year - 1)
+        q = ((start.dt.month - 4) % 12) // 3 + 1
+        mt = timed & sub["period_type"].eq("month").to_numpy()
+        qt = timed & sub["period_type"].eq("quarter").to_numpy()
+        sub.loc[mt, "quarter"] = [f"{a}Q{b}" for a, b in zip(fy[mt], q[mt], strict=True)]
+        sub.loc[qt, "year"] = [str(a) for a in fy[qt]]
+    sub["bd_set"] = np.where(sub["breakdown"].astype(str) != "none", "b", "")
+    # Empty set keys (e.g. no parent) must not group unrelated rows together: make them unique.
+    uniq = pd.Series(np.arange(len(sub)), index=sub.index).astype(str)
+    for col in ("parent", "bsol_parent", "quarter", "year", "bd_set"):
+        sub[col] = sub[col].where(sub[col] != "", "#" + uniq)
+    base = ["indicator_id", "period_type"]
+    sets = [
+        [*base, "period", "geography_level", "geography", "breakdown", "bd_set"],
+        [*base, "period", "breakdown", "group", "geography_level", "parent"],
+        [*base, "period", "breakdown", "group", "geography_level", "bsol_parent"],
+        ["indicator_id", "geography_level", "geography", "breakdown", "group", "quarter"],
+        ["indicator_id", "geography_level", "geography", "breakdown", "group", "year"],
+    ]
+    idx = np.flatnonzero(additive)
+    hidden[idx] = complementary(sub.reset_index(drop=True), hidden[idx], sets, "numerator")
+    return hidden
+
+
+__all__ = ["Col", "DEFAULT_RULE", "DisclosurePolicy", "DisclosureRule", "Hierarchy", "Kind", "apply",
+           "complementary", "configured_rule", "describe", "hierarchy_from_tree", "is_suppressed_mask",
+           "protect", "protect_results", "results_hidden", "secondary_suppression"]

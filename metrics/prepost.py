@@ -27,7 +27,7 @@ Rules (docs/design.md; repeated so a reader of the code need not switch files):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -42,6 +42,7 @@ from data_loaders.db import ensure_derived_table
 from data_loaders.extracts import LOCALITIES
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, prepost_result
 from metrics import disclosure
+from metrics.disclosure import protect as protect_frame
 
 # ------------------------------------------------------------------------------ constants
 ACTIVITIES: tuple[str, ...] = (
@@ -787,27 +788,57 @@ def _profile_row(bd: str, grp: object, k: float, n_cases: float, pn: float, n_po
             "representation_lower": lo, "representation_upper": hi, "flag": flag}
 
 
-def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosureRule | None = None) -> pd.DataFrame:
-    """Disclosure for the profile: caseload counts 1-7 hidden below BSol (with their shares and
-    indices), likewise population groups of 1-7, counts rounded to the nearest 5 (population too)."""
+PROFILE_SPEC: dict[str, disclosure.Col | disclosure.Kind] = {
+    "caseload": disclosure.Col(disclosure.Kind.COUNT),
+    "population": disclosure.Col(disclosure.Kind.COUNT),
+    "caseload_share": disclosure.Kind.SHARE, "population_share": disclosure.Kind.SHARE,
+    "representation": disclosure.Kind.VALUE, "representation_lower": disclosure.Kind.CI,
+    "representation_upper": disclosure.Kind.CI,
+}
+
+
+def _profile_derive(exact: pd.DataFrame, shown: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Shares and representation indices from the rounded counts and rounded totals (HES method)."""
+    from metrics.stats import wilson_ci_array
+
+    def total(col: str) -> pd.Series:  # the scope's total: the groups of any one breakdown add up to it
+        return exact.groupby(["caseload_of", "breakdown"])[col].transform("sum")
+
+    rule = shown.attrs.get("policy", disclosure.DEFAULT_RULE)
+    n_cases = pd.Series(rule.round(total("caseload")), index=shown.index)
+    n_pop = pd.Series(rule.round(total("population")), index=shown.index)
+    k, pn = shown["caseload"], shown["population"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = (k / n_cases).where(n_cases > 0)
+        pshare = (pn / n_pop).where(n_pop > 0)
+        kk = np.clip(np.nan_to_num(k.to_numpy(float)), 0, np.nan_to_num(n_cases.to_numpy(float)))
+        wl, wu = wilson_ci_array(kk, np.nan_to_num(n_cases.to_numpy(float)), confidence)
+        ok = (pshare > 0).to_numpy()
+        shown["caseload_share"], shown["population_share"] = share, pshare
+        shown["representation"] = np.where(ok, share / pshare, math.nan)
+        shown["representation_lower"] = np.where(ok, wl / pshare, math.nan)
+        shown["representation_upper"] = np.where(ok, wu / pshare, math.nan)
+    hi, lo = shown["representation_upper"], shown["representation_lower"]
+    shown["flag"] = np.where(hi < 1, "under-represented", np.where(lo > 1, "over-represented", ""))
+    return shown
+
+
+def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+    """The caseload profile through the one disclosure function: caseload or population groups of
+    1-7 hidden with their shares and indices (and, since the groups of a breakdown add up to the
+    shown total, the next smallest group too); counts rounded; shares and indices from rounded counts."""
     rule = rule or disclosure.configured_rule()
-    out = profile.copy()
-    below = out["geography_level"] != "bsol"
-    small = below & out["caseload"].between(rule.min_count, rule.max_suppressed)
-    hide = ["caseload", "caseload_share", "representation", "representation_lower", "representation_upper"]
-    out[hide] = out[hide].astype(float)
-    out.loc[small, hide] = math.nan
-    out.loc[small, "flag"] = ""
-    # A population group of 1-7 below BSol is hidden too (with everything built on its share).
-    small_pop = below & out["population"].astype(float).between(rule.min_count, rule.max_suppressed)
-    pop_hide = ["population", "population_share", "representation", "representation_lower", "representation_upper"]
-    out[pop_hide] = out[pop_hide].astype(float)
-    out.loc[small_pop, pop_hide] = math.nan
-    out.loc[small_pop, "flag"] = ""
-    small = small | small_pop
-    out["caseload"] = disclosure.round_for_display(out["caseload"], rule.rounding)
-    out["population"] = disclosure.round_for_display(out["population"].astype(float), rule.rounding)
-    out["suppressed"] = small
+    if profile.empty:
+        return profile.assign(suppressed=pd.Series(dtype=bool))
+    frame = profile.copy()
+
+    def derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+        shown.attrs["policy"] = rule
+        return _profile_derive(exact, shown)
+
+    out = protect_frame(frame, PROFILE_SPEC, rule, derive=derive, level_col="geography_level",
+                        sets=[["caseload_of", "breakdown"]], size="caseload")
+    out.loc[out["suppressed"], "flag"] = ""
     return out
 
 
@@ -917,55 +948,104 @@ def read_prepost(conn: Connection, cohort: str = "pilot", window_months: int = D
     return frame.drop(columns=["_total", "_act"])
 
 
-def for_display(frame: pd.DataFrame, rule: disclosure.DisclosureRule | None = None) -> pd.DataFrame:
-    """The shared disclosure rule applied to pre/post rows (pages, CSV, Excel).
+_PP_BASIS = ("people", "pre", "post")
+_DID_BASIS = ("people", "did_cases")
+PREPOST_SPEC: dict[str, disclosure.Col | disclosure.Kind] = {
+    "people": disclosure.Col(disclosure.Kind.COUNT),
+    "pre": disclosure.Col(disclosure.Kind.COUNT, row=False),
+    "post": disclosure.Col(disclosure.Kind.COUNT, row=False),
+    "died_in_post": disclosure.Col(disclosure.Kind.DETAIL, basis=("people",)),
+    **{c: disclosure.Col(disclosure.Kind.VALUE, basis=_PP_BASIS)
+       for c in ("variance", "pct_change", "pre_per_person", "post_per_person", "pre_rate", "post_rate",
+                 "rate_ratio")},
+    **{c: disclosure.Col(disclosure.Kind.CI, basis=_PP_BASIS)
+       for c in ("rate_ratio_lower", "rate_ratio_upper", "rr_robust_lower", "rr_robust_upper")},
+    "pre_person_years": disclosure.Col(disclosure.Kind.VALUE, basis=("people",)),
+    "post_person_years": disclosure.Col(disclosure.Kind.VALUE, basis=("people",)),
+    "did_cases": disclosure.Col(disclosure.Kind.COUNT, row=False, basis=("people",)),
+    "did_unmatched": disclosure.Col(disclosure.Kind.DETAIL, basis=_DID_BASIS),
+    "did_controls": disclosure.Col(disclosure.Kind.DETAIL, basis=_DID_BASIS),
+    **{c: disclosure.Col(disclosure.Kind.VALUE, basis=_DID_BASIS)
+       for c in ("did_control_fraction", "case_change_pp", "control_change_pp", "did_pp", "did_share")},
+    **{c: disclosure.Col(disclosure.Kind.CI, basis=_DID_BASIS) for c in ("did_lower", "did_upper")},
+}
+PER_PERSON_DECIMALS = 2
+"""DiD per-person figures are means over matched cases: shown to 2 decimals after rescaling to the
+rounded case count, so value x cases gives no exact total back."""
 
-    Team rows are below BSol level: a people, pre or post count of 1-7 hides that count and every
-    figure built on it (variance, % change, rates, ratios; a small ``people`` hides the row and the
-    comparison). The Total row is BSol level (no small-number suppression). Counts are rounded to
-    the nearest 5 and the variance is recomputed from the rounded counts, so a displayed table adds
-    up. The plan's exact table is therefore only seen with exact output (``--exact``): e.g. East
-    INT's care packages (8 -> 3) show as 10 -> [c]. ``suppressed`` is True where a count, or the
-    comparison, was hidden (a small ``died_in_post`` is blanked without setting it).
+
+def _prepost_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+    """Every pre/post figure from the rounded counts: variance, % change, per-person values, person-
+    years (scaled to the rounded people: a full pre window is people x months / 12), rates, the exact
+    rate ratio and its interval; the robust interval keeps its relative width around the new ratio;
+    DiD per-person figures rescaled to the rounded case count and rounded to 2 decimals."""
+    out = shown
+    people0, people1 = exact["people"].to_numpy(float), out["people"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(people0 > 0, people1 / people0, math.nan)
+        for c in ("pre_person_years", "post_person_years"):
+            if c in out:
+                out[c] = exact[c].to_numpy(float) * k
+        pre, post = out["pre"].to_numpy(float), out["post"].to_numpy(float)
+        out["variance"] = post - pre
+        out["pct_change"] = np.where(pre > 0, (post - pre) / pre * 100, math.nan)
+        out["pre_per_person"] = np.where(people1 > 0, pre / people1, math.nan)
+        out["post_per_person"] = np.where(people1 > 0, post / people1, math.nan)
+        t0, t1 = out["pre_person_years"].to_numpy(float), out["post_person_years"].to_numpy(float)
+        out["pre_rate"] = np.where(t0 > 0, pre / t0, math.nan)
+        out["post_rate"] = np.where(t1 > 0, post / t1, math.nan)
+        rr = [rate_ratio_exact(a, b, c, d) if np.isfinite([a, b, c, d]).all() else (math.nan,) * 3
+              for a, b, c, d in zip(pre, post, t0, t1, strict=True)]
+        rr_arr = np.array(rr, dtype=float).reshape(-1, 3)
+        old = exact["rate_ratio"].to_numpy(float)
+        out["rate_ratio"], out["rate_ratio_lower"], out["rate_ratio_upper"] = rr_arr.T
+        for c in ("rr_robust_lower", "rr_robust_upper"):
+            out[c] = np.where(old > 0, exact[c].to_numpy(float) / old * rr_arr[:, 0], math.nan)
+        if "did_cases" in out:
+            c0, c1 = exact["did_cases"].to_numpy(float), out["did_cases"].to_numpy(float)
+            kc = np.where(c1 > 0, c0 / c1, math.nan)
+            for c in ("case_change_pp", "control_change_pp", "did_pp", "did_lower", "did_upper"):
+                if c in out:
+                    out[c] = np.round(exact[c].to_numpy(float) * kc, PER_PERSON_DECIMALS)
+            if "did_share" in out:
+                out["did_share"] = np.round(exact["did_share"].to_numpy(float), 3)
+    return out
+
+
+def for_display(frame: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+    """Pre/post rows through the one disclosure function (pages, CSV, Excel, packs).
+
+    Every row is below England (the Total row is BSol): a people count of 1-7 hides the row, a pre or
+    post count of 1-7 hides that count and every figure built on it, a small DiD case count hides the
+    comparison. The INT teams of one activity add up to the Total, so a team count hidden alone gets
+    a complementary cell. Counts are rounded to 5 and every derived figure is computed from the
+    rounded counts (``_prepost_derive``), so a displayed table adds up and cannot be inverted; e.g.
+    East INT's care packages (8 -> 3) show as 10 -> [c]. The exact table needs ``--exact``.
     """
     rule = rule or disclosure.configured_rule()
     out = frame.copy()
     if out.empty:
         return out.assign(suppressed=pd.Series(dtype=bool))
-    below = (out["int_team_code"] != TOTAL_CODE).to_numpy()
+    team = (out["int_team_code"] != TOTAL_CODE).to_numpy()
+    keys = [c for c in ("cohort", "window_months", "activity") if c in out]
+    set_key = out[keys].astype(str).agg("|".join, axis=1) if keys else pd.Series("", index=out.index)
+    out["_set"] = np.where(team, set_key, "total#" + pd.Series(np.arange(len(out)), index=out.index).astype(str))
+    shown = protect_frame(out, PREPOST_SPEC, rule, derive=_prepost_derive, sets=[["_set"]], size="people")
+    return shown.drop(columns="_set")
 
-    def small(col: str) -> np.ndarray:
-        v = pd.to_numeric(out[col], errors="coerce").to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            return below & (v >= rule.min_count) & (v <= rule.max_suppressed)
 
-    people_small, pre_small, post_small = small("people"), small("pre"), small("post")
-    any_small = people_small | pre_small | post_small
-    num_cols = [c for c in out.columns if c in (*TABLE_COLUMNS, *DID_COLUMNS)
-                and c not in ("int_team_code", "int_team", "locality", "activity")]
-    for c in num_cols:
-        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
-    derived = ["variance", "pct_change", "pre_rate", "post_rate", "rate_ratio", "rate_ratio_lower",
-               "rate_ratio_upper", "rr_robust_lower", "rr_robust_upper"]
-    out.loc[any_small, [c for c in derived if c in out]] = math.nan
-    out.loc[pre_small, "pre"] = math.nan
-    out.loc[post_small, "post"] = math.nan
-    row_cols = [c for c in num_cols if c not in derived]
-    out.loc[people_small, row_cols] = math.nan
-    did_small = small("did_cases") if "did_cases" in out else np.zeros(len(out), bool)
-    hide_did = people_small | did_small
-    out.loc[hide_did, [c for c in DID_COLUMNS if c in out]] = math.nan
-    for c in ("people", "pre", "post", "died_in_post", "did_cases", "did_unmatched", "did_controls"):
-        if c in out:
-            out[c] = disclosure.round_for_display(out[c], rule.rounding)
-    keep = ~any_small
-    out.loc[keep, "variance"] = out.loc[keep, "post"] - out.loc[keep, "pre"]
-    # Detail counts hidden quietly: after rounding to 5, a displayed 5 can only come from an exact 3-7.
-    for c in ("died_in_post", "did_unmatched", "did_controls"):
-        if c in out:
-            out.loc[small(c), c] = math.nan
-    out["suppressed"] = any_small | hide_did
-    return out
+FLOW_PARTS = ("pre_before_data", "post_incomplete", "died_before_index", "included")
+"""The steps of the cohort flow that add up to ``in_cohort_dates``."""
+
+
+def flow_for_display(flow: Mapping[str, float], rule: disclosure.DisclosurePolicy | None = None) -> dict[str, float]:
+    """One team's (or the Total's) cohort flow as it may be shown: counts of 1-7 hidden (NaN), the
+    parts that add up to ``in_cohort_dates`` given a complementary cell, the rest rounded."""
+    rule = rule or disclosure.configured_rule()
+    frame = pd.DataFrame({"step": list(flow), "n": [float(v) for v in flow.values()]})
+    frame["_set"] = [("parts" if k in FLOW_PARTS else f"#{k}") for k in frame["step"]]
+    shown = protect_frame(frame, {"n": disclosure.Kind.COUNT}, rule, sets=[["_set"]], size="n")
+    return dict(zip(shown["step"], shown["n"], strict=True))
 
 
 def cohort_flow(conn: Connection, window_months: int = DEFAULT_WINDOW, cohort_from: date | None = None,

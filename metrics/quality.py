@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 from data_loaders.extracts import EXTRACTS, Extract, get_extract
 from data_loaders.integrity import findings
 from data_loaders.tables import metadata
+from metrics import disclosure
 
 # The patient spine is not an event table: its date columns (birth month, death) are not coverage.
 _NO_COVERAGE = {"patient"}
@@ -127,3 +128,21 @@ def geography_tree(conn: Connection) -> pd.DataFrame:
 
 def geography_tree_empty() -> pd.DataFrame:
     return pd.DataFrame(columns=["practice_code", "practice_name", "neighbourhood", "locality", "place"])
+
+
+def completeness_for_display(items: list[Completeness], policy: disclosure.DisclosurePolicy) -> pd.DataFrame:
+    """Data-quality rows (Check, Affected, Out of, of, Percent) under the policy:
+    counts of 1-7 hidden, counts rounded, the percentage from the rounded counts."""
+    frame = pd.DataFrame([{"Check": c.measure, "Affected": c.count, "Out of": c.total, "of": c.of}
+                          for c in items], columns=["Check", "Affected", "Out of", "of"])
+    frame["Percent"] = float("nan")
+
+    def derive(_exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+        total = shown["Out of"]
+        shown["Percent"] = (shown["Affected"] / total * 100).where(total > 0)
+        return shown
+
+    Col, Kind = disclosure.Col, disclosure.Kind
+    spec = {"Affected": Col(Kind.COUNT, row=False), "Out of": Col(Kind.COUNT),
+            "Percent": Col(Kind.VALUE, basis=("Affected", "Out of"))}
+    return disclosure.protect(frame, spec, policy, derive=derive).drop(columns="suppressed")

@@ -50,13 +50,13 @@ def read_results(conn: Connection, indicator_ids: list[str] | None = None, perio
                              ignore_index=True)
 
 
-def for_display(frame: pd.DataFrame, rule: disclosure.DisclosureRule | None = None) -> pd.DataFrame:
-    """Apply the shared disclosure rule: suppress small numbers, round counts."""
+def for_display(frame: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+    """Results as they may be shown anywhere (disclosure.protect_results with the catalogue facts)."""
     rule = rule or disclosure.configured_rule()
     if frame.empty:
         return frame.assign(suppressed=pd.Series(dtype=bool))
     extra = disclosure_columns(frame["indicator_id"])
-    shown = disclosure.apply(frame.assign(**extra), rule)
+    shown = disclosure.protect_results(frame.assign(**extra), rule)
     return shown.drop(columns=list(extra))
 
 

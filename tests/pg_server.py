@@ -169,6 +169,7 @@ class PgServer:
             )
             if r.returncode == 0:
                 self._running = True
+                self._opts = opts
                 return self
             last_error = (
                 f"pg_ctl start failed ({r.returncode}):\n{r.stdout}\n{r.stderr}\n"
@@ -187,6 +188,18 @@ class PgServer:
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
+
+    def pause(self) -> None:
+        """Stop the server but keep its data (an outage); `resume()` starts it again on the same port."""
+        r = self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+        if r.returncode != 0:
+            raise PgUnavailable(f"pg_ctl stop failed: {r.stderr}")
+
+    def resume(self) -> None:
+        r = self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.logfile), "-w", "-t", "60",
+                      "-o", " ".join(self._opts), "start", timeout=90)
+        if r.returncode != 0:
+            raise PgUnavailable(f"pg_ctl start failed: {r.stderr}\n{self._log_tail()}")
 
     def __enter__(self) -> PgServer:
         return self.start()

@@ -85,8 +85,12 @@ def callback_body(app: Any, key: str) -> dict[str, Any]:
 
 
 def dash_app() -> Any:
+    """The Dash app, its callbacks registered (Dash does that on its first request)."""
     import app as app_module
 
+    if not app_module.app.callback_map:
+        with app_module.server.test_request_context("/"):
+            app_module.server.preprocess_request()
     return app_module.app
 
 

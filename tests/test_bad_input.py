@@ -424,3 +424,97 @@ def test_missing_required_extract(loaded: str, tmp_path: Path) -> None:
         "(or .xlsx / .parquet; format in docs/data-dictionary.md)"]
     assert snapshot(loaded) == before
     assert read_rejections(tmp_path / "data")[0]["file"] == LOAD_LEVEL
+
+
+def test_xlsx_date_column_holding_text(loaded: str, tmp_path: Path) -> None:
+    """A real Excel date in one row, text typed into the same date column in the next."""
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(SPELL_HEADER.split(","))
+    first = SPELL_OK.split(",")
+    first[2], first[3], first[7] = dt.datetime(2024, 1, 5), dt.datetime(2024, 1, 9), dt.datetime(2024, 1, 8)
+    sheet.append(first)
+    second = SPELL_OK.replace("S9,", "S8,").split(",")
+    second[2], second[3], second[7] = "5th Jan 2024", dt.datetime(2024, 1, 9), None
+    sheet.append(second)
+    out = io.BytesIO()
+    book.save(out)
+    e = reject(loaded, tmp_path, {"inpatient_spell.xlsx": out.getvalue()})
+    assert [str(p) for p in e.problems] == [
+        "inpatient_spell.xlsx, row 3, column admission_date: '5th Jan 2024' is not a date as YYYY-MM-DD"]
+
+
+def test_two_files_of_one_load_sharing_a_month(loaded: str, tmp_path: Path) -> None:
+    """gp_appointments replaces whole months: the second file would delete the first one's March rows."""
+    e = reject(loaded, tmp_path, {
+        "gp_appointments-a.csv": lines(GPA_HEADER, "2024-03-01,M85001,same_day,attended,5"),
+        "gp_appointments-b.csv": lines(GPA_HEADER, "2024-04-01,M85002,same_day,attended,6",
+                                       "2024-03-01,M85002,same_day,attended,7"),
+    })
+    assert [str(p) for p in e.problems] == [
+        "gp_appointments-b.csv, row 3, column month: month=2024-03-01 is also in gp_appointments-a.csv (row 2) of "
+        "this load; each file replaces the rows it shares these values with, so one would overwrite the other: "
+        "merge the files or load them one after the other"]
+
+
+def test_two_files_of_one_load_sharing_a_key(loaded: str, tmp_path: Path) -> None:
+    e = reject(loaded, tmp_path, {
+        "inpatient_spell-1.csv": spells(SPELL_OK),
+        "inpatient_spell-2.csv": spells(SPELL_OK.replace("S9,", "S7,"), SPELL_OK.replace(",1,no", ",2,no")),
+    })
+    assert [str(p) for p in e.problems] == [
+        "inpatient_spell-2.csv, row 3, column spell_id: spell_id='S9' is also in inpatient_spell-1.csv (row 2) of "
+        "this load; each file replaces the rows it shares these values with, so one would overwrite the other: "
+        "merge the files or load them one after the other"]
+
+
+# ----------------------------------------------------------------------------- bounded reads
+def _bomb_xlsx(rows: int) -> bytes:
+    """A real workbook whose sheet is `rows` identical rows: megabytes unzipped, kilobytes zipped."""
+    import zipfile
+
+    good = _xlsx_bytes(spells(SPELL_OK))
+    row = ('<row>' + "".join(f'<c t="inlineStr"><is><t>{v}</t></is></c>' for v in SPELL_OK.split(",")) + "</row>")
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            if item.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(item, src.read(item))
+                continue
+            with dst.open(item.filename, "w") as sheet:
+                sheet.write(b'<?xml version="1.0" encoding="UTF-8"?><worksheet '
+                            b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                header = "".join(f'<c t="inlineStr"><is><t>{h}</t></is></c>' for h in SPELL_HEADER.split(","))
+                sheet.write(f"<row>{header}</row>".encode())
+                block = (row * 10_000).encode()
+                for _ in range(rows // 10_000):
+                    sheet.write(block)
+                sheet.write(b"</sheetData></worksheet>")
+    return out.getvalue()
+
+
+def test_compressed_bomb_xlsx_is_refused_before_parsing(loaded: str, tmp_path: Path) -> None:
+    bomb = _bomb_xlsx(1_200_000)
+    assert len(bomb) < 3 * 2**20  # small on disk ...
+    e = reject(loaded, tmp_path, {"inpatient_spell.xlsx": bomb})  # ... and refused without parsing 1.2M rows
+    assert_problem(e, "inpatient_spell.xlsx: the workbook part xl/worksheets/sheet1.xml unzips to")
+    assert_problem(e, "refused as a possible compressed bomb")
+
+
+def test_too_many_rows_and_too_large_files_are_refused(loaded: str, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from data_loaders import readers
+
+    monkeypatch.setattr(readers, "MAX_ROWS", 2)
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": spells(SPELL_OK, SPELL_OK.replace("S9,", "S8,"),
+                                                                 SPELL_OK.replace("S9,", "S7,"))})
+    assert_problem(e, "inpatient_spell.csv: the file has more than 2 rows: split it")
+    monkeypatch.setattr(readers, "MAX_ROWS", 50_000_000)
+    monkeypatch.setattr(readers, "MAX_FILE_BYTES", 100)
+    content = spells(SPELL_OK, SPELL_OK)
+    e = reject(loaded, tmp_path, {"inpatient_spell.csv": content})
+    assert_problem(e, f"inpatient_spell.csv: the file is {len(content)} bytes; at most 100 bytes can be loaded at once")

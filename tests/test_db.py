@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -41,3 +42,31 @@ def test_failed_write_changes_nothing(db_url: str) -> None:
     if path:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == before
         assert sorted(p.name for p in path.parent.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize("db_url", ["duckdb"], indirect=True)
+def test_copy_left_by_a_killed_load_is_cleaned_by_the_next_load(db_url: str) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    with write_transaction(db_url) as conn:
+        conn.execute(insert(dataset_info), [{"key": "a", "value": "1"}])
+    path = duckdb_path(db_url)
+    script = ("import sys, time\nfrom data_loaders.db import write_transaction\n"
+              "with write_transaction(sys.argv[1]) as conn:\n    print('copying done', flush=True)\n    time.sleep(120)\n")
+    load = subprocess.Popen([sys.executable, "-c", script, db_url], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert load.stdout.readline().strip() == "copying done"
+        os.kill(load.pid, signal.SIGKILL)  # killed mid-load: no clean-up code runs
+    finally:
+        load.wait(timeout=30)
+    left = [p.name for p in path.parent.iterdir() if ".loading-" in p.name]
+    assert left, "the killed load left its working copy behind"
+    assert _count(db_url) == 1  # and the database itself is as it was
+    with write_transaction(db_url) as conn:
+        conn.execute(insert(dataset_info), [{"key": "b", "value": "2"}])
+    assert [p.name for p in path.parent.iterdir() if ".loading-" in p.name] == []
+    assert _count(db_url) == 2

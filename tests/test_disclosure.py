@@ -1,4 +1,8 @@
-"""Tests for metrics.disclosure: the one small-number rule."""
+"""Tests for metrics.disclosure: the one disclosure policy and its one function, protect.
+
+Expected values are worked by hand from the NHS Digital HES rule (suppress 1-7, round to 5, derived
+figures from the rounded counts) and the published interval formulas, not read from the code.
+"""
 
 from __future__ import annotations
 
@@ -9,104 +13,55 @@ import pandas as pd
 import pytest
 
 from metrics.disclosure import (
-    DisclosureRule,
+    Col,
+    DisclosurePolicy,
+    Kind,
     apply,
+    complementary,
     is_suppressed_mask,
-    round_for_display,
-    suppress_count,
+    protect,
+    secondary_suppression,
 )
+from metrics.disclosure import Hierarchy as H
+
+POLICY = DisclosurePolicy()
 
 
-@pytest.mark.parametrize(
-    "x,expected",
-    [
-        (0, 0.0),
-        (1, math.nan),
-        (4, math.nan),
-        (7, math.nan),
-        (8, 8.0),
-        (123, 123.0),
-        (None, math.nan),
-    ],
-)
-def test_suppress_count(x, expected):
-    result = suppress_count(x)
-    if math.isnan(expected):
-        assert math.isnan(result)
-    else:
-        assert result == expected
-
-
-def test_suppress_count_custom_rule():
-    rule = DisclosureRule(max_suppressed=4)
-    assert suppress_count(5, rule) == 5.0
-    assert math.isnan(suppress_count(4, rule))
-
-
-@pytest.mark.parametrize(
-    "x,expected",
-    [(0, 0.0), (8, 10.0), (12, 10.0), (12.5, 15.0), (13, 15.0), (2.5, 5.0), (1234, 1235.0)],
-)
-def test_round_for_display_halves_up(x, expected):
-    assert round_for_display(x) == expected
-
-
-def test_round_for_display_vectorised_and_nan():
-    assert math.isnan(round_for_display(np.nan))
-    arr = round_for_display(np.array([0, 17.5, np.nan, 22]))
-    assert arr[0] == 0 and arr[1] == 20 and np.isnan(arr[2]) and arr[3] == 20
-    ser = round_for_display(pd.Series([3.0, 8.0], index=[5, 6]))
-    assert isinstance(ser, pd.Series) and list(ser.index) == [5, 6] and list(ser) == [5.0, 10.0]
-    assert round_for_display(13, base=1) == 13
+def test_small_and_round() -> None:
+    assert POLICY.small(np.array([0, 1, 4, 7, 8, np.nan])).tolist() == [False, True, True, True, False, False]
+    # halves up (not banker's rounding): 2.5 -> 5, 12.5 -> 15, 8 -> 10, 13 -> 15
+    assert POLICY.round(np.array([2.5, 12.5, 8, 13, 0, np.nan]))[:5].tolist() == [5, 15, 10, 15, 0]
+    assert DisclosurePolicy(rounding=1).round(np.array([13.0])).tolist() == [13]
 
 
 def results_frame() -> pd.DataFrame:
     rows = [
-        # level, num, den, value, lo, hi, unit, ci_method          expected suppressed
-        ("bsol", 3, 1000, 0.3, 0.1, 0.9, "%", "wilson"),  # 0 BSol: small counts shown
-        ("locality", 3, 1000, 0.3, 0.1, 0.9, "%", "wilson"),  # 1 small numerator
-        ("locality", 20, 6, 3.3, 1.0, 5.0, "ratio", "none"),  # 2 small denominator
-        ("locality", 0, 1000, 0.0, 0.0, 0.4, "%", "wilson"),  # 3 zero is safe
-        ("practice", 7, 500, 1.4, 0.6, 2.9, "%", "wilson"),  # 4 7 is inclusive
-        ("practice", 8, 500, 1.6, 0.7, 3.1, "%", "wilson"),  # 5 8 is shown
-        ("bsol", 9, 50000, 15.0, 7.0, 29.0, "per 100,000", "dobson"),  # 6 DSR < 10 even at BSol
-        ("locality", 10, 50000, 17.0, 8.0, 31.0, "per 100,000", "dobson"),  # 7 DSR on 10 shown
-        ("neighbourhood", np.nan, np.nan, 5.0, np.nan, np.nan, "count", None),  # 8 count value 5
-        ("neighbourhood", np.nan, np.nan, 123.0, np.nan, np.nan, "count", None),  # 9 big count
+        # level, num, den, value, lo, hi, unit, ci_method, aggregation, multiplier     expected suppressed
+        ("bsol", 3, 1000, 0.3, 0.1, 0.9, "percent", "wilson", "ratio", 100),  # 0 BSol is below England too
+        ("locality", 3, 1000, 0.3, 0.1, 0.9, "percent", "wilson", "ratio", 100),  # 1 small numerator
+        ("locality", 20, 6, 3.3, 1.0, 5.0, "ratio", "none", "ratio", 1),  # 2 small denominator
+        ("locality", 0, 1000, 0.0, 0.0, 0.4, "percent", "wilson", "ratio", 100),  # 3 zero is safe
+        ("practice", 7, 500, 1.4, 0.6, 2.9, "percent", "wilson", "ratio", 100),  # 4 7 is inclusive
+        ("practice", 8, 500, 1.6, 0.7, 3.1, "percent", "wilson", "ratio", 100),  # 5 8 is shown (as 10)
+        ("bsol", 9, 50000, 15.0, 7.0, 29.0, "per 100,000", "dobson", "dsr", 1e5),  # 6 DSR < 10
+        ("locality", 10, 50000, 17.0, 8.0, 31.0, "per 100,000", "dobson", "dsr", 1e5),  # 7 DSR on 10 shown
+        ("neighbourhood", 5, np.nan, 5.0, np.nan, np.nan, "count", "none", "count", 1),  # 8 count 5
+        ("neighbourhood", 123, np.nan, 123.0, np.nan, np.nan, "count", "none", "count", 1),  # 9 big count
     ]
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "geography_level",
-            "numerator",
-            "denominator",
-            "value",
-            "lower_ci",
-            "upper_ci",
-            "unit",
-            "ci_method",
-        ],
-    )
+    return pd.DataFrame(rows, columns=["geography_level", "numerator", "denominator", "value", "lower_ci",
+                                       "upper_ci", "unit", "ci_method", "aggregation", "multiplier"])
 
 
-EXPECTED = [False, True, True, False, True, False, True, False, True, False]
+EXPECTED = [True, True, True, False, True, False, True, False, True, False]
 
 
-def test_is_suppressed_mask():
-    df = results_frame()
-    mask = is_suppressed_mask(df)
+def test_row_rules() -> None:
+    mask = is_suppressed_mask(results_frame())
     assert mask.dtype == bool and mask.name == "suppressed"
     assert mask.tolist() == EXPECTED
 
 
-def test_mask_without_optional_columns():
-    df = results_frame()[["geography_level", "numerator"]]
-    assert is_suppressed_mask(df).tolist()[:6] == [False, True, False, False, True, False]
-    with pytest.raises(KeyError):
-        is_suppressed_mask(df.drop(columns="numerator"))
-
-
-def test_apply_suppresses_and_rounds_a_copy():
+def test_protect_results_hides_rounds_and_derives_from_rounded_counts() -> None:
     df = results_frame()
     before = df.copy()
     out = apply(df)
@@ -115,60 +70,94 @@ def test_apply_suppresses_and_rounds_a_copy():
     hidden = out[out["suppressed"]]
     for col in ("numerator", "denominator", "value", "lower_ci", "upper_ci"):
         assert hidden[col].isna().all(), col
-    # shown rows: counts rounded to 5, rates/percentages unrounded
-    assert out.loc[0, "numerator"] == 5 and out.loc[0, "denominator"] == 1000
-    assert out.loc[0, "value"] == 0.3
-    assert out.loc[3, "numerator"] == 0 and out.loc[3, "value"] == 0.0
-    assert out.loc[5, "numerator"] == 10 and out.loc[5, "value"] == 1.6
-    assert out.loc[7, "numerator"] == 10
-    assert out.loc[9, "value"] == 125  # a count measure's value is itself a count
+    # Row 5: 8 of 500 -> shown 10 of 500; value 10/500 = 2.0% (not the exact 1.6%), Wilson on 10/500:
+    # z = 1.959964, p = 0.02: centre (2*10 + z^2)/(2*(500 + z^2)), half-width z*sqrt(z^2 + 4*10*(1 - 10/500))/(2*(500+z^2))
+    z = 1.959963984540054
+    centre, half = (20 + z * z) / (2 * (500 + z * z)), z * math.sqrt(z * z + 40 * (1 - 10 / 500)) / (2 * (500 + z * z))
+    assert out.loc[5, "numerator"] == 10 and out.loc[5, "denominator"] == 500
+    assert out.loc[5, "value"] == pytest.approx(2.0)
+    assert out.loc[5, "lower_ci"] == pytest.approx((centre - half) * 100)
+    assert out.loc[5, "upper_ci"] == pytest.approx((centre + half) * 100)
+    assert out.loc[3, "numerator"] == 0 and out.loc[3, "value"] == 0.0  # zero shown, no contradiction
+    # Row 7 (DSR, Dobson): value scaled to the rounded count (10 -> 10: unchanged).
+    assert out.loc[7, "numerator"] == 10 and out.loc[7, "value"] == pytest.approx(17.0)
+    assert out.loc[9, "value"] == 125 and out.loc[9, "numerator"] == 125  # a count measure's value is a count
 
 
-def test_apply_honours_existing_flag_and_level_col():
-    df = results_frame().rename(columns={"geography_level": "level"})
-    df["suppressed"] = False
-    df.loc[9, "suppressed"] = True
-    out = apply(df, level_col="level")
-    assert out["suppressed"].tolist() == EXPECTED[:9] + [True]
-    assert math.isnan(out.loc[9, "value"])
-
-
-def test_custom_rule_and_exempt_levels():
-    df = results_frame()
-    rule = DisclosureRule(
-        max_suppressed=2, rounding=1, min_dsr_count=5, exempt_levels=("bsol", "place")
-    )
-    out = apply(df, rule)
-    assert not out.loc[1, "suppressed"]  # 3 > 2
-    assert out.loc[1, "numerator"] == 3  # no rounding
-    assert not out.loc[6, "suppressed"]  # DSR on 9 >= 5
-    df.loc[1, "geography_level"] = "place"
-    df.loc[1, "numerator"] = 1
-    assert not is_suppressed_mask(df, rule).iloc[1]
-
-
-def test_rule_validation():
-    with pytest.raises(ValueError):
-        DisclosureRule(min_count=0)
-    with pytest.raises(ValueError):
-        DisclosureRule(min_count=5, max_suppressed=3)
-    rule = DisclosureRule()
-    with pytest.raises(AttributeError):
-        rule.min_count = 2  # frozen
-
-
-def test_empty_frame():
-    df = results_frame().iloc[0:0]
+def test_rates_from_rounded_counts_cannot_be_inverted() -> None:
+    # 58 events in 192.712 person-years (the issue's m02 example): shown 60, value 60/192.712.
+    df = pd.DataFrame({"geography_level": ["bsol"], "numerator": [58.0], "denominator": [192.712],
+                       "value": [58 / 192.712], "lower_ci": [0.0], "upper_ci": [0.0], "unit": ["per_person_year"],
+                       "ci_method": ["byar"], "aggregation": ["rate"], "multiplier": [1.0],
+                       "denominator_disclosive": [False]})
     out = apply(df)
+    assert out.loc[0, "numerator"] == 60 and out.loc[0, "denominator"] == pytest.approx(192.712)
+    assert out.loc[0, "value"] * 192.712 == pytest.approx(60)
+    # Byar limits of 60 (count >= 10): 60 (1 - 1/540 - z/(3 sqrt 60))^3 and 61 (1 - 1/549 + z/(3 sqrt 61))^3
+    z = 1.959963984540054
+    lo = 60 * (1 - 1 / 540 - z / (3 * math.sqrt(60))) ** 3
+    hi = 61 * (1 - 1 / 549 + z / (3 * math.sqrt(61))) ** 3
+    assert out.loc[0, "lower_ci"] * 192.712 == pytest.approx(lo)
+    assert out.loc[0, "upper_ci"] * 192.712 == pytest.approx(hi)
+
+
+def test_policy_validation_and_frozen() -> None:
+    with pytest.raises(ValueError):
+        DisclosurePolicy(min_count=0)
+    with pytest.raises(ValueError):
+        DisclosurePolicy(min_count=5, max_suppressed=3)
+    with pytest.raises(AttributeError):
+        POLICY.min_count = 2  # type: ignore[misc]
+
+
+def test_custom_policy_and_exempt_level() -> None:
+    df = results_frame()
+    out = apply(df, DisclosurePolicy(max_suppressed=2, rounding=1, min_dsr_count=5, exempt_levels=("bsol",)))
+    assert not out.loc[1, "suppressed"] and out.loc[1, "numerator"] == 3  # 3 > 2, no rounding
+    assert not out.loc[6, "suppressed"]  # DSR on 9 >= 5
+
+
+def test_empty_frame() -> None:
+    out = apply(results_frame().iloc[0:0])
     assert len(out) == 0 and "suppressed" in out.columns
 
 
-def test_bsol_breakdown_groups_are_small_areas_too() -> None:
-    frame = pd.DataFrame({
-        "geography_level": ["bsol", "bsol", "bsol"],
-        "breakdown": ["none", "ethnicity", "imd_quintile"],
-        "numerator": [5.0, 5.0, 40.0],
-        "denominator": [100.0, 100.0, 100.0],
-    })
-    # BSol as a whole shows its 5; BSol x ethnic group with 5 people is hidden; 40 is fine.
-    assert is_suppressed_mask(frame).tolist() == [False, True, False]
+def test_protect_kinds() -> None:
+    frame = pd.DataFrame({"team": ["A", "B"], "people": [6.0, 40.0], "pre": [30.0, 3.0], "post": [12.0, 22.0],
+                          "py": [3.0, 20.0], "rate": [10.0, 0.15], "total_days": [100.0, 200.0]})
+
+    def derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
+        shown["rate"] = shown["pre"] / shown["py"]
+        return shown
+
+    spec = {"people": Kind.COUNT, "pre": Col(Kind.COUNT, row=False), "post": Col(Kind.COUNT, row=False),
+            "py": Kind.PERSON_TIME, "rate": Col(Kind.VALUE, basis=("people", "pre")), "total_days": Kind.TOTAL}
+    out = protect(frame, spec, POLICY, derive=derive)
+    assert out["suppressed"].tolist() == [True, True]
+    assert out.loc[0, ["people", "pre", "post", "py", "rate"]].isna().all()  # 6 people hide the row
+    assert math.isnan(out.loc[1, "pre"]) and math.isnan(out.loc[1, "rate"])  # pre 3 hides pre and its rate
+    assert out.loc[1, "post"] == 20 and out.loc[1, "people"] == 40 and out.loc[1, "py"] == 20
+    assert out["total_days"].isna().all()
+    assert out["team"].tolist() == ["A", "B"]
+
+
+def test_complementary_hides_the_smallest_other_cell() -> None:
+    frame = pd.DataFrame({"set": ["x"] * 4 + ["y"] * 3, "n": [5.0, 0.0, 40.0, 0.0, 20.0, 30.0, 50.0]})
+    hidden = np.array([True, False, False, False, False, False, False])
+    out = complementary(frame, hidden, [["set"]], "n")
+    # set x: the first of the two zeros (smallest, then first by position) joins the 5; set y untouched
+    assert out.tolist() == [True, True, False, False, False, False, False]
+
+
+def test_secondary_suppression_breakdowns_and_areas() -> None:
+    # m04-like: BSol total 40 shown; ethnic group White 5 hidden, all other groups 0 -> White = 40 - 0.
+    rows = [("bsol", "BSol", "none", "All", 40.0)]
+    rows += [("bsol", "BSol", "ethnicity", g, n) for g, n in (("White", 5.0), ("Asian", 0.0), ("Black", 35.0))]
+    rows += [("place", "Birmingham", "none", "All", 34.0), ("place", "Solihull", "none", "All", 6.0)]
+    frame = pd.DataFrame(rows, columns=["geography_level", "geography", "breakdown", "group", "numerator"])
+    frame = frame.assign(indicator_id="m04", period_type="quarter", period="Q1", aggregation="ratio")
+    primary = (frame["numerator"] <= 7) & (frame["numerator"] >= 1)
+    hier = H({("place", "Birmingham"): ("bsol", "BSol"), ("place", "Solihull"): ("bsol", "BSol")})
+    out = secondary_suppression(frame, primary.to_numpy(), hier)
+    # White and the smallest other group (Asian, 0) hidden; Solihull (6) forces Birmingham hidden too.
+    assert out.tolist() == [False, True, True, False, True, True]
