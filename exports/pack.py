@@ -44,7 +44,7 @@ from sqlalchemy import Connection, func, select
 from data_loaders.extracts import ETHNIC_GROUPS, LOCALITIES
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
 from exports.files import neutralise, workbook_bytes, write_bytes
-from metrics import disclosure, results
+from metrics import dimensions, disclosure, results
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
 
@@ -56,7 +56,7 @@ LONDON = ZoneInfo("Europe/London")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _IMD_GROUPS = ("Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)", "Unknown")
-_BREAKDOWNS = (("none", "Area"), ("imd_quintile", "IMD quintile"), ("ethnicity", "Ethnic group"))
+_BREAKDOWNS = (("none", "Area"), *((k, dimensions.BREAKDOWN_LABELS[k]) for k in ("imd_quintile", "ethnicity")))
 _PERIOD_WORDS = {"month": "monthly", "quarter": "quarterly", "financial_year": "by financial year"}
 _VARIATION_TEXT = {
     "common_cause": "Common cause variation",
@@ -617,7 +617,7 @@ def _work_programme(ws: Worksheet, wp: int, data: PackData, table_name: str) -> 
                Col("Unit", 16, wrap=True), Col("Numerator", 12), Col("Denominator", 12), Col("Note", 30, wrap=True)]
     rows: list[list[Any]] = []
     charts: list[_ChartSpec] = []
-    level_label = results.LEVEL_LABELS
+    level_label = dimensions.LEVEL_LABELS
     for ind in indicators:
         base = [ind.measure, ind.id, ind.title, _status(ind)]
         if ptype not in ind.frequency:

@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from data_loaders.extracts import LOCALITIES
-from metrics.results import BREAKDOWN_LABELS, PERIOD_TYPE_LABELS, PERIOD_TYPES
+from metrics.dimensions import BREAKDOWN_FILTER_ORDER, BREAKDOWN_LABELS
+from metrics.results import PERIOD_TYPE_LABELS, PERIOD_TYPES
 
 BSOL = "BSol"
 GEOGRAPHIES: tuple[str, ...] = (BSOL, *LOCALITIES)
 GEOGRAPHY_LABELS = {BSOL: "BSol (all)", "Central": "Central Birmingham", **{x: x for x in LOCALITIES if x != "Central"}}
-BREAKDOWNS: tuple[str, ...] = ("sex", "age_band", "imd_quintile", "ethnicity")
+BREAKDOWNS: tuple[str, ...] = BREAKDOWN_FILTER_ORDER
 KEYS = ("locality", "period_type", "period", "breakdown", "team", "cohort", "window")
 # Carried by navigation links between pages; `period` is specific to one measure page and
 # `team`, `cohort`, `window` to the pre/post page (validated there: layouts/prepost.parse).

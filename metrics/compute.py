@@ -54,10 +54,11 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
+from metrics.dimensions import BREAKDOWN_KEYS
 
 DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
-BREAKDOWN_DIMS = ("imd_quintile", "ethnicity", "sex", "age_band")
+BREAKDOWN_DIMS = BREAKDOWN_KEYS  # metrics/dimensions.py
 DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
 AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
