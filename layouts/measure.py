@@ -11,8 +11,9 @@ from layouts import components, figures, ids, views
 from layouts import filters as flt
 from metrics import funnel, inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
+from metrics.dimensions import BREAKDOWN_LABELS
 from metrics.docs import indicator_rows
-from metrics.results import BREAKDOWN_LABELS, format_value, spc_summary
+from metrics.results import format_value, spc_summary
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")

@@ -54,10 +54,11 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
+from metrics.dimensions import BREAKDOWN_KEYS
 
 DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
-BREAKDOWN_DIMS = ("imd_quintile", "ethnicity", "sex", "age_band")
+BREAKDOWN_DIMS = BREAKDOWN_KEYS  # metrics/dimensions.py
 DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
 AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
@@ -692,7 +693,10 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame = compute_indicator(conn, ind, periods_by_end[ind_end], ind_end, std)
         frame["provisional"] = _provisional(frame, ind, ends)
         frames.append(frame)
-    results = pd.concat(frames, ignore_index=True)
+    # One row order whatever the engine returned, so order-dependent choices (e.g. which
+    # complementary cell secondary suppression hides) are the same on DuckDB and PostgreSQL.
+    results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
+                                                               ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
     results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.configured_rule(), indicators)
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
