@@ -693,7 +693,10 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame = compute_indicator(conn, ind, periods_by_end[ind_end], ind_end, std)
         frame["provisional"] = _provisional(frame, ind, ends)
         frames.append(frame)
-    results = pd.concat(frames, ignore_index=True)
+    # One row order whatever the engine returned, so order-dependent choices (e.g. which
+    # complementary cell secondary suppression hides) are the same on DuckDB and PostgreSQL.
+    results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
+                                                               ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
     results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.configured_rule(), indicators)
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
