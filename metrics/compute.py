@@ -857,8 +857,8 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame["provisional"] = _provisional(frame, ind, ends)
         frames.append(frame)
         combine[ind.id] = round(time.perf_counter() - started, 4)
-    # Rows in one engine-independent order: secondary suppression picks complementary cells in
-    # row order, so DuckDB and PostgreSQL (which return groups in different orders) must agree.
+    # One row order whatever the engine returned, so order-dependent choices (e.g. which
+    # complementary cell secondary suppression hides) are the same on DuckDB and PostgreSQL.
     results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
                                                                ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
