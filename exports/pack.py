@@ -44,7 +44,7 @@ from sqlalchemy import Connection, func, select
 from data_loaders.extracts import ETHNIC_GROUPS, LOCALITIES
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
 from exports.files import neutralise, workbook_bytes, write_bytes
-from metrics import disclosure, results
+from metrics import dimensions, disclosure, results
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
 
@@ -52,11 +52,13 @@ SUPPRESSED = "[c]"
 NOT_AVAILABLE = "[x]"
 NOT_APPLICABLE = "[z]"
 PLACES = ("bsol", "birmingham", "solihull")
+# Birmingham localities each have a pack for their LDP (Solihull's locality is its Place).
+LOCALITY_PACKS = tuple(loc.lower() for loc in LOCALITIES if loc != "Solihull")
 LONDON = ZoneInfo("Europe/London")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _IMD_GROUPS = ("Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)", "Unknown")
-_BREAKDOWNS = (("none", "Area"), ("imd_quintile", "IMD quintile"), ("ethnicity", "Ethnic group"))
+_BREAKDOWNS = (("none", "Area"), *((k, dimensions.BREAKDOWN_LABELS[k]) for k in ("imd_quintile", "ethnicity")))
 _PERIOD_WORDS = {"month": "monthly", "quarter": "quarterly", "financial_year": "by financial year"}
 _VARIATION_TEXT = {
     "common_cause": "Common cause variation",
@@ -122,13 +124,17 @@ SCOPES: dict[str, Scope] = {
                         (("place", "Birmingham"), *(("locality", loc) for loc in _BIRMINGHAM_LOCALITIES))),
     "solihull": Scope("solihull", "Solihull", "Solihull Place Committee",
                       (("place", "Solihull"), ("locality", "Solihull"))),
+    # One pack per locality, for its Locality Delivery Partnership chair (compared with BSol).
+    **{loc.lower(): Scope(loc.lower(), f"{'Central Birmingham' if loc == 'Central' else loc} locality",
+                          f"{loc} Locality Delivery Partnership", (("locality", loc),))
+       for loc in _BIRMINGHAM_LOCALITIES},
 }
 
 
 def get_scope(place: str) -> Scope:
     key = place.strip().lower()
     if key not in SCOPES:
-        raise ValueError(f"place must be one of {', '.join(PLACES)}, got {place!r}")
+        raise ValueError(f"place must be one of {', '.join(PLACES + LOCALITY_PACKS)}, got {place!r}")
     return SCOPES[key]
 
 
@@ -617,7 +623,7 @@ def _work_programme(ws: Worksheet, wp: int, data: PackData, table_name: str) -> 
                Col("Unit", 16, wrap=True), Col("Numerator", 12), Col("Denominator", 12), Col("Note", 30, wrap=True)]
     rows: list[list[Any]] = []
     charts: list[_ChartSpec] = []
-    level_label = results.LEVEL_LABELS
+    level_label = dimensions.LEVEL_LABELS
     for ind in indicators:
         base = [ind.measure, ind.id, ind.title, _status(ind)]
         if ptype not in ind.frequency:
@@ -994,6 +1000,6 @@ def write_pack(conn: Connection, place: str, period: str | None, path: str | Pat
     return write_bytes(path, build_pack(conn, place, period, **kwargs))
 
 
-__all__ = ["PLACES", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",
+__all__ = ["PLACES", "LOCALITY_PACKS", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",
            "parse_period", "pack_filename", "neutralise", "read_pack_data", "SUPPRESSED", "NOT_AVAILABLE",
            "NOT_APPLICABLE"]

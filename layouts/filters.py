@@ -9,13 +9,15 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode
 
 from data_loaders.extracts import LOCALITIES
-from metrics.results import BREAKDOWN_LABELS, PERIOD_TYPE_LABELS, PERIOD_TYPES
+from metrics.dimensions import BREAKDOWN_FILTER_ORDER, BREAKDOWN_LABELS
+from metrics.results import PERIOD_TYPE_LABELS, PERIOD_TYPES
 
 BSOL = "BSol"
 GEOGRAPHIES: tuple[str, ...] = (BSOL, *LOCALITIES)
 GEOGRAPHY_LABELS = {BSOL: "BSol (all)", "Central": "Central Birmingham", **{x: x for x in LOCALITIES if x != "Central"}}
-BREAKDOWNS: tuple[str, ...] = ("sex", "age_band", "imd_quintile", "ethnicity")
-KEYS = ("locality", "period_type", "period", "breakdown", "team", "cohort", "window")
+BREAKDOWNS: tuple[str, ...] = BREAKDOWN_FILTER_ORDER
+# `status` and `sort` are the scorecard's (summary-matrix cell, sort order: layouts/home.py).
+KEYS = ("locality", "period_type", "period", "breakdown", "team", "cohort", "window", "status", "sort")
 # Carried by navigation links between pages; `period` is specific to one measure page and
 # `team`, `cohort`, `window` to the pre/post page (validated there: layouts/prepost.parse).
 CARRIED = ("locality", "period_type", "breakdown")

@@ -11,8 +11,9 @@ from layouts import components, figures, ids, views
 from layouts import filters as flt
 from metrics import funnel, inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
+from metrics.dimensions import BREAKDOWN_LABELS
 from metrics.docs import indicator_rows
-from metrics.results import BREAKDOWN_LABELS, format_value, spc_summary
+from metrics.results import format_value, spc_summary
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
@@ -326,9 +327,15 @@ def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Serie
 
 
 def _period_label(period: str, series: pd.DataFrame) -> str:
-    """A period not yet complete at the data end (stored ``to_date``) is labelled on charts."""
+    """Chart label of a period: "to date" (financial year not complete at the data end, stored
+    ``to_date``) and "provisional" (latest month of a source that is usually revised, stored
+    ``provisional``) are said on the axis."""
     row = series[series["period"] == period]
-    return f"{period} (to date)" if len(row) and bool(row.iloc[0].get("to_date", False)) else str(period)
+    if row.empty:
+        return str(period)
+    notes = [word for col, word in (("to_date", "to date"), ("provisional", "provisional"))
+             if bool(row.iloc[0].get(col, False))]
+    return f"{period} ({', '.join(notes)})" if notes else str(period)
 
 
 def _n(x: object) -> float | None:

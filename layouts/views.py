@@ -10,7 +10,7 @@ import pandas as pd
 
 from layouts.filters import BSOL, GEOGRAPHIES, Filters
 from metrics.catalogue import Indicator
-from metrics.results import BREAKDOWN_LABELS, LEVEL_LABELS
+from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS
 
 TABLE_COLUMNS = {
     "section": "Chart", "period": "Period", "geography_level": "Level", "geography": "Area",

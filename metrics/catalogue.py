@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from data_loaders.extracts import EMERGENCY_ADMISSION_METHODS
+from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey
 
 
 class Polarity(StrEnum):
@@ -43,9 +44,9 @@ CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
 Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median", "percentile"]
 PeriodType = Literal["month", "quarter", "financial_year"]
-Breakdown = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
+Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
-ALL_BREAKDOWNS: tuple[Breakdown, ...] = ("imd_quintile", "ethnicity", "sex", "age_band")
+ALL_BREAKDOWNS: tuple[Breakdown, ...] = BREAKDOWN_KEYS
 GEOGRAPHY_ONLY: tuple[Breakdown, ...] = ()
 Filter = Callable[[Any], Any]  # Row -> SQLAlchemy boolean expression
 
@@ -326,7 +327,7 @@ _STILL_IN = ("People still in hospital are not counted until they are discharged
 def _bcf_discharge_indicators() -> tuple[Indicator, ...]:
     """BCF 2025-26 'average length of discharge delay for all acute adult patients' and its 90th centile."""
     value = Events("inpatient_spell", "discharge_date", _adult_discharge, count="value", value=_delay_days)
-    common = dict(
+    common: dict[str, Any] = dict(
         measure=6, source=_DRD, numerator=value, denominator=None, unit="days",
         polarity=Polarity.LOW_IS_GOOD, definition_year="2025-26",
     )

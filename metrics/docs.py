@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from metrics.catalogue import MEASURES, WORK_PROGRAMMES, Indicator, calculation_rules
+from metrics.dimensions import BREAKDOWN_LEVELS, BREAKDOWN_PROSE, LEVEL_KEYS, LEVEL_LABELS
 
-_BREAKDOWNS = {"imd_quintile": "IMD quintile", "ethnicity": "ethnic group", "sex": "sex", "age_band": "age band"}
+LEVEL_PROSE = {k: (v if k == "bsol" else v.lower()) for k, v in LEVEL_LABELS.items()}
 _PERIODS = {"month": "monthly", "quarter": "quarterly", "financial_year": "financial year"}
 
 
 def breakdown_text(ind: Indicator) -> str:
-    parts = ["BSol, place, locality, neighbourhood, practice"]
+    parts = [", ".join(LEVEL_PROSE[k] for k in LEVEL_KEYS)]
     if ind.breakdowns:
-        parts.append("by " + ", ".join(_BREAKDOWNS[b] for b in ind.breakdowns) + " (BSol, place, locality)")
+        parts.append("by " + ", ".join(BREAKDOWN_PROSE[b] for b in ind.breakdowns)
+                     + " (" + ", ".join(LEVEL_PROSE[k] for k in BREAKDOWN_LEVELS) + ")")
     else:
         parts.append("no breakdown by patient characteristics (not available for this indicator)")
     return "; ".join(parts)

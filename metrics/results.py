@@ -24,12 +24,6 @@ from metrics.catalogue import (
 
 PERIOD_TYPES = ("month", "quarter", "financial_year")
 PERIOD_TYPE_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
-BREAKDOWN_LABELS = {
-    "none": "None", "imd_quintile": "IMD quintile", "ethnicity": "Ethnic group", "sex": "Sex",
-    "age_band": "Age band",
-}
-LEVEL_LABELS = {"bsol": "BSol", "place": "Place", "locality": "Locality",
-                "neighbourhood": "Neighbourhood", "practice": "Practice"}
 
 
 def read_results(conn: Connection, indicator_ids: list[str] | None = None, period_type: str | None = None,

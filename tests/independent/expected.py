@@ -88,11 +88,18 @@ def expected() -> dict[str, Expected]:
     known = u[u["outcome"] != "unknown"]
     out["m05_ucr_managed_at_home"] = _share(int((known["outcome"] == "managed_at_home").sum()), len(known))
 
-    # m06: Pathway 1 discharges in the year (by discharge date) with a discharge ready date.
+    # m06: discharges in the year (by discharge date) with a discharge ready date, adults (18+ at
+    # discharge) as in the NHS England discharge sitrep and BCF 2025-26; Pathway 1 for the P1 split.
     s = frame("inpatient_spell")
     s = s[s["patient_id"].isin(spine.index)]
-    p1 = s[(s["discharge_pathway"] == "1") & (s["discharge_ready_date"] != "") & _in_fy(s["discharge_date"])]
-    delay = (pd.to_datetime(p1["discharge_date"]) - pd.to_datetime(p1["discharge_ready_date"])).dt.days
+    ready = s[(s["discharge_ready_date"] != "") & _in_fy(s["discharge_date"])].copy()
+    ready["age"] = _age(spine.loc[ready["patient_id"], "birth"].reset_index(drop=True),
+                        pd.to_datetime(ready["discharge_date"]).reset_index(drop=True)).to_numpy()
+    ready["delay"] = (pd.to_datetime(ready["discharge_date"]) - pd.to_datetime(ready["discharge_ready_date"])).dt.days
+    adults = ready[ready["age"] >= 18]
+    out["m06_all_mean_delay"] = Expected(float(adults["delay"].sum()), len(adults), float(adults["delay"].mean()))
+    out["m06_all_p90_delay"] = Expected(None, len(adults), float(adults["delay"].quantile(0.9)))  # linear
+    delay = adults.loc[adults["discharge_pathway"] == "1", "delay"]
     out["m06_p1_mean_delay"] = Expected(float(delay.sum()), len(delay), float(delay.mean()))
     out["m06_p1_median_delay"] = Expected(None, None, float(delay.median()))  # (0, 3, 7, 10): halfway 3..7
     out["m06_p1_same_day"] = _share(int((delay == 0).sum()), len(delay))

@@ -72,6 +72,7 @@ S10,P005,2024-11-01,2024-11-03,21,J450,,,,no
 S11,P005,2024-12-01,2024-12-01,11,J450,,,,no
 S12,P012,2025-01-10,2025-01-12,21,G409,,,,no
 S13,P004,2024-08-01,2024-08-02,21,E109,,,,no
+S20,P005,2024-06-01,2024-06-09,21,J450,,2024-06-03,1,no
 """,
     "gp_appointments.csv": """month,practice_code,booking_interval,status,appointments
 2024-04-01,A81001,same_day,attended,100
@@ -111,13 +112,13 @@ P010,INT02,2025-03-01,
 2025-03-31,P011,type1,40,,
 2025-03-31,P012,type2,45,120,70
 """,
-    "hypertension.csv": """snapshot_date,patient_id,last_systolic,last_diastolic,ldl,non_hdl
-2025-03-31,P004,140,90,,
-2025-03-31,P010,141,85,,
-2025-03-31,P013,150,90,,
-2025-03-31,P014,145,85,,
-2025-03-31,P015,145,85,,
-2025-03-31,P011,,,,
+    "hypertension.csv": """snapshot_date,patient_id,last_systolic,last_diastolic,ldl,non_hdl,cvd
+2025-03-31,P004,140,90,,,
+2025-03-31,P010,141,85,,,
+2025-03-31,P013,150,90,,,
+2025-03-31,P014,145,85,,,
+2025-03-31,P015,145,85,,,
+2025-03-31,P011,,,,,
 """,
     "wound_prescribing.csv": """month,practice_code,bnf_code,items,actual_cost
 2024-06-01,A81001,20030100018,10,5.0

@@ -20,10 +20,13 @@ from tests.independent.expected import Expected, expected
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = expected()
+CHILD_DISCHARGE = (
+    "The NHS England discharge sitrep and BCF 2025-26 delay metrics cover adults (18+), as m06_all_* "
+    "does, but the Pathway 1 split also counts the 9-year-old's discharge S20 (docs/measures.md gives "
+    "no age rule for P1/P2)."
+)
 DISCREPANCIES: dict[str, str] = {
-    "m04_care_home_admissions_65": (
-        "ASCOF 2C counts a person's permanent admission once; P002's move from residential (C1) to "
-        "nursing care (C2) is counted as a second admission (app numerator 4, ASCOF 3). Issue 9 defect 6."),
+    **dict.fromkeys(("m06_p1_mean_delay", "m06_p1_median_delay", "m06_p1_same_day"), CHILD_DISCHARGE),
 }
 
 
