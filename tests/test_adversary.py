@@ -479,7 +479,7 @@ def _parse(content: bytes, fmt: str) -> pd.DataFrame:
 
 
 def _download_keys(frame: pd.DataFrame, period_type: str) -> pd.DataFrame:
-    from metrics.results import BREAKDOWN_LABELS, LEVEL_LABELS
+    from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS
 
     levels = {v: k for k, v in LEVEL_LABELS.items()}
     bds = {v: k for k, v in BREAKDOWN_LABELS.items()}
