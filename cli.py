@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from exports.pack import LOCALITY_PACKS, PLACES
+
 
 def _echo_progress(message: str) -> None:
     click.echo(f"  {message}", err=True)
@@ -108,8 +110,9 @@ def register_commands(server: Flask) -> None:
         click.echo(f"wrote {len(frame):,} rows to {out}")
 
     @server.cli.command("pack")
-    @click.option("--place", type=click.Choice(["bsol", "birmingham", "solihull"], case_sensitive=False),
-                  default="bsol", show_default=True, help="Whose committee the pack is for.")
+    @click.option("--place", type=click.Choice([*PLACES, *LOCALITY_PACKS], case_sensitive=False),
+                  default="bsol", show_default=True,
+                  help="Whose committee the pack is for: BSol, a Place, or a locality (its LDP).")
     @click.option("--period", default=None,
                   help="Financial year (2024-25), quarter ('2024-25 Q2') or month (2024-06); "
                        "default: the latest complete quarter.")

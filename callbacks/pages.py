@@ -27,10 +27,11 @@ def _problem(f: flt.Filters, path: str) -> html.Div | None:
           Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"))
 def update_locality(locality_value: str | None, period_type: str | None) -> html.Div:
     f = _filters(locality_value, period_type)
-    if f.level == "bsol" and not f.errors:
-        return locality.choose_locality()
     if (problem := _problem(f, "/locality")) is not None:
         return problem
+    if f.level == "bsol":  # the overview (tartan rug): the LDP chairs' entry point
+        return locality.overview(data.display_results(geography_level="locality", breakdown="none"),
+                                 data.display_results(geography_level="bsol", breakdown="none"), f.period_type)
     nbs = data.neighbourhoods_of(f.locality)
     nb_frame = data.display_results(geography_level="neighbourhood", geographies=nbs, breakdown="none") \
         if nbs else data.display_results(geography_level="neighbourhood", geographies=["-"], breakdown="none")
@@ -114,7 +115,7 @@ def download_pack(n_clicks: int, locality_value: str | None, period_type: str | 
     if not access.can("packs"):  # check_request refuses this callback first; kept so the callback is safe alone
         return None, "Excel packs are for analysts: ask the data team for access."
     f = _filters(locality_value, period_type)
-    place = "bsol" if f.level == "bsol" else ("solihull" if f.locality == "Solihull" else "birmingham")
+    place = locality.pack_place(f.locality)
     try:
         payload = data.build_pack(place)
     except ValueError as e:

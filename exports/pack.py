@@ -52,6 +52,8 @@ SUPPRESSED = "[c]"
 NOT_AVAILABLE = "[x]"
 NOT_APPLICABLE = "[z]"
 PLACES = ("bsol", "birmingham", "solihull")
+# Birmingham localities each have a pack for their LDP (Solihull's locality is its Place).
+LOCALITY_PACKS = tuple(loc.lower() for loc in LOCALITIES if loc != "Solihull")
 LONDON = ZoneInfo("Europe/London")
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -122,13 +124,17 @@ SCOPES: dict[str, Scope] = {
                         (("place", "Birmingham"), *(("locality", loc) for loc in _BIRMINGHAM_LOCALITIES))),
     "solihull": Scope("solihull", "Solihull", "Solihull Place Committee",
                       (("place", "Solihull"), ("locality", "Solihull"))),
+    # One pack per locality, for its Locality Delivery Partnership chair (compared with BSol).
+    **{loc.lower(): Scope(loc.lower(), f"{'Central Birmingham' if loc == 'Central' else loc} locality",
+                          f"{loc} Locality Delivery Partnership", (("locality", loc),))
+       for loc in _BIRMINGHAM_LOCALITIES},
 }
 
 
 def get_scope(place: str) -> Scope:
     key = place.strip().lower()
     if key not in SCOPES:
-        raise ValueError(f"place must be one of {', '.join(PLACES)}, got {place!r}")
+        raise ValueError(f"place must be one of {', '.join(PLACES + LOCALITY_PACKS)}, got {place!r}")
     return SCOPES[key]
 
 
@@ -994,6 +1000,6 @@ def write_pack(conn: Connection, place: str, period: str | None, path: str | Pat
     return write_bytes(path, build_pack(conn, place, period, **kwargs))
 
 
-__all__ = ["PLACES", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",
+__all__ = ["PLACES", "LOCALITY_PACKS", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",
            "parse_period", "pack_filename", "neutralise", "read_pack_data", "SUPPRESSED", "NOT_AVAILABLE",
            "NOT_APPLICABLE"]

@@ -16,7 +16,8 @@ BSOL = "BSol"
 GEOGRAPHIES: tuple[str, ...] = (BSOL, *LOCALITIES)
 GEOGRAPHY_LABELS = {BSOL: "BSol (all)", "Central": "Central Birmingham", **{x: x for x in LOCALITIES if x != "Central"}}
 BREAKDOWNS: tuple[str, ...] = BREAKDOWN_FILTER_ORDER
-KEYS = ("locality", "period_type", "period", "breakdown", "team", "cohort", "window")
+# `status` and `sort` are the scorecard's (summary-matrix cell, sort order: layouts/home.py).
+KEYS = ("locality", "period_type", "period", "breakdown", "team", "cohort", "window", "status", "sort")
 # Carried by navigation links between pages; `period` is specific to one measure page and
 # `team`, `cohort`, `window` to the pre/post page (validated there: layouts/prepost.parse).
 CARRIED = ("locality", "period_type", "breakdown")

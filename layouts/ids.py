@@ -22,6 +22,8 @@ def filter_id(name: str) -> dict[str, str]:
 
 # Page content regions (filled by each page's callback)
 HOME_CONTENT = "home-content"
+HOME_STATUS = "home-status"  # {"status": "<variation>.<assurance>" or "", "sort": "status" or ""} from the URL
+MDC_CELL = "mdc-cell"  # pattern {"type": MDC_CELL, "cell": "<variation>.<assurance>"}: summary matrix links
 MEASURE_ID = "measure-indicator-id"
 MEASURE_CONTENT = "measure-content"
 MEASURE_DOWNLOADS = "measure-downloads"

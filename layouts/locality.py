@@ -13,24 +13,46 @@ from metrics.results import ScorecardRow
 
 def layout(**query: str) -> html.Div:
     f = flt.parse(query)
-    pack = html.Section([
-        html.H2("Excel pack"),
-        html.P("The indicator pack for this locality as an Excel workbook (analysts only)."),
+    # Near the top: an LDP chair's pack is for their locality (BSol when none is chosen).
+    pack = html.Div([
         html.Button("Build Excel pack", id=ids.PACK_BUTTON, className="button", n_clicks=0, type="button"),
+        html.Span(" The indicator pack for the chosen locality (analysts only).", className="muted"),
         dcc.Loading(html.Div(id=ids.PACK_STATUS, role="status", className="pack-status"), type="dot"),
         dcc.Download(id=ids.PACK_DOWNLOAD),
-    ], className="panel")
-    return components.filtered_page(
+    ], className="pack-bar")
+    page = components.filtered_page(
         "locality", "Locality view",
-        "All indicators for one locality against BSol, and the locality's neighbourhoods. "
-        "Your choice of locality carries to every page.", f, "/locality", ids.LOCALITY_CONTENT, extra=(pack,))
+        "Every measure for each locality against BSol (the overview), or for one locality with its "
+        "neighbourhoods. Your choice of locality carries to every page.", f, "/locality", ids.LOCALITY_CONTENT)
+    page.children.insert(3, pack)
+    return page
 
 
-def choose_locality() -> html.Div:
-    links = [html.Li(dcc.Link(flt.GEOGRAPHY_LABELS[g], href=f"/locality?locality={g}")) for g in flt.GEOGRAPHIES[1:]]
-    return html.Div([html.H2("Choose your locality"),
-                     html.P("Pick a locality above, or one of these:"), html.Ul(links, className="link-list")],
-                    className="message message-info", role="status")
+def pack_place(locality: str) -> str:
+    """Which pack the button builds: the locality's own (Solihull: its Place), or BSol's."""
+    if locality == flt.BSOL:
+        return "bsol"
+    return "solihull" if locality == "Solihull" else locality.lower()
+
+
+def overview(loc_frame: pd.DataFrame, bsol_frame: pd.DataFrame, period_type: str | None) -> html.Div:
+    """The tartan rug (as Fingertips draws it): localities by measures, each cell against BSol."""
+    columns = list(flt.GEOGRAPHIES[1:])
+    rows = views.matrix(loc_frame, bsol_frame, list(INDICATORS), period_type, "geography")
+    labels = {g: flt.GEOGRAPHY_LABELS[g] for g in columns}
+    links = html.P(["Open a locality: "] + [item for g in columns for item in
+                                             (dcc.Link(labels[g], href=f"/locality?locality={g}",
+                                                       className="locality-link"), " ")], className="link-row")
+    return html.Div([
+        html.H2("Overview: every locality against BSol"),
+        html.P("Each cell is the locality's latest value, coloured by whether its 95% confidence interval is better "
+               "than, similar to or worse than BSol; the mark in the cell says the same without colour.",
+               className="muted"),
+        links,
+        grids.legend("BSol"),
+        html.Div(grids.grid_table(rows, columns, "Localities by indicator: latest value compared with BSol", "BSol",
+                                  column_labels=labels), id="tartan-rug"),
+    ])
 
 
 def content(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow], f: flt.Filters,

@@ -327,9 +327,15 @@ def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Serie
 
 
 def _period_label(period: str, series: pd.DataFrame) -> str:
-    """A period not yet complete at the data end (stored ``to_date``) is labelled on charts."""
+    """Chart label of a period: "to date" (financial year not complete at the data end, stored
+    ``to_date``) and "provisional" (latest month of a source that is usually revised, stored
+    ``provisional``) are said on the axis."""
     row = series[series["period"] == period]
-    return f"{period} (to date)" if len(row) and bool(row.iloc[0].get("to_date", False)) else str(period)
+    if row.empty:
+        return str(period)
+    notes = [word for col, word in (("to_date", "to date"), ("provisional", "provisional"))
+             if bool(row.iloc[0].get(col, False))]
+    return f"{period} ({', '.join(notes)})" if notes else str(period)
 
 
 def _n(x: object) -> float | None:

@@ -530,12 +530,15 @@ def sii_simulated_array(
                            size=(idx.size, repetitions, y.shape[1]))
         if not transform:
             draws = _from_link(draws, value_type)
-        fits = _wls_fit(draws, share[:, None, :], rank[:, None, :])
-        c0, c1 = fits[..., 0], fits[..., 1]
+        # the same weighted least squares as _wls_fit, as two weighted sums per draw (the mean term
+        # of the slope cancels because sum(share * (rank - rbar)) = 0)
+        rbar = np.sum(share * rank, axis=1, keepdims=True)
+        coef = share * (rank - rbar) / np.sum(share * (rank - rbar) ** 2, axis=1, keepdims=True)
+        c1 = np.einsum("grk,gk->gr", draws, coef)
         with np.errstate(divide="ignore", invalid="ignore"):
             if transform:
                 mid = b0 + b1 / 2.0
-                slopes = np.sort(c1, axis=1)
+                slopes = np.partition(c1, (pos_lo, pos_hi), axis=1)
                 s_lo, s_hi = slopes[:, pos_lo], slopes[:, pos_hi]
                 out["sii"][idx] = inv(b0 + b1) - inv(b0)
                 out["rii"][idx] = inv(b0 + b1) / inv(b0)
@@ -544,8 +547,9 @@ def sii_simulated_array(
                 out["rii_lower"][idx] = inv(mid + s_lo / 2) / inv(mid - s_lo / 2)
                 out["rii_upper"][idx] = inv(mid + s_hi / 2) / inv(mid - s_hi / 2)
             else:
-                slopes = np.sort(c1, axis=1)
-                riis = np.sort((c0 + c1) / c0, axis=1)
+                c0 = np.einsum("grk,gk->gr", draws, share) - c1 * rbar
+                slopes = np.partition(c1, (pos_lo, pos_hi), axis=1)
+                riis = np.partition((c0 + c1) / c0, (pos_lo, pos_hi), axis=1)
                 out["sii"][idx] = b1
                 out["rii"][idx] = (b0 + b1) / b0
                 out["sii_lower"][idx], out["sii_upper"][idx] = slopes[:, pos_lo], slopes[:, pos_hi]

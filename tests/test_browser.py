@@ -112,6 +112,7 @@ PAGES = [
     ("scorecard", "/", "#home-content table.scorecard"),
     ("measure", "/measure/m12_hypertension_bp_target?locality=East", "#measure-content .stats-row"),
     ("locality", "/locality?locality=South", "#locality-content table.grid"),
+    ("locality-overview", "/locality", "#tartan-rug table.grid"),
     ("inequalities", "/inequalities", "#inequalities-content table.grid"),
     ("prepost", "/pre-post", "#prepost-profile-panel .graph"),
     ("data", "/data", "#data-content .data-table"),
@@ -136,6 +137,11 @@ def test_every_page_renders_accessibly(dash_duo: Any, dash_app: Any, screenshot:
         assert dash_duo.driver.title.endswith("BSol outcomes dashboard"), dash_duo.driver.title
         assert "Traceback" not in dash_duo.driver.page_source
         _full_screenshot(dash_duo, screenshot, f"page-{name}")
+        if not name.startswith(("bad", "not")):  # and at phone width
+            dash_duo.driver.set_window_size(390, 844)
+            time.sleep(0.3)
+            screenshot(f"page-{name}-phone")
+            dash_duo.driver.set_window_size(1280, 900)
         _no_errors(dash_duo)
         if not name.startswith(("bad", "not")):
             _axe(dash_duo, name)
@@ -323,10 +329,31 @@ def test_prepost_window_change_team_filter_and_csv(dash_duo: Any, dash_app: Any,
     _no_errors(dash_duo)
 
 
-def test_excel_pack_download_from_locality_page(dash_duo: Any, dash_app: Any) -> None:
+def test_tartan_rug_opens_a_locality_whose_pack_is_that_localitys(dash_duo: Any, dash_app: Any,
+                                                                    screenshot: Callable[[str], Path]) -> None:
+    """The LDP chair's path: overview of every locality, open East, build the East pack (button near the top)."""
     dash_duo.start_server(dash_app)
-    dash_duo.driver.get(dash_duo.server_url + "/locality?locality=East")
+    dash_duo.driver.get(dash_duo.server_url + "/locality")
+    _wait_loaded(dash_duo, "#tartan-rug table.grid")
+    head = [th.text for th in dash_duo.find_elements("#tartan-rug thead th")]
+    assert head[3:] == ["North", "South", "East", "West", "Central Birmingham", "Solihull"], head
+    cells = dash_duo.find_elements("#tartan-rug tbody td.grid-cell")
+    assert len(cells) == 6 * len(dash_duo.find_elements("#tartan-rug tbody tr"))
+    classes = {c.get_attribute("class").split()[-1] for c in cells}
+    assert classes & {"cell-better", "cell-worse"}, classes  # some localities differ from BSol
+    for c in cells:  # never colour alone: a better/worse cell carries its mark and its value
+        kind = c.get_attribute("class").split()[-1]
+        if kind in ("cell-better", "cell-worse"):
+            assert c.text[:1] in "▲▼" and any(ch.isdigit() for ch in c.text), c.text
+    screenshot("locality-overview")
+    dash_duo.find_element("#locality-content a.locality-link[href$='locality=East']").click()
     _wait_loaded(dash_duo, "#locality-content table.grid")
+    assert "locality=East" in dash_duo.driver.current_url
+    button = dash_duo.find_element("#pack-button")
+    assert button.location["y"] < dash_duo.find_element("#locality-content").location["y"], "pack button not on top"
+    folder = Path(dash_duo.download_path)
+    before = set(folder.glob("*"))
+    button.click()
     folder = Path(dash_duo.download_path)
     before = set(folder.glob("*"))
     dash_duo.find_element("#pack-button").click()
@@ -336,8 +363,54 @@ def test_excel_pack_download_from_locality_page(dash_duo: Any, dash_app: Any) ->
         lambda _d: [p for p in set(folder.glob("*.xlsx")) - before if p.stat().st_size > 0]
         and not list(folder.glob("*.crdownload")))
     (pack,) = set(folder.glob("*.xlsx")) - before
-    assert pack.name == "bsol-pack-birmingham.xlsx"
+    assert pack.name == "bsol-pack-east.xlsx"
     workbook = openpyxl.load_workbook(pack, read_only=True)
     assert {"Scorecard", "Cover"} <= set(workbook.sheetnames), workbook.sheetnames
+    cover = [str(c) for row in workbook["Cover"].iter_rows(max_row=6, values_only=True) for c in row if c]
     workbook.close()
+    assert any(t.startswith("BSol outcomes pack: East locality") for t in cover), cover
+    assert "Areas covered: East" in cover, cover
+    _no_errors(dash_duo)
+
+
+def test_summary_matrix_filters_and_phone_scorecard_shows_values(dash_duo: Any, dash_app: Any,
+                                                                 screenshot: Callable[[str], Path]) -> None:
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(dash_duo.server_url + "/?locality=East")
+    _wait_loaded(dash_duo, "#mdc-summary table.mdc-matrix")
+    # the matrix comes first, and its numbers add up to the 21 measures, one row each below
+    top = dash_duo.find_element("#mdc-summary").location["y"]
+    assert top < dash_duo.find_element("#home-content table.scorecard").location["y"]
+    links = dash_duo.find_elements("#mdc-summary a.mdc-filter")
+    counts = [int(a.find_element(By.CSS_SELECTOR, ".mdc-n").text) for a in links]
+    assert sum(counts) == 21 and len(dash_duo.find_elements("#home-content table.scorecard tbody tr")) == 21
+    pick = max(range(len(links)), key=lambda i: counts[i])
+    names = links[pick].find_element(By.XPATH, "..").find_elements(By.CSS_SELECTOR, ".mdc-names li")
+    wanted = sorted(n.text.split(" ")[0] for n in names)
+    links[pick].click()
+    WebDriverWait(dash_duo.driver, 20, poll_frequency=0.2).until(
+        lambda d: "status=" in d.current_url and d.find_elements(By.CSS_SELECTOR, ".filter-note"))
+    _wait_loaded(dash_duo, "#home-content table.scorecard")
+    rows = dash_duo.find_elements("#home-content table.scorecard tbody tr")
+    shown = sorted("M" + r.find_element(By.CSS_SELECTOR, ".measure-number").text.split()[-1] for r in rows)
+    assert shown == wanted and len(rows) == counts[pick]
+    assert f"Showing {counts[pick]} of 21 measures" in dash_duo.find_element(".filter-note").text
+    assert "locality=East" in dash_duo.driver.current_url
+    screenshot("scorecard-filtered")
+    dash_duo.find_element("#clear-status").click()
+    WebDriverWait(dash_duo.driver, 20, poll_frequency=0.2).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, "#home-content table.scorecard tbody tr")) == 21)
+    # phone width: each row still shows its value and its status (icon + words)
+    dash_duo.driver.set_window_size(390, 844)
+    time.sleep(0.5)
+    for row in dash_duo.find_elements("#home-content table.scorecard tbody tr")[:5]:
+        value = row.find_element(By.CSS_SELECTOR, "td.col-value .value")
+        status = row.find_element(By.CSS_SELECTOR, "td.col-status")
+        assert value.is_displayed() and value.text and status.is_displayed() and status.text
+        width = dash_duo.driver.execute_script("return document.documentElement.clientWidth")
+        assert status.rect["x"] + status.rect["width"] <= width + 1, "status cut off at phone width"
+        assert not row.find_element(By.CSS_SELECTOR, "td.col-trend").is_displayed()
+    dash_duo.driver.execute_script("document.querySelector('#home-content table.scorecard').scrollIntoView()")
+    screenshot("scorecard-phone")
+    dash_duo.driver.set_window_size(1280, 900)
     _no_errors(dash_duo)

@@ -34,7 +34,7 @@ def quintiles(ind, values, lower, upper, geography="BSol", suppressed=(False,) *
         "geography_level": "bsol" if geography == "BSol" else "locality", "geography": geography,
         "breakdown": "imd_quintile", "group": list(inequality.QUINTILES), "numerator": 100.0,
         "denominator": 10_000.0, "value": values, "lower_ci": lower, "upper_ci": upper,
-        "to_date": False, "suppressed": list(suppressed),
+        "to_date": False, "provisional": False, "suppressed": list(suppressed),
     })
 
 

@@ -72,3 +72,13 @@ def test_financial_year_to_date_is_flagged(stored: pd.DataFrame) -> None:
     fy = stored[stored["period_type"] == "financial_year"]
     assert fy.loc[fy["period"] == "2024-25", "to_date"].all()  # the data end at June 2024
     assert not stored.loc[stored["period_type"] != "financial_year", "to_date"].any()
+
+
+def test_display_hides_every_limit_of_a_suppressed_row(stored: pd.DataFrame) -> None:
+    from metrics.results import for_display
+
+    shown = for_display(stored)
+    hidden = shown[shown["suppressed"]]
+    assert not hidden.empty
+    for col in ("value", *stats.LIMIT_COLUMNS):
+        assert hidden[col].isna().all(), col

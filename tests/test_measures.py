@@ -111,7 +111,8 @@ def test_engines_agree_cell_by_cell(request: pytest.FixtureRequest) -> None:
         bad = ~(np.isclose(a, b, rtol=0, atol=1e-9, equal_nan=True))
         problems += [f"{duck.loc[i, 'indicator_id']} {duck.loc[i, 'period']} {duck.loc[i, 'geography']} "
                      f"{duck.loc[i, 'group']} {col}: duckdb {a[i]!r} postgresql {b[i]!r}" for i in np.flatnonzero(bad)[:20]]
-    assert (duck["suppressed"] == pg["suppressed"]).all()
+    differ = duck.index[duck["suppressed"] != pg["suppressed"]]
+    assert len(differ) == 0, "suppression differs between engines:\n" + duck.loc[differ[:10], key].to_string()
     assert not problems, "\n".join(problems)
 
 

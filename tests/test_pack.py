@@ -450,3 +450,14 @@ def test_build_pack_on_each_engine(backend: str, template_db: TemplateDb) -> Non
     wb = load_workbook(io.BytesIO(content))
     assert wb.sheetnames == SHEETS
     assert len(_table(wb, "tbl_scorecard")) == len(INDICATORS)
+
+
+def test_locality_pack_is_for_that_locality(kat_url: str) -> None:
+    """An LDP chair's pack (East): its cover names East, and its tables hold East, never another locality."""
+    wb = _pack(kat_url, "east")
+    cover = [str(c) for row in wb["Cover"].iter_rows(max_row=6, values_only=True) for c in row if c]
+    assert cover[0].startswith("BSol outcomes pack: East locality") and "Areas covered: East" in cover
+    table = _table(wb, "tbl_wp1")
+    localities = set(table.loc[table["Area type"] == "Locality", "Area"])
+    assert localities == {"East"}, localities
+    assert not {"Solihull", "North", "West"} & set(table["Area"])

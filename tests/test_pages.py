@@ -135,7 +135,10 @@ def test_url_sync_and_nav_links(kat_app: Any) -> None:
 def test_other_pages(kat_app: Any) -> None:
     from callbacks import pages
 
-    assert "Choose your locality" in _text(pages.update_locality("BSol", None))
+    overview = _text(pages.update_locality("BSol", None))  # the tartan rug: every locality by every indicator
+    _assert_no_patient_data(overview)
+    assert "tartan-rug" in overview and all(f"/measure/{ind.id}" in overview for ind in INDICATORS)
+    assert all(f"locality={g}" in overview for g in flt.GEOGRAPHIES[1:])
     for geography in flt.GEOGRAPHIES[1:]:
         _assert_no_patient_data(_text(pages.update_locality(geography, "quarter")))
         _assert_no_patient_data(_text(pages.update_inequalities(geography, None)))
