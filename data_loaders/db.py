@@ -61,10 +61,17 @@ def duckdb_path(url: str) -> Path | None:
     return Path(database)
 
 
+# DuckDB's default memory limit is 80% of the machine; its buffer pool then keeps whatever it has
+# read. A refresh or a full demo build needs far less: capped, it spills to disk rather than grow.
+DUCKDB_CONFIG = {"memory_limit": "1GB"}
+
+
 def make_engine(url: str, read_only: bool = False) -> Engine:
     path = duckdb_path(url)
     if path is not None:
-        args = {"read_only": True} if read_only else {}
+        args: dict = {"config": dict(DUCKDB_CONFIG)}
+        if read_only:
+            args["read_only"] = True
         return create_engine(url, poolclass=NullPool, connect_args=args)
     return create_engine(url, pool_pre_ping=True)
 

@@ -17,7 +17,7 @@ stream, so its per-person activity is identical in `small` and `full`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -1576,12 +1576,43 @@ def generate(size: Size = "small", seed: int = DEFAULT_SEED, end: date | None = 
 
     Same (size, seed, end) -> identical frames. `end` defaults to the last day of the latest
     complete month; it must be on or after 2024-06-30 so the pilot's post windows are complete.
-    `progress` receives short status messages.
+    `progress` receives short status messages. Holds every table at once: loads should use
+    `generate_stream`, which yields the same frames one at a time.
+    """
+    frames = dict(generate_stream(size, seed, end, progress))
+    return {name: frames[name] for name in GENERATED_EXTRACTS}
+
+
+_PILOT_TABLES = ("int_caseload", "gp_appointment", "ae_attendance", "inpatient_spell", "community_contact",
+                 "social_care_package")
+
+
+def generate_stream(size: Size = "small", seed: int = DEFAULT_SEED, end: date | None = None,
+                    progress: Progress | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Yield (extract name, frame) as each table is finished, so a caller can load and drop it.
+
+    The random streams are consumed in the same order as ever: the frames equal `generate`'s.
+    Only the caseload people's rows of the pilot's activity tables are kept for the final
+    self-check against the plan's table (raised after the last frame).
     """
     end = end or default_end()
     g = _Gen(size, seed, end, progress)
+    kept: dict[str, pd.DataFrame] = {}
+
+    def finished() -> Iterator[tuple[str, pd.DataFrame]]:
+        for name in list(g.frames):
+            frame = g.frames.pop(name)
+            cols = list(_extract(name).column_names)
+            frame = frame if list(frame.columns) == cols else frame[cols]
+            if name == "int_caseload":
+                kept[name] = frame
+            elif name in _PILOT_TABLES:
+                kept[name] = frame[frame["patient_id"].isin(kept["int_caseload"]["patient_id"])]
+            yield name, frame
+
     _geography(g)
     g.log("geography")
+    yield from finished()
     P = _people(g)
     g.P = P
     g.log(f"{P.n:,} patients")
@@ -1590,33 +1621,34 @@ def generate(size: Size = "small", seed: int = DEFAULT_SEED, end: date | None = 
     _caseloads(g, P)
     pilot = _pilot_activity(g, P)
     g.log("caseloads")
+    yield from finished()
     _spells(g, P, pilot)
     g.log("inpatient_spell")
+    yield from finished()
     _ae(g, P, pilot)
     g.log("ae_attendance")
+    yield from finished()
     _community(g, P, pilot)
     g.log("community_contact")
+    yield from finished()
     _packages(g, P, pilot)
     _ucr(g, P)
     _gp_patient(g, P, pilot)
     _reablement(g, P)
     _patient_table(g, P)
     g.log("other patient-level tables")
+    yield from finished()
     _snapshots(g, P)
     g.log("registers")
+    yield from finished()
     _population(g, P)
     _gp_appointments(g, P)
     _wound_prescribing(g)
     _gp_workforce(g)
     g.log("aggregates")
-    out: dict[str, pd.DataFrame] = {}
-    for name in GENERATED_EXTRACTS:
-        frame = g.frames.pop(name)
-        cols = list(_extract(name).column_names)
-        out[name] = frame if list(frame.columns) == cols else frame[cols]
-    _check_pilot(out, g)
+    yield from finished()
+    _check_pilot(kept, g)
     g.log("done")
-    return out
 
 
 def _check_pilot(frames: dict[str, pd.DataFrame], g: _Gen) -> None:
@@ -1712,5 +1744,5 @@ def write_extracts(frames: dict[str, pd.DataFrame], directory: str | Path,
 
 
 __all__ = ["ACTIVITIES", "DATA_START", "DEFAULT_SEED", "GENERATED_EXTRACTS", "PILOT_COHORT_SIZE",
-           "PLAN_PREPOST", "dataset_facts", "default_end", "generate", "pilot_prepost_counts",
+           "PLAN_PREPOST", "dataset_facts", "default_end", "generate", "generate_stream", "pilot_prepost_counts",
            "write_extracts"]

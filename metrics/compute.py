@@ -221,14 +221,21 @@ def _age5(age: ColumnElement) -> ColumnElement:
 
 # ------------------------------------------------------------------------------------ queries
 @dataclass
-class SourceQuery:
-    """A compiled source: the FROM clause, filters and dimension expressions."""
+class ScanBase:
+    """One source table as the engine scans it: FROM clause, filter context, dimensions.
+
+    `period_cols` are what a row is grouped by in time: (period_type, period) for events and
+    caseloads, or the financial year for yearly tables (population, modelled prevalence), which
+    are aggregated once per year and then repeated for every period of that year in Python.
+    """
 
     from_: Any
-    where: list[ColumnElement]
+    row: Row | None
     dims: dict[str, ColumnElement]
-    measures: dict[str, ColumnElement]
-    periods: Any  # the periods clause the query groups by
+    period_cols: list[ColumnElement]
+    by_year: bool
+    p: Any  # the periods clause's columns (for caseload measures)
+    spans: Any = None  # caseload: each person's merged time on any INT caseload
 
 
 def _patient_dims(age: ColumnElement | None) -> dict[str, ColumnElement]:
@@ -270,9 +277,19 @@ def _join_patient(base, patient_key: ColumnElement, with_patient: bool = True):
     )
 
 
-def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, quantile: float | None) -> SourceQuery:
+def scan_key(source: Source) -> tuple:
+    """Sources with the same key are answered by one scan of the same rows and joins."""
+    if isinstance(source, Events):
+        return ("events", source.table, source.date, source.until)
+    if isinstance(source, CaseloadPeople | CaseloadExposure):
+        return ("caseload",)
+    return (type(source).__name__.lower(),)
+
+
+def _scan_base(source: Source, periods_df: pd.DataFrame, data_end: date) -> ScanBase:
     periods = _periods_clause(periods_df)
     p = periods.c
+    period_cols = [p.period_type.label("period_type"), p.period.label("period")]
     if isinstance(source, Events):
         table = T[source.table]
         raw = table.c[source.date]
@@ -286,6 +303,7 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, quantile:
             periods = _period_months_clause(periods_df)
             in_period = periods.c.month_start == cast(func.date_trunc("month", when), Date)
             age = _age_at(when) if patient_level else None
+            period_cols = [periods.c.period_type.label("period_type"), periods.c.period.label("period")]
         if patient_level:
             with_patient = source.table != "patient"
             from_ = _join_patient(table, table.c.patient_id, with_patient).join(periods, in_period)
@@ -293,61 +311,79 @@ def _compile(source: Source, periods_df: pd.DataFrame, data_end: date, quantile:
         else:
             from_ = table.join(practice_t, practice_t.c.practice_code == table.c.practice_code).join(periods, in_period)
             dims = _geo_dims()
-        row = Row(table, when, age, data_end)
-        where = [source.where(row)] if source.where is not None else []
-        measures: dict[str, ColumnElement]
-        if source.count == "rows":
-            measures = {"n": func.count()}
-        elif source.count == "patients":
-            measures = {"n": func.count(func.distinct(table.c.patient_id))}
-        elif source.count == "sum":
-            if source.column is None:
-                raise ValueError(f"{source.table}: count='sum' needs a column")
-            measures = {"n": func.sum(cast(table.c[source.column], Double))}
-        else:
-            if source.value is None:
-                raise ValueError(f"{source.table}: count={source.count!r} needs a value function")
-            v = cast(source.value(row), Double)
-            measures = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
-            if quantile is not None:
-                measures["quantile"] = func.percentile_cont(quantile).within_group(v)
-        return SourceQuery(from_, where, dims, measures, periods)
+        return ScanBase(from_, Row(table, when, age, data_end), dims, period_cols, False, p)
     if isinstance(source, Population):
         pop = T["population"]
-        row = Row(pop, None, pop.c.age_band_start, data_end)
-        age_start = pop.c.age_band_start
         dims = {
             **_geo_dims(),
             "imd_quintile": case((pop.c.imd_quintile == 0, "Unknown"), else_=cast(pop.c.imd_quintile, String)),
             "ethnicity": pop.c.ethnic_group,
             "sex": pop.c.sex,
-            "age_band": _age_band(age_start),
-            "age5": age_start,
+            "age_band": _age_band(pop.c.age_band_start),
+            "age5": pop.c.age_band_start,
             "std_sex": func.upper(pop.c.sex),
         }
-        from_ = pop.join(practice_t, practice_t.c.practice_code == pop.c.practice_code).join(
-            periods, p.fy == pop.c.financial_year)
-        where = [source.where(row)] if source.where is not None else []
-        return SourceQuery(from_, where, dims, {"n": func.sum(cast(pop.c.persons, Double))}, periods)
+        from_ = pop.join(practice_t, practice_t.c.practice_code == pop.c.practice_code)
+        return ScanBase(from_, Row(pop, None, pop.c.age_band_start, data_end), dims,
+                        [pop.c.financial_year.label("fy")], True, p)
     if isinstance(source, Expected):
         mp = T["modelled_prevalence"]
-        from_ = mp.join(practice_t, practice_t.c.practice_code == mp.c.practice_code).join(
-            periods, p.fy == mp.c.financial_year)
-        return SourceQuery(from_, [mp.c.condition == source.condition], _geo_dims(),
-                           {"n": func.sum(cast(mp.c.expected_patients, Double))}, periods)
+        from_ = mp.join(practice_t, practice_t.c.practice_code == mp.c.practice_code)
+        return ScanBase(from_, None, _geo_dims(), [mp.c.financial_year.label("fy")], True, p)
     if isinstance(source, CaseloadPeople | CaseloadExposure):
         spans = _caseload_spans(data_end)
         overlap = and_(spans.c.start_date <= p.period_end, spans.c.end_date >= p.period_start)
         from_ = _join_patient(spans, spans.c.patient_id).join(periods, overlap)
-        dims = _patient_dims(_age_at(p.period_start))
-        if isinstance(source, CaseloadPeople):
-            measures = {"n": func.count(func.distinct(spans.c.patient_id))}
-        else:
-            days = cast(func.least(spans.c.end_date, p.period_end)
-                        - func.greatest(spans.c.start_date, p.period_start), Integer) + 1
-            measures = {"n": func.sum(cast(days, Double)) / 365.25}
-        return SourceQuery(from_, [], dims, measures, periods)
+        return ScanBase(from_, None, _patient_dims(_age_at(p.period_start)), period_cols, False, p, spans)
     raise TypeError(f"unknown source {source!r}")
+
+
+def _where(source: Source, base: ScanBase) -> ColumnElement | None:
+    """The source's own row filter (None: every row of the scan)."""
+    if isinstance(source, Expected):
+        return T["modelled_prevalence"].c.condition == source.condition
+    if isinstance(source, Events | Population) and source.where is not None:
+        return source.where(base.row)
+    return None
+
+
+def _quantile(indicator: Indicator) -> float | None:
+    """The quantile a median or percentile indicator reads (None for every other aggregation)."""
+    if indicator.aggregation == "median" and indicator.quantile != 0.5:
+        raise ValueError(f"{indicator.id}: a median is the 0.5 quantile")
+    return indicator.quantile if indicator.aggregation in ("median", "percentile") else None
+
+
+def _measures(source: Source, base: ScanBase, quantile: float | None) -> dict[str, ColumnElement]:
+    """What is aggregated for one source (before its filter is applied)."""
+    if isinstance(source, Events):
+        assert base.row is not None  # events scans always have a row context
+        table = base.row._table
+        if source.count == "rows":
+            return {"n": func.count()}
+        if source.count == "patients":
+            return {"n": func.count(func.distinct(table.c.patient_id))}
+        if source.count == "sum":
+            if source.column is None:
+                raise ValueError(f"{source.table}: count='sum' needs a column")
+            return {"n": func.sum(cast(table.c[source.column], Double))}
+        if source.value is None:
+            raise ValueError(f"{source.table}: count={source.count!r} needs a value function")
+        v = cast(source.value(base.row), Double)
+        measures: dict[str, Any] = {"n": func.count(v), "s": func.sum(v), "ss": func.sum(v * v)}
+        if quantile is not None:
+            measures["quantile"] = func.percentile_cont(quantile).within_group(v)
+        return measures
+    if isinstance(source, Population):
+        return {"n": func.sum(cast(T["population"].c.persons, Double))}
+    if isinstance(source, Expected):
+        return {"n": func.sum(cast(T["modelled_prevalence"].c.expected_patients, Double))}
+    spans, p = base.spans, base.p
+    if isinstance(source, CaseloadPeople):
+        return {"n": func.count(func.distinct(spans.c.patient_id))}
+    days = cast(func.least(spans.c.end_date, p.period_end) - func.greatest(spans.c.start_date, p.period_start),
+                Integer) + 1
+    return {"n": func.sum(cast(days, Double)) / 365.25}
 
 
 def _caseload_spans(data_end: date):
@@ -388,33 +424,138 @@ def _grouping_sets(breakdowns: Iterable[str], dims_available: dict[str, Any], ds
     return sets
 
 
-def run_source(conn: Connection, source: Source, indicator: Indicator, periods_df: pd.DataFrame,
-               data_end: date) -> pd.DataFrame:
-    """Aggregate one source over every period, geography level and breakdown (one query)."""
-    dsr = indicator.aggregation == "dsr"
-    quantile = indicator.quantile if indicator.aggregation in ("median", "percentile") else None
-    if indicator.aggregation == "median" and indicator.quantile != 0.5:
-        raise ValueError(f"{indicator.id}: a median is the 0.5 quantile")
-    q = _compile(source, periods_df, data_end, quantile)
-    periods = q.periods
-    sets = _grouping_sets(indicator.breakdowns, q.dims, dsr, indicator.standardise_by_sex)
-    used = [d for d in DIMS if any(d in s for s in sets)]
-    dim_cols = [q.dims[d].label(d) for d in used]
-    pt, pl = periods.c.period_type, periods.c.period
-    grouping_sets = func.grouping_sets(*[_tuple(pt, pl, *(q.dims[d] for d in s)) for s in sets])
-    gid = func.grouping(*(q.dims[d] for d in used)).label("gid") if used else literal(0).label("gid")
-    stmt = (
-        select(pt.label("period_type"), pl.label("period"), *dim_cols, gid,
-               *(m.label(k) for k, m in q.measures.items()))
-        .select_from(q.from_)
-        .where(*q.where)
-        .group_by(grouping_sets)
-    )
+@dataclass
+class Job:
+    """One indicator's numerator or denominator, answered from a shared scan."""
+
+    indicator: Indicator
+    role: str  # numerator | denominator
+    source: Source
+    period_types: frozenset[str]
+    data_end: date  # the indicator's own data end (its sources' latest complete data)
+
+
+def _jobs(indicators: Iterable[Indicator], periods_by_end: dict[date, pd.DataFrame],
+          ind_ends: dict[str, date]) -> list[Job]:
+    jobs = []
+    for ind in indicators:
+        end = ind_ends[ind.id]
+        for role in ("numerator", "denominator"):
+            source = getattr(ind, role)
+            if source is not None:
+                wanted = set(_source_periods(source, ind, periods_by_end[end]).period_type)
+                jobs.append(Job(ind, role, source, frozenset(wanted), end))
+    return jobs
+
+
+def _fetch_frame(conn: Connection, stmt) -> pd.DataFrame:
+    """Run a query and build its frame column by column (never from per-row Python objects)."""
     result = conn.execute(stmt)
-    frame = pd.DataFrame.from_records(result.fetchall(), columns=list(result.keys()))
-    if frame.empty:
-        return pd.DataFrame(columns=[*KEY, "age5", "std_sex", *q.measures])
-    return _label_groups(frame, used, q.measures)
+    try:
+        if conn.dialect.name == "duckdb":
+            return result.cursor.fetch_df()
+        return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
+    finally:
+        result.close()
+
+
+def _gid(dims: Iterable[str], used: list[str]) -> int:
+    """The GROUPING() bitmask of a grouping set: bit set = column rolled up (absent)."""
+    present = set(dims)
+    n = len(used)
+    return sum(1 << (n - 1 - i) for i, d in enumerate(used) if d not in present)
+
+
+def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_end: date,
+             timings: list[dict] | None = None) -> list[pd.DataFrame]:
+    """One query for every job reading the same rows: each job's aggregates under its own FILTER,
+    over the union of their grouping sets; each job then keeps only its own sets, period types and
+    the groups where its filter matched a row (exactly what a query of its own would return)."""
+    started = time.perf_counter()
+    wanted_periods = sorted({t for j in jobs for t in j.period_types})
+    scan_periods = periods_df[periods_df.period_type.isin(wanted_periods)]
+    base = _scan_base(jobs[0].source, scan_periods, data_end)
+    job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation == "dsr",
+                               j.indicator.standardise_by_sex) for j in jobs]
+    sets = list(dict.fromkeys(s for js in job_sets for s in js))
+    used = [d for d in DIMS if any(d in s for s in sets)]
+    wheres = [_where(j.source, base) for j in jobs]
+    cols: list[ColumnElement] = []
+    for k, (job, where) in enumerate(zip(jobs, wheres, strict=True)):
+        measures = _measures(job.source, base, _quantile(job.indicator))
+        if "n" in measures and isinstance(job.source, Events) and job.source.count == "rows":
+            pass  # the row count doubles as the match count
+        else:
+            measures = {**measures, "rows": func.count()}
+        for name, m in measures.items():
+            cols.append((m.filter(where) if where is not None else m).label(f"j{k}_{name}"))
+    filters = [w for w in wheres if w is not None]
+    row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
+    if all(_additive(j) for j in jobs):
+        stmt = _rolled_up(base, used, sets, cols, row_filter)
+    else:
+        grouping_sets = func.grouping_sets(*[_tuple(*base.period_cols, *(base.dims[d] for d in s)) for s in sets])
+        gid = func.grouping(*(base.dims[d] for d in used)).label("gid") if used else literal(0).label("gid")
+        stmt = (
+            select(*base.period_cols, *(base.dims[d].label(d) for d in used), gid, *cols)
+            .select_from(base.from_)
+            .where(*row_filter)
+            .group_by(grouping_sets)
+        )
+    frame = _fetch_frame(conn, stmt)
+    fetched = time.perf_counter()
+    out = []
+    for k, (job, js) in enumerate(zip(jobs, job_sets, strict=True)):
+        names = [c[len(f"j{k}_"):] for c in frame.columns if c.startswith(f"j{k}_")]
+        match = frame[f"j{k}_rows" if f"j{k}_rows" in frame.columns else f"j{k}_n"]
+        keep = frame["gid"].isin([_gid(s, used) for s in js]) & (pd.to_numeric(match).fillna(0) > 0)
+        if not base.by_year:
+            keep &= frame["period_type"].isin(job.period_types)
+        kept = [n for n in names if n != "rows"]
+        sub = frame.loc[keep, [*(c.name for c in base.period_cols), *used, "gid"]]
+        sub = sub.assign(**{n: frame.loc[keep, f"j{k}_{n}"] for n in kept})
+        if base.by_year:  # one aggregate per year, repeated for each of the job's periods in it
+            job_periods = scan_periods.loc[scan_periods.period_type.isin(job.period_types), ["period_type", "period", "fy"]]
+            sub = job_periods.merge(sub, on="fy").drop(columns="fy")
+        if sub.empty:
+            out.append(pd.DataFrame(columns=[*KEY, "age5", "std_sex", *kept]))
+        else:
+            dsr = job.indicator.aggregation == "dsr"
+            out.append(_label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
+                                     with_std_sex=dsr and job.indicator.standardise_by_sex))
+    if timings is not None:
+        timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),
+                        "rolled_up": all(_additive(j) for j in jobs),
+                        "jobs": [f"{j.indicator.id}.{j.role}" for j in jobs], "rows_fetched": len(frame),
+                        "query_s": round(fetched - started, 4), "split_s": round(time.perf_counter() - fetched, 4)})
+    return out
+
+
+def _additive(job: Job) -> bool:
+    """Can the job's aggregates be summed from finer groups (counts, sums, sums of squares)?"""
+    src = job.source
+    if isinstance(src, Events):
+        return src.count in ("rows", "sum") or (src.count == "value" and _quantile(job.indicator) is None)
+    return isinstance(src, Population | Expected)
+
+
+def _rolled_up(base: ScanBase, used: list[str], sets: list[tuple[str, ...]], cols: list, row_filter: list):
+    """Aggregate the rows once to the finest grain every grouping set needs, then roll those few
+    groups up to each set: the big table is hashed once instead of once per grouping set."""
+    keys = [*base.period_cols, *(base.dims[d].label(d) for d in used)]
+    fine = (
+        select(*keys, *cols)
+        .select_from(base.from_)
+        .where(*row_filter)
+        .group_by(*base.period_cols, *(base.dims[d] for d in used))
+        .subquery("fine")
+    )
+    f = fine.c
+    period = [f[c.name] for c in base.period_cols]
+    grouping_sets = func.grouping_sets(*[_tuple(*period, *(f[d] for d in s)) for s in sets])
+    gid = func.grouping(*(f[d] for d in used)).label("gid") if used else literal(0).label("gid")
+    totals = [func.sum(f[c.name]).label(c.name) for c in cols]
+    return select(*period, *(f[d] for d in used), gid, *totals).group_by(grouping_sets)
 
 
 def _tuple(*cols: ColumnElement):
@@ -423,7 +564,8 @@ def _tuple(*cols: ColumnElement):
     return tuple_(*cols)
 
 
-def _label_groups(frame: pd.DataFrame, used: list[str], measures: dict[str, Any]) -> pd.DataFrame:
+def _label_groups(frame: pd.DataFrame, used: list[str], measures: Iterable[str], with_age5: bool,
+                  with_std_sex: bool = False) -> pd.DataFrame:
     """Turn GROUPING() bitmasks into geography_level/geography/breakdown/group columns."""
     n = len(used)
     gid = frame["gid"].astype(int).to_numpy()
@@ -448,11 +590,13 @@ def _label_groups(frame: pd.DataFrame, used: list[str], measures: dict[str, Any]
                 vals = vals.map(lambda v: SEX_LABELS.get(v, v))
             group[mask] = vals.to_numpy()
     out = pd.DataFrame({
-        "period_type": frame["period_type"], "period": frame["period"],
+        "period_type": frame["period_type"].astype(object), "period": frame["period"].astype(object),
         "geography_level": level, "geography": geography, "breakdown": breakdown, "group": group,
     })
-    if "age5" in present:
+    if with_age5:
         out["age5"] = frame["age5"].astype(int)
+    if with_std_sex:
+        out["std_sex"] = frame["std_sex"].astype(str)
     if "std_sex" in present:
         out["std_sex"] = frame["std_sex"].astype(str)
     for k in measures:
@@ -484,18 +628,31 @@ def _source_periods(source: Source, indicator: Indicator, periods_df: pd.DataFra
     return periods_df[periods_df.period_type.isin(wanted)]
 
 
-def _source_frame(conn, source, indicator, periods_df, data_end) -> pd.DataFrame:
-    frame = run_source(conn, source, indicator, _source_periods(source, indicator, periods_df), data_end)
-    if isinstance(source, Events) and (source.snapshot or source.fy_quarter) and "financial_year" in indicator.frequency:
-        frame = _derive_fy(frame, periods_df, source.fy_quarter)
-    return frame
+def source_frames(conn: Connection, indicators: Iterable[Indicator], ind_ends: dict[str, date],
+                  progress: Callable[[str], None] | None = None, timings: list[dict] | None = None,
+                  ) -> tuple[dict[tuple[str, str], pd.DataFrame], dict[date, pd.DataFrame]]:
+    """Every indicator's numerator and denominator frames, one scan per source table and join
+    (and data end), plus the reporting periods of each data end."""
+    periods_by_end = {end: reporting_periods(DATA_START, end) for end in set(ind_ends.values())}
+    scans: dict[tuple, list[Job]] = {}
+    for job in _jobs(indicators, periods_by_end, ind_ends):  # additive jobs roll up; the rest scan alone
+        scans.setdefault((*scan_key(job.source), _additive(job), job.data_end), []).append(job)
+    out: dict[tuple[str, str], pd.DataFrame] = {}
+    for key, jobs in scans.items():
+        if progress:
+            progress("scan " + ":".join(str(x) for x in key[:-2] if x))
+        periods_df = periods_by_end[jobs[0].data_end]
+        for job, frame in zip(jobs, run_scan(conn, jobs, periods_df, jobs[0].data_end, timings), strict=True):
+            src, ind = job.source, job.indicator
+            if isinstance(src, Events) and (src.snapshot or src.fy_quarter) and "financial_year" in ind.frequency:
+                frame = _derive_fy(frame, periods_df, src.fy_quarter)
+            out[(ind.id, job.role)] = frame
+    return out, periods_by_end
 
 
-def compute_indicator(conn: Connection, indicator: Indicator, periods_df: pd.DataFrame, data_end: date,
-                      standard_population: pd.Series) -> pd.DataFrame:
-    num = _source_frame(conn, indicator.numerator, indicator, periods_df, data_end)
-    den = (_source_frame(conn, indicator.denominator, indicator, periods_df, data_end)
-           if indicator.denominator is not None else None)
+def compute_indicator(indicator: Indicator, num: pd.DataFrame, den: pd.DataFrame | None,
+                      periods_df: pd.DataFrame, standard_population: pd.Series) -> pd.DataFrame:
+    """Combine one indicator's numerator and denominator frames into its result rows."""
     years = periods_df.set_index(["period_type", "period"])["years"]
     if indicator.aggregation == "count":
         num = _with_zero_periods(num, periods_df)
@@ -677,22 +834,29 @@ def _provisional(results: pd.DataFrame, ind: Indicator, ends: dict[str, date]) -
 def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
                 progress: Callable[[str], None] | None = None,
                 data_end: date | None = None,
-                policy: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+                policy: disclosure.DisclosurePolicy | None = None,
+                timings: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Every indicator's result rows. `timings` (a dict) receives per-scan query and split times
+    and per-indicator combine times, for the benchmark."""
     indicators = tuple(indicators)
     data_end = data_end or data_end_of(conn)
     ends = source_data_ends(conn, data_end)
-    periods_by_end: dict[date, pd.DataFrame] = {}
+    ind_ends = {ind.id: min((ends[t] for t in _indicator_tables(ind)), default=data_end) for ind in indicators}
     std = standard_population_of(conn)
+    scans: list[dict] = []
+    sources, periods_by_end = source_frames(conn, indicators, ind_ends, progress, scans)
+    combine: dict[str, float] = {}
     frames = []
     for ind in indicators:
         if progress:
             progress(ind.id)
-        ind_end = min((ends[t] for t in _indicator_tables(ind)), default=data_end)
-        if ind_end not in periods_by_end:
-            periods_by_end[ind_end] = reporting_periods(DATA_START, ind_end)
-        frame = compute_indicator(conn, ind, periods_by_end[ind_end], ind_end, std)
+        started = time.perf_counter()
+        ind_end = ind_ends[ind.id]
+        frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
+                                  periods_by_end[ind_end], std)
         frame["provisional"] = _provisional(frame, ind, ends)
         frames.append(frame)
+        combine[ind.id] = round(time.perf_counter() - started, 4)
     # One row order whatever the engine returned, so order-dependent choices (e.g. which
     # complementary cell secondary suppression hides) are the same on DuckDB and PostgreSQL.
     results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
@@ -708,14 +872,17 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     ends = pd.to_datetime(results["period_end"])
     results["to_date"] = (results["period_type"] == "financial_year").to_numpy() & ~(
         (ends.dt.month == 3) & (ends.dt.day == 31)).to_numpy()
+    if timings is not None:
+        timings.update(scans=scans, combine_s=combine)
     return results[RESULT_COLUMNS]
 
 
-def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None) -> int:
+def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None,
+                    timings: dict[str, Any] | None = None) -> int:
     """Recompute every indicator and replace the stored results (inside the caller's transaction)."""
     from data_loaders.bulk import bulk_insert
 
-    results = compute_all(conn, progress=progress)
+    results = compute_all(conn, progress=progress, timings=timings)
     ensure_derived_table(conn, measure_result)
     conn.execute(delete(measure_result))
     bulk_insert(conn, measure_result, results)
