@@ -59,7 +59,8 @@ CALLBACKS = {
 DASH_CALLBACK_PATH = "/_dash-update-component"
 
 
-_IDENTITY, _EXPIRED = "bsol.identity", "bsol.session_expired"
+IDENTITY_KEY, _EXPIRED = "bsol.identity", "bsol.session_expired"
+_IDENTITY = IDENTITY_KEY
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,11 @@ def create_app() -> Dash:
 
     cli.register_commands(app.server)
     auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)
+    # Dash registers its callbacks on the first request, but marks itself set up before it has
+    # finished: concurrent first requests in a new worker then find no callbacks. Set up now.
+    with app.server.test_request_context("/") as context:
+        context.request.environ[access.IDENTITY_KEY] = None  # nobody: the layout is only validated
+        app._setup_server()
     return app
 
 

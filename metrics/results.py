@@ -21,6 +21,7 @@ from metrics.catalogue import (
     disclosure_columns,
     measure_of,
 )
+from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS  # noqa: F401  (re-exported for readers of results)
 
 PERIOD_TYPES = ("month", "quarter", "financial_year")
 PERIOD_TYPE_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
