@@ -783,22 +783,27 @@ def test_count_indicators_report_zero_for_a_complete_month_without_events(kat: p
 
 # ------------------------------------------------------------------------------------ suppression
 def test_suppression_flags(kat: pd.DataFrame) -> None:
-    # counts 1-7 below BSol level
-    assert not one(kat, "m04_care_home_admissions_65", FY).suppressed                       # BSol: shown
-    assert one(kat, "m04_care_home_admissions_65", FY, level="locality", geo="East").suppressed   # 1
-    assert not one(kat, "m04_care_home_admissions_65", FY, level="locality", geo="East",
-                   breakdown="sex", group="Female").suppressed                                # 0 is not small
+    """Issue 10's rule: counts 1-7 hidden at every level below England (BSol included), a cell left
+    alone as the only hidden one of a set is joined by its smallest sibling, zeros are not small."""
+    m04 = "m04_care_home_admissions_65"
+    assert one(kat, m04, FY).suppressed                                                  # BSol: 3
+    assert one(kat, m04, FY, level="locality", geo="East").suppressed                    # 1
+    assert one(kat, m04, FY, level="locality", geo="East", breakdown="sex", group="Male").suppressed  # 1
+    # Female is 0 (not small) but is the only other cell of East's sex groups: shown, it would give
+    # Male = East total, so it is hidden as the complementary cell
+    assert one(kat, m04, FY, level="locality", geo="East", breakdown="sex", group="Female").suppressed
+    assert not one(kat, "m01_caseload", ("financial_year", "2023-24")).suppressed             # 0 is not small
     assert one(kat, "m06_p1_same_day", FY, level="locality", geo="Solihull").suppressed        # denominator 1
     assert one(kat, "m01_caseload", FY, level="locality", geo="East").suppressed               # count 3
-    assert not one(kat, "m01_caseload", FY).suppressed
+    assert one(kat, "m01_caseload", FY).suppressed                                             # BSol: 3
     assert not one(kat, "m18_gp_appointments_rate", FY, level="practice", geo="Y90002").suppressed  # 1000
     assert not one(kat, "m19_gp_same_day", APR, level="practice", geo="Y90001").suppressed      # 300/900
     # DSR with fewer than 10 events: suppressed at every level, BSol included
     for ind in ("m09_falls_65", "m16_acsc_chronic"):
         res = kat[kat.indicator_id == ind]
         assert res.suppressed.all(), f"{ind}: every row has < 10 events"
-    # but a crude rate on 3 events at BSol is shown
-    assert not one(kat, "m21_cyp_ltc_admissions", FY).suppressed
+    # a crude rate on 1 event is hidden at BSol too
+    assert one(kat, "m21_cyp_ltc_admissions", FY).suppressed
 
 
 # ------------------------------------------------------------------------------------ structure
