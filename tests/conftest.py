@@ -36,8 +36,10 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -232,6 +234,28 @@ def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         return built[key]
 
     return template
+
+
+# --------------------------------------------------------------------------- the app
+@contextmanager
+def app_on(data_dir: Path, *, request_context: bool = True) -> Iterator[Any]:
+    """The app module serving the database in `data_dir` to an analyst, with a cold page cache.
+
+    The environment is set before `app` is imported (settings are read at the edge)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BSOL_DATA_DIR", str(data_dir))
+        mp.delenv("DATABASE_URL", raising=False)
+        mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
+        import app as app_module
+        from callbacks.data import cache
+
+        cache.clear()
+        if not request_context:
+            yield app_module
+            return
+        with app_module.server.test_request_context("/"):
+            yield app_module
+            cache.clear()
 
 
 # --------------------------------------------------------------------------- browser

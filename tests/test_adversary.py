@@ -47,6 +47,7 @@ from plotly.utils import PlotlyJSONEncoder
 from scipy import stats as st
 
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID
+from tests.conftest import app_on
 
 KEY = ["indicator_id", "period_type", "period", "geography_level", "geography", "breakdown", "group"]
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -112,17 +113,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         exact = read_results(conn)
         tree = geography_tree(conn)
         pp = {(c, w): prepost.read_prepost(conn, c, w) for c in prepost.COHORT_PRESETS for w in (6,)}
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BSOL_DATA_DIR", str(data_dir))
-        mp.delenv("DATABASE_URL", raising=False)
-        mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        import app as app_module
-        from callbacks.data import cache
-
-        with app_module.server.test_request_context("/"):
-            cache.clear()
-            yield World(request.param, url, data_dir, app_module, _with_facts(exact), pp, tree)
-            cache.clear()
+    with app_on(data_dir) as app_module:
+        yield World(request.param, url, data_dir, app_module, _with_facts(exact), pp, tree)
 
 
 def _with_facts(frame: pd.DataFrame) -> pd.DataFrame:

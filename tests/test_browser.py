@@ -24,6 +24,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.conftest import app_on
+
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core 4.14 (MPL-2.0), vendored
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 LOCALITY = '[id=\'{"name":"locality","type":"filter"}\']'
@@ -37,14 +39,7 @@ def dash_app(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterato
     """The app on a copy of the run's small demo (conftest); env set before the app is imported."""
     data_dir = tmp_path_factory.mktemp("browser-data")
     shutil.copyfile(demo_db, data_dir / "bsol.duckdb")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BSOL_DATA_DIR", str(data_dir))
-        mp.delenv("DATABASE_URL", raising=False)
-        mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        import app as app_module
-        from callbacks.data import cache
-
-        cache.clear()
+    with app_on(data_dir, request_context=False) as app_module:
         yield app_module.app
 
 

@@ -21,6 +21,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from layouts import filters as flt
 from metrics.catalogue import INDICATORS
+from tests.conftest import app_on
 from tests.kat_data import frames as kat_frames
 
 
@@ -28,16 +29,8 @@ from tests.kat_data import frames as kat_frames
 def kat_app(tmp_path_factory: pytest.TempPathFactory, kat_db: Path) -> Iterator[Any]:
     data_dir = tmp_path_factory.mktemp("pages-data")
     shutil.copyfile(kat_db, data_dir / "bsol.duckdb")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BSOL_DATA_DIR", str(data_dir))
-        mp.delenv("DATABASE_URL", raising=False)
-        mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        import app as app_module
-        from callbacks.data import cache
-
-        with app_module.server.test_request_context("/"):
-            cache.clear()
-            yield app_module
+    with app_on(data_dir) as app_module:
+        yield app_module
 
 
 def _text(component: Any) -> str:
