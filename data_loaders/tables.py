@@ -79,17 +79,24 @@ dataset_info = Table(
     comment="Facts about the loaded data: demo or real, generator seed and size, data end date.",
 )
 
+def _period_and_area() -> list[Column]:
+    """The reporting period and area every stored result is keyed on (fresh Columns per table)."""
+    return [
+        Column("period_type", String(16), nullable=False),
+        Column("period", String(16), nullable=False),
+        Column("period_start", Date, nullable=False),
+        Column("period_end", Date, nullable=False),
+        Column("geography_level", String(16), nullable=False),
+        Column("geography", String(80), nullable=False),
+    ]
+
+
 measure_result = Table(
     "measure_result",
     metadata,
     Column("indicator_id", String(64), nullable=False),
     Column("measure", Integer, nullable=False),
-    Column("period_type", String(16), nullable=False),
-    Column("period", String(16), nullable=False),
-    Column("period_start", Date, nullable=False),
-    Column("period_end", Date, nullable=False),
-    Column("geography_level", String(16), nullable=False),
-    Column("geography", String(80), nullable=False),
+    *_period_and_area(),
     Column("breakdown", String(16), nullable=False),
     Column("group", String(40), nullable=False),
     Column("numerator", Float(53), nullable=True),
@@ -164,12 +171,7 @@ inequality_result = Table(
     # what: slope and relative index of inequality across IMD quintiles, one row per indicator x
     # period x area, computed once at refresh by metrics.inequality (PHE phe_sii method)
     Column("indicator_id", String(64), nullable=False),
-    Column("period_type", String(16), nullable=False),
-    Column("period", String(16), nullable=False),
-    Column("period_start", Date, nullable=False),
-    Column("period_end", Date, nullable=False),
-    Column("geography_level", String(16), nullable=False),
-    Column("geography", String(80), nullable=False),
+    *_period_and_area(),
     Column("sii", Float(53), nullable=True),  # in the indicator's own unit (percentage points, per 100,000)
     Column("sii_lower", Float(53), nullable=True),
     Column("sii_upper", Float(53), nullable=True),
