@@ -2,6 +2,11 @@
 
 `python app.py` builds the small synthetic demo database when no data is loaded, then serves.
 `flask --app app <command>` runs the command line (demo, load, measures, prepost, pack, ...).
+`gunicorn app:server` serves the WSGI app.
+
+Nothing is built at import: `create_app(settings)` builds an app (tests build one per data folder),
+and the module attributes `app`, `server` and `application` (the names Dash, gunicorn and Flask's
+CLI look for) are the default app from the environment's settings, built on first use.
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import access
 import auth
 import cli
 from caching import cache
+from callbacks import data
 from callbacks.faults import on_callback_error
-from data_loaders.settings import load_settings
+from data_loaders.settings import Settings, load_settings
 
 
-def create_app() -> Dash:
-    settings = load_settings()
+def create_app(settings: Settings | None = None) -> Dash:
+    """A new app serving `settings` (default: read from the environment now)."""
+    settings = settings if settings is not None else load_settings()
     app = Dash(
         __name__,
         use_pages=True,
@@ -27,16 +34,18 @@ def create_app() -> Dash:
         suppress_callback_exceptions=False,
         on_error=on_callback_error,
     )
+    app.server.config[data.SETTINGS_KEY] = settings
     cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache",
                                        "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout})
     access.init_app(app.server, settings.auth, lambda: set(app.callback_map))
-    import callbacks  # noqa: F401  (registers every page's callbacks)
-    from callbacks import data
+    import callbacks
     from callbacks import shell as shell_callbacks
     from layouts import pages, shell
 
     pages.register_pages({"teams": data.int_teams})
-    app.layout = shell_callbacks.frame
+    callbacks.register(app)
+    with app.server.app_context():  # Dash validates the layout now: it reads this app's settings
+        app.layout = shell_callbacks.frame
     app.index_string = shell.INDEX_STRING
     from callbacks.downloads import register_routes
 
@@ -53,8 +62,23 @@ def create_app() -> Dash:
     return app
 
 
-app = create_app()
-server = app.server
+_default: list[Dash] = []
+
+
+def default_app() -> Dash:
+    """The app from the environment's settings, built once on first use (WSGI, CLI, `python app.py`)."""
+    if not _default:
+        _default.append(create_app())
+    return _default[0]
+
+
+def __getattr__(name: str) -> object:
+    """`app`, `server` and `application` are built on first use, not at import (PEP 562)."""
+    if name == "app":
+        return default_app()
+    if name in ("server", "application"):
+        return default_app().server
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
@@ -66,6 +90,7 @@ def main() -> None:
         print(f"No data loaded yet: building the {settings.demo_size} synthetic demo dataset…", flush=True)
         build_demo(settings.database_url, size=settings.demo_size, progress=lambda m: print(f"  {m}", flush=True))
     print(f"Serving on http://{settings.host}:{settings.port}/", flush=True)
+    app = create_app(settings)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
 
 

@@ -73,9 +73,10 @@ def register_commands(server: Flask) -> None:
         from data_loaders.validate import ExtractValidationError
         from metrics.pipeline import load_and_refresh
 
+        settings = load_settings()
         files = [str(p) for p in paths]
         try:
-            records = load_and_refresh(load_settings().database_url, files, extract=extract)
+            records = load_and_refresh(settings.database_url, files, extract=extract, data_dir=settings.data_dir)
         except ExtractValidationError as error:
             audit("load_rejected", {"files": files, "problems": error.total})
             click.echo(str(error), err=True)
@@ -85,7 +86,7 @@ def register_commands(server: Flask) -> None:
                                  for r in records]})
         for r in records:
             click.echo(f"loaded {r.rows:,} rows into {r.extract} from {r.file_name}")
-        _echo_findings(load_settings().database_url)
+        _echo_findings(settings.database_url)
 
     @server.cli.command("measures")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)

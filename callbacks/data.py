@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 
 import pandas as pd
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import Connection
 
 from caching import cache
@@ -21,15 +21,27 @@ from data_loaders.db import (
     read_engine,
     stamped_version,
 )
-from data_loaders.settings import load_settings
+from data_loaders.settings import Settings
 from metrics import quality as quality_mod
 from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
-from metrics.disclosure import Col, Kind, configured_rule, protect
+from metrics.disclosure import Col, DisclosurePolicy, Kind, protect
+
+SETTINGS_KEY = "BSOL_SETTINGS"  # set by app.create_app: the settings the serving app was built with
+
+
+def settings() -> Settings:
+    """The serving app's settings (resolved once, at the edge, by app.create_app)."""
+    return current_app.config[SETTINGS_KEY]
 
 
 def _url() -> str:
-    return load_settings().database_url
+    return settings().database_url
+
+
+def policy() -> DisclosurePolicy:
+    """The disclosure policy of the serving app's settings."""
+    return DisclosurePolicy.from_settings(settings())
 
 
 _PINNED = "bsol.read_connection"
@@ -205,14 +217,14 @@ def completeness() -> list[quality_mod.Completeness]:
 
 def completeness_display() -> pd.DataFrame:
     """Completeness of the patient spine through the disclosure policy (metrics.quality)."""
-    return quality_mod.completeness_for_display(completeness(), configured_rule())
+    return quality_mod.completeness_for_display(completeness(), policy())
 
 
 def rows_display(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """A table of row counts (source coverage, load log) with its counts under the policy."""
     if frame.empty or column not in frame:
         return frame
-    return protect(frame, {column: Col(Kind.DETAIL)}, configured_rule()).drop(columns="suppressed")
+    return protect(frame, {column: Col(Kind.DETAIL)}, policy()).drop(columns="suppressed")
 
 
 def load_log() -> pd.DataFrame:
@@ -226,13 +238,13 @@ def audit_log(limit: int | None = 200) -> pd.DataFrame:
     """The audit log, newest first (never cached: it changes with every sign-in)."""
     from data_loaders.audit import read_audit
 
-    return read_audit(load_settings().audit_url, limit=limit)
+    return read_audit(settings().audit_url, limit=limit)
 
 
 def rejections() -> list[dict[str, object]]:
     from data_loaders.load import read_rejections
 
-    return read_rejections(load_settings().data_dir)
+    return read_rejections(settings().data_dir)
 
 
 @cache.memoize()

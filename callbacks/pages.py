@@ -37,7 +37,8 @@ def update_locality(locality_value: str | None, period_type: str | None) -> html
         if nbs else data.display_results(geography_level="neighbourhood", geographies=["-"], breakdown="none")
     bsol_frame = data.display_results(geography_level="bsol", breakdown="none")
     return locality.content(data.scorecard("locality", f.locality, f.period_type),
-                            data.scorecard("bsol", flt.BSOL, f.period_type), f, nb_frame, bsol_frame, nbs)
+                            data.scorecard("bsol", flt.BSOL, f.period_type), f, nb_frame, bsol_frame, nbs,
+                            policy=data.policy())
 
 
 @callback(Output(ids.INEQ_CONTENT, "children"),
@@ -47,7 +48,7 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
     if (problem := _problem(f, "/inequalities")) is not None:
         return problem
     frame = data.display_results(geography_level=f.level, geographies=[f.locality])
-    return inequalities.content(frame, f)
+    return inequalities.content(frame, f, policy=data.policy())
 
 
 @callback(Output(ids.DATA_CONTENT, "children"), Input(ids.URL, "pathname"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert
@@ -87,7 +88,8 @@ def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date |
     return counts
 
 
-def load_and_refresh(url: str, paths: list[str], extract: str | None = None, progress: bool = True):
+def load_and_refresh(url: str, paths: list[str], extract: str | None = None, progress: bool = True, *,
+                     data_dir: Path):
     """Load extract files atomically and refresh the results inside the same transaction.
 
     The extracts the results cannot be computed without (REQUIRED_EXTRACTS) must have rows
@@ -96,7 +98,7 @@ def load_and_refresh(url: str, paths: list[str], extract: str | None = None, pro
     from data_loaders.extracts import REQUIRED_EXTRACTS
 
     return load_files(url, paths, extract=extract, progress=progress, after_load=refresh_all,
-                      required=REQUIRED_EXTRACTS)
+                      data_dir=data_dir, required=REQUIRED_EXTRACTS)
 
 
 def _extract(name: str):
