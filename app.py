@@ -88,7 +88,8 @@ def main() -> None:
     settings = load_settings()
     if not database_exists(settings.database_url):
         print(f"No data loaded yet: building the {settings.demo_size} synthetic demo dataset…", flush=True)
-        build_demo(settings.database_url, size=settings.demo_size, progress=lambda m: print(f"  {m}", flush=True))
+        build_demo(settings.database_url, size=settings.demo_size, progress=lambda m: print(f"  {m}", flush=True),
+                   prepost_window=settings.prepost_window_months)
     print(f"Serving on http://{settings.host}:{settings.port}/", flush=True)
     app = create_app(settings)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)

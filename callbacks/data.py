@@ -263,7 +263,7 @@ def build_pack(place: str, period: str | None = None) -> bytes | None:
     if not database_exists(_url()):
         return None
     with _reader() as conn:
-        return pack.build_pack(conn, place, period)
+        return pack.build_pack(conn, place, period, rule=policy(), prepost_window=settings().prepost_window_months)
 
 
 @cache.memoize()
@@ -273,7 +273,7 @@ def _prepost(version_key: str, cohort: str, window: int) -> pd.DataFrame:
     if not database_exists(_url()):
         return pd.DataFrame()
     with _reader() as conn:
-        return prepost.for_display(prepost.read_prepost(conn, cohort, window))
+        return prepost.for_display(prepost.read_prepost(conn, cohort, window), policy())
 
 
 def prepost_display(cohort: str = "pilot", window: int = 6) -> pd.DataFrame:
@@ -304,7 +304,8 @@ def _caseload_profile(version_key: str, scope: str, cohort: str) -> pd.DataFrame
         return pd.DataFrame()
     _label, frm, to = prepost.COHORT_PRESETS[cohort]
     with _reader() as conn:
-        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to))
+        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to),
+                                           policy())
 
 
 def caseload_profile_display(scope: str = "BSol", cohort: str = "pilot") -> pd.DataFrame:
@@ -324,7 +325,8 @@ def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, 
     total = flow[flow["int_team_code"] == prepost.TOTAL_CODE]
     if total.empty:
         return {}
-    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"})
+    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"},
+                                    policy())
 
 
 def cohort_flow_total(cohort: str = "pilot", window: int = 6) -> dict[str, float]:

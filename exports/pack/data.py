@@ -18,6 +18,7 @@ from sqlalchemy import Connection, func, select
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
 from exports.pack.periods import PackPeriod, Scope, _nominal_end, _when, get_scope, parse_period
 from metrics import dimensions, disclosure, results
+from metrics.prepost import DEFAULT_WINDOW
 
 _BREAKDOWNS = (("none", "Area"), *((k, dimensions.BREAKDOWN_LABELS[k]) for k in ("imd_quintile", "ethnicity")))
 
@@ -105,15 +106,16 @@ class PackData:
     series: pd.DataFrame  # headline + BSol, breakdown none, pack period type, up to the period
     neighbourhoods: pd.DataFrame
     info: dict[str, str]
-    rule: disclosure.DisclosureRule
+    rule: disclosure.DisclosurePolicy
+    prepost_window: int  # the configured pre/post window (settings.prepost_window_months)
 
 
 def read_pack_data(conn: Connection, place: str, period: str | None = None,
-                   rule: disclosure.DisclosureRule | None = None) -> PackData:
+                   rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE,
+                   prepost_window: int = DEFAULT_WINDOW) -> PackData:
     """Read only what the pack shows; apply the disclosure rule to all of it."""
     scope = get_scope(place)
     pack_period = resolve_period(conn, period)
-    rule = rule or disclosure.configured_rule()
     hoods = _neighbourhoods(conn, scope)
     names = sorted({g for _, g in scope.areas} | set(hoods["neighbourhood"]))
     current = results.read_results(conn, period_type=pack_period.period_type, period=pack_period.label,
@@ -126,7 +128,8 @@ def read_pack_data(conn: Connection, place: str, period: str | None = None,
     series = _in_areas(series, {scope.headline, ("bsol", "BSol")})
     series = series[pd.to_datetime(series["period_start"]).dt.date <= pack_period.start]
     return PackData(scope, pack_period, current.reset_index(drop=True),
-                    results.for_display(series, rule).reset_index(drop=True), hoods, _dataset_info(conn), rule)
+                    results.for_display(series, rule).reset_index(drop=True), hoods, _dataset_info(conn), rule,
+                    prepost_window)
 
 
 def _prepost_table_current(conn: Connection) -> bool:
