@@ -54,6 +54,7 @@ P030,A81001,,F,1958-06-01,A,,
 2024-25,B82002,M,40,3,Black,200
 2024-25,A81001,M,75,1,White,50
 2024-25,B82002,M,15,3,Black,40
+2024-25,B82002,F,80,5,White,100
 """,
     "death.csv": """patient_id,date_of_death,place_of_death,underlying_cause,on_palliative_register,eol_care_plan
 P001,2024-05-10,care_home,F03,yes,yes
