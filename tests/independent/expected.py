@@ -1,7 +1,7 @@
 """Independent expected values, written from docs/measures.md, docs/design.md and the national definitions.
 
 Written without reading metrics/compute.py or metrics/catalogue.py. Financial year 2024-25, BSol,
-no breakdown. Every event is attributed through the patient spine, so rows for people not in it
+no breakdown (plus m16's sex and practice cells in m16_cells). Every event is attributed through the patient spine, so rows for people not in it
 (X098, X099) count nowhere. Rates follow docs/design.md "Periods": count / (population x days /
 365.25) x multiplier, days = 365 for 2024-25.
 """
@@ -111,7 +111,7 @@ def _band(age: int) -> int:
     return min(age // 5 * 5, 90)
 
 
-def m16_acsc_chronic(spine: pd.DataFrame) -> Expected:
+def acsc_spells(spine: pd.DataFrame) -> pd.DataFrame:
     """NHS OF 2.3.i / CCG OIS 2.6 (v1.15, Dec 2018): emergency, ordinary (CLASSPAT 1), non-transfer admissions
     in the year with a chronic ACSC primary diagnosis, all ages (STARTAGE 0-120: no upper age limit), sex known;
     directly age and sex standardised to ESP 2013 per 100,000 registered patients.
@@ -142,18 +142,56 @@ def m16_acsc_chronic(spine: pd.DataFrame) -> Expected:
           & (s["patient_classification"] == "1") & ~s["admission_source"].isin(TRANSFERS)].copy()
     s = s[[chronic_acsc(r.primary_diagnosis, r.secondary_diagnoses, r.procedure_codes) for r in s.itertuples()]]
     s["sex"] = spine.loc[s["patient_id"], "sex"].to_numpy()
+    s["practice_code"] = spine.loc[s["patient_id"], "practice_code"].to_numpy()
     s = s[s["sex"].isin(["F", "M"])]
     s["band"] = _age(spine.loc[s["patient_id"], "birth"].reset_index(drop=True),
                      pd.to_datetime(s["admission_date"]).reset_index(drop=True)).map(_band).to_numpy()
+    return s
+
+
+def _persons(practice: str | None = None) -> pd.Series:
+    """2024-25 registered persons by (sex, band start), for BSol or one practice."""
     pop = frame("population")
-    pop = pop[pop["financial_year"] == "2024-25"]
-    persons = pop.groupby(["sex", pop["age_band_start"].astype(int)])["persons"].apply(lambda x: x.astype(int).sum())
-    events = s.groupby(["sex", "band"]).size()
+    pop = pop[(pop["financial_year"] == "2024-25") & ((pop["practice_code"] == practice) if practice else True)]
+    return pop.groupby(["sex", pop["age_band_start"].astype(int)])["persons"].apply(lambda x: x.astype(int).sum())
+
+
+def dsr(spells: pd.DataFrame, persons: pd.Series, sexes: tuple[str, ...] = ("F", "M")) -> Expected:
+    """Directly standardised rate per 100,000 a year: each sex's bands weighted by the whole ESP 2013."""
+    spells = spells[spells["sex"].isin(sexes)]
+    events = spells.groupby(["sex", "band"]).size()
     assert set(events.index) <= set(persons.index), "an event in a band with no population: DSR not calculable"
     weighted = sum(ESP_2013[band] * n / (persons[(sex, band)] * FY_DAYS / 365.25) for (sex, band), n in events.items())
-    dsr = weighted / (2 * sum(ESP_2013.values())) * 100_000
-    assert len(s) == 17 and math.isclose(dsr, (367.5 + 464.1666666666667) / 2 * 365.25 / 365, rel_tol=1e-12)  # the hand working above
-    return Expected(len(s), None, dsr)
+    return Expected(len(spells), None, weighted / (len(sexes) * sum(ESP_2013.values())) * 100_000)
+
+
+def m16_cells() -> dict[tuple[str, str, str, str], Expected]:
+    """m16 rows beyond BSol-all, keyed (geography_level, geography, breakdown, group), worked as above:
+    BSol Female (37.5 + 110 + 220) x f = 367.7517, Male 464.1666... x f = 464.4846 (f = 365.25 / 365);
+    A81001: F 80-84 3/100 x 2500 = 75, M 30-34 21.666..., M 70-74 75, M 75-79 160 -> (75 + 256.666...) / 2 x f;
+    B82002: F 5-9 220, F 65-69 110, F 80-84 0/100, M 15-19 137.5, M 40-44 70 -> (330 + 207.5) / 2 x f.
+    """
+    s = acsc_spells(_spine())
+    f = 365.25 / 365
+    cells = {
+        ("bsol", "BSol", "sex", "Female"): (dsr(s, _persons(), ("F",)), 367.5 * f),
+        ("bsol", "BSol", "sex", "Male"): (dsr(s, _persons(), ("M",)), (137.5 + 65 / 3 + 70 + 75 + 160) * f),
+        ("practice", "A81001", "none", "All"): (dsr(s[s["practice_code"] == "A81001"], _persons("A81001")),
+                                                (75 + 65 / 3 + 75 + 160) / 2 * f),
+        ("practice", "B82002", "none", "All"): (dsr(s[s["practice_code"] == "B82002"], _persons("B82002")),
+                                                (330 + 207.5) / 2 * f),
+    }
+    for got, by_hand in cells.values():
+        assert math.isclose(got.value, by_hand, rel_tol=1e-12), (got, by_hand)
+    return {key: got for key, (got, _) in cells.items()}
+
+
+def m16_acsc_chronic(spine: pd.DataFrame) -> Expected:
+    """BSol, persons: 17 spells; the hand working is in acsc_spells' docstring."""
+    got = dsr(acsc_spells(spine), _persons())
+    assert got.numerator == 17 and math.isclose(got.value, (367.5 + 464.1666666666667) / 2 * 365.25 / 365,
+                                                rel_tol=1e-12)
+    return got
 
 
 def expected() -> dict[str, Expected]:
