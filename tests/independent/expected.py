@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
+from scipy.stats import chi2
 
 from tests.independent.extracts import FILES
 
@@ -27,6 +28,8 @@ class Expected:
     numerator: float | None
     denominator: float | None
     value: float
+    lower_ci: float | None = None  # checked only where given (m16's Dobson interval)
+    upper_ci: float | None = None
 
 
 def frame(name: str) -> pd.DataFrame:
@@ -161,8 +164,16 @@ def dsr(spells: pd.DataFrame, persons: pd.Series, sexes: tuple[str, ...] = ("F",
     spells = spells[spells["sex"].isin(sexes)]
     events = spells.groupby(["sex", "band"]).size()
     assert set(events.index) <= set(persons.index), "an event in a band with no population: DSR not calculable"
-    weighted = sum(ESP_2013[band] * n / (persons[(sex, band)] * FY_DAYS / 365.25) for (sex, band), n in events.items())
-    return Expected(len(spells), None, weighted / (len(sexes) * sum(ESP_2013.values())) * 100_000)
+    total_w = len(sexes) * sum(ESP_2013.values())
+    w_per_py = {key: ESP_2013[key[1]] / (persons[key] * FY_DAYS / 365.25) / total_w * 100_000 for key in events.index}
+    rate = sum(w_per_py[key] * n for key, n in events.items())
+    # Dobson et al. (1991), as CCG OIS 2.6 states: the total count O's exact Poisson limits (O < 389), via
+    # chi-squared, scaled by sqrt(var(DSR) / O) with var(DSR) = sum of (w_i / n_i)^2 O_i over the total weight^2.
+    o = len(spells)
+    scale = math.sqrt(sum(w_per_py[key] ** 2 * n for key, n in events.items()) / o) if o else 0.0
+    o_low = chi2.ppf(0.025, 2 * o) / 2 if o else 0.0
+    o_high = chi2.ppf(0.975, 2 * o + 2) / 2
+    return Expected(o, None, rate, rate + scale * (o_low - o), rate + scale * (o_high - o))
 
 
 def m16_cells() -> dict[tuple[str, str, str, str], Expected]:

@@ -87,3 +87,6 @@ def _compare(got: pd.Series, want: Expected) -> None:
     assert got["value"] == pytest.approx(want.value, rel=1e-9, abs=1e-12)
     if want.denominator is not None:
         assert got["denominator"] == pytest.approx(want.denominator, rel=1e-9, abs=1e-12)
+    for ci in ("lower_ci", "upper_ci"):
+        if getattr(want, ci) is not None:
+            assert got[ci] == pytest.approx(getattr(want, ci), rel=1e-9, abs=1e-12), ci
