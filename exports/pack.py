@@ -44,7 +44,7 @@ from sqlalchemy import Connection, func, select
 from data_loaders.extracts import ETHNIC_GROUPS, LOCALITIES
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
 from exports.files import neutralise, workbook_bytes, write_bytes
-from metrics import dimensions, disclosure, results
+from metrics import dimensions, disclosure, events, results
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
 
@@ -423,6 +423,8 @@ class PackData:
     period: PackPeriod
     current: pd.DataFrame  # the pack period: scope areas + neighbourhoods, all breakdowns
     series: pd.DataFrame  # headline + BSol, breakdown none, pack period type, up to the period
+    exact_headline: pd.DataFrame  # headline series, EXACT values: only for SPC (never written)
+    events: pd.DataFrame  # the headline area's chart events (INT go-lives: SPC rebases)
     neighbourhoods: pd.DataFrame
     info: dict[str, str]
     rule: disclosure.DisclosureRule
@@ -445,8 +447,11 @@ def read_pack_data(conn: Connection, place: str, period: str | None = None,
                                   geographies=sorted({scope.headline[1], "BSol"}))
     series = _in_areas(series, {scope.headline, ("bsol", "BSol")})
     series = series[pd.to_datetime(series["period_start"]).dt.date <= pack_period.start]
+    level, area = scope.headline
+    exact = series[(series.geography_level == level) & (series.geography == area)]
     return PackData(scope, pack_period, current.reset_index(drop=True),
-                    results.for_display(series, rule).reset_index(drop=True), hoods, _dataset_info(conn), rule)
+                    results.for_display(series, rule).reset_index(drop=True), exact.reset_index(drop=True),
+                    events.read_events(conn, level, area), hoods, _dataset_info(conn), rule)
 
 
 # --------------------------------------------------------------------------- sheets
@@ -576,7 +581,9 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
             rows.append([*head, NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, _unit(ind), NOT_AVAILABLE,
                          NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, "No data for this period", target])
             continue
-        card = results._scorecard_row(ind, local, bsol, level)  # the app's own scorecard logic
+        # the app's own scorecard logic; SPC from the exact series, as the page's chart
+        exact = data.exact_headline[data.exact_headline.indicator_id == ind.id].sort_values("period_start")
+        card = results._scorecard_row(ind, local, bsol, level, exact, data.events)
         variation = _VARIATION_TEXT.get(card.variation or "", "Not assessed")
         if card.assurance:
             assurance = _ASSURANCE_TEXT[card.assurance]
