@@ -144,13 +144,13 @@ def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = 
         bsol = sub[sub.geography_level == "bsol"].set_index("period")
         mine = exact[(exact.indicator_id == ind.id) & (exact.period_type == ptype)
                      & (exact.geography_level == geography_level) & (exact.geography == geography)]
-        rows.append(_scorecard_row(ind, local, bsol, geography_level, mine.sort_values("period_start"),
-                                   area_events))
+        rows.append(scorecard_row(ind, local, bsol, geography_level, mine.sort_values("period_start"),
+                                  area_events))
     return rows
 
 
-def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
-                   exact: pd.DataFrame | None = None, area_events: pd.DataFrame | None = None) -> ScorecardRow:
+def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
+                  exact: pd.DataFrame | None = None, area_events: pd.DataFrame | None = None) -> ScorecardRow:
     """One scorecard row from displayed rows; SPC icons from the exact rows when given.
 
     Callers that show the row (page, Excel pack) must pass ``exact``: SPC on displayed (rounded,
@@ -204,6 +204,6 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
 
 
 __all__ = [
-    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value",
+    "read_results", "for_display", "scorecard", "scorecard_row", "ScorecardRow", "format_value",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]

@@ -466,6 +466,7 @@ def test_locality_pack_is_for_that_locality(kat_url: str) -> None:
 def test_scorecard_spc_icons_are_the_pages(demo_url: str, demo_packs: dict[str, Workbook]) -> None:
     """The pack's SPC variation and assurance are the app scorecard's, i.e. computed on the exact
     stored series (as the page's chart), not on the displayed (rounded, suppressed) figures."""
+    from exports.pack.sheets import _ASSURANCE_TEXT, _VARIATION_TEXT
     from metrics.results import scorecard
 
     differs = 0
@@ -477,8 +478,8 @@ def test_scorecard_spc_icons_are_the_pages(demo_url: str, demo_packs: dict[str, 
             for ind_id, r in card.iterrows():
                 if r["Period"] != page[ind_id].period or r["SPC variation"] == "Not assessed":
                     continue
-                assert r["SPC variation"] == pack._VARIATION_TEXT[page[ind_id].variation], (place, ind_id)
+                assert r["SPC variation"] == _VARIATION_TEXT[page[ind_id].variation], (place, ind_id)
                 if page[ind_id].assurance:
-                    assert r["SPC assurance"] == pack._ASSURANCE_TEXT[page[ind_id].assurance], (place, ind_id)
+                    assert r["SPC assurance"] == _ASSURANCE_TEXT[page[ind_id].assurance], (place, ind_id)
                 differs += 1
     assert differs > 20  # most indicators were compared
