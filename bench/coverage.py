@@ -3,7 +3,8 @@
 Issue 15's done-when: the first view a newcomer gets shows values, not `[c]`, for every locality at
 quarterly level. This counts, over the stored results as they may be shown (the one disclosure
 rule, `metrics.results.for_display`), the locality x quarterly cells (no breakdown) of every
-indicator reported quarterly that are suppressed or missing, in the latest quarter and in all.
+indicator reported quarterly that are suppressed or missing: in each locality's latest quarter (what
+its scorecard shows) and in all quarters.
 
     .venv/bin/python -m bench.coverage duckdb:////tmp/bsol-bench/full/bsol.duckdb
 """
@@ -29,7 +30,8 @@ def locality_coverage(conn: Connection) -> dict[str, Any]:
                                      breakdown="none"))
     hidden = shown["suppressed"].fillna(False).astype(bool) | shown["value"].isna()
     shown = shown.assign(hidden=hidden)
-    latest = shown.groupby("indicator_id")["period_start"].transform("max") == shown["period_start"]
+    # the scorecard shows each locality's own latest quarter (metrics.results.scorecard)
+    latest = shown.groupby(["indicator_id", "geography"])["period_start"].transform("max") == shown["period_start"]
     out: dict[str, Any] = {"indicators": len(wanted), "localities": {}}
     for loc in localities:
         rows = shown[shown["geography"] == loc]
