@@ -18,6 +18,7 @@ from metrics.results import format_value, spc_summary
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
 LATEST = "latest"
+ROLLING = "rolling_12m"
 
 
 def title(indicator_id: str | None = None, **_: str) -> str:
@@ -161,12 +162,14 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                       ", ".join(str(xmr["period"].iloc[i]) for i in spc.segment_starts(xmr)) + ".")
         direction = {"HIGH_IS_GOOD": "Higher is better.", "LOW_IS_GOOD": "Lower is better.",
                      "NO_JUDGEMENT": "No direction is better."}[ind.polarity.value]
-        caption = f"SPC (XmR) chart. {rule}.{trial} {direction}".replace("..", ".")
+        kind = "Rolling 12-month trend" if f.period_type == ROLLING else "SPC (XmR) chart"
+        caption = f"{kind}. {rule}.{trial} {direction}".replace("..", ".")
         missing = int(xmr["value"].isna().sum())
         gaps = (f" {missing} of {len(xmr)} points are suppressed ([c] along the top of the chart)."
                 if missing else "")
         out.append(html.Section([html.H2("Trend and variation"),  # the rule sentence once: as the caption
-                                 components.chart(fig, components.lazy_table("trend", period), caption + gaps)],
+                                 components.chart(fig, components.lazy_table("trend", period), caption + gaps),
+                                 _rolling_offer(ind, f, missing, len(xmr))],
                                 className="panel"))
     else:
         out.append(html.Section([html.H2("Trend and variation"),
@@ -287,12 +290,25 @@ def _table_frame(frame: pd.DataFrame, label_col: str, ind: Indicator) -> pd.Data
     return t
 
 
+def _rolling_offer(ind: Indicator, f: flt.Filters, missing: int, points: int) -> html.P | None:
+    """Where monthly points are suppressed, offer the rolling 12-month view (as Fingertips does for
+    small areas): twelve months of events are rarely too few to show."""
+    if not missing or ROLLING not in ind.frequency or views.resolved_period_type(ind, f.period_type) != "month":
+        return None
+    href = f"/measure/{ind.id}" + flt.to_search({"locality": f.locality, "period_type": ROLLING,
+                                                 "breakdown": f.breakdown}, flt.CARRIED)
+    return html.P([f"{missing} of {points} months are suppressed (small numbers). ",
+                   dcc.Link("Show rolling 12 months", href=href, id="rolling-offer", className="button-link"),
+                   " (each month with the 11 before it)."], className="rolling-offer")
+
+
 def _all_suppressed(part: pd.DataFrame) -> html.P | None:
     """One line instead of a chart whose every group is suppressed (rare events)."""
     if part.empty or not part["suppressed"].astype(bool).all():
         return None
     return html.P(f"All {len(part)} groups are suppressed ([c]: small numbers) for this period. Choose a longer "
-                  "period type (quarter or financial year) to see figures.", className="muted all-suppressed")
+                  "period type (rolling 12 months, quarter or financial year) to see figures.",
+                  className="muted all-suppressed")
 
 
 def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, scope: str, period: str) -> html.Section:

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from data_loaders.extracts import EMERGENCY_ADMISSION_METHODS
-from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey
+from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey, PeriodTypeKey
 
 
 class Polarity(StrEnum):
@@ -43,7 +43,7 @@ CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 # from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
 Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median", "percentile"]
-PeriodType = Literal["month", "quarter", "financial_year"]
+PeriodType = PeriodTypeKey  # metrics/dimensions.py holds the period types
 Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
 ALL_BREAKDOWNS: tuple[Breakdown, ...] = BREAKDOWN_KEYS
@@ -115,7 +115,7 @@ class Indicator:
     definition_year: str
     source: str
     breakdowns: tuple[Breakdown, ...] = ALL_BREAKDOWNS
-    frequency: tuple[PeriodType, ...] = ("month", "quarter", "financial_year")
+    frequency: tuple[PeriodType, ...] = ("month", "rolling_12m", "quarter", "financial_year")
     multiplier: float = 1.0
     annualised: bool = False  # population rates scaled to a full year whatever the period length
     standardisation: str = "None (crude)"

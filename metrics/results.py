@@ -21,10 +21,12 @@ from metrics.catalogue import (
     disclosure_columns,
     measure_of,
 )
-from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS  # noqa: F401  (re-exported for readers of results)
-
-PERIOD_TYPES = ("month", "quarter", "financial_year")
-PERIOD_TYPE_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
+from metrics.dimensions import (  # noqa: F401  (re-exported for readers of results)
+    BREAKDOWN_LABELS,
+    LEVEL_LABELS,
+    PERIOD_TYPE_LABELS,
+    PERIOD_TYPES,
+)
 
 
 def read_results(conn: Connection, indicator_ids: list[str] | None = None, period_type: str | None = None,
@@ -91,10 +93,7 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
     the ``value`` column is replaced by the displayed values, and the limit and centre lines are
     rounded to the indicator's display precision. Rebases come from the catalogue (``spc_rebase``).
     """
-    exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
-    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
-                    polarity=indicator.polarity.value, target=indicator.target,
-                    rebase=indicator.spc_rebase or None)
+    frame = _exact_xmr(series, indicator)
     shown = for_display(series.reset_index(drop=True), rule)
     frame["value"] = shown["value"].astype(float).where(~shown["suppressed"].astype(bool)).to_numpy()
     frame[spc.LINE_COLUMNS[1:]] = frame[spc.LINE_COLUMNS[1:]].astype(float).round(indicator.decimals)
@@ -106,11 +105,38 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
 
 def spc_summary(series: pd.DataFrame, indicator: Indicator) -> spc.SpcSummary:
     """Variation/assurance icons from EXACT stored rows (suppressed points are gaps)."""
+    frame = _exact_xmr(series, indicator)
+    if _rolling(series):
+        values = frame["value"].dropna()
+        return spc.SpcSummary(None, None, NO_SPC_ROLLING, False, len(values),
+                              float(values.iloc[-1]) if len(values) else None)
+    return spc.summarise(frame, polarity=indicator.polarity.value, target=indicator.target)
+
+
+# Rolling years overlap by 11 months, so consecutive points are not independent: the XmR rules
+# (runs, trends, limits from moving ranges) would fire on the overlap itself.
+NO_SPC_ROLLING = ("No SPC rules: rolling 12-month values overlap by 11 months, so they are not "
+                  "independent points (see the monthly or quarterly view for variation)")
+
+
+def _rolling(series: pd.DataFrame) -> bool:
+    return "period_type" in series and bool(series["period_type"].eq("rolling_12m").any())
+
+
+def _exact_xmr(series: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
+    """The XmR frame of exact values (suppressed points are gaps); a rolling series keeps its points
+    but no limits, centre line or signals."""
     exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
     frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
                     polarity=indicator.polarity.value, target=indicator.target,
                     rebase=indicator.spc_rebase or None)
-    return spc.summarise(frame, polarity=indicator.polarity.value, target=indicator.target)
+    if _rolling(series):
+        frame[list(spc.LINE_COLUMNS)] = np.nan
+        frame[list(spc.FLAG_COLUMNS)] = False
+        frame["segment"] = 0
+        frame["rule"] = None
+        frame["point_type"] = np.where(frame["value"].notna(), "common_cause", None)
+    return frame
 
 
 def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = "BSol",
