@@ -456,6 +456,8 @@ _SHEETS_DESCRIPTION: dict[str, str] = {
     "Notes": "Definitions of every indicator, generated from the measure catalogue",
     "Scorecard": "Every indicator for the headline area: value, 95% confidence interval, comparison, SPC variation and assurance",
     "Neighbourhoods": "Every indicator by neighbourhood (no breakdowns)",
+    "To target": "Patients needed to reach the target (hypertension register and treatment), by area, "
+                 "neighbourhood and IMD quintile",
     "Pre-post INT": "Activity before and after joining an Integrated Neighbourhood Team caseload",
     "Data quality": "Data sources, load history, completeness of breakdown fields and indicator coverage",
 }
@@ -743,6 +745,36 @@ def _neighbourhood_sheet(ws: Worksheet, data: PackData) -> None:
     _print_setup(ws, place.header_row)
 
 
+def _to_target_sheet(ws: Worksheet, data: PackData) -> None:
+    """CVDPREVENT's "patients needed to reach the target" (results.patients_to_target), from the
+    pack's displayed counts: the scope's areas and neighbourhoods, and each area by IMD quintile."""
+    top = _sheet_intro(ws, f"Patients needed to reach the target: {data.scope.name}, {data.period.label}", [
+        f"{data.period.describe()}. The target share of the denominator, less the numerator, rounded up; 0 where "
+        "the target is met. Worked out from the figures as shown, so suppressed rows [c] have no figure.",
+    ])
+    columns = [Col("Indicator id", 30), Col("Indicator", 45, wrap=True), Col("Target", 10), Col("Level", 14),
+               Col("Area", 24), Col("IMD quintile", 20), Col("Numerator", 12), Col("Denominator", 12),
+               Col("Value", 12), Col("Patients needed", 14)]
+    order = {area: i for i, area in enumerate([*data.scope.areas, *(("neighbourhood", n)
+                                                                   for n in data.neighbourhoods["neighbourhood"])])}
+    rows = []
+    for ind in (i for i in INDICATORS if i.patients_to_target):
+        if data.period.period_type not in ind.frequency:
+            continue
+        part = data.current[(data.current.indicator_id == ind.id)
+                            & data.current.breakdown.isin(["none", "imd_quintile"])]
+        part = part.assign(needed=results.patients_to_target(part, ind),
+                           _o=[order.get(k, len(order)) for k in zip(part.geography_level, part.geography, strict=True)])
+        for r in part.sort_values(["_o", "breakdown", "group"]).itertuples(index=False):
+            sup = bool(r.suppressed)
+            rows.append([ind.id, ind.title, _figure(ind.target, ind, False), dimensions.LEVEL_LABELS[r.geography_level],
+                         r.geography, "All" if r.breakdown == "none" else r.group, _count(r.numerator, sup),
+                         _count(r.denominator, sup), _figure(r.value, ind, sup), _count(r.needed, sup)])
+    place = _write_table(ws, top, "tbl_to_target", columns, rows)
+    ws.freeze_panes = ws.cell(row=place.first_row, column=3)
+    _print_setup(ws, place.header_row)
+
+
 def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
     """The plan's pre/post INT table and its statistics, for the INTs in the pack's localities.
 
@@ -965,7 +997,7 @@ def build_workbook(conn: Connection, place: str, period: str | None = None,
     sources = _sources(conn)
     wb = Workbook()
     _cover(wb, data, generated, sources)
-    names = ["Cover", "Contents", "Notes", "Scorecard", *_WP_SHEETS.values(), "Neighbourhoods",
+    names = ["Cover", "Contents", "Notes", "Scorecard", *_WP_SHEETS.values(), "Neighbourhoods", "To target",
              "Pre-post INT", "Data quality"]
     sheets = {name: (wb["Cover"] if name == "Cover" else wb.create_sheet(name)) for name in names}
     descriptions = {**_SHEETS_DESCRIPTION, **{
@@ -977,6 +1009,7 @@ def build_workbook(conn: Connection, place: str, period: str | None = None,
     for wp, sheet in _WP_SHEETS.items():
         _work_programme(sheets[sheet], wp, data, f"tbl_wp{wp}")
     _neighbourhood_sheet(sheets["Neighbourhoods"], data)
+    _to_target_sheet(sheets["To target"], data)
     _prepost_sheet(sheets["Pre-post INT"], conn, data)
     _data_quality(sheets["Data quality"], conn, data, sources)
     wb.properties.title = f"BSol outcomes pack: {data.scope.name}, {data.period.label}"

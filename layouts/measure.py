@@ -216,6 +216,9 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
     out.append(html.Section(geo, className="panel"))
     out.append(_funnel_section(ind, pr if not pr.empty else nb, bsol, scope, shown))
 
+    if ind.patients_to_target:
+        out.append(_to_target_section(ind, frame, f, period, neighbourhoods, shown))
+
     ineq: list = [html.H2(f"Inequalities, {here}, {shown}")]
     if not ind.breakdowns:
         ineq.append(html.P("Breakdowns by deprivation, ethnicity, sex and age are not available for this "
@@ -288,6 +291,24 @@ def _table_frame(frame: pd.DataFrame, label_col: str, ind: Indicator) -> pd.Data
         if nums.notna().any() and (nums.dropna() % 1 == 0).all():
             t[c] = nums.round().astype("Int64")
     return t
+
+
+def _to_target_section(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str,
+                       neighbourhoods: list[str] | None, shown: str) -> html.Section:
+    """CVDPREVENT's "patients needed to reach the target", by locality, neighbourhood and IMD quintile."""
+    table = views.to_target_table(frame, ind, f, period, neighbourhoods)
+    target = format_value(ind.target, ind)
+    return html.Section([
+        html.H2(f"Patients needed to reach the target ({target})"),
+        html.P(f"How many more patients would need to be counted in the numerator ({ind.numerator_text.lower()}) "
+               f"for each area or group to reach {target}: the target share of the denominator, less the numerator, "
+               "rounded up; 0 where the target is met. Worked out from the figures as shown (rounded, with small "
+               "numbers suppressed), so suppressed rows have no figure.", className="muted"),
+        components.data_table(table, f"Patients needed to reach {target}, {shown}",
+                              numeric=["Numerator", "Denominator", "Value", "Patients needed"],
+                              max_rows=components.PAGE_ROWS, table_id="to-target-table",
+                              decimals={"Value": ind.decimals}),
+    ], className="panel", id="to-target")
 
 
 def _rolling_offer(ind: Indicator, f: flt.Filters, missing: int, points: int) -> html.P | None:

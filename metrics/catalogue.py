@@ -124,6 +124,9 @@ class Indicator:
     standardise_by_sex: bool = False  # DSR strata are age band x sex (each sex weighted by the standard)
     target: float | None = None
     target_text: str = ""
+    # Register and treatment percentages whose gap to the target is a number of patients (CVDPREVENT
+    # shows "patients needed to reach the target": metrics.results.patients_to_target).
+    patients_to_target: bool = False
     caveats: str = ""
     # Where we knowingly differ from the national definition named in `definition`, and why.
     deviations: str = ""
@@ -638,6 +641,8 @@ MEASURES: tuple[Measure, ...] = (
             definition="CVDPREVENT / QOF HYP001 register compared with OHID modelled prevalence ('% of expected diagnosed'); Table 2 says 'incidence', read as prevalence",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             breakdowns=GEOGRAPHY_ONLY, denominator_disclosive=False,
+            target=80.0, patients_to_target=True,
+            target_text="National ambition: 80% of the expected number of people with hypertension diagnosed by March 2029 (NHS Long Term Plan CVD ambitions; CVDPREVENT) — verify locally",
             source="GP clinical systems (hypertension); modelled prevalence (modelled_prevalence)",
             caveats="Expected prevalence is modelled per practice, so no breakdown by deprivation, ethnicity, sex or age is available. The CI treats the expected count as fixed (Byar on the register count). Plan context: recorded prevalence c12.5% v 15% (F4:1399).",
         ),
@@ -655,7 +660,8 @@ MEASURES: tuple[Measure, ...] = (
             definition="QOF HYP008 (<=79: <=140/90) and HYP009 (80+: <=150/90), combined, without QOF exception reporting (CVDPREVENT 'treated to target' style)",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             source="GP clinical systems, quarterly snapshot (hypertension)",
-            target=80.0, target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
+            target=80.0, patients_to_target=True,
+            target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
             caveats="No BP in the last 12 months counts as not at target. Age is at the snapshot date.",
         ),
         Indicator(

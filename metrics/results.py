@@ -187,6 +187,21 @@ def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, leve
     )
 
 
+def patients_to_target(shown: pd.DataFrame, indicator: Indicator) -> pd.Series:
+    """CVDPREVENT's "patients needed to reach the target" per row of DISPLAYED results (``for_display``):
+    ceil(target share x denominator - numerator), 0 where the target is met, NaN where either count
+    is hidden or the indicator has no such gap. From the shown (rounded) counts only, so it reveals
+    nothing the row itself does not."""
+    if not indicator.patients_to_target or indicator.target is None or shown.empty:
+        return pd.Series(np.nan, index=shown.index, dtype=float)
+    num = pd.to_numeric(shown["numerator"], errors="coerce")
+    den = pd.to_numeric(shown["denominator"], errors="coerce")
+    hidden = shown["suppressed"].astype(bool) | num.isna() | den.isna() | (den <= 0)
+    share = indicator.target / indicator.multiplier
+    gap = np.ceil((share * den - num).round(6))  # round first: 0.8 x 1000 - 700 is not 100.0000001
+    return gap.clip(lower=0).where(~hidden)
+
+
 def _num(x: object) -> float | None:
     try:
         f = float(x)  # type: ignore[arg-type]
@@ -209,6 +224,6 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
 
 
 __all__ = [
-    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value",
+    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value", "patients_to_target",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]
