@@ -153,12 +153,12 @@ def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = 
         bsol = sub[sub.geography_level == "bsol"].set_index("period")
         mine = exact[(exact.indicator_id == ind.id) & (exact.period_type == ptype)
                      & (exact.geography_level == geography_level) & (exact.geography == geography)]
-        rows.append(_scorecard_row(ind, local, bsol, geography_level, mine.sort_values("period_start")))
+        rows.append(scorecard_row(ind, local, bsol, geography_level, mine.sort_values("period_start")))
     return rows
 
 
-def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
-                   exact: pd.DataFrame | None = None) -> ScorecardRow:
+def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
+                  exact: pd.DataFrame | None = None) -> ScorecardRow:
     """One scorecard row from displayed rows; SPC icons from the exact rows when given."""
     if local.empty:
         return ScorecardRow(ind, None, None, None, None, False, "not compared", "", None, None,
@@ -224,6 +224,7 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
 
 
 __all__ = [
-    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value", "patients_to_target",
+    "read_results", "for_display", "scorecard", "scorecard_row", "ScorecardRow", "format_value",
+    "patients_to_target",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]
