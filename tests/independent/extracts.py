@@ -58,7 +58,7 @@ R6,P010,2025-03-10 08:00,2025-03-10 09:00,yes,admitted
 R7,P004,2024-03-15 09:00,2024-03-15 09:10,yes,managed_at_home
 R8,X098,2024-09-01 09:00,2024-09-01 09:30,yes,managed_at_home
 """,
-    "inpatient_spell.csv": """spell_id,patient_id,admission_date,discharge_date,admission_method,primary_diagnosis,cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home
+    "inpatient_spell.csv": """spell_id,patient_id,admission_date,discharge_date,admission_method,primary_diagnosis,cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home,patient_classification,admission_source,secondary_diagnoses,procedure_codes
 S1,P002,2024-04-01,2024-04-08,21,J440,,2024-04-05,1,no
 S2,P003,2024-03-25,2024-04-02,11,M170,,2024-04-02,1,no
 S3,P006,2024-09-01,2024-09-20,21,I500,,2024-09-10,1,no
