@@ -164,6 +164,10 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                      "NO_JUDGEMENT": "No direction is better."}[ind.polarity.value]
         kind = "Rolling 12-month trend" if f.period_type == ROLLING else "SPC (XmR) chart"
         caption = f"{kind}. {rule}.{trial} {direction}".replace("..", ".")
+        if "event" in xmr and xmr["event"].map(lambda v: isinstance(v, str)).any():  # the annotations in words
+            caption += " Marked on the chart: " + "; ".join(
+                f"{e} in {_period_label(p, s)}" for p, e in zip(xmr["period"], xmr["event"], strict=True)
+                if isinstance(e, str)) + "."
         missing = int(xmr["value"].isna().sum())
         gaps = (f" {missing} of {len(xmr)} points are suppressed ([c] along the top of the chart)."
                 if missing else "")

@@ -139,10 +139,13 @@ class Indicator:
     denominator_disclosive: bool = True
     # Statistics (issue 12). gradient: a slope index of inequality across IMD quintiles means
     # something (False for counts, where it would measure population size); dispersion: how the
-    # funnel plot compares areas; spc_rebase: ISO dates where SPC limits restart (e.g. INT go-live).
+    # funnel plot compares areas; spc_rebase: fixed ISO dates where SPC limits restart;
+    # rebase_at_go_live: limits also restart at the area's INT go-live dates, which come from the
+    # loaded int_team register at refresh (metrics/events.py), never from this catalogue.
     gradient: bool = True
     dispersion: Dispersion = "random_effects"
     spc_rebase: tuple[str, ...] = ()
+    rebase_at_go_live: bool = False
 
     @property
     def unit_label(self) -> str:
@@ -317,12 +320,6 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
     )
 
 
-# SPC rebase points for the caseload measures: the first INT teams went live (East and West,
-# October 2023) and the system-wide roll-out began (January 2025). These are the demo data's dates;
-# set them to the real go-live dates when the INT register is loaded.
-INT_GO_LIVE = ("2023-10-01", "2025-01-01")
-
-
 _STILL_IN = ("People still in hospital are not counted until they are discharged, so a long current delay "
              "is invisible until it ends (the sitrep's snapshot of people waiting is not in the extract).")
 
@@ -400,7 +397,7 @@ def _caseload_rate(measure: int, activity: str, title: str, events: Events, sour
         decimals=2,
         denominator_disclosive=False,
         dispersion="person_clustered",
-        spc_rebase=INT_GO_LIVE,
+        rebase_at_go_live=True,
         caveats=(
             "People on a caseload are high users; their activity regresses toward the mean after "
             "enrolment, so a fall is expected even without an effect. See the pre/post page for "
@@ -424,7 +421,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="Local definition (INT caseload register)", definition_year="2024-25",
             source="INT caseload register (int_caseload)",
             caveats="Counts people, not caseload episodes. Growth reflects INT roll-out, so no judgement is made.",
-            decimals=0, gradient=False, spc_rebase=INT_GO_LIVE,
+            decimals=0, gradient=False, rebase_at_go_live=True,
         ),
     )),
     Measure(2, 1, "Emergency admissions to acute hospital for people on the caseload of the Integrated Neighbourhood Team.", (

@@ -506,17 +506,10 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     filters = [w for w in wheres if w is not None]
     row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
     if all(_additive(j) for j in jobs):
-        stmt = _rolled_up(base, used, sets, cols, row_filter)
+        frame = _fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
     else:
-        grouping_sets = func.grouping_sets(*[_tuple(*base.period_cols, *(base.dims[d] for d in s)) for s in sets])
-        gid = func.grouping(*(base.dims[d] for d in used)).label("gid") if used else literal(0).label("gid")
-        stmt = (
-            select(*base.period_cols, *(base.dims[d].label(d) for d in used), gid, *cols)
-            .select_from(base.from_)
-            .where(*row_filter)
-            .group_by(grouping_sets)
-        )
-    frame = _fetch_frame(conn, stmt)
+        frame = pd.concat([_holistic(conn, base, used, batch, cols, row_filter)
+                           for batch in _batches(sets, HOLISTIC_SETS_PER_QUERY)], ignore_index=True)
     fetched = time.perf_counter()
     out = []
     for k, (job, js) in enumerate(zip(jobs, job_sets, strict=True)):
@@ -546,6 +539,34 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
                         "jobs": [f"{j.indicator.id}.{j.role}" for j in jobs], "rows_fetched": len(frame),
                         "query_s": round(fetched - started, 4), "split_s": round(time.perf_counter() - fetched, 4)})
     return out
+
+
+HOLISTIC_SETS_PER_QUERY = 6
+"""Grouping sets per query for distinct counts and quantiles. These cannot be rolled up, and the
+engine keeps every value of every group of every set in memory at once (quantile state cannot
+spill): all 21 sets of the discharge-delay medians in one query need ~1 GB at full size."""
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _holistic(conn: Connection, base: ScanBase, used: list[str], sets: list[tuple[str, ...]], cols: list,
+              row_filter: list) -> pd.DataFrame:
+    """Some of a non-additive scan's grouping sets in one query, `gid` numbered over all of `used`."""
+    here = [d for d in used if any(d in s for s in sets)]
+    grouping_sets = func.grouping_sets(*[_tuple(*base.period_cols, *(base.dims[d] for d in s)) for s in sets])
+    gid = func.grouping(*(base.dims[d] for d in here)).label("gid") if here else literal(0).label("gid")
+    absent = [literal(None).label(d) for d in used if d not in here]
+    stmt = (
+        select(*base.period_cols, *(base.dims[d].label(d) for d in here), *absent, gid, *cols)
+        .select_from(base.from_)
+        .where(*row_filter)
+        .group_by(grouping_sets)
+    )
+    frame = _fetch_frame(conn, stmt)
+    frame["gid"] = frame["gid"].map({_gid(s, here): _gid(s, used) for s in sets})
+    return frame
 
 
 def _additive(job: Job) -> bool:

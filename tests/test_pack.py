@@ -477,3 +477,25 @@ def test_locality_pack_is_for_that_locality(kat_url: str) -> None:
     localities = set(table.loc[table["Area type"] == "Locality", "Area"])
     assert localities == {"East"}, localities
     assert not {"Solihull", "North", "West"} & set(table["Area"])
+
+
+def test_scorecard_spc_icons_are_the_pages(demo_url: str, demo_packs: dict[str, Workbook]) -> None:
+    """The pack's SPC variation and assurance are the app scorecard's, i.e. computed on the exact
+    stored series (as the page's chart), not on the displayed (rounded, suppressed) figures."""
+    from exports.pack.sheets import _ASSURANCE_TEXT, _VARIATION_TEXT
+    from metrics.results import scorecard
+
+    differs = 0
+    with read_engine(demo_url).connect() as conn:
+        for place, wb in demo_packs.items():
+            level, area = pack.get_scope(place).headline
+            page = {r.indicator.id: r for r in scorecard(conn, level, area, "quarter")}
+            card = _table(wb, "tbl_scorecard").set_index("Indicator id")
+            for ind_id, r in card.iterrows():
+                if r["Period"] != page[ind_id].period or r["SPC variation"] == "Not assessed":
+                    continue
+                assert r["SPC variation"] == _VARIATION_TEXT[page[ind_id].variation], (place, ind_id)
+                if page[ind_id].assurance:
+                    assert r["SPC assurance"] == _ASSURANCE_TEXT[page[ind_id].assurance], (place, ind_id)
+                differs += 1
+    assert differs > 20  # most indicators were compared

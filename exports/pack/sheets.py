@@ -207,7 +207,9 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
             rows.append([*head, NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, _unit(ind), NOT_AVAILABLE,
                          NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, "No data for this period", target])
             continue
-        card = results.scorecard_row(ind, local, bsol, level)  # the app's own scorecard logic
+        # the app's own scorecard logic; SPC from the exact series, as the page's chart
+        exact = data.exact_headline[data.exact_headline.indicator_id == ind.id].sort_values("period_start")
+        card = results.scorecard_row(ind, local, bsol, level, exact, data.events)
         variation = _VARIATION_TEXT.get(card.variation or "", "Not assessed")
         if card.assurance:
             assurance = _ASSURANCE_TEXT[card.assurance]
