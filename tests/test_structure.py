@@ -122,7 +122,6 @@ PENDING: dict[str, str] = {
     "metrics/disclosure.py": "configured_rule: the policy passed down (i10)",
     "metrics/compute.py": "configured_rule default for the refresh's policy (i10)",
     "metrics/results.py": "configured_rule default for for_display (i10)",
-    "layouts/prepost.py": "rule for the download notes (i11, after i11e's module split)",
 }
 
 
