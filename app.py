@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     from callbacks import shell as shell_callbacks
     from layouts import pages, shell
 
-    pages.register_pages({"teams": data.int_teams})
+    pages.register_pages({"teams": data.int_teams, "configured_window": data.prepost_window})
     callbacks.register(app)
     with app.server.app_context():  # Dash validates the layout now: it reads this app's settings
         app.layout = shell_callbacks.frame

@@ -39,6 +39,11 @@ def _url() -> str:
     return settings().database_url
 
 
+def prepost_window() -> int:
+    """The configured pre/post window (BSOL_PREPOST_MONTHS), stored beside 3, 6 and 12."""
+    return settings().prepost_window_months
+
+
 def policy() -> DisclosurePolicy:
     """The disclosure policy of the serving app's settings."""
     return DisclosurePolicy.from_settings(settings())
@@ -265,7 +270,7 @@ def build_pack(place: str, period: str | None = None) -> bytes | None:
     if not database_exists(_url()):
         return None
     with _reader() as conn:
-        return pack.build_pack(conn, place, period, rule=policy(), prepost_window=settings().prepost_window_months)
+        return pack.build_pack(conn, place, period, rule=policy(), prepost_window=prepost_window())
 
 
 @cache.memoize()

@@ -47,7 +47,7 @@ def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
     if fmt not in FORMATS:
         abort(404)
     teams = data.int_teams()
-    sel = prepost.parse(query, teams)
+    sel = prepost.parse(query, teams, data.prepost_window())
     if sel.errors:
         abort(400, "; ".join(sel.errors))
     frame = data.prepost_display(sel.cohort, sel.window)

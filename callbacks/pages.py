@@ -64,7 +64,8 @@ def update_data_page(_pathname: str | None) -> html.Div:
 def _prepost_selection(locality_value: str | None, team: str | None, cohort: str | None,
                        window: int | str | None) -> prepost.Selection:
     return prepost.parse({"locality": locality_value or "", "team": team or "", "cohort": cohort or "",
-                          "window": "" if window is None else str(window)}, data.int_teams())
+                          "window": "" if window is None else str(window)}, data.int_teams(),
+                         data.prepost_window())
 
 
 @callback(Output(ids.filter_id("team"), "options"), Output(ids.filter_id("team"), "value"),
@@ -94,7 +95,7 @@ def update_prepost(locality_value: str | None, team: str | None, cohort: str | N
     flow = data.cohort_flow_total(sel.cohort, sel.window)
     tables = prepost_tables.page_tables(prepost.in_scope(frame, prepost.scope_codes(sel, teams)))
     return (prepost.content(frame, sel, teams, flow, tables, policy=data.policy()),
-            prepost.did_content(frame, sel, teams, tables))
+            prepost.did_content(frame, sel, teams, tables, data.prepost_window()))
 
 
 @callback(Output(ids.PREPOST_PROFILE, "children"),
