@@ -846,6 +846,53 @@ def compare_with_benchmark(
     return "better" if good else "worse"
 
 
+class Comparison(NamedTuple):
+    """A comparison with a benchmark and the level at which it holds.
+
+    ``result`` is ``compare_with_benchmark`` on the 95% interval; ``level`` is 0.998 when the 99.8%
+    interval also excludes the benchmark, 0.95 when only the 95% one does, None when similar or not
+    compared (Fingertips shows both levels; 99.8% is the stricter, fewer false alarms).
+    """
+
+    result: str
+    level: float | None
+
+
+#: The level in words, as pages and packs say it beside the comparison.
+COMPARISON_LEVEL_WORDS: dict[float, str] = {0.998: "99.8%", 0.95: "95% only"}
+
+
+def level_suffix(level: float | None) -> str:
+    """' (99.8%)', ' (95% only)' or '' (similar, not compared)."""
+    return f" ({COMPARISON_LEVEL_WORDS[level]})" if level in COMPARISON_LEVEL_WORDS else ""
+
+
+def compare_levels(value: float | None, lower95: float | None, upper95: float | None,
+                   lower998: float | None, upper998: float | None, benchmark: float | None,
+                   polarity: str) -> Comparison:
+    """Compare at 95% and 99.8% at once: the one comparison the scorecard, grids and charts use."""
+    result = compare_with_benchmark(value, lower95, upper95, benchmark, polarity)
+    if result in ("similar", "not compared"):
+        return Comparison(result, None)
+    strict = compare_with_benchmark(value, lower998, upper998, benchmark, polarity)
+    return Comparison(result, 0.998 if strict == result else 0.95)
+
+
+def compare_row(row: object, benchmark: float | None, polarity: str) -> Comparison:
+    """``compare_levels`` on a result row (mapping or Series with the stored limit columns)."""
+    get = getattr(row, "get", None)
+
+    def num(col: str) -> float | None:
+        v = get(col) if get is not None else None
+        try:
+            f = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return None if math.isnan(f) else f
+
+    return compare_levels(num("value"), *(num(c) for c in LIMIT_COLUMNS), benchmark, polarity)
+
+
 # --------------------------------------------------------------------------- funnel plots
 
 #: Funnel limits drawn around the benchmark: 95% ("2 sigma", p = 0.025 each side) and 99.8%
