@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, select
 
+from data_loaders.dialect import fetch_frame
 from metrics import stats
 from metrics.catalogue import CaseloadExposure, Events, Indicator
 from metrics.dimensions import LEVEL_KEYS
@@ -47,7 +48,7 @@ def _per_person(conn: Connection, ind: Indicator, periods_df: pd.DataFrame, data
         if where is not None:
             stmt = stmt.where(where)
         stmt = stmt.group_by(*(col.element if hasattr(col, "element") else col for col in cols))
-        frames.append(c._fetch_frame(conn, stmt).set_index(keys)[name].astype(float))
+        frames.append(fetch_frame(conn, stmt).set_index(keys)[name].astype(float))
     both = pd.concat(frames, axis=1).fillna(0.0).reset_index()
     return both
 
