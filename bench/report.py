@@ -16,6 +16,8 @@ def _get(d: dict, *path: str, default: Any = None) -> Any:
 def _fmt(v: Any, unit: str = "") -> str:
     if v is None:
         return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:,.2f}{unit}"
     if isinstance(v, int):
