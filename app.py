@@ -60,8 +60,8 @@ app = create_app()
 server = app.server
 
 
-BUILD_HINT = {"small": "30,000 people, about 1 minute", "medium": "500,000 people, a few minutes",
-              "full": "1.7 million people, about 5-10 minutes and 2-3 GB of memory"}
+BUILD_HINT = {"small": "30,000 people, about a minute", "medium": "500,000 people, a few minutes and 2 GB of memory",
+              "full": "1.7 million people, several minutes and about 5 GB of memory"}
 """What a newcomer is told while the demo builds (measured: docs/performance.md)."""
 
 
