@@ -183,6 +183,13 @@ class Row:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
 
+    def any_in_codes(self, codes: ColumnElement, list_name: str) -> ColumnElement:
+        """Any code of a space-separated list (secondary diagnoses, procedures) starts with a prefix
+        of the list; an empty cell holds no codes."""
+        cl = code_list_t.alias(f"cla_{list_name}")
+        return exists(select(literal(1)).where(
+            cl.c.list_name == list_name, (literal(" ") + codes).contains(literal(" ") + cl.c.code_prefix)))
+
     def followed_up(self, when: ColumnElement, days: int) -> ColumnElement:
         """True when `days` after `when` has passed by the data end (follow-up complete)."""
         return when + timedelta(days=days) <= literal(self._data_end, Date)

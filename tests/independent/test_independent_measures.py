@@ -20,14 +20,9 @@ from tests.independent.expected import Expected, expected
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = expected()
-CHILD_DISCHARGE = (
-    "The NHS England discharge sitrep and BCF 2025-26 delay metrics cover adults (18+), as m06_all_* "
-    "does, but the Pathway 1 split also counts the 9-year-old's discharge S20 (docs/measures.md gives "
-    "no age rule for P1/P2)."
-)
-DISCREPANCIES: dict[str, str] = {
-    **dict.fromkeys(("m06_p1_mean_delay", "m06_p1_median_delay", "m06_p1_same_day"), CHILD_DISCHARGE),
-}
+# The P1/P2 discharge splits now apply BCF 2025-26's adult (18+) rule as m06_all_* does (the
+# 9-year-old's S20 is out), so no case is on record as a discrepancy.
+DISCREPANCIES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
