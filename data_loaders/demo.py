@@ -35,7 +35,7 @@ from data_loaders.extracts import (
     Extract,
 )
 
-Size = Literal["small", "full"]
+Size = Literal["small", "medium", "full"]
 Progress = Callable[[str], None]
 
 DEFAULT_SEED = 20240626
@@ -128,8 +128,13 @@ class SizeSpec:
 
 SIZES: dict[str, SizeSpec] = {
     "small": SizeSpec(30_000, 3, 850, 280, (2.0, 4.0)),
+    # The default of `python app.py`: the smallest size at which every locality's quarterly value of
+    # every measure is shown rather than [c] (bench/coverage.py; docs/performance.md), built in a
+    # fraction of the full size's time and memory.
+    "medium": SizeSpec(500_000, None, 6_000, 1_500, (5.0, 15.0)),
     "full": SizeSpec(1_700_000, None, 10_000, 2_250, (8.0, 25.0)),
 }
+DEMO_SIZES: tuple[str, ...] = tuple(SIZES)
 
 # ------------------------------------------------------------------ people
 ETH_GROUPS = ("Asian", "Black", "Mixed", "White", "Other", "Not stated")
@@ -425,14 +430,14 @@ class _Gen:
 
     def __init__(self, size: Size, seed: int, end: date, progress: Progress | None) -> None:
         if size not in SIZES:
-            raise ValueError(f"size must be 'small' or 'full', not {size!r}")
+            raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
         min_end = _add_months(PILOT_INDEX_LAST, PREPOST_MONTHS)
         if end < min_end:
             raise ValueError(f"end must be on or after {min_end} (the pilot's post windows must end)")
         self.size, self.seed, self.end = size, seed, end
         self.spec = SIZES[size]
         self.say = progress or (lambda _m: None)
-        ss = np.random.SeedSequence([seed, 0 if size == "small" else 1])
+        ss = np.random.SeedSequence([seed, {"small": 0, "full": 1}.get(size, 2)])  # small and full as ever
         names = ("geo", "people", "death", "carehome", "caseload", "spell", "ae", "community",
                  "package", "ucr", "gp", "snap", "agg", "attr", "reab")
         self.rngs = {k: np.random.default_rng(s) for k, s in zip(names, ss.spawn(len(names)), strict=True)}
@@ -1804,6 +1809,6 @@ def write_extracts(frames: dict[str, pd.DataFrame], directory: str | Path,
     return written
 
 
-__all__ = ["ACTIVITIES", "DATA_START", "DEFAULT_SEED", "GENERATED_EXTRACTS", "PILOT_COHORT_SIZE",
+__all__ = ["ACTIVITIES", "DATA_START", "DEFAULT_SEED", "DEMO_SIZES", "GENERATED_EXTRACTS", "PILOT_COHORT_SIZE",
            "PLAN_PREPOST", "dataset_facts", "default_end", "generate", "generate_stream", "pilot_prepost_counts",
            "write_extracts"]

@@ -19,7 +19,7 @@ from data_loaders.extracts import (
     ORDINARY_ADMISSION,
     TRANSFER_ADMISSION_SOURCES,
 )
-from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey
+from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey, PeriodTypeKey
 
 
 class Polarity(StrEnum):
@@ -47,7 +47,7 @@ CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 # from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
 Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median", "percentile"]
-PeriodType = Literal["month", "quarter", "financial_year"]
+PeriodType = PeriodTypeKey  # metrics/dimensions.py holds the period types
 Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
 ALL_BREAKDOWNS: tuple[Breakdown, ...] = BREAKDOWN_KEYS
@@ -119,15 +119,20 @@ class Indicator:
     definition_year: str
     source: str
     breakdowns: tuple[Breakdown, ...] = ALL_BREAKDOWNS
-    frequency: tuple[PeriodType, ...] = ("month", "quarter", "financial_year")
+    frequency: tuple[PeriodType, ...] = ("month", "rolling_12m", "quarter", "financial_year")
     multiplier: float = 1.0
     annualised: bool = False  # population rates scaled to a full year whatever the period length
     standardisation: str = "None (crude)"
     min_age: int | None = None  # for DSR: the standard population's age bands considered
     quantile: float = 0.5  # for aggregation "percentile" (e.g. 0.9 = 90th centile); "median" is 0.5
     standardise_by_sex: bool = False  # DSR strata are age band x sex (each sex weighted by the standard)
+    # Counts below this get exact Poisson limits, Byar's from it (PHE: 10; CCG OIS 2.6: 389).
+    exact_poisson_below: int = 10
     target: float | None = None
     target_text: str = ""
+    # Register and treatment percentages whose gap to the target is a number of patients (CVDPREVENT
+    # shows "patients needed to reach the target": metrics.results.patients_to_target).
+    patients_to_target: bool = False
     caveats: str = ""
     # Where we knowingly differ from the national definition named in `definition`, and why.
     deviations: str = ""
@@ -140,10 +145,13 @@ class Indicator:
     denominator_disclosive: bool = True
     # Statistics (issue 12). gradient: a slope index of inequality across IMD quintiles means
     # something (False for counts, where it would measure population size); dispersion: how the
-    # funnel plot compares areas; spc_rebase: ISO dates where SPC limits restart (e.g. INT go-live).
+    # funnel plot compares areas; spc_rebase: fixed ISO dates where SPC limits restart;
+    # rebase_at_go_live: limits also restart at the area's INT go-live dates, which come from the
+    # loaded int_team register at refresh (metrics/events.py), never from this catalogue.
     gradient: bool = True
     dispersion: Dispersion = "random_effects"
     spc_rebase: tuple[str, ...] = ()
+    rebase_at_go_live: bool = False
 
     @property
     def unit_label(self) -> str:
@@ -176,6 +184,9 @@ _AGGREGATION_RULES: dict[str, str] = {
 def calculation_rules(ind: Indicator) -> str:
     """Every rule the computation applies to this indicator, in words (defect 13: nothing silent)."""
     parts = [_AGGREGATION_RULES[ind.aggregation], _CI_RULES[ind.ci]]
+    if ind.exact_poisson_below != 10 and ind.ci in ("byar", "dobson"):
+        parts.append(f"Exact Poisson limits are used for counts below {ind.exact_poisson_below:,} "
+                     "(Byar's approximation from there), as the indicator's specification says.")
     if ind.annualised:
         parts.append("Months, quarters and part-years are annualised: denominator × days in period ÷ 365.25.")
     return " ".join(parts)
@@ -213,8 +224,9 @@ def _acsc_chronic(r: Any) -> Any:
     """NHS Digital CCG OIS 2.6 v1.15 / NHS OF 2.3.i chronic ACSC spells (data filters 1, 8 and 10);
     every code list named here is in code_list (reference data), so the lists stay data.
 
-    Ordinary admissions only (patient classification 1) and no transfers (admission source
-    51-53); an empty classification or source (not recorded) is kept, our deviation. Angina with
+    Ordinary admissions only (patient classification 1: an empty one is not known to be ordinary,
+    so it does not count) and no transfers (admission source 51-53: an empty source is not known
+    to be a transfer, so it counts), as the filters read literally. Angina with
     a listed procedure, heart failure or hypertension with a listed cardiac procedure and hepatitis
     B with sickle-cell disease are left out; J20 acute bronchitis counts only with COPD.
     """
@@ -234,7 +246,7 @@ def _acsc_chronic(r: Any) -> Any:
     )
     return and_(
         _emergency(r), diagnosis,
-        or_(r.patient_classification.is_(None), r.patient_classification == ORDINARY_ADMISSION),
+        r.patient_classification == ORDINARY_ADMISSION,
         or_(r.admission_source.is_(None), r.admission_source.not_in(TRANSFER_ADMISSION_SOURCES)),
     )
 
@@ -349,12 +361,6 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
     )
 
 
-# SPC rebase points for the caseload measures: the first INT teams went live (East and West,
-# October 2023) and the system-wide roll-out began (January 2025). These are the demo data's dates;
-# set them to the real go-live dates when the INT register is loaded.
-INT_GO_LIVE = ("2023-10-01", "2025-01-01")
-
-
 _STILL_IN = ("People still in hospital are not counted until they are discharged, so a long current delay "
              "is invisible until it ends (the sitrep's snapshot of people waiting is not in the extract).")
 
@@ -432,7 +438,7 @@ def _caseload_rate(measure: int, activity: str, title: str, events: Events, sour
         decimals=2,
         denominator_disclosive=False,
         dispersion="person_clustered",
-        spc_rebase=INT_GO_LIVE,
+        rebase_at_go_live=True,
         caveats=(
             "People on a caseload are high users; their activity regresses toward the mean after "
             "enrolment, so a fall is expected even without an effect. See the pre/post page for "
@@ -456,7 +462,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="Local definition (INT caseload register)", definition_year="2024-25",
             source="INT caseload register (int_caseload)",
             caveats="Counts people, not caseload episodes. Growth reflects INT roll-out, so no judgement is made.",
-            decimals=0, gradient=False, spc_rebase=INT_GO_LIVE,
+            decimals=0, gradient=False, rebase_at_go_live=True,
         ),
     )),
     Measure(2, 1, "Emergency admissions to acute hospital for people on the caseload of the Integrated Neighbourhood Team.", (
@@ -673,6 +679,8 @@ MEASURES: tuple[Measure, ...] = (
             definition="CVDPREVENT / QOF HYP001 register compared with OHID modelled prevalence ('% of expected diagnosed'); Table 2 says 'incidence', read as prevalence",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             breakdowns=GEOGRAPHY_ONLY, denominator_disclosive=False,
+            target=80.0, patients_to_target=True,
+            target_text="National ambition: 80% of the expected number of people with hypertension diagnosed by March 2029 (NHS Long Term Plan CVD ambitions; CVDPREVENT) — verify locally",
             source="GP clinical systems (hypertension); modelled prevalence (modelled_prevalence)",
             caveats="Expected prevalence is modelled per practice, so no breakdown by deprivation, ethnicity, sex or age is available. The CI treats the expected count as fixed (Byar on the register count). Plan context: recorded prevalence c12.5% v 15% (F4:1399).",
         ),
@@ -690,7 +698,8 @@ MEASURES: tuple[Measure, ...] = (
             definition="QOF HYP008 (<=79: <=140/90) and HYP009 (80+: <=150/90), combined, without QOF exception reporting (CVDPREVENT 'treated to target' style)",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             source="GP clinical systems, quarterly snapshot (hypertension)",
-            target=80.0, target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
+            target=80.0, patients_to_target=True,
+            target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
             caveats="No BP in the last 12 months counts as not at target. Age is at the snapshot date.",
         ),
         Indicator(
@@ -818,7 +827,7 @@ MEASURES: tuple[Measure, ...] = (
                             "K73, K74); people of unknown sex excluded"),
             denominator_text="Registered population, all ages, by five-year age band and sex",
             unit="per_100k", multiplier=100_000, annualised=True, min_age=0, standardise_by_sex=True,
-            polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
+            polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson", exact_poisson_below=389,
             standardisation=("Direct, by age (five-year bands, European Standard Population 2013) and sex, as the CCG OIS 2.6 "
                              "specification v1.15 (p. 9): each sex is weighted by the whole ESP (w_i is the standard population "
                              "in age and sex group i), so a persons rate is the mean of the male and female rates; a male or "
@@ -832,12 +841,11 @@ MEASURES: tuple[Measure, ...] = (
             source=_APC + "; GP registered population",
             caveats="Replaced in BCF 2025-26 by emergency admissions of people aged 65+ (the next indicator). Counts spells (the extract's first-episode primary diagnosis), not people.",
             deviations=("Counts spells by the extract's first-episode coding (the specification counts first episodes, "
-                        "EPIORDER 1, of general episode type, EPITYPE 1, which the extract does not carry). An empty patient "
-                        "classification is treated as an ordinary admission and an empty admission source as no transfer "
-                        "(not recorded is kept rather than dropped: a coding gap must not lower the rate); empty secondary "
+                        "EPIORDER 1, of general episode type, EPITYPE 1, which the extract does not carry). Not recorded, read "
+                        "as the filters read literally: an empty patient classification is not an ordinary admission (not "
+                        "counted), an empty admission source is not a transfer (counted); empty secondary "
                         "diagnoses or procedures mean none recorded, so J20 then does not count and no procedure exclusion "
-                        "applies. The confidence interval uses exact Poisson limits below 10 events and Byar's from 10 (the "
-                        "specification uses exact limits below 389; the two agree closely from 10). GP registered population at "
+                        "applies. GP registered population at "
                         "the financial-year mid-point rather than the 1 April NHAIS count. The BCF 2023-25 template's "
                         "indirectly standardised ratio by practice is not offered yet."),
         ),

@@ -17,6 +17,7 @@ from data_loaders.db import write_transaction
 from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics.compute import refresh_results
+from metrics.events import refresh_events
 from metrics.inequality import refresh_inequality
 from metrics.prepost import refresh_prepost
 
@@ -33,7 +34,8 @@ def refresh_all(conn: Connection, progress: Progress | None = None,
     `timings` (a dict, for the benchmark) receives per-scan and per-indicator times and the
     seconds spent on measures, inequality indices and pre/post."""
     started = time.perf_counter()
-    counts = {"measure_result": refresh_results(conn, progress=progress, timings=timings)}
+    counts = {"chart_event": refresh_events(conn)}  # INT go-lives from the loaded register
+    counts["measure_result"] = refresh_results(conn, progress=progress, timings=timings)
     measures_s = time.perf_counter() - started
     if progress:
         progress("inequality (slope index, PHE simulation)")

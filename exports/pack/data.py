@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
 from exports.pack.periods import PackPeriod, Scope, _nominal_end, _when, get_scope, parse_period
-from metrics import dimensions, disclosure, results
+from metrics import dimensions, disclosure, events, results
 
 _BREAKDOWNS = (("none", "Area"), *((k, dimensions.BREAKDOWN_LABELS[k]) for k in ("imd_quintile", "ethnicity")))
 
@@ -103,6 +103,8 @@ class PackData:
     period: PackPeriod
     current: pd.DataFrame  # the pack period: scope areas + neighbourhoods, all breakdowns
     series: pd.DataFrame  # headline + BSol, breakdown none, pack period type, up to the period
+    exact_headline: pd.DataFrame  # headline series, EXACT values: only for SPC (never written)
+    events: pd.DataFrame  # the headline area's chart events (INT go-lives: SPC rebases)
     neighbourhoods: pd.DataFrame
     info: dict[str, str]
     rule: disclosure.DisclosureRule
@@ -125,8 +127,11 @@ def read_pack_data(conn: Connection, place: str, period: str | None = None,
                                   geographies=sorted({scope.headline[1], "BSol"}))
     series = _in_areas(series, {scope.headline, ("bsol", "BSol")})
     series = series[pd.to_datetime(series["period_start"]).dt.date <= pack_period.start]
+    level, area = scope.headline
+    exact = series[(series.geography_level == level) & (series.geography == area)]
     return PackData(scope, pack_period, current.reset_index(drop=True),
-                    results.for_display(series, rule).reset_index(drop=True), hoods, _dataset_info(conn), rule)
+                    results.for_display(series, rule).reset_index(drop=True), exact.reset_index(drop=True),
+                    events.read_events(conn, level, area), hoods, _dataset_info(conn), rule)
 
 
 def _prepost_table_current(conn: Connection) -> bool:

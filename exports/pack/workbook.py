@@ -26,6 +26,7 @@ from exports.pack.sheets import (
     _notes,
     _prepost_sheet,
     _scorecard,
+    _to_target_sheet,
     _work_programme,
 )
 from metrics import disclosure
@@ -41,7 +42,7 @@ def build_workbook(conn: Connection, place: str, period: str | None = None,
     sources = _sources(conn)
     wb = Workbook()
     _cover(wb, data, generated, sources)
-    names = ["Cover", "Contents", "Notes", "Scorecard", *_WP_SHEETS.values(), "Neighbourhoods",
+    names = ["Cover", "Contents", "Notes", "Scorecard", *_WP_SHEETS.values(), "Neighbourhoods", "To target",
              "Pre-post INT", "Data quality"]
     sheets = {name: (wb["Cover"] if name == "Cover" else wb.create_sheet(name)) for name in names}
     descriptions = {**_SHEETS_DESCRIPTION, **{
@@ -53,6 +54,7 @@ def build_workbook(conn: Connection, place: str, period: str | None = None,
     for wp, sheet in _WP_SHEETS.items():
         _work_programme(sheets[sheet], wp, data, f"tbl_wp{wp}")
     _neighbourhood_sheet(sheets["Neighbourhoods"], data)
+    _to_target_sheet(sheets["To target"], data)
     _prepost_sheet(sheets["Pre-post INT"], conn, data)
     _data_quality(sheets["Data quality"], conn, data, sources)
     wb.properties.title = f"BSol outcomes pack: {data.scope.name}, {data.period.label}"

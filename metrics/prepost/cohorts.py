@@ -33,6 +33,14 @@ ACTIVITY_LABELS: dict[str, str] = {
     "op_community_contacts": "OUTPATIENTS & COMMUNITY CONTACTS",
     "care_packages": "CARE PACKAGES",
 }
+ACTIVITY_NAMES = {
+    "gp_appointments": "GP appointments",
+    "ae_attendances": "A&E attendances",
+    "inpatient_spells": "Inpatient spells",
+    "op_community_contacts": "Outpatient & community contacts",
+    "care_packages": "Care packages",
+}
+"""Activity names in sentence case, for pages and downloads (ACTIVITY_LABELS are the plan's headers)."""
 PHASE_LABELS = {"pre": "PRE-INT INTERVENTION", "post": "POST INT INTERVENTION",
                 "variance": "VARIANCE"}
 
