@@ -119,6 +119,8 @@ def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator
         rows = np.flatnonzero(segments == seg)
         for col, name, dash in (("upper_limit", "Process limits", "dash"), ("lower_limit", None, "dash"),
                                 ("mean", "Mean", "solid")):
+            if frame[col].iloc[rows].isna().all():  # no limits drawn (e.g. a rolling 12-month series)
+                continue
             fig.add_trace(go.Scatter(
                 x=[x[i] for i in rows], y=frame[col].iloc[rows], mode="lines", name=name or "Process limits",
                 showlegend=bool(name is not None and seg == segments[0]), legendgroup=col if col == "mean" else "limits",

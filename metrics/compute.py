@@ -32,7 +32,6 @@ from sqlalchemy import (
     extract,
     func,
     literal,
-    literal_column,
     or_,
     select,
     values,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from data_loaders.db import ensure_derived_table
+from data_loaders.dialect import add_months, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import disclosure, stats
@@ -54,7 +54,7 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
-from metrics.dimensions import BREAKDOWN_KEYS
+from metrics.dimensions import BREAKDOWN_KEYS, ROLLING_MONTHS
 
 DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
@@ -87,15 +87,25 @@ def _fy_start_year(d: date) -> int:
     return d.year if d.month >= 4 else d.year - 1
 
 
+def rolling_label(month: pd.Period) -> str:
+    """The period label of the rolling 12 months ending with `month`: "12m to 2026-11"."""
+    return f"{ROLLING_MONTHS}m to {month}"
+
+
 def reporting_periods(data_start: date, data_end: date) -> pd.DataFrame:
-    """Complete months and quarters, and financial years (the last one possibly to date)."""
+    """Complete months and quarters, rolling 12 months ending each complete month that has 12
+    months of data, and financial years (the last one possibly to date)."""
     rows: list[dict[str, Any]] = []
     month = pd.Timestamp(data_start).to_period("M")
+    first = month
     last = pd.Timestamp(data_end).to_period("M")
     while month <= last:
         start, end = month.start_time.date(), month.end_time.date()
         if end <= data_end:
             rows.append(dict(period_type="month", period=str(month), period_start=start, period_end=end))
+            if (month - first).n >= ROLLING_MONTHS - 1:
+                rows.append(dict(period_type="rolling_12m", period=rolling_label(month),
+                                 period_start=(month - (ROLLING_MONTHS - 1)).start_time.date(), period_end=end))
         month += 1
     fy = _fy_start_year(data_start)
     while date(fy, 4, 1) <= data_end:
@@ -108,7 +118,10 @@ def reporting_periods(data_start: date, data_end: date) -> pd.DataFrame:
                          period_start=max(date(fy, 4, 1), data_start), period_end=min(date(fy + 1, 3, 31), data_end)))
         fy += 1
     frame = pd.DataFrame(rows)
-    frame["fy"] = frame["period_start"].map(lambda d: _fy_label(_fy_start_year(d)))
+    # The year a period's yearly denominators (population, prevalence) come from: a rolling year
+    # takes its last month's financial year.
+    anchor = frame["period_start"].where(frame["period_type"] != "rolling_12m", frame["period_end"])
+    frame["fy"] = anchor.map(lambda d: _fy_label(_fy_start_year(d)))
     frame["quarter_of_fy"] = frame["period_start"].map(lambda d: ((d.month - 4) % 12) // 3 + 1)
     frame["years"] = frame.apply(lambda r: ((r.period_end - r.period_start).days + 1) / 365.25, axis=1)
     return frame
@@ -183,6 +196,13 @@ class Row:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
 
+    def any_in_codes(self, codes: ColumnElement, list_name: str) -> ColumnElement:
+        """Any code of a space-separated list (secondary diagnoses, procedures) starts with a prefix
+        of the list; an empty cell holds no codes."""
+        cl = code_list_t.alias(f"cla_{list_name}")
+        return exists(select(literal(1)).where(
+            cl.c.list_name == list_name, (literal(" ") + codes).contains(literal(" ") + cl.c.code_prefix)))
+
     def followed_up(self, when: ColumnElement, days: int) -> ColumnElement:
         """True when `days` after `when` has passed by the data end (follow-up complete)."""
         return when + timedelta(days=days) <= literal(self._data_end, Date)
@@ -190,7 +210,7 @@ class Row:
     @staticmethod
     def months_before(when: ColumnElement, months: int) -> ColumnElement:
         """Calendar months back (12 months before 30 June is 30 June a year earlier, leap years too)."""
-        return when - literal_column(f"INTERVAL '{int(months)} months'")
+        return add_months(when, -int(months))
 
     @staticmethod
     def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
@@ -448,17 +468,6 @@ def _jobs(indicators: Iterable[Indicator], periods_by_end: dict[date, pd.DataFra
     return jobs
 
 
-def _fetch_frame(conn: Connection, stmt) -> pd.DataFrame:
-    """Run a query and build its frame column by column (never from per-row Python objects)."""
-    result = conn.execute(stmt)
-    try:
-        if conn.dialect.name == "duckdb":
-            return result.cursor.fetch_df()
-        return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
-    finally:
-        result.close()
-
-
 def _gid(dims: Iterable[str], used: list[str]) -> int:
     """The GROUPING() bitmask of a grouping set: bit set = column rolled up (absent)."""
     present = set(dims)
@@ -472,7 +481,8 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     over the union of their grouping sets; each job then keeps only its own sets, period types and
     the groups where its filter matched a row (exactly what a query of its own would return)."""
     started = time.perf_counter()
-    wanted_periods = sorted({t for j in jobs for t in j.period_types})
+    derived = all(_rolls_from_months(j) for j in jobs)  # rolling years summed from months below
+    wanted_periods = sorted({t for j in jobs for t in _scanned_periods(j, derived)})
     scan_periods = periods_df[periods_df.period_type.isin(wanted_periods)]
     base = _scan_base(jobs[0].source, scan_periods, data_end)
     job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation == "dsr",
@@ -492,7 +502,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     filters = [w for w in wheres if w is not None]
     row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
     if all(_additive(j) for j in jobs):
-        frame = _fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
+        frame = fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
     else:
         frame = pd.concat([_holistic(conn, base, used, batch, cols, row_filter)
                            for batch in _batches(sets, HOLISTIC_SETS_PER_QUERY)], ignore_index=True)
@@ -503,7 +513,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
         match = frame[f"j{k}_rows" if f"j{k}_rows" in frame.columns else f"j{k}_n"]
         keep = frame["gid"].isin([_gid(s, used) for s in js]) & (pd.to_numeric(match).fillna(0) > 0)
         if not base.by_year:
-            keep &= frame["period_type"].isin(job.period_types)
+            keep &= frame["period_type"].isin(_scanned_periods(job, derived))
         kept = [n for n in names if n != "rows"]
         sub = frame.loc[keep, [*(c.name for c in base.period_cols), *used, "gid"]]
         sub = sub.assign(**{n: frame.loc[keep, f"j{k}_{n}"] for n in kept})
@@ -514,8 +524,11 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
             out.append(pd.DataFrame(columns=[*KEY, "age5", "std_sex", *kept]))
         else:
             dsr = job.indicator.aggregation == "dsr"
-            out.append(_label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
-                                     with_std_sex=dsr and job.indicator.standardise_by_sex))
+            labelled = _label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
+                                     with_std_sex=dsr and job.indicator.standardise_by_sex)
+            if derived and "rolling_12m" in job.period_types:
+                labelled = _rolling_from_months(labelled, periods_df, kept, job.period_types)
+            out.append(labelled)
     if timings is not None:
         timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),
                         "rolled_up": all(_additive(j) for j in jobs),
@@ -547,7 +560,7 @@ def _holistic(conn: Connection, base: ScanBase, used: list[str], sets: list[tupl
         .where(*row_filter)
         .group_by(grouping_sets)
     )
-    frame = _fetch_frame(conn, stmt)
+    frame = fetch_frame(conn, stmt)
     frame["gid"] = frame["gid"].map({_gid(s, here): _gid(s, used) for s in sets})
     return frame
 
@@ -558,6 +571,41 @@ def _additive(job: Job) -> bool:
     if isinstance(src, Events):
         return src.count in ("rows", "sum") or (src.count == "value" and _quantile(job.indicator) is None)
     return isinstance(src, Population | Expected)
+
+
+def _rolls_from_months(job: Job) -> bool:
+    """Is the job's rolling year the sum of its 12 months? True for additive aggregates of events
+    dated to one month (each row in exactly one month): the scan then skips the rolling periods,
+    which would otherwise join every row to 12 of them. Spells (``until``), distinct people,
+    quantiles and caseloads are scanned over the rolling periods themselves."""
+    src = job.source
+    return isinstance(src, Events) and src.until is None and _additive(job)
+
+
+def _scanned_periods(job: Job, derived: bool) -> frozenset[str]:
+    if derived and "rolling_12m" in job.period_types:
+        return (job.period_types - {"rolling_12m"}) | {"month"}
+    return job.period_types
+
+
+def _rolling_from_months(frame: pd.DataFrame, periods_df: pd.DataFrame, measures: list[str],
+                         wanted: frozenset[str]) -> pd.DataFrame:
+    """Rolling-year rows as the sums of each group's monthly rows (months the job did not ask for
+    are then dropped)."""
+    rolling = periods_df[periods_df.period_type == "rolling_12m"]
+    months = frame[frame.period_type == "month"]
+    parts = [frame[frame.period_type.isin(wanted)]]
+    if not rolling.empty and not months.empty:
+        window = pd.DataFrame([(str(m), r.period) for r in rolling.itertuples()
+                               for m in pd.period_range(r.period_start, r.period_end, freq="M")],
+                              columns=["period", "rolling"])
+        keys = [c for c in frame.columns if c not in (*measures, "period_type", "period")]
+        joined = months.merge(window, on="period")
+        summed = (joined.groupby(["rolling", *keys], dropna=False, sort=False)[measures]
+                  .sum(min_count=1).reset_index().rename(columns={"rolling": "period"}))
+        summed.insert(0, "period_type", "rolling_12m")
+        parts.append(summed[frame.columns])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _rolled_up(base: ScanBase, used: list[str], sets: list[tuple[str, ...]], cols: list, row_filter: list):
@@ -726,7 +774,7 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             merged[lo_col] = np.where(ok, lo * ind.multiplier, np.nan)
             merged[hi_col] = np.where(ok, hi * ind.multiplier, np.nan)
         elif ind.ci == "byar":
-            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level)
+            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level, ind.exact_poisson_below)
             merged[lo_col] = lo / d * ind.multiplier
             merged[hi_col] = hi / d * ind.multiplier
     return merged.reindex(columns=OUT_COLUMNS)
@@ -769,7 +817,8 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     out = None
     for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
         g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
-                               multiplier=ind.multiplier, confidence=level)
+                               multiplier=ind.multiplier, confidence=level,
+                               exact_below=ind.exact_poisson_below)
         g = g.rename(columns={"lower_ci": lo_col, "upper_ci": hi_col})
         out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
     assert out is not None

@@ -21,10 +21,12 @@ from metrics.catalogue import (
     disclosure_columns,
     measure_of,
 )
-from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS  # noqa: F401  (re-exported for readers of results)
-
-PERIOD_TYPES = ("month", "quarter", "financial_year")
-PERIOD_TYPE_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
+from metrics.dimensions import (  # noqa: F401  (re-exported for readers of results)
+    BREAKDOWN_LABELS,
+    LEVEL_LABELS,
+    PERIOD_TYPE_LABELS,
+    PERIOD_TYPES,
+)
 
 
 def read_results(conn: Connection, indicator_ids: list[str] | None = None, period_type: str | None = None,
@@ -93,9 +95,26 @@ def _rebase(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFram
 def _xmr(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame | None) -> pd.DataFrame:
     """XmR on the EXACT values of one series (suppressed points are gaps)."""
     exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
-    return spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
-                   polarity=indicator.polarity.value, target=indicator.target,
-                   rebase=_rebase(series, indicator, area_events))
+    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
+                    polarity=indicator.polarity.value, target=indicator.target,
+                    rebase=_rebase(series, indicator, area_events))
+    if _rolling(series):  # a rolling series keeps its points but no limits, centre line or signals
+        frame[list(spc.LINE_COLUMNS)] = np.nan
+        frame[list(spc.FLAG_COLUMNS)] = False
+        frame["segment"] = 0
+        frame["rule"] = None
+        frame["point_type"] = np.where(frame["value"].notna(), "common_cause", None)
+    return frame
+
+
+# Rolling years overlap by 11 months, so consecutive points are not independent: the XmR rules
+# (runs, trends, limits from moving ranges) would fire on the overlap itself.
+NO_SPC_ROLLING = ("No SPC rules: rolling 12-month values overlap by 11 months, so they are not "
+                  "independent points (see the monthly or quarterly view for variation)")
+
+
+def _rolling(series: pd.DataFrame) -> bool:
+    return "period_type" in series and bool(series["period_type"].eq("rolling_12m").any())
 
 
 def spc_frame(series: pd.DataFrame, indicator: Indicator,
@@ -112,7 +131,7 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
     """
     frame = _xmr(series, indicator, area_events)
     frame["event"] = (events.in_periods(area_events, series.reset_index(drop=True)).to_numpy()
-                      if area_events is not None and not area_events.empty else None)
+                      if area_events is not None and not area_events.empty and not _rolling(series) else None)
     shown = for_display(series.reset_index(drop=True), rule)
     frame["value"] = shown["value"].astype(float).where(~shown["suppressed"].astype(bool)).to_numpy()
     frame[spc.LINE_COLUMNS[1:]] = frame[spc.LINE_COLUMNS[1:]].astype(float).round(indicator.decimals)
@@ -126,6 +145,10 @@ def spc_summary(series: pd.DataFrame, indicator: Indicator,
                 area_events: pd.DataFrame | None = None) -> spc.SpcSummary:
     """Variation/assurance icons from EXACT stored rows (suppressed points are gaps)."""
     frame = _xmr(series, indicator, area_events)
+    if _rolling(series):
+        values = frame["value"].dropna()
+        return spc.SpcSummary(None, None, NO_SPC_ROLLING, False, len(values),
+                              float(values.iloc[-1]) if len(values) else None)
     return spc.summarise(frame, polarity=indicator.polarity.value, target=indicator.target)
 
 
@@ -182,6 +205,21 @@ def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level
     )
 
 
+def patients_to_target(shown: pd.DataFrame, indicator: Indicator) -> pd.Series:
+    """CVDPREVENT's "patients needed to reach the target" per row of DISPLAYED results (``for_display``):
+    ceil(target share x denominator - numerator), 0 where the target is met, NaN where either count
+    is hidden or the indicator has no such gap. From the shown (rounded) counts only, so it reveals
+    nothing the row itself does not."""
+    if not indicator.patients_to_target or indicator.target is None or shown.empty:
+        return pd.Series(np.nan, index=shown.index, dtype=float)
+    num = pd.to_numeric(shown["numerator"], errors="coerce")
+    den = pd.to_numeric(shown["denominator"], errors="coerce")
+    hidden = shown["suppressed"].astype(bool) | num.isna() | den.isna() | (den <= 0)
+    share = indicator.target / indicator.multiplier
+    gap = np.ceil((share * den - num).round(6))  # round first: 0.8 x 1000 - 700 is not 100.0000001
+    return gap.clip(lower=0).where(~hidden)
+
+
 def _num(x: object) -> float | None:
     try:
         f = float(x)  # type: ignore[arg-type]
@@ -205,5 +243,6 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
 
 __all__ = [
     "read_results", "for_display", "scorecard", "scorecard_row", "ScorecardRow", "format_value",
+    "patients_to_target",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]

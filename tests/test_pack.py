@@ -8,6 +8,7 @@ the small synthetic demo (conftest's session `demo_db`) for packs with realistic
 from __future__ import annotations
 
 import io
+import math
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INJECTED = '=HYPERLINK("http://x","y")'
 GENERATED = datetime(2024, 7, 15, 9, 30, tzinfo=pack.LONDON)
 SHEETS = ["Cover", "Contents", "Notes", "Scorecard", "WP1 Integrated teams", "WP2 Intermediate care",
-          "WP3 Long term conditions", "WP4 Primary care", "WP5 Children", "Neighbourhoods", "Pre-post INT",
+          "WP3 Long term conditions", "WP4 Primary care", "WP5 Children", "Neighbourhoods", "To target", "Pre-post INT",
           "Data quality"]
 WP_SHEETS = SHEETS[4:9]
 LEVELS = {"BSol": "bsol", "Place": "place", "Locality": "locality"}
@@ -283,6 +284,21 @@ def test_demo_figures_and_charts(demo_url: str, demo_packs: dict[str, Workbook])
         _check_cell(r["Value"], expected.loc[key] if key in expected.index else None, "value")
     hoods = _table(demo_packs["birmingham"], "tbl_neighbourhoods")
     assert set(hoods["Locality"]) == {"North", "South", "East", "West", "Central"}
+
+
+def test_demo_patients_needed_to_reach_the_target(demo_packs: dict[str, Workbook]) -> None:
+    """CVDPREVENT's gap, by hand from each row's own displayed counts: ceil(0.8 x denominator - numerator),
+    0 where met; areas, neighbourhoods and IMD quintiles of the pack's scope."""
+    table = _table(demo_packs["birmingham"], "tbl_to_target")
+    assert set(table["Indicator id"]) == {"m11_hypertension_detection", "m12_hypertension_bp_target"}
+    assert {"Place", "Locality", "Neighbourhood"} <= set(table["Level"])
+    assert "Q1 (most deprived)" in set(table["IMD quintile"])
+    shown = table[table["Patients needed"] != pack.SUPPRESSED]
+    assert len(shown) > 10 and (table[table["Numerator"] == pack.SUPPRESSED]["Patients needed"] == pack.SUPPRESSED).all()
+    for r in shown.itertuples(index=False):
+        want = max(0, math.ceil(round(0.8 * float(r.Denominator) - float(r.Numerator), 6)))
+        assert r[-1] == want, r
+    assert (shown["Patients needed"] > 0).any()
 
 
 def test_demo_prepost_tables(demo_packs: dict[str, Workbook]) -> None:

@@ -85,6 +85,8 @@ _SHEETS_DESCRIPTION: dict[str, str] = {
     "Notes": "Definitions of every indicator, generated from the measure catalogue",
     "Scorecard": "Every indicator for the headline area: value, 95% confidence interval, comparison, SPC variation and assurance",
     "Neighbourhoods": "Every indicator by neighbourhood (no breakdowns)",
+    "To target": "Patients needed to reach the target (hypertension register and treatment), by area, "
+                 "neighbourhood and IMD quintile",
     "Pre-post INT": "Activity before and after joining an Integrated Neighbourhood Team caseload",
     "Data quality": "Data sources, load history, completeness of breakdown fields and indicator coverage",
 }
@@ -374,6 +376,36 @@ def _neighbourhood_sheet(ws: Worksheet, data: PackData) -> None:
     _print_setup(ws, place.header_row)
 
 
+def _to_target_sheet(ws: Worksheet, data: PackData) -> None:
+    """CVDPREVENT's "patients needed to reach the target" (results.patients_to_target), from the
+    pack's displayed counts: the scope's areas and neighbourhoods, and each area by IMD quintile."""
+    top = _sheet_intro(ws, f"Patients needed to reach the target: {data.scope.name}, {data.period.label}", [
+        f"{data.period.describe()}. The target share of the denominator, less the numerator, rounded up; 0 where "
+        "the target is met. Worked out from the figures as shown, so suppressed rows [c] have no figure.",
+    ])
+    columns = [Col("Indicator id", 30), Col("Indicator", 45, wrap=True), Col("Target", 10), Col("Level", 14),
+               Col("Area", 24), Col("IMD quintile", 20), Col("Numerator", 12), Col("Denominator", 12),
+               Col("Value", 12), Col("Patients needed", 14)]
+    order = {area: i for i, area in enumerate([*data.scope.areas, *(("neighbourhood", n)
+                                                                   for n in data.neighbourhoods["neighbourhood"])])}
+    rows = []
+    for ind in (i for i in INDICATORS if i.patients_to_target):
+        if data.period.period_type not in ind.frequency:
+            continue
+        part = data.current[(data.current.indicator_id == ind.id)
+                            & data.current.breakdown.isin(["none", "imd_quintile"])]
+        part = part.assign(needed=results.patients_to_target(part, ind),
+                           _o=[order.get(k, len(order)) for k in zip(part.geography_level, part.geography, strict=True)])
+        for r in part.sort_values(["_o", "breakdown", "group"]).itertuples(index=False):
+            sup = bool(r.suppressed)
+            rows.append([ind.id, ind.title, _figure(ind.target, ind, False), dimensions.LEVEL_LABELS[r.geography_level],
+                         r.geography, "All" if r.breakdown == "none" else r.group, _count(r.numerator, sup),
+                         _count(r.denominator, sup), _figure(r.value, ind, sup), _count(r.needed, sup)])
+    place = _write_table(ws, top, "tbl_to_target", columns, rows)
+    ws.freeze_panes = ws.cell(row=place.first_row, column=3)
+    _print_setup(ws, place.header_row)
+
+
 def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
     """The plan's pre/post INT table and its statistics, for the INTs in the pack's localities.
 
@@ -386,9 +418,7 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
 
     tables = []
     if _prepost_table_current(conn):
-        from data_loaders.settings import load_settings
-
-        window = load_settings().prepost_window_months
+        window = data.prepost_window
         for cohort, (label, _frm, _to) in prepost.COHORT_PRESETS.items():
             frame = prepost.read_prepost(conn, cohort=cohort, window_months=window)
             if frame.empty:

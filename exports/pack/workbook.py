@@ -26,22 +26,26 @@ from exports.pack.sheets import (
     _notes,
     _prepost_sheet,
     _scorecard,
+    _to_target_sheet,
     _work_programme,
 )
 from metrics import disclosure
 from metrics.catalogue import WORK_PROGRAMMES
+from metrics.prepost import DEFAULT_WINDOW
 
 
 def build_workbook(conn: Connection, place: str, period: str | None = None,
                    generated_at: datetime | None = None,
-                   rule: disclosure.DisclosureRule | None = None) -> Workbook:
-    """The pack as an openpyxl Workbook (build_pack serialises it)."""
-    data = read_pack_data(conn, place, period, rule)
+                   rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE,
+                   prepost_window: int = DEFAULT_WINDOW) -> Workbook:
+    """The pack as an openpyxl Workbook (build_pack serialises it). The edges pass the configured
+    disclosure rule and pre/post window (settings)."""
+    data = read_pack_data(conn, place, period, rule, prepost_window)
     generated = (generated_at or datetime.now(LONDON)).astimezone(LONDON)
     sources = _sources(conn)
     wb = Workbook()
     _cover(wb, data, generated, sources)
-    names = ["Cover", "Contents", "Notes", "Scorecard", *_WP_SHEETS.values(), "Neighbourhoods",
+    names = ["Cover", "Contents", "Notes", "Scorecard", *_WP_SHEETS.values(), "Neighbourhoods", "To target",
              "Pre-post INT", "Data quality"]
     sheets = {name: (wb["Cover"] if name == "Cover" else wb.create_sheet(name)) for name in names}
     descriptions = {**_SHEETS_DESCRIPTION, **{
@@ -53,6 +57,7 @@ def build_workbook(conn: Connection, place: str, period: str | None = None,
     for wp, sheet in _WP_SHEETS.items():
         _work_programme(sheets[sheet], wp, data, f"tbl_wp{wp}")
     _neighbourhood_sheet(sheets["Neighbourhoods"], data)
+    _to_target_sheet(sheets["To target"], data)
     _prepost_sheet(sheets["Pre-post INT"], conn, data)
     _data_quality(sheets["Data quality"], conn, data, sources)
     wb.properties.title = f"BSol outcomes pack: {data.scope.name}, {data.period.label}"
@@ -62,13 +67,14 @@ def build_workbook(conn: Connection, place: str, period: str | None = None,
 
 
 def build_pack(conn: Connection, place: str, period: str | None = None, *,
-               generated_at: datetime | None = None, rule: disclosure.DisclosureRule | None = None) -> bytes:
+               generated_at: datetime | None = None, rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE,
+               prepost_window: int = DEFAULT_WINDOW) -> bytes:
     """The pack as .xlsx bytes (for the app's download button).
 
     place: bsol, birmingham or solihull. period: '2024-25', '2024-25 Q2', '2024-06' or None for
     the latest complete quarter. Raises ValueError for an unknown place or period.
     """
-    return workbook_bytes(build_workbook(conn, place, period, generated_at, rule))
+    return workbook_bytes(build_workbook(conn, place, period, generated_at, rule, prepost_window))
 
 
 def write_pack(conn: Connection, place: str, period: str | None, path: str | Path, **kwargs: Any) -> Path:

@@ -30,6 +30,7 @@ Rules (docs/design.md; repeated so a reader of the code need not switch files):
 from metrics.prepost.cohorts import (
     ACTIVITIES,
     ACTIVITY_LABELS,
+    ACTIVITY_NAMES,
     AGE_BANDS,
     COHORT_PRESETS,
     DATA_START,
@@ -58,7 +59,7 @@ from metrics.prepost.display import (
     flow_for_display,
     for_display,
 )
-from metrics.prepost.matching import comparison_cohort, control_fraction
+from metrics.prepost.matching import LIMITATIONS, comparison_cohort, control_fraction
 from metrics.prepost.profile import (
     PROFILE_BREAKDOWNS,
     PROFILE_SPEC,
@@ -76,7 +77,7 @@ from metrics.prepost.store import (
 from metrics.prepost.table import plan_layout, prepost_table
 
 __all__ = [
-    "ACTIVITIES", "ACTIVITY_LABELS", "AGE_BANDS", "COHORT_PRESETS", "DATA_START", "DEFAULT_WINDOW",
+    "ACTIVITIES", "ACTIVITY_LABELS", "ACTIVITY_NAMES", "LIMITATIONS", "AGE_BANDS", "COHORT_PRESETS", "DATA_START", "DEFAULT_WINDOW",
     "DID_ACTIVITIES", "DID_COLUMNS", "DID_SEED", "FLOW_PARTS", "PER_PERSON_DECIMALS", "PHASE_LABELS",
     "PREPOST_SPEC", "PRIOR_BANDS", "PROFILE_BREAKDOWNS", "PROFILE_SPEC", "RTM_CAUTION", "STORED_WINDOWS",
     "STRATUM", "TABLE_COLUMNS", "TOTAL_CODE", "TOTAL_NAME", "Area", "T", "Window", "caseload_profile",

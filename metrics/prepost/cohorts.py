@@ -16,8 +16,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import Connection, Date, Interval, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Connection, Date, and_, case, cast, func, literal, or_, select
 
+from data_loaders.dialect import add_months
 from data_loaders.tables import EXTRACT_TABLES, dataset_info
 
 # ------------------------------------------------------------------------------ constants
@@ -33,6 +34,14 @@ ACTIVITY_LABELS: dict[str, str] = {
     "op_community_contacts": "OUTPATIENTS & COMMUNITY CONTACTS",
     "care_packages": "CARE PACKAGES",
 }
+ACTIVITY_NAMES = {
+    "gp_appointments": "GP appointments",
+    "ae_attendances": "A&E attendances",
+    "inpatient_spells": "Inpatient spells",
+    "op_community_contacts": "Outpatient & community contacts",
+    "care_packages": "Care packages",
+}
+"""Activity names in sentence case, for pages and downloads (ACTIVITY_LABELS are the plan's headers)."""
 PHASE_LABELS = {"pre": "PRE-INT INTERVENTION", "post": "POST INT INTERVENTION",
                 "variance": "VARIANCE"}
 
@@ -102,8 +111,7 @@ class Window:
 def _add_months(col: sa.ColumnElement, months: int) -> sa.ColumnElement:
     """``col + n months`` as a DATE, clipped to month end (same on DuckDB and PostgreSQL, and the
     same as pandas DateOffset). ``months`` is an int rendered literally (never user text)."""
-    n = int(months)
-    return cast(col + sa.literal_column(f"INTERVAL '{n} months'", type_=Interval), Date)
+    return cast(add_months(col, int(months)), Date)
 
 
 def _shift(day: date, months: int) -> date:

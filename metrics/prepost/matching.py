@@ -35,6 +35,18 @@ from metrics.prepost.stats import difference_in_differences
 MAX_CONTROL_POOL = 200_000
 """At most this many never-on-a-caseload people form the control pool (a deterministic random
 sample above it), which bounds the comparison's cost whatever the population."""
+LIMITATIONS = (
+    "This is observational. Matching on age, sex, deprivation, locality and prior A&E and inpatient use does "
+    "not capture why a person was referred (frailty, multimorbidity, a clinician's concern, social "
+    "circumstances), so some difference remains and its direction is unknown.",
+    "Matching on one prior window does not remove regression to the mean entirely when people were chosen on a "
+    "longer or different history.",
+    "The comparison pool excludes everyone ever on a caseload, including people referred later who resembled "
+    "the cases, so it is slightly lower-need. The same comparison person can serve several index months.",
+    "GP appointments are not compared: the GP extract only covers people who have been on a caseload.",
+    "Read the difference as an order of magnitude, not a causal effect.",
+)
+"""What the comparison cohort cannot do, said beside every comparison (page and downloads)."""
 
 
 # ------------------------------------------------------------------------------ comparison cohort
