@@ -105,7 +105,7 @@ def _xmr(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame |
         frame[list(spc.FLAG_COLUMNS)] = False
         frame["segment"] = 0
         frame["rule"] = None
-        frame["point_type"] = np.where(frame["value"].notna(), "common_cause", None)
+        frame["point_type"] = ["common_cause" if shown else None for shown in frame["value"].notna()]
     return frame
 
 
