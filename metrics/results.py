@@ -103,7 +103,7 @@ def _xmr(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame |
         frame[list(spc.FLAG_COLUMNS)] = False
         frame["segment"] = 0
         frame["rule"] = None
-        frame["point_type"] = np.where(frame["value"].notna(), "common_cause", None)
+        frame["point_type"] = pd.Series("common_cause", index=frame.index, dtype=object).where(frame["value"].notna(), None)
     return frame
 
 
