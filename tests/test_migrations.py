@@ -8,6 +8,8 @@ and keeps them; and the models (data_loaders/tables.py) are exactly what the mig
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,17 @@ def _value(column: sa.Column) -> object:
     return "A1"
 
 
+@contextmanager
+def _writing(url: str) -> Iterator[sa.Connection]:
+    """One transaction on its own engine (disposed after, so DuckDB releases the file)."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def test_an_empty_database_upgrades_to_head(db_url: str) -> None:
     with write_transaction(db_url):  # every write upgrades first
         pass
@@ -50,17 +63,13 @@ def test_an_empty_database_upgrades_to_head(db_url: str) -> None:
 def test_a_database_at_the_previous_revision_keeps_its_rows(db_url: str) -> None:
     old_columns = [c for c in SPELL.columns if c.name not in NEW_IN_0002]
     row = {c.name: _value(c) for c in old_columns}
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            migrate.upgrade(conn, "stored", "stored_0001")
-            assert migrate.current(conn, "stored") == "stored_0001"
-            assert stored_columns(conn, "inpatient_spell") == {c.name for c in old_columns}
-            conn.execute(sa.insert(sa.table("inpatient_spell", *(sa.column(c.name) for c in old_columns))), [row])
-            conn.execute(sa.insert(load_log).values(load_id="L1", loaded_at=dt.datetime(2024, 6, 1), extract="x",
-                                                    file_name="spells.csv", rows=1, outcome="loaded"))
-    finally:
-        engine.dispose()
+    with _writing(db_url) as conn:
+        migrate.upgrade(conn, "stored", "stored_0001")
+        assert migrate.current(conn, "stored") == "stored_0001"
+        assert stored_columns(conn, "inpatient_spell") == {c.name for c in old_columns}
+        conn.execute(sa.insert(sa.table("inpatient_spell", *(sa.column(c.name) for c in old_columns))), [row])
+        conn.execute(sa.insert(load_log).values(load_id="L1", loaded_at=dt.datetime(2024, 6, 1), extract="x",
+                                                file_name="spells.csv", rows=1, outcome="loaded"))
     with write_transaction(db_url):
         pass
     with read_engine(db_url).connect() as conn:
@@ -74,14 +83,10 @@ def test_a_database_at_the_previous_revision_keeps_its_rows(db_url: str) -> None
 
 def test_a_database_built_before_migrations_is_adopted_with_its_rows(db_url: str) -> None:
     """create_all (how databases were built before migrations) then a write: stamped, not rebuilt."""
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            metadata.create_all(conn)
-            conn.execute(sa.insert(load_log).values(load_id="L0", loaded_at=dt.datetime(2024, 1, 1),
-                                                    file_name="old.csv", outcome="loaded"))
-    finally:
-        engine.dispose()
+    with _writing(db_url) as conn:
+        metadata.create_all(conn)
+        conn.execute(sa.insert(load_log).values(load_id="L0", loaded_at=dt.datetime(2024, 1, 1),
+                                                file_name="old.csv", outcome="loaded"))
     with write_transaction(db_url):
         pass
     with read_engine(db_url).connect() as conn:
@@ -92,18 +97,14 @@ def test_a_database_built_before_migrations_is_adopted_with_its_rows(db_url: str
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_the_models_are_what_the_migrations_build(db_url: str) -> None:
     """Autogenerate compare on PostgreSQL (duckdb-engine cannot reflect columns on DuckDB 2)."""
-    engine = make_engine(db_url)
-    try:
-        with engine.begin() as conn:
-            migrate.upgrade(conn, "stored", "stored_0001")
-            behind = migrate.differences(conn, "stored")
-            assert {d[3].name for d in behind if d[0] == "add_column"} == NEW_IN_0002  # the check can fail
-            migrate.upgrade(conn, "stored")
-            migrate.upgrade(conn, "audit")
-            assert migrate.differences(conn, "stored") == []
-            assert migrate.differences(conn, "audit") == []
-    finally:
-        engine.dispose()
+    with _writing(db_url) as conn:
+        migrate.upgrade(conn, "stored", "stored_0001")
+        behind = migrate.differences(conn, "stored")
+        assert {d[3].name for d in behind if d[0] == "add_column"} == NEW_IN_0002  # the check can fail
+        migrate.upgrade(conn, "stored")
+        migrate.upgrade(conn, "audit")
+        assert migrate.differences(conn, "stored") == []
+        assert migrate.differences(conn, "audit") == []
 
 
 def test_the_audit_chain_on_its_sqlite_file(tmp_path: Path) -> None:
@@ -111,14 +112,10 @@ def test_the_audit_chain_on_its_sqlite_file(tmp_path: Path) -> None:
 
     url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
     record(url, "ana", "analyst", "download", {"what": "x"})
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            assert migrate.current(conn, "audit") == migrate.head("audit") == "audit_0001"
-            assert set(audit_metadata.tables) <= set(sa.inspect(conn).get_table_names())
-            assert migrate.differences(conn, "audit") == []
-    finally:
-        engine.dispose()
+    with _writing(url) as conn:
+        assert migrate.current(conn, "audit") == migrate.head("audit") == "audit_0001"
+        assert set(audit_metadata.tables) <= set(sa.inspect(conn).get_table_names())
+        assert migrate.differences(conn, "audit") == []
     assert read_audit(url)["action"].tolist() == ["download"]
 
 
