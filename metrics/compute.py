@@ -42,7 +42,7 @@ from data_loaders.db import ensure_derived_table
 from data_loaders.dialect import add_months, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
-from metrics import disclosure, stats
+from metrics import clustered, disclosure, stats
 from metrics.catalogue import (
     INDICATORS,
     CaseloadExposure,
@@ -195,6 +195,13 @@ class Row:
     def in_codes(self, col: ColumnElement, list_name: str) -> ColumnElement:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
+
+    def any_in_codes(self, codes: ColumnElement, list_name: str) -> ColumnElement:
+        """Any code of a space-separated list (secondary diagnoses, procedures) starts with a prefix
+        of the list; an empty cell holds no codes."""
+        cl = code_list_t.alias(f"cla_{list_name}")
+        return exists(select(literal(1)).where(
+            cl.c.list_name == list_name, (literal(" ") + codes).contains(literal(" ") + cl.c.code_prefix)))
 
     def followed_up(self, when: ColumnElement, days: int) -> ColumnElement:
         """True when `days` after `when` has passed by the data end (follow-up complete)."""
@@ -767,7 +774,7 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             merged[lo_col] = np.where(ok, lo * ind.multiplier, np.nan)
             merged[hi_col] = np.where(ok, hi * ind.multiplier, np.nan)
         elif ind.ci == "byar":
-            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level)
+            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level, ind.exact_poisson_below)
             merged[lo_col] = lo / d * ind.multiplier
             merged[hi_col] = hi / d * ind.multiplier
     return merged.reindex(columns=OUT_COLUMNS)
@@ -810,7 +817,8 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     out = None
     for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
         g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
-                               multiplier=ind.multiplier, confidence=level)
+                               multiplier=ind.multiplier, confidence=level,
+                               exact_below=ind.exact_poisson_below)
         g = g.rename(columns={"lower_ci": lo_col, "upper_ci": hi_col})
         out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
     assert out is not None
@@ -917,6 +925,9 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
                                   periods_by_end[ind_end], std)
         frame["provisional"] = _provisional(frame, ind, ends)
+        frame["clustered"] = False
+        if clustered.applies(ind):  # caseload rates: person-clustered limits on the area rows
+            frame, frame["clustered"] = clustered.apply(conn, frame, ind, periods_by_end[ind_end], ind_end)
         frames.append(frame)
         combine[ind.id] = round(time.perf_counter() - started, 4)
     # One row order whatever the engine returned, so order-dependent choices (e.g. which
@@ -929,6 +940,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
     has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
+    method = method.where(~results["clustered"].astype(bool), stats.CLUSTERED_METHOD)
     results["interval_method"] = method.where(has_interval, None)
     results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
     ends = pd.to_datetime(results["period_end"])
