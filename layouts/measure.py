@@ -135,7 +135,10 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
         head.append(html.Div([html.Span(f"BSol, {shown}", className="stat-label"),
                               html.Span(format_value(_n(b.value), ind, bool(b.suppressed)), className="stat-value"),
                               html.Span(_ci_text(b, ind), className="ci")], className="stat"))
-    if summary is not None:
+    if f.period_type == ROLLING:  # overlapping windows: no SPC icons (metrics.results.NO_SPC_ROLLING)
+        head.append(html.Div([html.Span("Variation", className="stat-label"),
+                              html.Span("Not assessed on rolling years", className="stat-target")], className="stat"))
+    elif summary is not None:
         head.append(html.Div([html.Span("Variation", className="stat-label"),
                               components.variation_badge(summary.variation)], className="stat"))
         head.append(html.Div([html.Span("Assurance", className="stat-label"),
