@@ -13,7 +13,7 @@ from metrics import funnel, inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
 from metrics.dimensions import BREAKDOWN_LABELS
 from metrics.docs import indicator_rows
-from metrics.results import format_value, spc_summary
+from metrics.results import format_value, period_label, period_note, spc_summary
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
@@ -371,15 +371,9 @@ def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Serie
 
 
 def _period_label(period: str, series: pd.DataFrame) -> str:
-    """Chart label of a period: "to date" (financial year not complete at the data end, stored
-    ``to_date``) and "provisional" (latest month of a source that is usually revised, stored
-    ``provisional``) are said on the axis."""
+    """Chart label of a period, with "to date" / "provisional" from its stored flags (results.period_note)."""
     row = series[series["period"] == period]
-    if row.empty:
-        return str(period)
-    notes = [word for col, word in (("to_date", "to date"), ("provisional", "provisional"))
-             if bool(row.iloc[0].get(col, False))]
-    return f"{period} ({', '.join(notes)})" if notes else str(period)
+    return period_label(period, period_note(row.iloc[0]) if not row.empty else "")
 
 
 def _n(x: object) -> float | None:

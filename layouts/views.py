@@ -11,9 +11,10 @@ import pandas as pd
 from layouts.filters import BSOL, GEOGRAPHIES, Filters
 from metrics.catalogue import Indicator
 from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS
+from metrics.results import period_note
 
 TABLE_COLUMNS = {
-    "section": "Chart", "period": "Period", "geography_level": "Level", "geography": "Area",
+    "section": "Chart", "period": "Period", "period_status": "Period status", "geography_level": "Level", "geography": "Area",
     "breakdown": "Breakdown", "group": "Group", "numerator": "Numerator", "denominator": "Denominator",
     "value": "Value", "lower_ci": "Lower 95% CI", "upper_ci": "Upper 95% CI",
     "lower_ci_998": "Lower 99.8% CI", "upper_ci_998": "Upper 99.8% CI", "interval_method": "CI method",
@@ -99,7 +100,9 @@ def figures_table(frame: pd.DataFrame, indicator: Indicator, f: Filters, period:
     frames = [p.assign(section=name) for name, p in parts if not p.empty]
     if not frames:
         return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
-    out = pd.concat(frames, ignore_index=True)[list(TABLE_COLUMNS)]
+    both = pd.concat(frames, ignore_index=True)
+    # "to date" / "provisional" as a column of its own, so a file reader sees a partial period too
+    out = both.assign(period_status=[period_note(r) for r in both.to_dict("records")])[list(TABLE_COLUMNS)]
     out["geography_level"] = out["geography_level"].map(LEVEL_LABELS)
     out["breakdown"] = out["breakdown"].map(lambda b: BREAKDOWN_LABELS.get(b, b))
     for col in ("value", "lower_ci", "upper_ci", "lower_ci_998", "upper_ci_998"):
