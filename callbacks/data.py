@@ -16,11 +16,12 @@ from sqlalchemy import Connection
 from caching import cache
 from data_loaders.db import (
     database_exists,
-    duckdb_path,
+    database_file,
     read_dataset_info,
     read_engine,
     stamped_version,
 )
+from data_loaders.dialect import snapshot
 from data_loaders.settings import load_settings
 from metrics import events, results
 from metrics import quality as quality_mod
@@ -49,10 +50,7 @@ def _reader() -> Iterator[Connection]:
         return
     env = request.environ
     if _PINNED not in env:
-        conn = read_engine(_url()).connect()
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        env[_PINNED] = conn
+        env[_PINNED] = snapshot(read_engine(_url()).connect())
     yield env[_PINNED]
 
 
@@ -67,7 +65,7 @@ def version() -> str:
     """The data version this request reads (the write id stamped by every load), once per request."""
     if has_request_context() and "bsol.version" in request.environ:
         return request.environ["bsol.version"]
-    path = duckdb_path(_url())
+    path = database_file(_url())
     if path is not None and not path.exists():
         value = "none"
     else:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine, event, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
+from data_loaders.dialect import make_engine
 from data_loaders.tables import audit_log, audit_metadata
 
 AUDIT_COLUMNS = [c.name for c in audit_log.columns]
@@ -27,29 +27,12 @@ _engines: dict[str, Engine] = {}
 _ready: set[str] = set()
 
 
-def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-    # WAL: readers never block the writer; busy_timeout: processes queue rather than fail.
-    dbapi_conn.execute("PRAGMA journal_mode=WAL")
-    dbapi_conn.execute("PRAGMA busy_timeout=10000")
-
-
 def audit_engine(url: str) -> Engine:
-    """One engine per audit URL per process; the table is created on first use."""
+    """One engine per audit URL per process; the table is created on first use (a SQLite file
+    beside an embedded database gets WAL and a busy timeout: data_loaders.dialect.make_engine)."""
     engine = _engines.get(url)
     if engine is None:
-        if url.startswith("sqlite:"):
-            path = sa.engine.make_url(url).database
-            if path:
-                from pathlib import Path
-
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, poolclass=sa.NullPool)
-            event.listen(engine, "connect", _on_sqlite_connect)
-        else:
-            from data_loaders.db import make_engine
-
-            engine = make_engine(url)
-        _engines[url] = engine
+        engine = _engines[url] = make_engine(url)
     return engine
 
 

@@ -32,7 +32,6 @@ from sqlalchemy import (
     extract,
     func,
     literal,
-    literal_column,
     or_,
     select,
     values,
@@ -40,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from data_loaders.db import ensure_derived_table
+from data_loaders.dialect import add_months, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import disclosure, stats
@@ -203,7 +203,7 @@ class Row:
     @staticmethod
     def months_before(when: ColumnElement, months: int) -> ColumnElement:
         """Calendar months back (12 months before 30 June is 30 June a year earlier, leap years too)."""
-        return when - literal_column(f"INTERVAL '{int(months)} months'")
+        return add_months(when, -int(months))
 
     @staticmethod
     def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
@@ -461,17 +461,6 @@ def _jobs(indicators: Iterable[Indicator], periods_by_end: dict[date, pd.DataFra
     return jobs
 
 
-def _fetch_frame(conn: Connection, stmt) -> pd.DataFrame:
-    """Run a query and build its frame column by column (never from per-row Python objects)."""
-    result = conn.execute(stmt)
-    try:
-        if conn.dialect.name == "duckdb":
-            return result.cursor.fetch_df()
-        return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
-    finally:
-        result.close()
-
-
 def _gid(dims: Iterable[str], used: list[str]) -> int:
     """The GROUPING() bitmask of a grouping set: bit set = column rolled up (absent)."""
     present = set(dims)
@@ -506,7 +495,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     filters = [w for w in wheres if w is not None]
     row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
     if all(_additive(j) for j in jobs):
-        frame = _fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
+        frame = fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
     else:
         frame = pd.concat([_holistic(conn, base, used, batch, cols, row_filter)
                            for batch in _batches(sets, HOLISTIC_SETS_PER_QUERY)], ignore_index=True)
@@ -564,7 +553,7 @@ def _holistic(conn: Connection, base: ScanBase, used: list[str], sets: list[tupl
         .where(*row_filter)
         .group_by(grouping_sets)
     )
-    frame = _fetch_frame(conn, stmt)
+    frame = fetch_frame(conn, stmt)
     frame["gid"] = frame["gid"].map({_gid(s, here): _gid(s, used) for s in sets})
     return frame
 

@@ -15,6 +15,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, func, select
 
+from data_loaders.dialect import stored_columns
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
 from exports.pack.periods import PackPeriod, Scope, _nominal_end, _when, get_scope, parse_period
 from metrics import dimensions, disclosure, events, results
@@ -140,12 +141,8 @@ def _prepost_table_current(conn: Connection) -> bool:
     Checked up front rather than by catching the error: a failed statement would abort the
     caller's transaction on PostgreSQL and take the rest of the pack with it.
     """
-    inspector = sa.inspect(conn)
-    if not inspector.has_table(prepost_result.name):
-        return False
-    probe = select(sa.literal_column("*")).select_from(sa.table(prepost_result.name)).limit(0)
-    stored = set(conn.execute(probe).keys())  # (duckdb-engine's get_columns fails on DuckDB 2)
-    return {c.name for c in prepost_result.columns} <= stored
+    stored = stored_columns(conn, prepost_result.name)
+    return stored is not None and {c.name for c in prepost_result.columns} <= stored
 
 
 def _sources(conn: Connection) -> pd.DataFrame:

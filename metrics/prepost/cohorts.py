@@ -16,8 +16,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import Connection, Date, Interval, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Connection, Date, and_, case, cast, func, literal, or_, select
 
+from data_loaders.dialect import add_months
 from data_loaders.tables import EXTRACT_TABLES, dataset_info
 
 # ------------------------------------------------------------------------------ constants
@@ -110,8 +111,7 @@ class Window:
 def _add_months(col: sa.ColumnElement, months: int) -> sa.ColumnElement:
     """``col + n months`` as a DATE, clipped to month end (same on DuckDB and PostgreSQL, and the
     same as pandas DateOffset). ``months`` is an int rendered literally (never user text)."""
-    n = int(months)
-    return cast(col + sa.literal_column(f"INTERVAL '{n} months'", type_=Interval), Date)
+    return cast(add_months(col, int(months)), Date)
 
 
 def _shift(day: date, months: int) -> date:

@@ -334,4 +334,11 @@ def expected() -> dict[str, Expected]:
     out["m08_reablement_91d"] = _share(int((r["status_91_days"] == "at_home").sum()), len(r))
 
     out["m16_acsc_chronic"] = m16_acsc_chronic(spine)
+    # m16 (BCF 2025-26): emergency admissions (methods 21-2D, 28) in the year of people aged 65+ at admission, any
+    # diagnosis, crude per 100,000 aged 65+. docs/measures.md names no classification, transfer or sex rule, so
+    # T12 (a transfer) and T17 (sex unknown) count: S1, S3, S4, S5, S9 and 16 T spells = 21; 65+ population 600.
+    old = emergency.assign(age=_age(spine.loc[emergency["patient_id"], "birth"].reset_index(drop=True),
+                                    pd.to_datetime(emergency["admission_date"]).reset_index(drop=True)).to_numpy())
+    out["m16_emergency_admissions_65"] = _rate(int((old["age"] >= 65).sum()), _population(65), 100_000)
+    assert out["m16_emergency_admissions_65"].numerator == 21
     return out
