@@ -264,12 +264,13 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
 
 def section_table(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str,
                   neighbourhoods: list[str] | None, practices: list[str] | None, section: str,
-                  page: int) -> tuple[html.Div, bool, bool]:
-    """One page of the table behind a chart (or of every figure, section "all"); (table, has_prev, has_next)."""
+                  page: int, practice_names: dict[str, str] | None = None) -> tuple[html.Div, bool, bool]:
+    """One page of the table behind a chart (or of every figure, section "all"); (table, has_prev, has_next).
+    `practice_names` (code -> name) are shown beside practice codes."""
     here = flt.GEOGRAPHY_LABELS[f.locality]
     size = components.PAGE_ROWS
     if section == "all":
-        t = views.figures_table(frame, ind, f, period, neighbourhoods, practices)
+        t = views.figures_table(frame, ind, f, period, neighbourhoods, practices, practice_names)
         caption, numeric, dom_id = f"{ind.title}: all figures, {here}, {period}", list(views.NUMERIC), "figures-table"
         places = {c: ind.decimals for c in ("Value", "Lower 95% CI", "Upper 95% CI")}
     else:
@@ -278,6 +279,8 @@ def section_table(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: s
         if section == "localities":
             part = part.assign(geography=part.geography.map(flt.GEOGRAPHY_LABELS))
         t = _table_frame(part, label, ind)
+        if section == "practices":
+            t.insert(1, "Practice", views.practice_name_column(part, practice_names))
         caption, dom_id = f"{views.SECTIONS[section]}: {here}, {period}", None
         numeric = [c for c in t.columns if c not in ("Group", "Area", "Period", "Practice")]
         places = {c: ind.decimals for c in numeric if c.startswith(("Value", "Lower", "Upper"))}
