@@ -346,6 +346,23 @@ def test_tartan_rug_opens_a_locality_whose_pack_is_that_localitys(dash_duo: Any,
         if kind in ("cell-better", "cell-worse"):
             assert c.text[:1] in "▲▼" and any(ch.isdigit() for ch in c.text), c.text
     screenshot("locality-overview")
+    # on demand: every neighbourhood by measures, in a keyboard-scrollable region within the page
+    assert not dash_duo.find_elements("#neighbourhood-rug")
+    dash_duo.driver.execute_script("arguments[0].click()", dash_duo.find_element("#all-neighbourhoods-button"))
+    _wait_loaded(dash_duo, "#neighbourhood-rug table.grid")
+    hood_heads = [th.text for th in dash_duo.find_elements("#neighbourhood-rug thead th")][3:]
+    hood_rows = dash_duo.find_elements("#neighbourhood-rug tbody tr")
+    assert len(hood_heads) > 6 and len(hood_rows) == len(dash_duo.find_elements("#tartan-rug tbody tr"))
+    hood_cells = dash_duo.find_elements("#neighbourhood-rug tbody td.grid-cell")
+    assert len(hood_cells) == len(hood_heads) * len(hood_rows)
+    kinds = {c.get_attribute("class").split()[-1] for c in hood_cells}
+    assert kinds & {"cell-better", "cell-worse", "cell-similar"}, kinds
+    region = dash_duo.find_element("#neighbourhood-rug .table-scroll")
+    assert region.get_attribute("tabindex") == "0" and region.get_attribute("role") == "region"
+    region.send_keys(Keys.ARROW_RIGHT)  # focusable: the wide rug scrolls with the keyboard
+    assert dash_duo.driver.switch_to.active_element == region
+    _full_screenshot(dash_duo, screenshot, "locality-every-neighbourhood")
+    _axe(dash_duo, "locality-every-neighbourhood")
     dash_duo.find_element("#locality-content a.locality-link[href$='locality=East']").click()
     _wait_loaded(dash_duo, "#locality-content table.grid")
     assert "locality=East" in dash_duo.driver.current_url

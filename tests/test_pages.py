@@ -183,6 +183,16 @@ def test_practice_names_beside_codes_in_downloads_and_tables(kat_app: Any) -> No
     assert "Practice One" in text and "Y90001" in text
 
 
+def test_every_neighbourhood_rug_on_demand(kat_app: Any) -> None:
+    """kat_data has two neighbourhoods, East One (East) and Solihull One: both are columns, East first."""
+    from callbacks import pages
+
+    assert pages.show_all_neighbourhoods(0, None) is None  # nothing until asked for
+    rug = _text(pages.show_all_neighbourhoods(1, "financial_year"))
+    assert "Every neighbourhood (2)" in rug and rug.index("East One") < rug.index("Solihull One")
+    _assert_no_patient_data(rug)
+
+
 def _as_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch, role: str) -> None:
     """Everyone has `role` (AUTH_MODE=none with BSOL_DEFAULT_ROLE=role; access.py reads it per request)."""
     from dataclasses import replace
