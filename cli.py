@@ -55,7 +55,8 @@ def register_commands(server: Flask) -> None:
 
         settings = load_settings()
         end_date = end.date() if end else None
-        counts = build_demo(settings.database_url, size=size, seed=seed, end=end_date, progress=_echo_progress)
+        counts = build_demo(settings.database_url, size=size, seed=seed, end=end_date, progress=_echo_progress,
+                            prepost_window=settings.prepost_window_months)
         audit("load", {"demo": size, "seed": seed})
         if write_extracts:
             from data_loaders import demo
@@ -74,9 +75,11 @@ def register_commands(server: Flask) -> None:
         from data_loaders.validate import ExtractValidationError
         from metrics.pipeline import load_and_refresh
 
+        settings = load_settings()
         files = [str(p) for p in paths]
         try:
-            records = load_and_refresh(load_settings().database_url, files, extract=extract)
+            records = load_and_refresh(settings.database_url, files, extract=extract, data_dir=settings.data_dir,
+                                       prepost_window=settings.prepost_window_months)
         except ExtractValidationError as error:
             audit("load_rejected", {"files": files, "problems": error.total})
             click.echo(str(error), err=True)
@@ -86,7 +89,7 @@ def register_commands(server: Flask) -> None:
                                  for r in records]})
         for r in records:
             click.echo(f"loaded {r.rows:,} rows into {r.extract} from {r.file_name}")
-        _echo_findings(load_settings().database_url)
+        _echo_findings(settings.database_url)
 
     @server.cli.command("measures")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -126,8 +129,10 @@ def register_commands(server: Flask) -> None:
         from data_loaders.db import database_exists, read_engine
         from data_loaders.settings import load_settings
         from exports.pack import pack_filename, resolve_period, write_pack
+        from metrics.disclosure import DisclosurePolicy
 
-        url = load_settings().database_url
+        settings = load_settings()
+        url = settings.database_url
         if not database_exists(url):
             click.echo("No data loaded: run `flask --app app demo` or `flask --app app load ...` first.", err=True)
             sys.exit(1)
@@ -139,7 +144,8 @@ def register_commands(server: Flask) -> None:
                 click.echo(str(error), err=True)
                 sys.exit(2)
             target = out or Path(pack_filename(place, resolved))
-            write_pack(conn, place, resolved.label, target)
+            write_pack(conn, place, resolved.label, target, rule=DisclosurePolicy.from_settings(settings),
+                       prepost_window=settings.prepost_window_months)
         audit("pack", {"place": place, "period": resolved.label, "out": str(target)})
         click.echo(f"wrote {target} ({place}, {resolved.label}) in {time.perf_counter() - started:.1f}s")
 
@@ -175,7 +181,9 @@ def register_commands(server: Flask) -> None:
             click.echo(f"No one is eligible for the {cohort} cohort with a {window}-month window.", err=True)
             sys.exit(1)
         if not exact:
-            frame = prepost.for_display(frame)
+            from metrics.disclosure import DisclosurePolicy
+
+            frame = prepost.for_display(frame, DisclosurePolicy.from_settings(settings))
         if layout == "plan":
             frame = prepost.plan_layout(frame)
             for col in prepost.ACTIVITY_LABELS.values():
@@ -193,8 +201,9 @@ def register_commands(server: Flask) -> None:
         from data_loaders.settings import load_settings
         from metrics.pipeline import refresh_all
 
-        with write_transaction(load_settings().database_url) as conn:
-            counts = refresh_all(conn, progress=_echo_progress)
+        settings = load_settings()
+        with write_transaction(settings.database_url) as conn:
+            counts = refresh_all(conn, progress=_echo_progress, prepost_window=settings.prepost_window_months)
         click.echo(f"refreshed: {counts}")
 
     @server.cli.group("user")

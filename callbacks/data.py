@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 
 import pandas as pd
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy import Connection
 
 from caching import cache
@@ -22,15 +22,32 @@ from data_loaders.db import (
     stamped_version,
 )
 from data_loaders.dialect import snapshot
-from data_loaders.settings import load_settings
+from data_loaders.settings import Settings
 from metrics import events, results
 from metrics import quality as quality_mod
 from metrics.catalogue import INDICATORS_BY_ID
-from metrics.disclosure import Col, Kind, configured_rule, protect
+from metrics.disclosure import Col, DisclosurePolicy, Kind, protect
+
+SETTINGS_KEY = "BSOL_SETTINGS"  # set by app.create_app: the settings the serving app was built with
+
+
+def settings() -> Settings:
+    """The serving app's settings (resolved once, at the edge, by app.create_app)."""
+    return current_app.config[SETTINGS_KEY]
 
 
 def _url() -> str:
-    return load_settings().database_url
+    return settings().database_url
+
+
+def prepost_window() -> int:
+    """The configured pre/post window (BSOL_PREPOST_MONTHS), stored beside 3, 6 and 12."""
+    return settings().prepost_window_months
+
+
+def policy() -> DisclosurePolicy:
+    """The disclosure policy of the serving app's settings."""
+    return DisclosurePolicy.from_settings(settings())
 
 
 _PINNED = "bsol.read_connection"
@@ -211,14 +228,14 @@ def completeness() -> list[quality_mod.Completeness]:
 
 def completeness_display() -> pd.DataFrame:
     """Completeness of the patient spine through the disclosure policy (metrics.quality)."""
-    return quality_mod.completeness_for_display(completeness(), configured_rule())
+    return quality_mod.completeness_for_display(completeness(), policy())
 
 
 def rows_display(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """A table of row counts (source coverage, load log) with its counts under the policy."""
     if frame.empty or column not in frame:
         return frame
-    return protect(frame, {column: Col(Kind.DETAIL)}, configured_rule()).drop(columns="suppressed")
+    return protect(frame, {column: Col(Kind.DETAIL)}, policy()).drop(columns="suppressed")
 
 
 def load_log() -> pd.DataFrame:
@@ -232,13 +249,13 @@ def audit_log(limit: int | None = 200) -> pd.DataFrame:
     """The audit log, newest first (never cached: it changes with every sign-in)."""
     from data_loaders.audit import read_audit
 
-    return read_audit(load_settings().audit_url, limit=limit)
+    return read_audit(settings().audit_url, limit=limit)
 
 
 def rejections() -> list[dict[str, object]]:
     from data_loaders.load import read_rejections
 
-    return read_rejections(load_settings().data_dir)
+    return read_rejections(settings().data_dir)
 
 
 @cache.memoize()
@@ -257,7 +274,7 @@ def build_pack(place: str, period: str | None = None) -> bytes | None:
     if not database_exists(_url()):
         return None
     with _reader() as conn:
-        return pack.build_pack(conn, place, period)
+        return pack.build_pack(conn, place, period, rule=policy(), prepost_window=prepost_window())
 
 
 @cache.memoize()
@@ -267,7 +284,7 @@ def _prepost(version_key: str, cohort: str, window: int) -> pd.DataFrame:
     if not database_exists(_url()):
         return pd.DataFrame()
     with _reader() as conn:
-        return prepost.for_display(prepost.read_prepost(conn, cohort, window))
+        return prepost.for_display(prepost.read_prepost(conn, cohort, window), policy())
 
 
 def prepost_display(cohort: str = "pilot", window: int = 6) -> pd.DataFrame:
@@ -298,7 +315,8 @@ def _caseload_profile(version_key: str, scope: str, cohort: str) -> pd.DataFrame
         return pd.DataFrame()
     _label, frm, to = prepost.COHORT_PRESETS[cohort]
     with _reader() as conn:
-        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to))
+        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to),
+                                           policy())
 
 
 def caseload_profile_display(scope: str = "BSol", cohort: str = "pilot") -> pd.DataFrame:
@@ -318,7 +336,8 @@ def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, 
     total = flow[flow["int_team_code"] == prepost.TOTAL_CODE]
     if total.empty:
         return {}
-    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"})
+    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"},
+                                    policy())
 
 
 def cohort_flow_total(cohort: str = "pilot", window: int = 6) -> dict[str, float]:

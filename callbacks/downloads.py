@@ -47,14 +47,15 @@ def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
     if fmt not in FORMATS:
         abort(404)
     teams = data.int_teams()
-    sel = prepost.parse(query, teams)
+    sel = prepost.parse(query, teams, data.prepost_window())
     if sel.errors:
         abort(400, "; ".join(sel.errors))
     frame = data.prepost_display(sel.cohort, sel.window)
     if frame.empty:
         abort(404, "No pre/post results for this selection")
     shown = prepost.in_scope(frame, prepost.scope_codes(sel, teams))
-    tables = prepost_tables.download_tables(shown, sel.cohort, sel.window, prepost.scope_label(sel, teams))
+    tables = prepost_tables.download_tables(shown, sel.cohort, sel.window, prepost.scope_label(sel, teams),
+                                            data.policy())
     scope = sel.team if sel.team != prepost.ALL_TEAMS else sel.locality
     body = files.csv_bytes(next(iter(tables.values()))) if fmt == "csv" else files.xlsx_bytes(tables)
     return body, f"bsol-prepost-{scope}-{sel.cohort}-{sel.window}m.{fmt}".lower()

@@ -17,7 +17,7 @@ def frame() -> html.Div:
         demo = data.is_demo()
     except Exception:  # no readable database yet: the pages say so themselves
         demo = False
-    return shell.layout(demo=demo, rule_text=disclosure.describe(disclosure.configured_rule()))
+    return shell.layout(demo=demo, rule_text=disclosure.describe(data.policy()))
 
 
 @callback(Output(ids.URL, "search"),

@@ -36,7 +36,6 @@ from data_loaders.dialect import bulk_loader
 from data_loaders.extracts import Extract, get_extract
 from data_loaders.integrity import Incoming, check_links, check_overlaps, missing_required
 from data_loaders.readers import FORMATS, check_file_size, read_extract
-from data_loaders.settings import load_settings
 from data_loaders.tables import EXTRACT_TABLES, load_log
 from data_loaders.validate import (
     DTYPES,
@@ -230,7 +229,8 @@ def load_files(
     extract: str | None = None,
     progress: bool = True,
     after_load: Callable[[Connection], object] | None = None,
-    data_dir: Path | None = None,
+    *,
+    data_dir: Path,
     required: Sequence[str] = (),
 ) -> list[LoadRecord]:
     """Validate every file, then load them all in one transaction, or reject them all.
@@ -293,12 +293,12 @@ def _cross_check(conn: Connection, checked: Sequence[_Checked], required: Sequen
             f"has no {name} file; add {name}.csv (or .xlsx / .parquet; format in docs/data-dictionary.md)"))
 
 
-def _reject(checked: Sequence[_Checked], load_level: Sequence[Problem], data_dir: Path | None) -> NoReturn:
+def _reject(checked: Sequence[_Checked], load_level: Sequence[Problem], data_dir: Path) -> NoReturn:
     """Record the rejection outside the database and raise the error listing every problem."""
     bad = [c for c in checked if c.problems]
     if load_level:
         bad.append(_Checked(Path(LOAD_LEVEL), "", None, None, Problems(items=list(load_level), total=len(load_level))))
-    _record_rejections(bad, data_dir or load_settings().data_dir)
+    _record_rejections(bad, data_dir)
     everything = Problems(limit=MAX_PROBLEMS)
     for c in bad:
         everything.extend(c.problems)
@@ -342,9 +342,9 @@ def read_load_log(url: str, conn: Connection | None = None) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=LOAD_LOG_COLUMNS)
 
 
-def read_rejections(data_dir: Path | None = None) -> list[dict[str, object]]:
+def read_rejections(data_dir: Path) -> list[dict[str, object]]:
     """Rejected load attempts, newest first (lines that are not valid JSON are skipped)."""
-    path = (data_dir or load_settings().data_dir) / REJECTIONS_FILE
+    path = data_dir / REJECTIONS_FILE
     if not path.exists():
         return []
     entries = []

@@ -75,8 +75,10 @@ def did_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def download_tables(frame: pd.DataFrame, cohort: str, window: int, label: str) -> dict[str, pd.DataFrame]:
-    """Sheets for the Excel download (the CSV is the first): plan table, rates, comparison, notes."""
+def download_tables(frame: pd.DataFrame, cohort: str, window: int, label: str,
+                    rule: disclosure.DisclosurePolicy) -> dict[str, pd.DataFrame]:
+    """Sheets for the Excel download (the CSV is the first): plan table, rates, comparison, notes.
+    `rule`: the policy the rows were shown under (named in the notes)."""
     plan = plan_frame(frame)
     for col in plan.columns[2:]:
         plan[col] = plan[col].map(lambda v: SUPPRESSED if _nan(v) else int(v))
@@ -88,7 +90,7 @@ def download_tables(frame: pd.DataFrame, cohort: str, window: int, label: str) -
     notes = pd.DataFrame({"Note": [
         f"Pre/post INT analysis: {label}; cohort {cohort_label}; {window} months before and after joining.",
         "The Total row is every INT in BSol, each person counted once at their first start.",
-        "Disclosure control: " + disclosure.describe(disclosure.configured_rule()),
+        "Disclosure control: " + disclosure.describe(rule),
         "Rate ratio = post rate / pre rate per person-year alive; 95% CI clustered by person (high users are "
         "over-dispersed).",
         "Caution: " + pp.RTM_CAUTION,

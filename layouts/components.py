@@ -208,10 +208,10 @@ def lazy_table(section: str, period: str, summary: str = "Show the figures behin
     ], className="chart-table")
 
 
-def suppression_legend() -> html.P:
-    rule = disclosure.configured_rule()
+def suppression_legend(policy: disclosure.DisclosurePolicy) -> html.P:
+    """The legend for [c] cells, in the words of the serving app's disclosure policy."""
     return html.P([html.Span(SUPPRESSED, className="legend-swatch swatch-suppressed"),
-                   f" Suppressed: fewer than {rule.max_suppressed + 1} people or events (or a directly standardised"
-                   f" rate on fewer than {rule.min_dsr_count} events), or hidden so that a suppressed figure cannot"
+                   f" Suppressed: fewer than {policy.max_suppressed + 1} people or events (or a directly standardised"
+                   f" rate on fewer than {policy.min_dsr_count} events), or hidden so that a suppressed figure cannot"
                    " be worked out from a total. Not shown to protect confidentiality; not zero."],
                   className="legend")

@@ -12,6 +12,7 @@ from dash import dcc, html
 from layouts import components, figures, ids
 from layouts import filters as flt
 from metrics.catalogue import MEASURES, WORK_PROGRAMMES, Measure
+from metrics.disclosure import DisclosurePolicy
 from metrics.results import ScorecardRow, format_value
 
 VARIATIONS = (("concern", "Special cause: concern"), ("improvement", "Special cause: improvement"),
@@ -159,7 +160,8 @@ def _row(m: Measure, rows: dict[str, ScorecardRow], bsol: dict[str, ScorecardRow
 
 
 def scorecard(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow] | None, f: flt.Filters,
-              status: str = "", sort: str = "", data_end: str = "") -> html.Div:
+              status: str = "", sort: str = "", data_end: str = "", *,
+              policy: DisclosurePolicy) -> html.Div:
     by_id = {r.indicator.id: r for r in rows}
     bsol_by_id = {r.indicator.id: r for r in bsol_rows} if bsol_rows else None
     heads = {m.number: by_id[m.indicators[0].id] for m in MEASURES}
@@ -204,7 +206,7 @@ def scorecard(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow] | None, f:
                                  html.Thead(html.Tr(head)), body], className="scorecard"),
                      className="table-scroll", tabIndex=0, role="region", **{"aria-label": f"Scorecard: {title}"}),
         ], className="wp-section"))
-    sections.append(components.suppression_legend())
+    sections.append(components.suppression_legend(policy))
     return html.Div(sections)
 
 

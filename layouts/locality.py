@@ -8,6 +8,7 @@ from dash import dcc, html
 from layouts import components, grids, home, ids, views
 from layouts import filters as flt
 from metrics.catalogue import INDICATORS
+from metrics.disclosure import DisclosurePolicy
 from metrics.results import ScorecardRow
 
 
@@ -75,13 +76,14 @@ def all_neighbourhoods(nb_frame: pd.DataFrame, bsol_frame: pd.DataFrame, period_
 
 
 def content(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow], f: flt.Filters,
-            nb_frame: pd.DataFrame, bsol_frame: pd.DataFrame, neighbourhoods: list[str]) -> html.Div:
+            nb_frame: pd.DataFrame, bsol_frame: pd.DataFrame, neighbourhoods: list[str], *,
+            policy: DisclosurePolicy) -> html.Div:
     here = flt.GEOGRAPHY_LABELS[f.locality]
     search = flt.to_search({"locality": f.locality, "period_type": f.period_type}, flt.CARRIED)
     nb_rows = views.matrix(nb_frame, bsol_frame, list(INDICATORS), f.period_type, "geography")
     return html.Div([
         html.H2(f"{here} against BSol"),
-        home.scorecard(rows, bsol_rows, f),
+        home.scorecard(rows, bsol_rows, f, policy=policy),
         html.Section([
             html.H2(f"Neighbourhoods in {here}"),
             html.P("Each neighbourhood's latest value, compared with BSol using its 95% confidence interval.",

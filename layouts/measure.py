@@ -12,6 +12,7 @@ from layouts import filters as flt
 from metrics import funnel, inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
 from metrics.dimensions import BREAKDOWN_LABELS
+from metrics.disclosure import DisclosurePolicy
 from metrics.docs import indicator_rows
 from metrics.results import format_value, period_label, period_note, spc_summary
 
@@ -89,7 +90,8 @@ def view_key(f: flt.Filters, period: str | None) -> dict[str, str | None]:
 
 def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_period: str | None,
             neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str,
-            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None) -> tuple[list, str | None]:
+            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None, *,
+            policy: DisclosurePolicy) -> tuple[list, str | None]:
     """The first screen: headline, trend and localities; returns (children, period shown).
 
     `frame` holds this indicator's display results for one period type. ``chart``: the XmR frame and
@@ -193,12 +195,13 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                              _all_suppressed(loc) or components.chart(
                                  loc_fig, components.lazy_table("localities", period),
                                  figures.comparison_caption(ind, "BSol"))], className="panel"))
-    out.append(components.suppression_legend())
+    out.append(components.suppression_legend(policy))
     return out, period
 
 
 def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neighbourhoods: list[str] | None,
-          practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None) -> list:
+          practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None, *,
+          policy: DisclosurePolicy) -> list:
     """Neighbourhoods, practices, inequalities and the definition: rendered when the reader scrolls here.
 
     ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
@@ -247,7 +250,7 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
                                             benchmark_label=here, horizontal=False)
             ineq.append(_all_suppressed(part) or components.chart(
                 fig, components.lazy_table(kind, period), figures.comparison_caption(ind, here)))
-        ineq.append(components.suppression_legend())
+        ineq.append(components.suppression_legend(policy))
     out.append(html.Section(ineq, className="panel"))
 
     currency = f"Data to {data_end}; latest period shown {shown}." if data_end else f"Latest period {shown}."

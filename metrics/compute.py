@@ -196,6 +196,13 @@ class Row:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
 
+    def any_in_codes(self, codes: ColumnElement, list_name: str) -> ColumnElement:
+        """Any code of a space-separated list (secondary diagnoses, procedures) starts with a prefix
+        of the list; an empty cell holds no codes."""
+        cl = code_list_t.alias(f"cla_{list_name}")
+        return exists(select(literal(1)).where(
+            cl.c.list_name == list_name, (literal(" ") + codes).contains(literal(" ") + cl.c.code_prefix)))
+
     def followed_up(self, when: ColumnElement, days: int) -> ColumnElement:
         """True when `days` after `when` has passed by the data end (follow-up complete)."""
         return when + timedelta(days=days) <= literal(self._data_end, Date)
@@ -767,7 +774,7 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             merged[lo_col] = np.where(ok, lo * ind.multiplier, np.nan)
             merged[hi_col] = np.where(ok, hi * ind.multiplier, np.nan)
         elif ind.ci == "byar":
-            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level)
+            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level, ind.exact_poisson_below)
             merged[lo_col] = lo / d * ind.multiplier
             merged[hi_col] = hi / d * ind.multiplier
     return merged.reindex(columns=OUT_COLUMNS)
@@ -810,7 +817,8 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     out = None
     for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
         g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
-                               multiplier=ind.multiplier, confidence=level)
+                               multiplier=ind.multiplier, confidence=level,
+                               exact_below=ind.exact_poisson_below)
         g = g.rename(columns={"lower_ci": lo_col, "upper_ci": hi_col})
         out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
     assert out is not None

@@ -141,8 +141,12 @@ def wilson_ci(
 # --------------------------------------------------------------------------- counts and rates
 
 
-def byars_ci_array(count: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def byars_ci_array(count: ArrayLike, confidence: float = 0.95,
+                   exact_below: float = EXACT_POISSON_BELOW) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised Poisson limits for counts: exact below 10, Byar's approximation from 10.
+
+    ``exact_below`` moves the switch where a national specification says so (NHS Digital's
+    CCG OIS 2.6 uses exact limits below 389).
 
     Why the switch: this is what ``phe_rate`` does -- Byar's approximation is poor for small
     counts, so counts < 10 use the exact limits from the chi-square distribution:
@@ -168,14 +172,14 @@ def byars_ci_array(count: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarr
             raise ValueError("counts must be >= 0")
         nan = np.isnan(x)
         safe = np.where(nan, 0.0, x)
-        small = safe < EXACT_POISSON_BELOW
+        small = safe < exact_below
         # exact (chi-square) limits
         ex_lower = np.where(
             safe > 0, st.chi2.ppf(alpha / 2.0, 2.0 * np.maximum(safe, 1e-300)) / 2.0, 0.0
         )
         ex_upper = st.chi2.ppf(1.0 - alpha / 2.0, 2.0 * safe + 2.0) / 2.0
         # Byar's approximation (evaluated on a safe copy to avoid warnings for small x)
-        bx = np.where(small, EXACT_POISSON_BELOW, safe)
+        bx = np.where(small, max(exact_below, 1.0), safe)
         by_lower = bx * (1.0 - 1.0 / (9.0 * bx) - z / (3.0 * np.sqrt(bx))) ** 3
         bx1 = bx + 1.0
         by_upper = bx1 * (1.0 - 1.0 / (9.0 * bx1) + z / (3.0 * np.sqrt(bx1))) ** 3
@@ -227,7 +231,8 @@ def rate_ci(
 
 
 def dobson_ci_array(
-    value: ArrayLike, variance: ArrayLike, count: ArrayLike, confidence: float = 0.95
+    value: ArrayLike, variance: ArrayLike, count: ArrayLike, confidence: float = 0.95,
+    exact_below: float = EXACT_POISSON_BELOW,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised Dobson limits for a weighted sum of Poisson counts (a DSR), unscaled.
 
@@ -243,7 +248,7 @@ def dobson_ci_array(
     v = _as_float_array(value)
     var = _as_float_array(variance)
     o = _as_float_array(count)
-    lo_o, hi_o = byars_ci_array(o, confidence)
+    lo_o, hi_o = byars_ci_array(o, confidence, exact_below)
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.sqrt(var / np.where(o > 0, o, np.nan))
         lower = np.maximum(v + k * (lo_o - o), 0.0)
@@ -261,6 +266,7 @@ def dsr_by_group(
     total_standard: float | None = None,
     multiplier: float = 100_000,
     confidence: float = 0.95,
+    exact_below: float = EXACT_POISSON_BELOW,
 ) -> pd.DataFrame:
     """Directly standardised rates with Dobson limits for many groups at once (one row per band).
 
@@ -294,7 +300,7 @@ def dsr_by_group(
     ok = ((g["denominator"] > 0) & ~g["undefined"]).to_numpy()
     value = np.where(ok, g["wr"] / total_w, np.nan)
     var = np.where(ok, g["wv"] / total_w**2, np.nan)
-    lower, upper = dobson_ci_array(value, var, g["numerator"].to_numpy(), confidence)
+    lower, upper = dobson_ci_array(value, var, g["numerator"].to_numpy(), confidence, exact_below)
     g["value"] = value * multiplier
     g["lower_ci"] = lower * multiplier
     g["upper_ci"] = upper * multiplier

@@ -369,3 +369,27 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     assert client.get("/download/prepost.pdf?cohort=all&window=3").status_code == 404
     _as_role(kat_app, monkeypatch, "viewer")
     assert client.get("/download/prepost.csv?cohort=all&window=3").status_code == 403
+
+
+
+def test_each_app_serves_its_own_settings(kat_app: Any) -> None:
+    """Settings are resolved once per app and passed down: a second app built in the same process
+    with BSOL_PREPOST_MONTHS=9 and a stricter suppression rule offers the 9-month window and states
+    its own rule, while the first app keeps 3, 6 and 12 months and the standard rule."""
+    from dataclasses import replace
+
+    import dash
+
+    from app import create_app
+    from callbacks import data
+    from layouts.components import suppression_legend
+
+    other = create_app(replace(data.settings(), prepost_window_months=9, suppress_max=10))
+    layout = dash.page_registry["prepost"]["layout"]
+    with other.server.test_request_context("/"):
+        page = _text(layout(window="9"))
+        assert "Unknown window" not in page and '"9 months"' in page
+        assert "fewer than 11 people" in _text(suppression_legend(data.policy()))
+    page = _text(layout(window="9"))  # kat_app's request context: the environment's settings
+    assert "Unknown window “9”" in page and "3, 6, 12 months" in page
+    assert "fewer than 8 people" in _text(suppression_legend(data.policy()))

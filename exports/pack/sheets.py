@@ -418,9 +418,7 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
 
     tables = []
     if _prepost_table_current(conn):
-        from data_loaders.settings import load_settings
-
-        window = load_settings().prepost_window_months
+        window = data.prepost_window
         for cohort, (label, _frm, _to) in prepost.COHORT_PRESETS.items():
             frame = prepost.read_prepost(conn, cohort=cohort, window_months=window)
             if frame.empty:

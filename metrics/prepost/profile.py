@@ -184,11 +184,10 @@ def _profile_derive(exact: pd.DataFrame, shown: pd.DataFrame, confidence: float 
     return shown
 
 
-def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE) -> pd.DataFrame:
     """The caseload profile through the one disclosure function: caseload or population groups of
     1-7 hidden with their shares and indices (and, since the groups of a breakdown add up to the
     shown total, the next smallest group too); counts rounded; shares and indices from rounded counts."""
-    rule = rule or disclosure.configured_rule()
     if profile.empty:
         return profile.assign(suppressed=pd.Series(dtype=bool))
     frame = profile.copy()
