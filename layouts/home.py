@@ -149,7 +149,7 @@ def _row(m: Measure, rows: dict[str, ScorecardRow], bsol: dict[str, ScorecardRow
         b = bsol.get(head.id)
         cells.append(html.Td(format_value(b.value, head, b.suppressed) if b else "—", className="num col-bench"))
     cells += [
-        html.Td(components.comparison_badge(r.comparison, r.comparator)
+        html.Td(components.comparison_badge(r.comparison, r.comparator, r.comparison_level)
                 if r.comparator else html.Span("No target", className="muted"), className="col-compare"),
         html.Td(components.variation_badge(r.variation), title=r.rule or "", className="col-status"),
         html.Td(components.assurance_badge(r.assurance), className="col-assurance"),

@@ -352,7 +352,8 @@ def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, sco
     if funnel.kind_of(ind) is None:
         return html.Section([head, html.P("A funnel plot is drawn for rates and percentages only.",
                                           className="muted")], className="panel", id="funnel")
-    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind)
+    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind,
+                      bsol.iloc[0] if not bsol.empty else None)
     if f is None:
         return html.Section([head, html.P("Not enough areas with figures that can be shown for a funnel plot.",
                                           className="muted")], className="panel", id="funnel")

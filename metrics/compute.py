@@ -42,7 +42,7 @@ from data_loaders.db import ensure_derived_table
 from data_loaders.dialect import add_months, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
-from metrics import disclosure, stats
+from metrics import clustered, disclosure, stats
 from metrics.catalogue import (
     INDICATORS,
     CaseloadExposure,
@@ -925,6 +925,9 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
                                   periods_by_end[ind_end], std)
         frame["provisional"] = _provisional(frame, ind, ends)
+        frame["clustered"] = False
+        if clustered.applies(ind):  # caseload rates: person-clustered limits on the area rows
+            frame, frame["clustered"] = clustered.apply(conn, frame, ind, periods_by_end[ind_end], ind_end)
         frames.append(frame)
         combine[ind.id] = round(time.perf_counter() - started, 4)
     # One row order whatever the engine returned, so order-dependent choices (e.g. which
@@ -937,6 +940,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
     has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
+    method = method.where(~results["clustered"].astype(bool), stats.CLUSTERED_METHOD)
     results["interval_method"] = method.where(has_interval, None)
     results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
     ends = pd.to_datetime(results["period_end"])

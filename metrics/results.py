@@ -82,6 +82,8 @@ class ScorecardRow:
     trial_limits: bool
     spark: list[float | None]
     spark_periods: list[str]
+    # 0.998 when the 99.8% interval also excludes the comparator, 0.95 when only the 95% one does
+    comparison_level: float | None = None
     period_note: str = ""  # "to date", "provisional" (period_note below): said beside the period
 
     @property
@@ -124,7 +126,7 @@ def _xmr(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame |
         frame[list(spc.FLAG_COLUMNS)] = False
         frame["segment"] = 0
         frame["rule"] = None
-        frame["point_type"] = np.where(frame["value"].notna(), "common_cause", None)
+        frame["point_type"] = ["common_cause" if shown else None for shown in frame["value"].notna()]
     return frame
 
 
@@ -212,14 +214,12 @@ def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level
         benchmark, comparator = ind.target, ("target" if ind.target is not None else "")
     if ind.target is not None and level == "bsol":
         benchmark, comparator = ind.target, "target"
-    comparison = (
-        stats.compare_with_benchmark(value, lower, upper, benchmark, ind.polarity.value)
-        if benchmark is not None and value is not None else "not compared"
-    )
+    compared = stats.compare_row(last, benchmark, ind.polarity.value)  # at 95% and 99.8%
     summary = spc_summary(local if exact is None or exact.empty else exact, ind, area_events)
     return ScorecardRow(
         indicator=ind, period=str(last["period"]), value=value, lower=lower, upper=upper,
-        suppressed=bool(last["suppressed"]), comparison=comparison, comparator=comparator,
+        suppressed=bool(last["suppressed"]), comparison=compared.result, comparator=comparator,
+        comparison_level=compared.level,
         variation=summary.variation, assurance=summary.assurance, rule=summary.rule,
         trial_limits=summary.trial_limits,
         spark=[_num(v) for v in local["value"]], spark_periods=list(local["period"]),
