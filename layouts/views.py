@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from layouts.filters import BSOL, GEOGRAPHIES, Filters
+from metrics import dimensions
 from metrics.catalogue import Indicator
 from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS
 from metrics.results import period_note
@@ -22,9 +23,9 @@ TABLE_COLUMNS = {
     "suppressed": "suppressed",
 }
 NUMERIC = ("Numerator", "Denominator", "Value", "Lower 95% CI", "Upper 95% CI", "Lower 99.8% CI", "Upper 99.8% CI")
-IMD_ORDER = ["Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)"]
-ETHNIC_ORDER = ["Asian", "Black", "Mixed", "White", "Other", "Not stated"]
-AGE_ORDER = ["0-14", "15-44", "45-64", "65-74", "75-84", "85+"]
+IMD_ORDER = list(dimensions.IMD_GROUPS)
+ETHNIC_ORDER = list(dimensions.ETHNIC_GROUPS)
+AGE_ORDER = list(dimensions.AGE_GROUPS)
 
 
 def periods(frame: pd.DataFrame) -> list[str]:
