@@ -8,7 +8,7 @@ from dash import dcc, html
 from layouts import components
 from metrics import stats
 from metrics.catalogue import Indicator
-from metrics.results import format_value
+from metrics.results import format_value, period_label, period_note
 
 LABELS = {"better": "significantly better", "worse": "significantly worse", "similar": "similar",
           "higher": "significantly higher", "lower": "significantly lower", "not compared": "not compared"}
@@ -56,9 +56,17 @@ def grid_table(rows: list, columns: list[str], caption: str, bench_label: str, s
         body.append(html.Tr([
             html.Th([dcc.Link(ind.title, href=f"/measure/{ind.id}{search}"),
                      html.Span(f" M{ind.measure} · {ind.unit_label}", className="muted small")], scope="row"),
-            html.Td(period or "—"), html.Td(bench_text, className="num grid-bench"), *tds]))
+            html.Td(_period_text(period, bench, cells)), html.Td(bench_text, className="num grid-bench"), *tds]))
     return html.Div(html.Table([html.Caption(caption), head, html.Tbody(body)], className="data-table grid"),
                     className="table-scroll", tabIndex=0, role="region", **{"aria-label": caption})
+
+
+def _period_text(period: str | None, bench: pd.Series | None, cells: pd.DataFrame) -> str:
+    """The row's period with "to date" / "provisional" (the flags are the period's, any area's row)."""
+    if not period:
+        return "—"
+    flags = bench if bench is not None else (cells.iloc[0] if len(cells) else None)
+    return period_label(period, period_note(flags))
 
 
 def legend(bench_label: str) -> html.Div:

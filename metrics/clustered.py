@@ -40,6 +40,7 @@ def _per_person(conn: Connection, ind: Indicator, periods_df: pd.DataFrame, data
     periods_df = periods_df[periods_df.period_type.isin(ind.frequency)]
     frames = []
     for source, name in ((ind.numerator, "y"), (ind.denominator, "t")):
+        assert source is not None, f"{ind.id}: a caseload rate has a numerator and a denominator"
         base = c._scan_base(source, periods_df, data_end)
         pid = base.row._table.c.patient_id if base.row is not None else base.spans.c.patient_id
         cols = [*base.period_cols, *(base.dims[g].label(g) for g in GEO), pid.label("patient_id")]

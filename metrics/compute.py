@@ -38,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from data_loaders.calendar import DATA_START
 from data_loaders.db import ensure_derived_table
 from data_loaders.dialect import add_months, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
@@ -54,19 +55,12 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
-from metrics.dimensions import BREAKDOWN_KEYS, ROLLING_MONTHS
+from metrics.dimensions import AGE_BANDS, BREAKDOWN_KEYS, IMD_LABELS, ROLLING_MONTHS, SEX_LABELS
 
-DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
 BREAKDOWN_DIMS = BREAKDOWN_KEYS  # metrics/dimensions.py
 DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
-AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
-IMD_LABELS = {
-    "1": "Q1 (most deprived)", "2": "Q2", "3": "Q3", "4": "Q4", "5": "Q5 (least deprived)",
-    "0": "Unknown", "Unknown": "Unknown",
-}
-SEX_LABELS = {"F": "Female", "M": "Male", "U": "Unknown"}
 
 T = EXTRACT_TABLES
 patient_t, practice_t, lsoa_t = T["patient"], T["practice"], T["lsoa"]

@@ -84,6 +84,27 @@ class ScorecardRow:
     spark_periods: list[str]
     # 0.998 when the 99.8% interval also excludes the comparator, 0.95 when only the 95% one does
     comparison_level: float | None = None
+    period_note: str = ""  # "to date", "provisional" (period_note below): said beside the period
+
+    @property
+    def period_label(self) -> str | None:
+        return period_label(self.period, self.period_note) if self.period else None
+
+
+def period_note(row: pd.Series | dict | None) -> str:
+    """The one wording of a partial period, from the stored flags: "to date" (a financial year not
+    complete at the data end) and "provisional" (it holds the latest month of a usually-revised
+    source); "" for a complete, final period."""
+    if row is None:
+        return ""
+    get = row.get
+    return ", ".join(word for col, word in (("to_date", "to date"), ("provisional", "provisional"))
+                     if bool(get(col, False)) and not pd.isna(get(col, False)))
+
+
+def period_label(period: str, note: str = "") -> str:
+    """A period as every page, grid, download and pack shows it: "2026-27 (to date)"."""
+    return f"{period} ({note})" if note else str(period)
 
 
 def _rebase(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame | None) -> list[object] | None:
@@ -202,6 +223,7 @@ def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level
         variation=summary.variation, assurance=summary.assurance, rule=summary.rule,
         trial_limits=summary.trial_limits,
         spark=[_num(v) for v in local["value"]], spark_periods=list(local["period"]),
+        period_note=period_note(last),
     )
 
 
@@ -243,6 +265,6 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
 
 __all__ = [
     "read_results", "for_display", "scorecard", "scorecard_row", "ScorecardRow", "format_value",
-    "patients_to_target",
+    "patients_to_target", "period_label", "period_note",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]

@@ -896,7 +896,8 @@ def compare_row(row: object, benchmark: float | None, polarity: str) -> Comparis
             return None
         return None if math.isnan(f) else f
 
-    return compare_levels(num("value"), *(num(c) for c in LIMIT_COLUMNS), benchmark, polarity)
+    lower95, upper95, lower998, upper998 = (num(c) for c in LIMIT_COLUMNS)
+    return compare_levels(num("value"), lower95, upper95, lower998, upper998, benchmark, polarity)
 
 
 # --------------------------------------------------------------------------- funnel plots

@@ -44,7 +44,7 @@ from metrics import dimensions, disclosure, results, stats
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
 
-_IMD_GROUPS = ("Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)", "Unknown")
+_IMD_GROUPS = (*dimensions.IMD_GROUPS, dimensions.UNKNOWN)
 
 
 _PERIOD_WORDS = {"month": "monthly", "quarter": "quarterly", "financial_year": "by financial year"}
