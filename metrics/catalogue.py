@@ -29,7 +29,7 @@ class Polarity(StrEnum):
 
 
 Unit = Literal[
-    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "hours", "per_person_year",
+    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "hours", "per_person_year", "ratio_bsol_100",
 ]
 UNIT_LABELS: dict[str, str] = {
     "count": "count",
@@ -40,13 +40,14 @@ UNIT_LABELS: dict[str, str] = {
     "days": "days",
     "hours": "hours",
     "per_person_year": "per person-year",
+    "ratio_bsol_100": "ratio (BSol = 100)",
 }
 CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 # How areas are compared with BSol on the funnel plot (Spiegelhalter 2005): exact Poisson/binomial
 # limits only, or widened for over-dispersion (multiplicative phi, or additive random-effects tau^2
 # from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
-Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median", "percentile"]
+Aggregation = Literal["ratio", "rate", "count", "dsr", "isr", "mean", "median", "percentile"]
 PeriodType = PeriodTypeKey  # metrics/dimensions.py holds the period types
 Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
@@ -178,6 +179,10 @@ _AGGREGATION_RULES: dict[str, str] = {
             "events in a band that has no population is not calculated (its band rate is undefined; PHE's "
             "calculate_dsr refuses any zero denominator). A band with no population and no events counts as "
             "rate 0 so small areas still get a value (deviation: PHE would not calculate those either)."),
+    "isr": ("Indirectly standardised ratio: observed events ÷ expected events × 100, expected = Σ over age "
+            "(five-year band) and sex of BSol's rate in the period × the area's population; BSol is 100 by "
+            "construction. Not calculated for a period in which BSol has events in a band with no population "
+            "(that band has no rate), nor for an area with no expected events."),
 }
 
 
@@ -847,7 +852,33 @@ MEASURES: tuple[Measure, ...] = (
                         "diagnoses or procedures mean none recorded, so J20 then does not count and no procedure exclusion "
                         "applies. GP registered population at "
                         "the financial-year mid-point rather than the 1 April NHAIS count. The BCF 2023-25 template's "
-                        "indirectly standardised ratio by practice is not offered yet."),
+                        "indirectly standardised ratio by practice is the next indicator."),
+        ),
+        Indicator(
+            id="m16_acsc_chronic_isr",
+            measure=16,
+            title="Chronic ACSC unplanned admissions: indirectly age and sex standardised ratio (BSol = 100)",
+            numerator=Events("inpatient_spell", "admission_date", _acsc_chronic),
+            denominator=Population(),
+            numerator_text="Observed: the area's chronic ACSC admissions, counted exactly as the standardised rate above",
+            denominator_text=("Expected: BSol's admission rates in the period by five-year age band and sex applied to "
+                              "the area's registered population (people of unknown sex excluded)"),
+            unit="ratio_bsol_100", multiplier=100, min_age=0, standardise_by_sex=True,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="isr", ci="byar", decimals=1,
+            standardisation="Indirect, by age (five-year bands) and sex, against BSol's own rates in the same period.",
+            definition=("BCF 2023-25 metric template (avoidable admissions): the indirectly standardised ratio of chronic "
+                        "ACSC admissions by GP practice, observed ÷ expected × 100, with Byar's interval on the observed "
+                        "count; counted as NHS Digital CCG OIS 2.6 v1.15"),
+            definition_year="2023-25",
+            bcf_framework="2023-25",
+            breakdowns=GEOGRAPHY_ONLY,
+            source=_APC + "; GP registered population",
+            caveats=("Compares an area with what BSol's rates would give for its age and sex mix: 100 is the BSol "
+                     "average, above 100 more admissions than expected. Ratios of different areas are not comparable "
+                     "with each other in the strict sense (each has its own population structure)."),
+            deviations=("The template's expected counts used England's rates; BSol's own rates are used here so that "
+                        "practices are compared within BSol (BSol is 100 by construction)."),
+            denominator_disclosive=False, gradient=False,
         ),
         Indicator(
             id="m16_emergency_admissions_65",
@@ -1058,7 +1089,8 @@ def sources_of(indicator: Indicator) -> tuple[Source, ...]:
     return tuple(s for s in (indicator.numerator, indicator.denominator) if s is not None)
 
 
-_AGGREGATIONS_NEEDING_DENOMINATOR = {"ratio", "rate", "dsr"}
+_AGGREGATIONS_NEEDING_DENOMINATOR = {"ratio", "rate", "dsr", "isr"}
+BANDED_AGGREGATIONS = frozenset({"dsr", "isr"})  # computed from age-band (and sex) strata
 
 
 @dataclass(frozen=True)
