@@ -193,7 +193,9 @@ def calculation_rules(ind: Indicator) -> str:
         parts.append(f"Exact Poisson limits are used for counts below {ind.exact_poisson_below:,} "
                      "(Byar's approximation from there), as the indicator's specification says.")
     if ind.annualised:
-        parts.append("Months, quarters and part-years are annualised: denominator × days in period ÷ 365.25.")
+        parts.append("Annualised: denominator × days in period ÷ 365.25 for every period (one rule, so months, "
+                     "quarters and years share a trend axis); a complete 365-day financial year is therefore "
+                     "0.99932 years and its rate 0.07% above count ÷ population (a 366-day year 0.21% below).")
     return " ".join(parts)
 
 
@@ -546,7 +548,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="NHS England Community Health Services / UCR statistics: UCR referrals per 100,000 population (published nationally from April 2026)",
             definition_year="2026-27",
             source="CSDS / BCHC UCR system (ucr_referral); GP registered population",
-            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised).",
+            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised). UCR periods run to the dataset's data end unless the load declares the extract's own (dataset_info data_end.ucr_referral): a lagging UCR extract without that declaration shows its missing latest month as no referrals.",
             deviations="National figures are monthly counts per 100,000 resident population; here rates are annualised (a month's value x 365.25 / days in the month) and use the GP registered population. To compare a monthly value with the national one, multiply by days in the month / 365.25. The national specification was not available to verify.",
         ),
         _ucr_response("median", 0.5),
@@ -578,7 +580,7 @@ MEASURES: tuple[Measure, ...] = (
             denominator=Events("patient", "birth_month", lambda r: r.care_home == "nursing", count="patients",
                                until="date_of_death"),
             numerator_text="Emergency admissions whose spell records admission from a care home, of people whose spine care-home setting is nursing",
-            denominator_text="People whose spine care-home setting is nursing, alive at any time in the period",
+            denominator_text="People whose latest spine care-home setting is nursing and who were alive on at least one day of the period (each counted once, whatever the number of days; no move-in or move-out dates, so not resident person-time)",
             unit="per_1000", multiplier=1000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
             definition="Local definition (no national equivalent)", definition_year="2024-25",
@@ -1044,7 +1046,7 @@ MEASURES: tuple[Measure, ...] = (
             numerator=Events("inpatient_spell", "admission_date",
                              _all(_emergency, lambda r: r.age < 19, lambda r: r.in_codes(r.primary_diagnosis, "cyp_ltc"))),
             denominator=Population(lambda r: r.age < 20),
-            numerator_text="Emergency admissions of people aged 0-18 with a primary diagnosis of asthma (J45-J46), diabetes (E10-E14) or epilepsy (G40-G41)",
+            numerator_text="Emergency admissions of children and young people under 19 (aged 0-18 in completed years at admission, NHS OF 2.3.ii's 'under 19s') with a primary diagnosis of asthma (J45-J46), diabetes (E10-E14) or epilepsy (G40-G41)",
             denominator_text="Registered population aged 0-19 (five-year bands)",
             unit="per_100k", multiplier=100_000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
