@@ -84,8 +84,8 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-BUILD_HINT = {"small": "30,000 people, about 1 minute", "medium": "500,000 people, a few minutes",
-              "full": "1.7 million people, about 5-10 minutes and 2-3 GB of memory"}
+BUILD_HINT = {"small": "30,000 people, about a minute", "medium": "500,000 people, a few minutes and 2 GB of memory",
+              "full": "1.7 million people, several minutes and about 5 GB of memory"}
 """What a newcomer is told while the demo builds (measured: docs/performance.md)."""
 
 

@@ -206,6 +206,27 @@ def register_commands(server: Flask) -> None:
             counts = refresh_all(conn, progress=_echo_progress, prepost_window=settings.prepost_window_months)
         click.echo(f"refreshed: {counts}")
 
+    @server.cli.group("db")
+    def db_group() -> None:
+        """Schema migrations (Alembic) of the stored tables; every load and refresh also runs them."""
+
+    @db_group.command("upgrade")
+    def db_upgrade() -> None:
+        """Upgrade the stored tables and the audit tables to the newest revision, keeping their rows."""
+        from data_loaders import migrate
+        from data_loaders.audit import audit_engine
+        from data_loaders.db import read_engine, write_transaction
+        from data_loaders.settings import load_settings
+
+        settings = load_settings()
+        with write_transaction(settings.database_url):  # upgrades first, atomically
+            pass
+        with audit_engine(settings.audit_url).begin() as conn:
+            migrate.upgrade(conn, "audit")
+            audit_rev = migrate.current(conn, "audit")
+        with read_engine(settings.database_url).connect() as conn:
+            click.echo(f"stored tables at {migrate.current(conn, 'stored')}; audit tables at {audit_rev}")
+
     @server.cli.group("user")
     def user_group() -> None:
         """Local accounts for AUTH_MODE=password (kept beside the audit log)."""

@@ -199,6 +199,12 @@ def neighbourhoods_of(locality: str) -> list[str]:
     return sorted(tree.loc[tree["locality"] == locality, "neighbourhood"].unique().tolist())
 
 
+def practice_names() -> dict[str, str]:
+    """Practice code -> name (reference data), shown beside codes in tables and downloads."""
+    tree = geography_tree()
+    return {str(c): str(n) for c, n in zip(tree["practice_code"], tree["practice_name"], strict=True) if n}
+
+
 def practices_of(locality: str) -> list[str]:
     tree = geography_tree()
     return sorted(tree.loc[tree["locality"] == locality, "practice_code"].unique().tolist())

@@ -37,7 +37,7 @@ def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str], exac
         abort(404, "No data for this selection")
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
-    table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs), ind)
+    table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs, data.practice_names()), ind)
     return files.csv_bytes(table) if fmt == "csv" else files.xlsx_bytes({ind.id: table})
 
 

@@ -117,5 +117,5 @@ def update_table(opened: int, _prev: int, _next: int, page: int | None, view: di
         return None, True, True, None
     ind, f, frame, nbs, prs = got
     table, has_prev, has_next = measure.section_table(ind, frame, f, trigger["period"], nbs, prs,
-                                                      trigger["section"], (page or 0) + step)
+                                                      trigger["section"], (page or 0) + step, data.practice_names())
     return table, not has_prev, not has_next, max((page or 0) + step, 0)

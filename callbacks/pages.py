@@ -42,6 +42,24 @@ def update_locality(locality_value: str | None, period_type: str | None) -> html
                             policy=data.policy())
 
 
+@callback(Output(ids.ALL_NEIGHBOURHOODS, "children"), Input(ids.ALL_NEIGHBOURHOODS_BUTTON, "n_clicks"),
+          State(ids.filter_id("period_type"), "value"), prevent_initial_call=True)
+def show_all_neighbourhoods(n_clicks: int | None, period_type: str | None) -> html.Div | None:
+    """The overview's rug of every neighbourhood: rendered only when asked for (it is wide)."""
+    if not n_clicks:
+        return None
+    f = _filters(None, period_type)
+    if (problem := _problem(f, "/locality")) is not None:
+        return problem
+    tree = data.geography_tree()
+    order = {loc: i for i, loc in enumerate(flt.GEOGRAPHIES)}
+    tree = tree.assign(_o=tree["locality"].map(order)).sort_values(["_o", "neighbourhood"])
+    nbs = list(dict.fromkeys(tree["neighbourhood"].dropna().astype(str)))
+    return locality.all_neighbourhoods(data.display_results(geography_level="neighbourhood", breakdown="none"),
+                                       data.display_results(geography_level="bsol", breakdown="none"),
+                                       f.period_type, nbs)
+
+
 @callback(Output(ids.INEQ_CONTENT, "children"),
           Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"))
 def update_inequalities(locality_value: str | None, period_type: str | None) -> html.Div:

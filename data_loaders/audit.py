@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, insert, select
 
 from data_loaders.dialect import make_engine
-from data_loaders.tables import audit_log, audit_metadata
+from data_loaders.migrate import upgrade
+from data_loaders.tables import audit_log
 
 AUDIT_COLUMNS = [c.name for c in audit_log.columns]
 _engines: dict[str, Engine] = {}
@@ -36,10 +37,11 @@ def audit_engine(url: str) -> Engine:
     return engine
 
 
-def _ensure_table(conn: Connection) -> None:
+def ensure_audit_tables(conn: Connection) -> None:
+    """The audit chain upgraded on this database, once per process (sign-ins must stay cheap)."""
     key = str(conn.engine.url)
     if key not in _ready:
-        audit_metadata.create_all(conn, checkfirst=True)
+        upgrade(conn, "audit")  # Alembic: the audit chain
         _ready.add(key)
 
 
@@ -54,12 +56,12 @@ def record(target: str | Engine | Connection, user: str | None, role: str | None
         "detail": json.dumps(dict(detail or {}), default=str, sort_keys=True),
     }
     if isinstance(target, Connection):
-        _ensure_table(target)
+        ensure_audit_tables(target)
         target.execute(insert(audit_log).values(**values))
         return
     engine = audit_engine(target) if isinstance(target, str) else target
     with engine.begin() as conn:
-        _ensure_table(conn)
+        ensure_audit_tables(conn)
         conn.execute(insert(audit_log).values(**values))
 
 

@@ -28,10 +28,19 @@ from sqlalchemy import (
 )
 
 from data_loaders.dialect import database_file, file_url, flush_to_file, make_engine, stored_columns
-from data_loaders.tables import dataset_info, metadata
+from data_loaders.tables import dataset_info
 
 __all__ = ["data_version", "database_exists", "database_file", "ensure_derived_table", "make_engine",
            "read_dataset_info", "read_engine", "remove_stale_copies", "stamped_version", "write_transaction"]
+
+
+def migrate_schema(conn: Connection) -> None:
+    """Every write starts here: stored tables upgraded by their Alembic migrations (rows kept),
+    derived tables created if missing (the refresh rebuilds them): data_loaders.migrate."""
+    from data_loaders import migrate
+
+    migrate.upgrade(conn, "stored")
+    migrate.create_derived(conn)
 
 
 def ensure_derived_table(conn: Connection, derived: Table) -> None:
@@ -87,7 +96,7 @@ def write_transaction(url: str) -> Iterator[Connection]:
         engine = make_engine(url)
         try:
             with engine.begin() as conn:
-                metadata.create_all(conn)
+                migrate_schema(conn)
                 yield conn
                 _stamp(conn)
         finally:
@@ -101,7 +110,7 @@ def write_transaction(url: str) -> Iterator[Connection]:
         engine = make_engine(file_url(url, work))
         try:
             with engine.begin() as conn:
-                metadata.create_all(conn)
+                migrate_schema(conn)
                 yield conn
                 _stamp(conn)
             with engine.connect() as conn:

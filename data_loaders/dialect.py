@@ -142,6 +142,21 @@ def driver_connection(conn: Connection) -> Any:
     return raw
 
 
+# ------------------------------------------------------------------------------ migrations
+def register_migration_engines() -> None:
+    """Alembic knows PostgreSQL and SQLite; DuckDB needs an implementation class named for it
+    (its DDL is PostgreSQL-like, so Alembic's default one serves)."""
+    from alembic.ddl.impl import DefaultImpl, _impls
+
+    if "duckdb" not in _impls:  # defining the subclass registers it under its __dialect__
+        type("DuckDBImpl", (DefaultImpl,), {"__dialect__": "duckdb", "transactional_ddl": True})
+
+
+def needs_batch_alter(conn: Connection) -> bool:
+    """SQLite cannot ALTER most column properties: Alembic rebuilds the table (batch mode) there."""
+    return conn.dialect.name == "sqlite"
+
+
 # ------------------------------------------------------------------------------ SQL that differs
 class add_months(FunctionElement):  # noqa: N801 (used like a SQL function)
     """``col + n calendar months``, clipped to month end (31 Aug - 6 months = 29 Feb), keeping the

@@ -7,10 +7,11 @@ from dash import html
 
 from layouts import components, grids, ids, views
 from layouts import filters as flt
+from metrics import dimensions
 from metrics.catalogue import INDICATORS
 from metrics.disclosure import DisclosurePolicy
 
-SHORT_IMD = {"Q1 (most deprived)": "Q1 most deprived", "Q5 (least deprived)": "Q5 least deprived"}
+SHORT_IMD = {label: label.replace("(", "").replace(")", "") for label in dimensions.IMD_GROUPS if "(" in label}
 
 
 def layout(**query: str) -> html.Div:

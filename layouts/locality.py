@@ -24,7 +24,15 @@ def layout(**query: str) -> html.Div:
     page = components.filtered_page(
         "locality", "Locality view",
         "Every measure for each locality against BSol (the overview), or for one locality with its "
-        "neighbourhoods. Your choice of locality carries to every page.", f, "/locality", ids.LOCALITY_CONTENT)
+        "neighbourhoods. Your choice of locality carries to every page.", f, "/locality", ids.LOCALITY_CONTENT,
+        extra=[html.Section([
+            html.H2("Every neighbourhood against BSol"),
+            html.P("The overview's rug for every neighbourhood of BSol, grouped by locality (a wide table: scroll it "
+                   "sideways, or with the arrow keys once it has focus). Built when asked for.", className="muted"),
+            html.Button("Show every neighbourhood", id=ids.ALL_NEIGHBOURHOODS_BUTTON, n_clicks=0, type="button",
+                        className="button secondary"),
+            dcc.Loading(html.Div(id=ids.ALL_NEIGHBOURHOODS), type="dot"),
+        ], className="panel", id="every-neighbourhood")])
     page.children.insert(3, pack)
     return page
 
@@ -54,6 +62,17 @@ def overview(loc_frame: pd.DataFrame, bsol_frame: pd.DataFrame, period_type: str
         html.Div(grids.grid_table(rows, columns, "Localities by indicator: latest value compared with BSol", "BSol",
                                   column_labels=labels), id="tartan-rug"),
     ])
+
+
+def all_neighbourhoods(nb_frame: pd.DataFrame, bsol_frame: pd.DataFrame, period_type: str | None,
+                       neighbourhoods: list[str]) -> html.Div:
+    """Neighbourhoods (columns, grouped by locality) by measures, each cell against BSol (issue 13)."""
+    if not neighbourhoods:
+        return html.Div(html.P("No neighbourhoods found.", className="muted"))
+    rows = views.matrix(nb_frame, bsol_frame, list(INDICATORS), period_type, "geography")
+    return html.Div([grids.legend("BSol"),
+                     grids.grid_table(rows, neighbourhoods, f"Every neighbourhood ({len(neighbourhoods)}) by indicator: "
+                                      "latest value compared with BSol", "BSol")], id="neighbourhood-rug")
 
 
 def content(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow], f: flt.Filters,

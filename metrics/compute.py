@@ -38,11 +38,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
+from data_loaders.calendar import DATA_START
 from data_loaders.db import ensure_derived_table
 from data_loaders.dialect import add_months, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
-from metrics import disclosure, stats
+from metrics import clustered, disclosure, stats
 from metrics.catalogue import (
     BANDED_AGGREGATIONS,
     INDICATORS,
@@ -55,19 +56,12 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
-from metrics.dimensions import BREAKDOWN_KEYS, ROLLING_MONTHS
+from metrics.dimensions import AGE_BANDS, BREAKDOWN_KEYS, IMD_LABELS, ROLLING_MONTHS, SEX_LABELS
 
-DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
 BREAKDOWN_DIMS = BREAKDOWN_KEYS  # metrics/dimensions.py
 DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
-AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
-IMD_LABELS = {
-    "1": "Q1 (most deprived)", "2": "Q2", "3": "Q3", "4": "Q4", "5": "Q5 (least deprived)",
-    "0": "Unknown", "Unknown": "Unknown",
-}
-SEX_LABELS = {"F": "Female", "M": "Male", "U": "Unknown"}
 
 T = EXTRACT_TABLES
 patient_t, practice_t, lsoa_t = T["patient"], T["practice"], T["lsoa"]
@@ -960,6 +954,9 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
                                   periods_by_end[ind_end], std)
         frame["provisional"] = _provisional(frame, ind, ends)
+        frame["clustered"] = False
+        if clustered.applies(ind):  # caseload rates: person-clustered limits on the area rows
+            frame, frame["clustered"] = clustered.apply(conn, frame, ind, periods_by_end[ind_end], ind_end)
         frames.append(frame)
         combine[ind.id] = round(time.perf_counter() - started, 4)
     # One row order whatever the engine returned, so order-dependent choices (e.g. which
@@ -972,6 +969,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
     has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
+    method = method.where(~results["clustered"].astype(bool), stats.CLUSTERED_METHOD)
     results["interval_method"] = method.where(has_interval, None)
     results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
     ends = pd.to_datetime(results["period_end"])

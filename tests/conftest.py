@@ -61,6 +61,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if "pg_url" in names:
             item.add_marker(pytest.mark.postgres)
+        # Under pytest-xdist (--dist loadgroup) a file's tests stay on one worker, so its module
+        # fixtures are built once; every browser test shares one group (dash_duo serves on :8050).
+        group = "browser" if item.get_closest_marker("browser") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 # --------------------------------------------------------------------------- PostgreSQL

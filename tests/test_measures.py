@@ -621,9 +621,16 @@ def test_poisson_ci_for_rates_is_exact_below_ten(kat: pd.DataFrame) -> None:
     assert (lo, hi) == pytest.approx((0.618672, 8.767273), abs=1e-5)
     r = one(kat, "m04_care_home_admissions_65", FY)   # 3 / (6000 x Y91) x 1e5
     assert _ci(r) == pytest.approx((lo / (6000 * Y91) * 1e5, hi / (6000 * Y91) * 1e5), rel=1e-9)
-    r = one(kat, "m02_caseload_emergency_admissions", APR)   # 1 admission / 60 person-days
+    # 1 admission / 60 person-days (pat_a, pat_e: both female). The area row is person-clustered
+    # (tests/test_clustered.py); breakdown groups keep the Poisson interval.
+    r = one(kat, "m02_caseload_emergency_admissions", APR, breakdown="sex", group="Female")
     lo1, hi1 = exact_poisson(1)
     assert _ci(r) == pytest.approx((lo1 / (60 / 365.25), hi1 / (60 / 365.25)), rel=1e-9)
+    # the BSol row: y = (1, 0), t = (30, 30) days, R = 1/60 a day; residuals 1/2, -1/2; sandwich
+    # se(log R) = sqrt(2/1 x (1/4 + 1/4)) / 1 = 1, limits R exp(-/+ 1.96)
+    r = one(kat, "m02_caseload_emergency_admissions", APR)
+    rate = 365.25 / 60
+    assert _ci(r) == pytest.approx((rate * math.exp(-1.959963984540054), rate * math.exp(1.959963984540054)), rel=1e-9)
     r = one(kat, "m11_hypertension_detection", FY)     # register 4 / expected 6, CI on the register count
     lo4, hi4 = exact_poisson(4)
     assert _ci(r) == pytest.approx((lo4 / 6 * 100, hi4 / 6 * 100), rel=1e-9)

@@ -164,6 +164,35 @@ def test_downloads_have_no_small_counts(kat_app: Any) -> None:
                 assert not pd.to_numeric(below["Value"], errors="coerce").between(1, 7).any()
 
 
+def test_practice_names_beside_codes_in_downloads_and_tables(kat_app: Any) -> None:
+    """kat_data: Y90001 is "Practice One" (East). The download names it beside its code, and the
+    practices table behind the measure page does too; other areas have no practice name."""
+    from callbacks import measure as measure_cb
+
+    client = kat_app.server.test_client()
+    response = client.get("/download/measure/m19_gp_same_day.csv?locality=East&period_type=month&period=2024-04")
+    assert response.status_code == 200, response.data[:200]
+    table = pd.read_csv(io.StringIO(response.data.decode("utf-8-sig")), dtype=str, keep_default_na=False)
+    practices = table[table["Level"] == "Practice"]
+    assert set(zip(practices["Area"], practices["Practice name"], strict=True)) == {("Y90001", "Practice One")}
+    assert set(table.loc[table["Level"] != "Practice", "Practice name"]) == {""}
+    view = {"locality": "East", "period_type": "month", "period": "2024-04", "breakdown": "sex"}
+    trigger = {"type": "table-open", "section": "practices", "period": "2024-04"}
+    body, *_ = measure_cb.update_table(1, 0, 0, None, view, "m19_gp_same_day", trigger)
+    text = _text(body)
+    assert "Practice One" in text and "Y90001" in text
+
+
+def test_every_neighbourhood_rug_on_demand(kat_app: Any) -> None:
+    """kat_data has two neighbourhoods, East One (East) and Solihull One: both are columns, East first."""
+    from callbacks import pages
+
+    assert pages.show_all_neighbourhoods(0, None) is None  # nothing until asked for
+    rug = _text(pages.show_all_neighbourhoods(1, "financial_year"))
+    assert "Every neighbourhood (2)" in rug and rug.index("East One") < rug.index("Solihull One")
+    _assert_no_patient_data(rug)
+
+
 def _as_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch, role: str) -> None:
     """Everyone has `role` (AUTH_MODE=none with BSOL_DEFAULT_ROLE=role; access.py reads it per request)."""
     from dataclasses import replace

@@ -137,3 +137,51 @@ def test_settings_are_read_only_at_the_edges(package: str) -> None:
     assert not problems, "settings read below the edges (docs/design.md):\n" + "\n".join(problems)
     done = {p for p in PENDING if p.startswith(package + "/")} - pending
     assert not done, f"no longer reading settings: take them off PENDING: {sorted(done)}"
+
+
+# --------------------------------------------------------------------------- vocabulary once
+# Each of these is defined in one module; a second definition elsewhere fails (issue 11: the copies
+# had drifted). Importing the name is fine; assigning it, or defining the helper again, is not.
+VOCABULARY_HOME = {"DATA_START": "data_loaders/calendar.py", "add_months": "data_loaders/calendar.py",
+                   "_add_months": "data_loaders/calendar.py", "IMD_LABELS": "metrics/dimensions.py",
+                   "SEX_LABELS": "metrics/dimensions.py", "AGE_BANDS": "metrics/dimensions.py",
+                   "ETHNIC_GROUPS": "data_loaders/extracts.py"}
+# Group labels written out as text: only their home may spell them.
+LABEL_HOME = {"Q1 (most deprived)": "metrics/dimensions.py", "Q5 (least deprived)": "metrics/dimensions.py",
+              "Female": "metrics/dimensions.py", "15-44": "metrics/dimensions.py", "85+": "metrics/dimensions.py"}
+APP_PACKAGES = ("data_loaders", "metrics", "exports", "layouts", "callbacks")
+
+
+def vocabulary_copies(rel: str, source: str) -> list[str]:
+    """A definition (module-level assignment or def) of a vocabulary name, or a group label spelt
+    out, outside its home."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Assign):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names = [node.target.id]
+        elif isinstance(node, ast.FunctionDef):
+            names = [node.name]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and LABEL_HOME.get(node.value, rel) != rel:
+            found.append((node.lineno, f"spells the label {node.value!r} (use {LABEL_HOME[node.value]})"))
+        for name in names:
+            if VOCABULARY_HOME.get(name, rel) != rel:
+                found.append((node.lineno, f"defines {name} again (it lives in {VOCABULARY_HOME[name]})"))
+    return [f"{rel}:{line} {what}" for line, what in sorted(found)]
+
+
+def test_the_vocabulary_checker_sees_copies() -> None:
+    source = "DATA_START = 1\ndef _add_months(d, m):\n    return d\nX = {'F': 'Female'}\nfrom a import SEX_LABELS\n"
+    assert vocabulary_copies("exports/fake.py", source) == [
+        "exports/fake.py:1 defines DATA_START again (it lives in data_loaders/calendar.py)",
+        "exports/fake.py:2 defines _add_months again (it lives in data_loaders/calendar.py)",
+        "exports/fake.py:4 spells the label 'Female' (use metrics/dimensions.py)"]
+    assert vocabulary_copies("data_loaders/calendar.py", "DATA_START = 1\n") == []
+
+
+def test_vocabulary_is_defined_once() -> None:
+    problems = [m for package in APP_PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
+                for m in vocabulary_copies(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))]
+    assert not problems, "a second definition of shared vocabulary:\n" + "\n".join(problems)

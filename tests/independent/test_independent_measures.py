@@ -20,10 +20,14 @@ from tests.independent.expected import Expected, expected, m16_cells
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = expected()
-CELLS = {f"m16_acsc_chronic|{'|'.join(key)}": want for key, want in m16_cells().items()}
+CELLS = {"|".join(key): want for key, want in m16_cells().items()}
 # Fixed in the app (i9m): the P1/P2 discharge splits apply BCF 2025-26's adult (18+) rule as
-# m06_all_* does, and m16 applies the CCG OIS 2.6 filters; no case is on record as a discrepancy.
-DISCREPANCIES: dict[str, str] = {}
+# m06_all_* does, and m16 applies the CCG OIS 2.6 filters. Still open: m16's ratio by practice.
+NO_ISR = (
+    "docs/measures.md (main 5e7d24d): 'The BCF 2023-25 template's indirectly standardised ratio by practice is "
+    "not offered yet' - no m16_acsc_chronic_isr rows are stored."
+)
+DISCREPANCIES: dict[str, str] = dict.fromkeys([k for k in CELLS if k.startswith("m16_acsc_chronic_isr|")], NO_ISR)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,7 @@ def test_matches_the_independent_calculation(stored: pd.DataFrame, indicator: st
 
 @pytest.mark.parametrize("cell", _cases(CELLS))
 def test_breakdown_and_practice_cells(results: pd.DataFrame, cell: str) -> None:
-    """Cells keyed indicator|level|geography|breakdown|group (m16 by sex and by practice)."""
+    """Cells keyed indicator|level|geography|breakdown|group (m16 by sex and by practice; its ratio by practice)."""
     indicator, level, geography, breakdown, group = cell.split("|")
     rows = results[(results.indicator_id == indicator) & (results.geography_level == level)
                    & (results.geography == geography) & (results.breakdown == breakdown) & (results.group == group)]
