@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
+from data_loaders.calendar import DATA_START
 from data_loaders.db import read_engine, write_transaction
 from data_loaders.load import load_frames
 from data_loaders.reference import load_reference
@@ -24,7 +25,7 @@ from metrics import prepost as pp
 from metrics.disclosure import DisclosureRule
 from metrics.pipeline import set_dataset_info
 from tests.conftest import BACKENDS, TemplateDb
-from tests.prepost_data import DATA_END, DATA_START, frames
+from tests.prepost_data import DATA_END, frames
 
 YEAR = 365.25
 
