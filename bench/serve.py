@@ -92,7 +92,8 @@ def _start(data_dir: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "BSOL_DATA_DIR": data_dir}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
-         "--timeout", "300", "app:server"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--timeout", "300", "app:server"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab") if (log := os.environ.get("BENCH_SERVE_LOG")) else subprocess.DEVNULL)  # noqa: SIM115
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -116,7 +117,11 @@ def _worker_peak_mb(proc: subprocess.Popen) -> list[float]:
 def _post(session: requests.Session, url: str, payload: dict) -> tuple[float, int, int]:
     """Round trip, response bytes and HTTP status (errors are counted, not fatal: they are findings)."""
     started = time.perf_counter()
-    r = session.post(url, json=payload, timeout=300)
+    try:
+        r = session.post(url, json=payload, timeout=300)
+    except requests.ConnectionError:  # a kept-alive connection the server had just closed: send again
+        started = time.perf_counter()
+        r = session.post(url, json=payload, timeout=300)
     return time.perf_counter() - started, len(r.content), r.status_code
 
 
