@@ -14,6 +14,7 @@ import cli
 from caching import cache
 from callbacks.faults import on_callback_error
 from data_loaders.settings import load_settings
+from metrics.disclosure import POLICY_KEY, DisclosurePolicy
 
 
 def create_app() -> Dash:
@@ -27,6 +28,8 @@ def create_app() -> Dash:
         suppress_callback_exceptions=False,
         on_error=on_callback_error,
     )
+    # The disclosure policy, resolved once here and read by every output (callbacks.data.policy).
+    app.server.config[POLICY_KEY] = DisclosurePolicy.from_settings(settings)
     cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache",
                                        "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout})
     access.init_app(app.server, settings.auth, lambda: set(app.callback_map))
@@ -42,6 +45,7 @@ def create_app() -> Dash:
 
     register_routes(app.server)
     app.server.teardown_request(data.close_request_connection)
+    app.server.before_request(data.refuse_stale_results)
 
     cli.register_commands(app.server)
     auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)
@@ -64,7 +68,8 @@ def main() -> None:
     settings = load_settings()
     if not database_exists(settings.database_url):
         print(f"No data loaded yet: building the {settings.demo_size} synthetic demo dataset…", flush=True)
-        build_demo(settings.database_url, size=settings.demo_size, progress=lambda m: print(f"  {m}", flush=True))
+        build_demo(settings.database_url, size=settings.demo_size, progress=lambda m: print(f"  {m}", flush=True),
+                   policy=DisclosurePolicy.from_settings(settings))
     print(f"Serving on http://{settings.host}:{settings.port}/", flush=True)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 
 import pandas as pd
-from flask import has_request_context, request
+from flask import Response, has_request_context, jsonify, request
 from sqlalchemy import Connection
 
 from caching import cache
@@ -25,11 +25,40 @@ from data_loaders.settings import load_settings
 from metrics import quality as quality_mod
 from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
-from metrics.disclosure import Col, Kind, configured_rule, protect
+from metrics.disclosure import Col, DisclosurePolicy, Kind, protect, stale_policy
 
 
 def _url() -> str:
     return load_settings().database_url
+
+
+def policy() -> DisclosurePolicy:
+    """The app's disclosure policy (set at start-up from the settings; passed to every output)."""
+    from layouts.components import page_policy
+
+    return page_policy()
+
+
+def stale_results() -> str | None:
+    """Why the stored results cannot be served under the app's policy (None: they can)."""
+    info = dataset_info()
+    if not info:
+        return None  # nothing loaded: the pages say so themselves
+    return stale_policy(info, policy())
+
+
+def refuse_stale_results() -> Response | None:
+    """before_request: data routes refuse stored flags worked out under another policy (run refresh)."""
+    from access import DASH_CALLBACK_PATH
+
+    if not request.path.startswith(("/download", DASH_CALLBACK_PATH)):
+        return None
+    problem = stale_results()
+    if problem is None:
+        return None
+    response = jsonify({"error": problem})
+    response.status_code = 503
+    return response
 
 
 _PINNED = "bsol.read_connection"
@@ -84,7 +113,7 @@ def _results(version_key: str, indicator_ids: tuple[str, ...] | None, period_typ
     with _reader() as conn:
         frame = results.read_results(conn, list(indicator_ids) if indicator_ids else None, period_type,
                                      geography_level, list(geographies) if geographies else None, breakdown)
-    return results.for_display(frame)
+    return results.for_display(frame, policy())
 
 
 def exact_results(indicator_ids: list[str], period_type: str | None = None) -> pd.DataFrame:
@@ -124,7 +153,7 @@ def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
     if exact.empty:
         return None
     exact = exact.sort_values("period_start", ignore_index=True)
-    return results.spc_frame(exact, ind), results.spc_summary(exact, ind)
+    return results.spc_frame(exact, ind, policy()), results.spc_summary(exact, ind)
 
 
 def spc_chart(indicator_id: str, level: str, geography: str,
@@ -137,7 +166,7 @@ def spc_chart(indicator_id: str, level: str, geography: str,
 def _scorecard(version_key: str, level: str, geography: str, period_type: str | None) -> list[dict[str, object]]:
     # Cached as plain dicts: Indicator holds lambdas (filters), which cannot be pickled.
     with _reader() as conn:
-        rows = results.scorecard(conn, level, geography, period_type)
+        rows = results.scorecard(conn, level, geography, period_type, policy())
     return [{f.name: (r.indicator.id if f.name == "indicator" else getattr(r, f.name)) for f in fields(r)}
             for r in rows]
 
@@ -205,14 +234,14 @@ def completeness() -> list[quality_mod.Completeness]:
 
 def completeness_display() -> pd.DataFrame:
     """Completeness of the patient spine through the disclosure policy (metrics.quality)."""
-    return quality_mod.completeness_for_display(completeness(), configured_rule())
+    return quality_mod.completeness_for_display(completeness(), policy())
 
 
 def rows_display(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """A table of row counts (source coverage, load log) with its counts under the policy."""
     if frame.empty or column not in frame:
         return frame
-    return protect(frame, {column: Col(Kind.DETAIL)}, configured_rule()).drop(columns="suppressed")
+    return protect(frame, {column: Col(Kind.DETAIL)}, policy()).drop(columns="suppressed")
 
 
 def load_log() -> pd.DataFrame:
@@ -251,7 +280,7 @@ def build_pack(place: str, period: str | None = None) -> bytes | None:
     if not database_exists(_url()):
         return None
     with _reader() as conn:
-        return pack.build_pack(conn, place, period)
+        return pack.build_pack(conn, place, period, rule=policy())
 
 
 @cache.memoize()
@@ -261,7 +290,7 @@ def _prepost(version_key: str, cohort: str, window: int) -> pd.DataFrame:
     if not database_exists(_url()):
         return pd.DataFrame()
     with _reader() as conn:
-        return prepost.for_display(prepost.read_prepost(conn, cohort, window))
+        return prepost.for_display(prepost.read_prepost(conn, cohort, window), policy())
 
 
 def prepost_display(cohort: str = "pilot", window: int = 6) -> pd.DataFrame:
@@ -292,7 +321,8 @@ def _caseload_profile(version_key: str, scope: str, cohort: str) -> pd.DataFrame
         return pd.DataFrame()
     _label, frm, to = prepost.COHORT_PRESETS[cohort]
     with _reader() as conn:
-        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to))
+        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to),
+                                           policy())
 
 
 def caseload_profile_display(scope: str = "BSol", cohort: str = "pilot") -> pd.DataFrame:
@@ -312,7 +342,8 @@ def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, 
     total = flow[flow["int_team_code"] == prepost.TOTAL_CODE]
     if total.empty:
         return {}
-    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"})
+    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"},
+                                    policy())
 
 
 def cohort_flow_total(cohort: str = "pilot", window: int = 6) -> dict[str, float]:

@@ -433,7 +433,7 @@ def read_pack_data(conn: Connection, place: str, period: str | None = None,
     """Read only what the pack shows; apply the disclosure rule to all of it."""
     scope = get_scope(place)
     pack_period = resolve_period(conn, period)
-    rule = rule or disclosure.configured_rule()
+    rule = rule or disclosure.DEFAULT_RULE
     hoods = _neighbourhoods(conn, scope)
     names = sorted({g for _, g in scope.areas} | set(hoods["neighbourhood"]))
     current = results.read_results(conn, period_type=pack_period.period_type, period=pack_period.label,

@@ -208,8 +208,16 @@ def lazy_table(section: str, period: str, summary: str = "Show the figures behin
     ], className="chart-table")
 
 
+def page_policy() -> disclosure.DisclosurePolicy:
+    """The policy the app resolved from its settings at start-up (the documented one outside an app)."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get(disclosure.POLICY_KEY, disclosure.DEFAULT_RULE) if has_app_context() \
+        else disclosure.DEFAULT_RULE
+
+
 def suppression_legend() -> html.P:
-    rule = disclosure.configured_rule()
+    rule = page_policy()
     return html.P([html.Span(SUPPRESSED, className="legend-swatch swatch-suppressed"),
                    f" Suppressed: fewer than {rule.max_suppressed + 1} people or events (or a directly standardised"
                    f" rate on fewer than {rule.min_dsr_count} events), or hidden so that a suppressed figure cannot"

@@ -250,7 +250,7 @@ def download_tables(frame: pd.DataFrame, sel: Selection, label: str) -> dict[str
     notes = pd.DataFrame({"Note": [
         f"Pre/post INT analysis: {label}; cohort {cohort_label}; {sel.window} months before and after joining.",
         "The Total row is every INT in BSol, each person counted once at their first start.",
-        "Disclosure control: " + disclosure.describe(disclosure.configured_rule()),
+        "Disclosure control: " + disclosure.describe(components.page_policy()),
         "Rate ratio = post rate / pre rate per person-year alive; 95% CI clustered by person (high users are "
         "over-dispersed).",
         "Caution: " + pp.RTM_CAUTION,

@@ -827,7 +827,7 @@ def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosurePolicy
     """The caseload profile through the one disclosure function: caseload or population groups of
     1-7 hidden with their shares and indices (and, since the groups of a breakdown add up to the
     shown total, the next smallest group too); counts rounded; shares and indices from rounded counts."""
-    rule = rule or disclosure.configured_rule()
+    rule = rule or disclosure.DEFAULT_RULE
     if profile.empty:
         return profile.assign(suppressed=pd.Series(dtype=bool))
     frame = profile.copy()
@@ -1022,7 +1022,7 @@ def for_display(frame: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = 
     rounded counts (``_prepost_derive``), so a displayed table adds up and cannot be inverted; e.g.
     East INT's care packages (8 -> 3) show as 10 -> [c]. The exact table needs ``--exact``.
     """
-    rule = rule or disclosure.configured_rule()
+    rule = rule or disclosure.DEFAULT_RULE
     out = frame.copy()
     if out.empty:
         return out.assign(suppressed=pd.Series(dtype=bool))
@@ -1041,7 +1041,7 @@ FLOW_PARTS = ("pre_before_data", "post_incomplete", "died_before_index", "includ
 def flow_for_display(flow: Mapping[str, float], rule: disclosure.DisclosurePolicy | None = None) -> dict[str, float]:
     """One team's (or the Total's) cohort flow as it may be shown: counts of 1-7 hidden (NaN), the
     parts that add up to ``in_cohort_dates`` given a complementary cell, the rest rounded."""
-    rule = rule or disclosure.configured_rule()
+    rule = rule or disclosure.DEFAULT_RULE
     frame = pd.DataFrame({"step": list(flow), "n": [float(v) for v in flow.values()]})
     frame["_set"] = [("parts" if k in FLOW_PARTS else f"#{k}") for k in frame["step"]]
     shown = protect_frame(frame, {"n": disclosure.Kind.COUNT}, rule, sets=[["_set"]], size="n")
