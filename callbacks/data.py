@@ -153,7 +153,7 @@ def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
     if exact.empty:
         return None
     exact = exact.sort_values("period_start", ignore_index=True)
-    return results.spc_frame(exact, ind, policy()), results.spc_summary(exact, ind)
+    return results.spc_frame(exact, ind, policy()), results.spc_summary(results.for_display(exact, policy()), ind)
 
 
 def spc_chart(indicator_id: str, level: str, geography: str,

@@ -19,10 +19,15 @@ The rule (NHS Digital HES/ECDS analysis guide, as used locally; ``DisclosurePoli
 * Directly standardised rates on fewer than ``min_dsr_count`` (10) events are not shown (OHID rule).
 * Means and medians of 1-7 people are hidden (their count of people is their basis). A total of
   person values (e.g. the sum of delay days behind a mean) is never shown: total / mean = people.
+* SPC centre lines and limits (``metrics.results.spc_frame``) and SII/RII (``metrics.inequality``)
+  are computed from the controlled values, never the exact ones: mean x n of exact monthly values is
+  the exact total, and a short segment's mean and limits give its points back.
 * Secondary (complementary) suppression (``complementary``): in every set of cells that adds up to a
   shown total (the breakdown groups of one area; the areas of one parent; the months of a quarter
   and the quarters of a year, for event counts) no set is left with exactly one hidden cell; the
-  smallest other cell is hidden too, deterministically (ties by key), until no set changes.
+  smallest other cell is hidden too, deterministically (ties by key), until no set changes; with
+  the policy, also no set whose two or more hidden cells interval arithmetic on the rounded total
+  and parts pins to one value (``pinned_sets``).
 
 Stored results keep exact values; the ``suppressed`` flag stored with them includes the secondary
 suppression, worked out at refresh over all cells (a page only ever sees some of them).
@@ -123,7 +128,9 @@ def describe(rule: DisclosurePolicy) -> str:
             f"worked out from a total, the next smallest cell too; other counts are rounded to the nearest "
             f"{rule.rounding}, and rates, percentages and intervals are calculated from the rounded counts; "
             f"directly standardised rates on fewer than {rule.min_dsr_count} events and means of fewer than "
-            f"{rule.max_suppressed + 1} people are not shown.")
+            f"{rule.max_suppressed + 1} people are not shown. SPC centre lines and process limits and the slope "
+            f"and relative indices of inequality are calculated from the figures as shown (hidden points left "
+            f"out), so they cannot give an exact count back.")
 
 
 class Kind(Enum):

@@ -43,7 +43,7 @@ def refresh_all(conn: Connection, progress: Progress | None = None,
     measures_s = time.perf_counter() - started
     if progress:
         progress("inequality (slope index, PHE simulation)")
-    counts["inequality_result"] = refresh_inequality(conn)
+    counts["inequality_result"] = refresh_inequality(conn, policy)
     inequality_s = time.perf_counter() - started - measures_s
     counts["prepost_result"] = refresh_prepost(conn)
     if timings is not None:

@@ -86,17 +86,20 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
               rule: disclosure.DisclosureRule | None = None) -> pd.DataFrame:
     """XmR chart for one series of EXACT stored rows (oldest first), safe to show.
 
-    Why here: limits must come from exact values (not display-rounded ones) and must not let
-    anyone recover a hidden point, so suppressed points are gaps excluded from every calculation,
-    the ``value`` column is replaced by the displayed values, and the limit and centre lines are
-    rounded to the indicator's display precision. Rebases come from the catalogue (``spc_rebase``).
+    Disclosure rule (README "Disclosure control"): the centre line and process limits are
+    computed from the CONTROLLED values -- the shown points, derived from rounded counts, with
+    hidden points as gaps excluded from every calculation. Why: lines from exact values give the
+    exact values back (mean x n = the exact total; with the limits, mean +- 2.66 x the mean moving
+    range, a short segment's points), so they would undo the rounding; lines from the shown points
+    carry nothing the points do not. The lines are rounded to the indicator's display precision.
+    Rebases come from the catalogue (``spc_rebase``).
     """
-    exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
-    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
+    shown = for_display(series.reset_index(drop=True), rule)
+    values = shown["value"].astype(float).where(~shown["suppressed"].astype(bool))
+    frame = spc.xmr(values.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
                     polarity=indicator.polarity.value, target=indicator.target,
                     rebase=indicator.spc_rebase or None)
-    shown = for_display(series.reset_index(drop=True), rule)
-    frame["value"] = shown["value"].astype(float).where(~shown["suppressed"].astype(bool)).to_numpy()
+    frame["value"] = values.to_numpy()
     frame[spc.LINE_COLUMNS[1:]] = frame[spc.LINE_COLUMNS[1:]].astype(float).round(indicator.decimals)
     frame["mean"] = frame["mean"].astype(float).round(indicator.decimals)
     frame["mr"] = np.nan  # moving ranges would difference the exact values: never shown
@@ -105,9 +108,10 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
 
 
 def spc_summary(series: pd.DataFrame, indicator: Indicator) -> spc.SpcSummary:
-    """Variation/assurance icons from EXACT stored rows (suppressed points are gaps)."""
-    exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
-    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
+    """Variation/assurance icons from DISPLAYED rows (``for_display``; suppressed points are gaps),
+    the same controlled values as the chart's lines (``spc_frame``)."""
+    shown = series["value"].astype(float).where(~series["suppressed"].astype(bool))
+    frame = spc.xmr(shown.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
                     polarity=indicator.polarity.value, target=indicator.target,
                     rebase=indicator.spc_rebase or None)
     return spc.summarise(frame, polarity=indicator.polarity.value, target=indicator.target)
@@ -125,15 +129,12 @@ def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = 
         sub = frame[(frame.indicator_id == ind.id) & (frame.period_type == ptype)]
         local = sub[(sub.geography_level == geography_level) & (sub.geography == geography)].sort_values("period_start")
         bsol = sub[sub.geography_level == "bsol"].set_index("period")
-        mine = exact[(exact.indicator_id == ind.id) & (exact.period_type == ptype)
-                     & (exact.geography_level == geography_level) & (exact.geography == geography)]
-        rows.append(_scorecard_row(ind, local, bsol, geography_level, mine.sort_values("period_start")))
+        rows.append(_scorecard_row(ind, local, bsol, geography_level))
     return rows
 
 
-def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
-                   exact: pd.DataFrame | None = None) -> ScorecardRow:
-    """One scorecard row from displayed rows; SPC icons from the exact rows when given."""
+def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str) -> ScorecardRow:
+    """One scorecard row from displayed rows (SPC icons too: the chart's controlled values)."""
     if local.empty:
         return ScorecardRow(ind, None, None, None, None, False, "not compared", "", None, None,
                             "No data for this selection", False, [], [])
@@ -151,7 +152,7 @@ def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, leve
         stats.compare_with_benchmark(value, lower, upper, benchmark, ind.polarity.value)
         if benchmark is not None and value is not None else "not compared"
     )
-    summary = spc_summary(local if exact is None or exact.empty else exact, ind)
+    summary = spc_summary(local, ind)  # displayed rows: the same controlled values as the chart
     return ScorecardRow(
         indicator=ind, period=str(last["period"]), value=value, lower=lower, upper=upper,
         suppressed=bool(last["suppressed"]), comparison=comparison, comparator=comparator,

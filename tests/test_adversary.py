@@ -32,10 +32,10 @@ import io
 import json
 import math
 import re
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +102,8 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
     data_dir = tmp_path_factory.mktemp(f"adversary-{request.param}")
     url = f"duckdb:///{data_dir / 'bsol.duckdb'}"
-    if request.param == "demo":
-        from metrics.pipeline import build_demo
-
-        build_demo(url, "small", end=date(2025, 3, 31))
+    if request.param == "demo":  # the run's one small demo (tests/conftest.py), copied: tests here write audits
+        shutil.copyfile(request.getfixturevalue("demo_db"), data_dir / "bsol.duckdb")
     else:
         _build_tricky(url)
     with read_engine(url).connect() as conn:
@@ -741,6 +739,32 @@ def chart_points(payload: Any) -> Iterator[tuple[list[Any], dict[str, float]]]:
                 yield labels, point
 
 
+def spc_lines(payload: Any) -> int:
+    """SPC centre lines not explained by the chart's own shown points (README: lines come from the
+    controlled values, hidden points excluded): each segment's Mean must be the mean of the points
+    shown on it, at the line's shown precision. A line from exact values, or one that counts a hidden
+    point, gives exact values back (mean x n = the exact total) and is counted here."""
+    bad = 0
+    for fig in _figures(payload):
+        traces = fig["data"]
+        points: dict[Any, float] = {}
+        for tr in traces:
+            if tr.get("mode") == "markers" and tr.get("type", "scatter") == "scatter":
+                for x, y in zip(_decode(tr.get("x")) or [], _decode(tr.get("y")) or [], strict=False):
+                    if isinstance(y, int | float) and math.isfinite(y):
+                        points[x] = float(y)
+        for tr in traces:
+            if tr.get("mode") != "lines" or tr.get("name") != "Mean":
+                continue
+            xs, ys = _decode(tr.get("x")) or [], _decode(tr.get("y")) or []
+            shown = [points[x] for x in xs if x in points]
+            line = next((float(y) for y in ys if isinstance(y, int | float) and math.isfinite(y)), None)
+            if not shown or line is None:
+                continue
+            bad += int(abs(float(np.mean(shown)) - line) > _tol(np.array([line]))[0] + 1e-9)
+    return bad
+
+
 def table_cells(payload: Any) -> Iterator[tuple[str, list[str], list[tuple[str, str]]]]:
     """(caption, header texts, [(header, cell text)] per row) of every HTML table in a response."""
     for table in _components(payload, "Table"):
@@ -760,6 +784,7 @@ def audit_page(payload: Any, ctx: dict[str, Any], index: KeyIndex, shown_counts:
     hidden count is found by the same inversion as in the downloads. Table cells bring their own.
     """
     found: Counter = Counter()
+    found["spc-line-from-hidden-or-exact (chart)"] += spc_lines(payload)
     rows: list[dict[str, Any]] = []
     for labels, point in chart_points(payload):
         k = index.match(labels, ctx)
@@ -1149,7 +1174,6 @@ def test_results_refreshed_under_another_policy_are_refused_until_refresh(
     clear message, until `flask refresh` recomputes them under the new policy."""
     if world.name != "tricky":
         pytest.skip("one dataset is enough for the policy check")
-    import shutil
 
     from callbacks.data import cache
     from layouts import ids
@@ -1190,3 +1214,32 @@ def test_results_refreshed_under_another_policy_are_refused_until_refresh(
 
     with read_engine(f"duckdb:///{copy / 'bsol.duckdb'}").connect() as conn:
         assert read_dataset_info(conn)["disclosure_policy"].startswith("suppress 1-10;")
+
+
+def test_spc_line_check_catches_lines_from_exact_values() -> None:
+    """The SPC line check is tested too. Twelve months of exactly 103 are shown as 105 (rounded to
+    5): a mean line from the exact values (103) gives the exact total back (103 x 12 = 1,236) and is
+    caught; the app's line, from the shown points, is 105."""
+    from layouts.figures import spc_figure
+    from metrics.catalogue import INDICATORS_BY_ID
+    from metrics.results import spc_frame
+    from metrics.spc import xmr
+
+    ind = INDICATORS_BY_ID["m01_caseload"]
+    months = pd.period_range("2023-04", periods=12, freq="M")
+    series = pd.DataFrame({
+        "indicator_id": ind.id, "measure": 1, "period_type": "month", "period": months.astype(str),
+        "period_start": months.start_time.date, "period_end": months.end_time.date,
+        "geography_level": "locality", "geography": "East", "breakdown": "none", "group": "All",
+        "numerator": 103.0, "denominator": np.nan, "value": 103.0, "lower_ci": np.nan, "upper_ci": np.nan,
+        "suppressed": False})
+    periods = list(series["period"])
+
+    def payload(frame: pd.DataFrame) -> Any:
+        return json.loads(spc_figure(frame, periods, ind, "test").to_json())
+
+    ours = spc_frame(series, ind)
+    assert set(ours["mean"]) == {105.0} and spc_lines(payload(ours)) == 0
+    from_exact = xmr(series["value"].to_numpy(float), dates=pd.to_datetime(series["period_start"]))
+    from_exact["value"] = ours["value"].to_numpy()  # shown points, lines from the exact values
+    assert spc_lines(payload(from_exact)) == 1

@@ -188,7 +188,9 @@ def test_invalid_polarity():
         xmr(BASE, polarity="UP")
 
 
-def test_spc_frame_uses_exact_values_and_hides_suppressed_points():
+def test_spc_frame_lines_come_from_the_shown_values_and_hide_suppressed_points():
+    """Limits from the controlled (shown) values: exact 101, 102, 103 are shown as 100, 100, 105
+    (rounded to 5), and lines from the exact ones would give the exact total back (mean x n)."""
     from metrics.catalogue import INDICATORS_BY_ID
     from metrics.results import spc_frame
 
@@ -204,8 +206,10 @@ def test_spc_frame_uses_exact_values_and_hides_suppressed_points():
     })
     series.loc[20, "value"] = 9999.0  # a hidden point must not move the limits
     frame = spc_frame(series, ind)
-    gapped = xmr([v if i != 20 else np.nan for i, v in enumerate(exact)],
+    shown = [{101.0: 100.0, 102.0: 100.0, 103.0: 105.0}[v] for v in exact]
+    gapped = xmr([v if i != 20 else np.nan for i, v in enumerate(shown)],
                  dates=pd.to_datetime(series["period_start"]), rebase=ind.spc_rebase)
+    assert frame["mean"].tolist() == gapped["mean"].round(ind.decimals).tolist()
     assert frame["segment"].tolist() == [0] * 12 + [1] * 12  # rebased at January 2025
     assert frame["upper_limit"].tolist() == gapped["upper_limit"].round(ind.decimals).tolist()
     assert math.isnan(frame["value"].iloc[20]) and frame["mr"].isna().all()
