@@ -1,10 +1,13 @@
 """BSol Community Care Collaborative outcomes dashboard: the Dash app and its command line.
 
-`python app.py` builds the small synthetic demo database when no data is loaded, then serves.
+`python app.py` builds the synthetic demo database (BSOL_DEMO_SIZE, default medium: 500,000 people,
+values rather than [c] in every locality) when no data is loaded, then serves.
 `flask --app app <command>` runs the command line (demo, load, measures, prepost, pack, ...).
 """
 
 from __future__ import annotations
+
+import time
 
 from dash import Dash
 
@@ -61,15 +64,25 @@ app = create_app()
 server = app.server
 
 
+BUILD_HINT = {"small": "30,000 people, about 1 minute", "medium": "500,000 people, a few minutes",
+              "full": "1.7 million people, about 5-10 minutes and 2-3 GB of memory"}
+"""What a newcomer is told while the demo builds (measured: docs/performance.md)."""
+
+
 def main() -> None:
     from data_loaders.db import database_exists
     from metrics.pipeline import build_demo
 
     settings = load_settings()
     if not database_exists(settings.database_url):
-        print(f"No data loaded yet: building the {settings.demo_size} synthetic demo dataset…", flush=True)
-        build_demo(settings.database_url, size=settings.demo_size, progress=lambda m: print(f"  {m}", flush=True),
+        started = time.perf_counter()
+        print(f"No data loaded yet: building the {settings.demo_size} synthetic demo dataset once into "
+              f"{settings.database_url} ({BUILD_HINT.get(settings.demo_size, '')}; BSOL_DEMO_SIZE=small|medium|full "
+              "chooses; later starts reuse it)…", flush=True)
+        build_demo(settings.database_url, size=settings.demo_size,
+                   progress=lambda m: print(f"  [{time.perf_counter() - started:6.1f} s] {m}", flush=True),
                    policy=DisclosurePolicy.from_settings(settings))
+        print(f"Demo built in {time.perf_counter() - started:.0f} s.", flush=True)
     print(f"Serving on http://{settings.host}:{settings.port}/", flush=True)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from data_loaders.demo import DEMO_SIZES
 from exports.pack import LOCALITY_PACKS, PLACES
 
 
@@ -103,7 +104,7 @@ def exact_options(command):  # type: ignore[no-untyped-def]
 
 def register_commands(server: Flask) -> None:
     @server.cli.command("demo")
-    @click.option("--size", type=click.Choice(["small", "full"]), default="small", show_default=True)
+    @click.option("--size", type=click.Choice(DEMO_SIZES), default="small", show_default=True)
     @click.option("--seed", type=int, default=20240626, show_default=True)
     @click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None,
                   help="Last day of data (default: end of the latest complete month).")

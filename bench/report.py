@@ -23,6 +23,11 @@ def _fmt(v: Any, unit: str = "") -> str:
     return f"{v}{unit}"
 
 
+def _load(step: dict[str, Any]) -> str:
+    """The load averages a step ran under (the machine is shared)."""
+    return f"{step.get('load_before', '?')} -> {step.get('load_after', '?')}"
+
+
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(_fmt(c) for c in r) + " |" for r in rows]
@@ -63,14 +68,15 @@ def render(results: dict[str, Any]) -> str:
         lines += [f"## {size} demo", ""]
         b, f = r.get("build", {}), r.get("refresh", {})
         q = ratios(r)
-        lines += _table(["step", "wall s", "rows/s", "peak RSS MB", "detail"], [
-            ["demo build + load + refresh", b.get("wall_s"), b.get("rows_per_s"), b.get("peak_rss_mb"),
+        base = r.get("baselines", {})
+        lines += _table(["step", "wall s", "rows/s", "peak RSS MB", "load before -> after", "detail"], [
+            ["demo build + load + refresh", b.get("wall_s"), b.get("rows_per_s"), b.get("peak_rss_mb"), _load(b),
              f"{_fmt(b.get('source_rows'))} source rows; phases {b.get('phases_s')}"],
-            ["refresh (measures + pre/post)", f.get("wall_s"), None, f.get("peak_rss_mb"),
+            ["refresh (measures + pre/post)", f.get("wall_s"), None, f.get("peak_rss_mb"), _load(f),
              f"measures {_fmt(f.get('measures_s'))} s, pre/post {_fmt(f.get('prepost_s'))} s"],
-            ["engine floor (locality x month)", _get(r, "baselines", "floor_s", "locality_month"), None, None,
+            ["engine floor (locality x month)", _get(base, "floor_s", "locality_month"), None, None, _load(base),
              "one GROUP BY per fact table with the spine join"],
-            ["engine floor (finest grain)", _get(r, "baselines", "floor_s", "finest"), None, None,
+            ["engine floor (finest grain)", _get(base, "floor_s", "finest"), None, None, _load(base),
              "practice x IMD x ethnicity x sex x age5 x month"],
         ])
         lines += [f"refresh (measures) / floor: **{_fmt(q.get('refresh_over_floor'))}x** (locality x month), "
@@ -84,19 +90,20 @@ def render(results: dict[str, Any]) -> str:
                 f"{t} {v}x" for t, v in sorted(q["scan_over_floor"].items(), key=lambda kv: -kv[1])), ""]
         ind = _get(r, "baselines", "indicators", default={})
         if ind:
-            lines += ["### pandas baseline (same rows, outputs compared)", ""]
+            lines += [f"### pandas baseline (same rows, outputs compared; load {_load(base)})", ""]
             lines += _table(["indicator", "ours s", "pandas s", "pandas / ours", "rows equal / compared",
                              "only ours", "only pandas"],
                             [[k, v["ours_s"], v["pandas_s"], v["pandas_over_ours"],
                               f"{v['rows_equal']:,} / {v['rows_compared']:,}", v["only_ours"], v["only_pandas"]]
                              for k, v in ind.items()])
         if r.get("pack"):
-            lines += ["### Excel packs", ""]
+            lines += [f"### Excel packs (load {_load(r['pack'])})", ""]
             lines += _table(["place", "s", "KB"], [[p, v["wall_s"], v["kb"]] for p, v in r["pack"].items()
                                                     if isinstance(v, dict)])
         s = r.get("serve", {})
         if s and "error" not in s:
-            lines += [f"### Serving (gunicorn {s['workers']} workers x {s['threads']} threads, loopback)", ""]
+            lines += [f"### Serving (gunicorn {s['workers']} workers x {s['threads']} threads, loopback; "
+                      f"load {_load(s)})", ""]
             rows = []
             for clients in ("clients_1", "clients_8"):
                 for name, v in s.get(clients, {}).items():
@@ -110,12 +117,24 @@ def render(results: dict[str, Any]) -> str:
         elif s:
             lines += [f"Serving: {s['error']}", ""]
         br = r.get("browser")
-        if br:
-            lines += ["### Measure pages in headless Chromium (bench/page_render.py)", "",
-                      "```", str(br)[:3000], "```", ""]
+        if br and "pages" in br:
+            lines += [f"### Pages in headless Chromium (bench/page_render.py; load {_load(br)})", ""]
+            lines += _table(["page", "render s", "DOM nodes", "callbacks", "callback KB", "callbacks after settle"],
+                            [[p["url"].split("//", 1)[-1].split("/", 1)[-1] or "/", p["render_s"], p["dom_nodes"],
+                              p["callbacks"], p["callback_kb"], p["callbacks_after_settle"]] for p in br["pages"]])
+        elif br:
+            lines += [f"Browser: {br.get('error')}", ""]
+        cov = r.get("coverage")
+        if cov and "localities" in cov:
+            lines += [f"### Locality view at quarterly level ({cov['indicators']} quarterly indicators, latest quarter)", ""]
+            lines += _table(["locality", "shown", "[c] or missing", "which", "all quarters: [c] / cells"],
+                            [[loc, v["latest_shown"], len(v["latest_hidden"]) + len(v["latest_missing"]),
+                              ", ".join(v["latest_hidden"] + v["latest_missing"]) or "–",
+                              f"{v['all_quarters_hidden']} / {v['all_quarters_cells']}"]
+                             for loc, v in cov["localities"].items()])
         pg = r.get("postgres")
         if pg:
-            lines += ["### PostgreSQL", "",
+            lines += [f"### PostgreSQL (load {_load(pg)})", "",
                       f"Build {_fmt(pg.get('wall_s'))} s; refresh {_fmt(_get(pg, 'refresh', 'wall_s'))} s "
                       f"(measures {_fmt(_get(pg, 'refresh', 'measures_s'))} s, pre/post "
                       f"{_fmt(_get(pg, 'refresh', 'prepost_s'))} s); bench process peak RSS "

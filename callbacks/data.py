@@ -22,8 +22,8 @@ from data_loaders.db import (
     stamped_version,
 )
 from data_loaders.settings import load_settings
+from metrics import events, results
 from metrics import quality as quality_mod
-from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
 from metrics.disclosure import Col, DisclosurePolicy, Kind, protect, stale_policy
 
@@ -150,10 +150,13 @@ def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
     ind = INDICATORS_BY_ID[indicator_id]
     with _reader() as conn:
         exact = results.read_results(conn, [indicator_id], period_type, level, [geography], "none")
+        area_events = events.read_events(conn, level, geography)
     if exact.empty:
         return None
     exact = exact.sort_values("period_start", ignore_index=True)
-    return results.spc_frame(exact, ind, policy()), results.spc_summary(results.for_display(exact, policy()), ind)
+    shown = results.for_display(exact, policy())  # SPC icons from the controlled values, as the chart
+    return (results.spc_frame(exact, ind, policy(), area_events=area_events),
+            results.spc_summary(shown, ind, area_events))
 
 
 def spc_chart(indicator_id: str, level: str, geography: str,

@@ -12,6 +12,7 @@ from flask import Flask, Response, abort, request
 import access
 from callbacks import data
 from exports import files
+from exports import prepost as prepost_tables
 from layouts import filters as flt
 from layouts import measure, prepost, views
 from metrics.catalogue import INDICATORS_BY_ID
@@ -53,7 +54,8 @@ def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
     if frame.empty:
         abort(404, "No pre/post results for this selection")
     shown = prepost.in_scope(frame, prepost.scope_codes(sel, teams))
-    tables = prepost.download_tables(shown, sel, prepost.scope_label(sel, teams))
+    tables = prepost_tables.download_tables(shown, sel.cohort, sel.window, prepost.scope_label(sel, teams),
+                                            data.policy())
     scope = sel.team if sel.team != prepost.ALL_TEAMS else sel.locality
     body = files.csv_bytes(next(iter(tables.values()))) if fmt == "csv" else files.xlsx_bytes(tables)
     return body, f"bsol-prepost-{scope}-{sel.cohort}-{sel.window}m.{fmt}".lower()

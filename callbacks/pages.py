@@ -6,6 +6,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 import access
 from callbacks import data
+from exports import prepost as prepost_tables
 from layouts import components, data_page, ids, inequalities, locality, prepost
 from layouts import filters as flt
 
@@ -90,7 +91,8 @@ def update_prepost(locality_value: str | None, team: str | None, cohort: str | N
     teams = data.int_teams()
     frame = data.prepost_display(sel.cohort, sel.window)
     flow = data.cohort_flow_total(sel.cohort, sel.window)
-    return prepost.content(frame, sel, teams, flow), prepost.did_content(frame, sel, teams)
+    tables = prepost_tables.page_tables(prepost.in_scope(frame, prepost.scope_codes(sel, teams)))
+    return prepost.content(frame, sel, teams, flow, tables), prepost.did_content(frame, sel, teams, tables)
 
 
 @callback(Output(ids.PREPOST_PROFILE, "children"),
@@ -103,7 +105,8 @@ def update_prepost_profile(locality_value: str | None, team: str | None, cohort:
     if sel.errors or not data.has_results():
         return None
     teams = data.int_teams()
-    return prepost.profile_content(data.caseload_profile_display(prepost.profile_scope(sel), sel.cohort), sel, teams)
+    profile = data.caseload_profile_display(prepost.profile_scope(sel), sel.cohort)
+    return prepost.profile_content(profile, sel, teams, prepost_tables.profile_frame(profile))
 
 
 @callback(Output(ids.PACK_DOWNLOAD, "data"), Output(ids.PACK_STATUS, "children"),

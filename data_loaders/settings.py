@@ -160,13 +160,19 @@ class Settings:
         return self.database_url.startswith("duckdb:")
 
 
+DEFAULT_DEMO_SIZE = "medium"
+"""What `python app.py` builds when no data is loaded: values, not [c], in every locality (tests use small)."""
+
+
 def load_settings() -> Settings:
     """Read settings now (not at import) so tests and the CLI can change the environment."""
     data_dir = Path(os.environ.get("BSOL_DATA_DIR", "data")).resolve()
     url = os.environ.get("DATABASE_URL", "").strip() or f"duckdb:///{data_dir / 'bsol.duckdb'}"
-    demo_size = os.environ.get("BSOL_DEMO_SIZE", "small")
-    if demo_size not in ("small", "full"):
-        raise ValueError(f"BSOL_DEMO_SIZE={demo_size!r} must be 'small' or 'full'")
+    from data_loaders.demo import DEMO_SIZES
+
+    demo_size = os.environ.get("BSOL_DEMO_SIZE", DEFAULT_DEMO_SIZE)
+    if demo_size not in DEMO_SIZES:
+        raise ValueError(f"BSOL_DEMO_SIZE={demo_size!r} must be one of {', '.join(DEMO_SIZES)}")
     auth = load_auth_settings()
     debug = env_bool("BSOL_DEBUG", False)
     if debug and auth.signs_in:

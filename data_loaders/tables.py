@@ -183,7 +183,22 @@ inequality_result = Table(
     comment="SII/RII across IMD quintiles (exact; only where no quintile is suppressed).",
 )
 
-APP_TABLES = (load_log, dataset_info, measure_result, prepost_result, inequality_result)
+chart_event = Table(
+    "chart_event",
+    metadata,
+    # what: dated events per area drawn on trend charts, derived at refresh from the loaded int_team
+    # register by metrics.events (real data brings real go-live dates); rebase: SPC limits of the
+    # indicators that rebase at INT go-live restart in the period containing event_date
+    Column("geography_level", String(16), nullable=False),
+    Column("geography", String(80), nullable=False),
+    Column("event_date", Date, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("rebase", Boolean, nullable=False),
+    comment="Chart events per area (INT go-lives from int_team); reference facts, no patients.",
+)
+
+APP_TABLES = (load_log, dataset_info, measure_result, prepost_result, inequality_result, chart_event)
 
 # The audit log lives in its own MetaData: on PostgreSQL it sits beside the other tables, but with
 # an embedded DuckDB file (one writer, replaced whole by every load) it goes to a sibling SQLite

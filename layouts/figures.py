@@ -114,21 +114,32 @@ def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator
     fig = go.Figure()
     x = list(periods)
     segments = frame["segment"].to_numpy() if "segment" in frame else np.zeros(len(x), dtype=int)
+    has_events = "event" in frame
     for seg in dict.fromkeys(segments):  # limits restart at each rebase: one line per segment
         rows = np.flatnonzero(segments == seg)
         for col, name, dash in (("upper_limit", "Process limits", "dash"), ("lower_limit", None, "dash"),
                                 ("mean", "Mean", "solid")):
+            if frame[col].iloc[rows].isna().all():  # no limits drawn (e.g. a rolling 12-month series)
+                continue
             fig.add_trace(go.Scatter(
                 x=[x[i] for i in rows], y=frame[col].iloc[rows], mode="lines", name=name or "Process limits",
                 showlegend=bool(name is not None and seg == segments[0]), legendgroup=col if col == "mean" else "limits",
                 line={"color": NHS_DARK_GREY if col == "mean" else NHS_MID_GREY, "dash": dash, "width": 1.5},
                 hovertemplate=f"{name or 'Lower limit'}: %{{y:.{indicator.decimals}f}}<extra></extra>",
             ))
-        if rows[0] > 0:
+        if rows[0] > 0 and not (has_events and isinstance(frame["event"].iloc[rows[0]], str)):
             fig.add_shape(type="line", x0=x[rows[0]], x1=x[rows[0]], yref="paper", y0=0, y1=1,
                           line={"color": NHS_DARK_GREY, "dash": "dot", "width": 1})
             fig.add_annotation(x=x[rows[0]], yref="paper", y=1, text="Rebased", showarrow=False,
                                yanchor="bottom", font={"color": NHS_DARK_GREY, "size": 11})
+    for i in np.flatnonzero(frame["event"].map(lambda v: isinstance(v, str)).to_numpy()) if has_events else ():
+        # dated events (INT go-lives, metrics/events.py): a labelled vertical line in the period
+        label = str(frame["event"].iloc[i]) + (" (limits rebased)" if i > 0 and segments[i] != segments[i - 1] else "")
+        fig.add_shape(type="line", x0=x[i], x1=x[i], yref="paper", y0=0, y1=1, name=f"event: {label}",
+                      line={"color": NHS_BLUE, "dash": "dot", "width": 1.5})
+        fig.add_annotation(x=x[i], yref="paper", y=0.98, text=label.split(" (")[0], hovertext=label,
+                           showarrow=False, xanchor="left", yanchor="top", textangle=-90,
+                           font={"color": NHS_BLUE, "size": 11}, name="event")
     if frame["target"].notna().any():
         fig.add_trace(go.Scatter(x=x, y=frame["target"], mode="lines", name="Target",
                                  line={"color": MDC_TARGET, "dash": "dot", "width": 2}))

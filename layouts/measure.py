@@ -18,6 +18,7 @@ from metrics.results import format_value, spc_summary
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
 LATEST = "latest"
+ROLLING = "rolling_12m"
 
 
 def title(indicator_id: str | None = None, **_: str) -> str:
@@ -92,7 +93,7 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
     """The first screen: headline, trend and localities; returns (children, period shown).
 
     `frame` holds this indicator's display results for one period type. ``chart``: the XmR frame and
-    icons for the selected series from ``results.spc_frame`` (computed on exact values, limits
+    icons for the selected series from ``results.spc_frame`` (computed on the shown values, limits
     rounded); without it the chart is drawn from the displayed values. Neighbourhoods, practices,
     inequalities and the definition are `below()` (rendered when scrolled to), and every table
     behind a chart is rendered only when opened (`section_table`): a measure page used to be 4,000
@@ -161,12 +162,18 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                       ", ".join(str(xmr["period"].iloc[i]) for i in spc.segment_starts(xmr)) + ".")
         direction = {"HIGH_IS_GOOD": "Higher is better.", "LOW_IS_GOOD": "Lower is better.",
                      "NO_JUDGEMENT": "No direction is better."}[ind.polarity.value]
-        caption = f"SPC (XmR) chart. {rule}.{trial} {direction}".replace("..", ".")
+        kind = "Rolling 12-month trend" if f.period_type == ROLLING else "SPC (XmR) chart"
+        caption = f"{kind}. {rule}.{trial} {direction}".replace("..", ".")
+        if "event" in xmr and xmr["event"].map(lambda v: isinstance(v, str)).any():  # the annotations in words
+            caption += " Marked on the chart: " + "; ".join(
+                f"{e} in {_period_label(p, s)}" for p, e in zip(xmr["period"], xmr["event"], strict=True)
+                if isinstance(e, str)) + "."
         missing = int(xmr["value"].isna().sum())
         gaps = (f" {missing} of {len(xmr)} points are suppressed ([c] along the top of the chart)."
                 if missing else "")
         out.append(html.Section([html.H2("Trend and variation"),  # the rule sentence once: as the caption
-                                 components.chart(fig, components.lazy_table("trend", period), caption + gaps)],
+                                 components.chart(fig, components.lazy_table("trend", period), caption + gaps),
+                                 _rolling_offer(ind, f, missing, len(xmr))],
                                 className="panel"))
     else:
         out.append(html.Section([html.H2("Trend and variation"),
@@ -212,6 +219,9 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
         geo.append(components.lazy_table("practices", period, f"Practices {scope} ({len(pr)}): show the table"))
     out.append(html.Section(geo, className="panel"))
     out.append(_funnel_section(ind, pr if not pr.empty else nb, bsol, scope, shown))
+
+    if ind.patients_to_target:
+        out.append(_to_target_section(ind, frame, f, period, neighbourhoods, shown))
 
     ineq: list = [html.H2(f"Inequalities, {here}, {shown}")]
     if not ind.breakdowns:
@@ -287,12 +297,43 @@ def _table_frame(frame: pd.DataFrame, label_col: str, ind: Indicator) -> pd.Data
     return t
 
 
+def _to_target_section(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str,
+                       neighbourhoods: list[str] | None, shown: str) -> html.Section:
+    """CVDPREVENT's "patients needed to reach the target", by locality, neighbourhood and IMD quintile."""
+    table = views.to_target_table(frame, ind, f, period, neighbourhoods)
+    target = format_value(ind.target, ind)
+    return html.Section([
+        html.H2(f"Patients needed to reach the target ({target})"),
+        html.P(f"How many more patients would need to be counted in the numerator ({ind.numerator_text.lower()}) "
+               f"for each area or group to reach {target}: the target share of the denominator, less the numerator, "
+               "rounded up; 0 where the target is met. Worked out from the figures as shown (rounded, with small "
+               "numbers suppressed), so suppressed rows have no figure.", className="muted"),
+        components.data_table(table, f"Patients needed to reach {target}, {shown}",
+                              numeric=["Numerator", "Denominator", "Value", "Patients needed"],
+                              max_rows=components.PAGE_ROWS, table_id="to-target-table",
+                              decimals={"Value": ind.decimals}),
+    ], className="panel", id="to-target")
+
+
+def _rolling_offer(ind: Indicator, f: flt.Filters, missing: int, points: int) -> html.P | None:
+    """Where monthly points are suppressed, offer the rolling 12-month view (as Fingertips does for
+    small areas): twelve months of events are rarely too few to show."""
+    if not missing or ROLLING not in ind.frequency or views.resolved_period_type(ind, f.period_type) != "month":
+        return None
+    href = f"/measure/{ind.id}" + flt.to_search({"locality": f.locality, "period_type": ROLLING,
+                                                 "breakdown": f.breakdown}, flt.CARRIED)
+    return html.P([f"{missing} of {points} months are suppressed (small numbers). ",
+                   dcc.Link("Show rolling 12 months", href=href, id="rolling-offer", className="button-link"),
+                   " (each month with the 11 before it)."], className="rolling-offer")
+
+
 def _all_suppressed(part: pd.DataFrame) -> html.P | None:
     """One line instead of a chart whose every group is suppressed (rare events)."""
     if part.empty or not part["suppressed"].astype(bool).all():
         return None
     return html.P(f"All {len(part)} groups are suppressed ([c]: small numbers) for this period. Choose a longer "
-                  "period type (quarter or financial year) to see figures.", className="muted all-suppressed")
+                  "period type (rolling 12 months, quarter or financial year) to see figures.",
+                  className="muted all-suppressed")
 
 
 def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, scope: str, period: str) -> html.Section:

@@ -123,6 +123,37 @@ def download_frame(table: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
     return out
 
 
+TO_TARGET_COLUMNS = ("Area", "Group", "Numerator", "Denominator", "Value", "Patients needed")
+
+
+def to_target_table(frame: pd.DataFrame, indicator: Indicator, f: Filters, period: str,
+                    neighbourhood_names: list[str] | None) -> pd.DataFrame:
+    """Patients needed to reach the target (CVDPREVENT style): BSol and localities, neighbourhoods,
+    and the selected area by IMD quintile, from the displayed counts (metrics.results)."""
+    from metrics.results import patients_to_target
+
+    parts = [localities(frame, period).assign(Group="All"),
+             neighbourhoods(frame, period, neighbourhood_names).assign(Group="All")]
+    imd = breakdown(frame, f, period, "imd_quintile")
+    if not imd.empty:
+        parts.append(imd.assign(Group=imd["group"]))
+    rows = pd.concat([p for p in parts if not p.empty] or [frame.iloc[0:0].assign(Group="")], ignore_index=True)
+    area = rows["geography"].map(lambda g: "Central Birmingham" if g == "Central" else g)
+    level = rows["geography_level"].map(LEVEL_LABELS)
+    out = pd.DataFrame({
+        "Area": (area + " (" + level.str.lower() + ")").where(rows["geography_level"] == "neighbourhood", area),
+        "Group": rows["Group"],
+        "Numerator": pd.to_numeric(rows["numerator"], errors="coerce").round(),
+        "Denominator": pd.to_numeric(rows["denominator"], errors="coerce").round(),
+        "Value": pd.to_numeric(rows["value"], errors="coerce").round(indicator.decimals),
+        "Patients needed": patients_to_target(rows, indicator),
+        "suppressed": rows["suppressed"].astype(bool),
+    })
+    for col in ("Numerator", "Denominator", "Patients needed"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
 def resolved_period_type(ind: Indicator, period_type: str | None) -> str:
     return period_type if period_type in ind.frequency else ("month" if "month" in ind.frequency else "quarter")
 
@@ -148,4 +179,4 @@ def matrix(cells: pd.DataFrame, bench: pd.DataFrame, indicators: list[Indicator]
     return out
 
 
-__all__ = ["BSOL", "figures_table", "download_frame", "matrix", "periods", "latest_period"]
+__all__ = ["BSOL", "figures_table", "download_frame", "matrix", "periods", "latest_period", "to_target_table"]

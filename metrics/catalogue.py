@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from data_loaders.extracts import EMERGENCY_ADMISSION_METHODS
-from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey
+from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey, PeriodTypeKey
 
 
 class Polarity(StrEnum):
@@ -43,7 +43,7 @@ CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 # from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
 Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median", "percentile"]
-PeriodType = Literal["month", "quarter", "financial_year"]
+PeriodType = PeriodTypeKey  # metrics/dimensions.py holds the period types
 Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
 ALL_BREAKDOWNS: tuple[Breakdown, ...] = BREAKDOWN_KEYS
@@ -115,7 +115,7 @@ class Indicator:
     definition_year: str
     source: str
     breakdowns: tuple[Breakdown, ...] = ALL_BREAKDOWNS
-    frequency: tuple[PeriodType, ...] = ("month", "quarter", "financial_year")
+    frequency: tuple[PeriodType, ...] = ("month", "rolling_12m", "quarter", "financial_year")
     multiplier: float = 1.0
     annualised: bool = False  # population rates scaled to a full year whatever the period length
     standardisation: str = "None (crude)"
@@ -124,6 +124,9 @@ class Indicator:
     standardise_by_sex: bool = False  # DSR strata are age band x sex (each sex weighted by the standard)
     target: float | None = None
     target_text: str = ""
+    # Register and treatment percentages whose gap to the target is a number of patients (CVDPREVENT
+    # shows "patients needed to reach the target": metrics.results.patients_to_target).
+    patients_to_target: bool = False
     caveats: str = ""
     # Where we knowingly differ from the national definition named in `definition`, and why.
     deviations: str = ""
@@ -136,10 +139,13 @@ class Indicator:
     denominator_disclosive: bool = True
     # Statistics (issue 12). gradient: a slope index of inequality across IMD quintiles means
     # something (False for counts, where it would measure population size); dispersion: how the
-    # funnel plot compares areas; spc_rebase: ISO dates where SPC limits restart (e.g. INT go-live).
+    # funnel plot compares areas; spc_rebase: fixed ISO dates where SPC limits restart;
+    # rebase_at_go_live: limits also restart at the area's INT go-live dates, which come from the
+    # loaded int_team register at refresh (metrics/events.py), never from this catalogue.
     gradient: bool = True
     dispersion: Dispersion = "random_effects"
     spc_rebase: tuple[str, ...] = ()
+    rebase_at_go_live: bool = False
 
     @property
     def unit_label(self) -> str:
@@ -314,12 +320,6 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
     )
 
 
-# SPC rebase points for the caseload measures: the first INT teams went live (East and West,
-# October 2023) and the system-wide roll-out began (January 2025). These are the demo data's dates;
-# set them to the real go-live dates when the INT register is loaded.
-INT_GO_LIVE = ("2023-10-01", "2025-01-01")
-
-
 _STILL_IN = ("People still in hospital are not counted until they are discharged, so a long current delay "
              "is invisible until it ends (the sitrep's snapshot of people waiting is not in the extract).")
 
@@ -397,7 +397,7 @@ def _caseload_rate(measure: int, activity: str, title: str, events: Events, sour
         decimals=2,
         denominator_disclosive=False,
         dispersion="person_clustered",
-        spc_rebase=INT_GO_LIVE,
+        rebase_at_go_live=True,
         caveats=(
             "People on a caseload are high users; their activity regresses toward the mean after "
             "enrolment, so a fall is expected even without an effect. See the pre/post page for "
@@ -421,7 +421,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="Local definition (INT caseload register)", definition_year="2024-25",
             source="INT caseload register (int_caseload)",
             caveats="Counts people, not caseload episodes. Growth reflects INT roll-out, so no judgement is made.",
-            decimals=0, gradient=False, spc_rebase=INT_GO_LIVE,
+            decimals=0, gradient=False, rebase_at_go_live=True,
         ),
     )),
     Measure(2, 1, "Emergency admissions to acute hospital for people on the caseload of the Integrated Neighbourhood Team.", (
@@ -638,6 +638,8 @@ MEASURES: tuple[Measure, ...] = (
             definition="CVDPREVENT / QOF HYP001 register compared with OHID modelled prevalence ('% of expected diagnosed'); Table 2 says 'incidence', read as prevalence",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             breakdowns=GEOGRAPHY_ONLY, denominator_disclosive=False,
+            target=80.0, patients_to_target=True,
+            target_text="National ambition: 80% of the expected number of people with hypertension diagnosed by March 2029 (NHS Long Term Plan CVD ambitions; CVDPREVENT) — verify locally",
             source="GP clinical systems (hypertension); modelled prevalence (modelled_prevalence)",
             caveats="Expected prevalence is modelled per practice, so no breakdown by deprivation, ethnicity, sex or age is available. The CI treats the expected count as fixed (Byar on the register count). Plan context: recorded prevalence c12.5% v 15% (F4:1399).",
         ),
@@ -655,7 +657,8 @@ MEASURES: tuple[Measure, ...] = (
             definition="QOF HYP008 (<=79: <=140/90) and HYP009 (80+: <=150/90), combined, without QOF exception reporting (CVDPREVENT 'treated to target' style)",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             source="GP clinical systems, quarterly snapshot (hypertension)",
-            target=80.0, target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
+            target=80.0, patients_to_target=True,
+            target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
             caveats="No BP in the last 12 months counts as not at target. Age is at the snapshot date.",
         ),
         Indicator(

@@ -54,7 +54,7 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
-from metrics.dimensions import BREAKDOWN_KEYS
+from metrics.dimensions import BREAKDOWN_KEYS, ROLLING_MONTHS
 
 DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
@@ -87,15 +87,25 @@ def _fy_start_year(d: date) -> int:
     return d.year if d.month >= 4 else d.year - 1
 
 
+def rolling_label(month: pd.Period) -> str:
+    """The period label of the rolling 12 months ending with `month`: "12m to 2026-11"."""
+    return f"{ROLLING_MONTHS}m to {month}"
+
+
 def reporting_periods(data_start: date, data_end: date) -> pd.DataFrame:
-    """Complete months and quarters, and financial years (the last one possibly to date)."""
+    """Complete months and quarters, rolling 12 months ending each complete month that has 12
+    months of data, and financial years (the last one possibly to date)."""
     rows: list[dict[str, Any]] = []
     month = pd.Timestamp(data_start).to_period("M")
+    first = month
     last = pd.Timestamp(data_end).to_period("M")
     while month <= last:
         start, end = month.start_time.date(), month.end_time.date()
         if end <= data_end:
             rows.append(dict(period_type="month", period=str(month), period_start=start, period_end=end))
+            if (month - first).n >= ROLLING_MONTHS - 1:
+                rows.append(dict(period_type="rolling_12m", period=rolling_label(month),
+                                 period_start=(month - (ROLLING_MONTHS - 1)).start_time.date(), period_end=end))
         month += 1
     fy = _fy_start_year(data_start)
     while date(fy, 4, 1) <= data_end:
@@ -108,7 +118,10 @@ def reporting_periods(data_start: date, data_end: date) -> pd.DataFrame:
                          period_start=max(date(fy, 4, 1), data_start), period_end=min(date(fy + 1, 3, 31), data_end)))
         fy += 1
     frame = pd.DataFrame(rows)
-    frame["fy"] = frame["period_start"].map(lambda d: _fy_label(_fy_start_year(d)))
+    # The year a period's yearly denominators (population, prevalence) come from: a rolling year
+    # takes its last month's financial year.
+    anchor = frame["period_start"].where(frame["period_type"] != "rolling_12m", frame["period_end"])
+    frame["fy"] = anchor.map(lambda d: _fy_label(_fy_start_year(d)))
     frame["quarter_of_fy"] = frame["period_start"].map(lambda d: ((d.month - 4) % 12) // 3 + 1)
     frame["years"] = frame.apply(lambda r: ((r.period_end - r.period_start).days + 1) / 365.25, axis=1)
     return frame
@@ -472,7 +485,8 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     over the union of their grouping sets; each job then keeps only its own sets, period types and
     the groups where its filter matched a row (exactly what a query of its own would return)."""
     started = time.perf_counter()
-    wanted_periods = sorted({t for j in jobs for t in j.period_types})
+    derived = all(_rolls_from_months(j) for j in jobs)  # rolling years summed from months below
+    wanted_periods = sorted({t for j in jobs for t in _scanned_periods(j, derived)})
     scan_periods = periods_df[periods_df.period_type.isin(wanted_periods)]
     base = _scan_base(jobs[0].source, scan_periods, data_end)
     job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation == "dsr",
@@ -492,17 +506,10 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     filters = [w for w in wheres if w is not None]
     row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
     if all(_additive(j) for j in jobs):
-        stmt = _rolled_up(base, used, sets, cols, row_filter)
+        frame = _fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
     else:
-        grouping_sets = func.grouping_sets(*[_tuple(*base.period_cols, *(base.dims[d] for d in s)) for s in sets])
-        gid = func.grouping(*(base.dims[d] for d in used)).label("gid") if used else literal(0).label("gid")
-        stmt = (
-            select(*base.period_cols, *(base.dims[d].label(d) for d in used), gid, *cols)
-            .select_from(base.from_)
-            .where(*row_filter)
-            .group_by(grouping_sets)
-        )
-    frame = _fetch_frame(conn, stmt)
+        frame = pd.concat([_holistic(conn, base, used, batch, cols, row_filter)
+                           for batch in _batches(sets, HOLISTIC_SETS_PER_QUERY)], ignore_index=True)
     fetched = time.perf_counter()
     out = []
     for k, (job, js) in enumerate(zip(jobs, job_sets, strict=True)):
@@ -510,7 +517,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
         match = frame[f"j{k}_rows" if f"j{k}_rows" in frame.columns else f"j{k}_n"]
         keep = frame["gid"].isin([_gid(s, used) for s in js]) & (pd.to_numeric(match).fillna(0) > 0)
         if not base.by_year:
-            keep &= frame["period_type"].isin(job.period_types)
+            keep &= frame["period_type"].isin(_scanned_periods(job, derived))
         kept = [n for n in names if n != "rows"]
         sub = frame.loc[keep, [*(c.name for c in base.period_cols), *used, "gid"]]
         sub = sub.assign(**{n: frame.loc[keep, f"j{k}_{n}"] for n in kept})
@@ -521,8 +528,11 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
             out.append(pd.DataFrame(columns=[*KEY, "age5", "std_sex", *kept]))
         else:
             dsr = job.indicator.aggregation == "dsr"
-            out.append(_label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
-                                     with_std_sex=dsr and job.indicator.standardise_by_sex))
+            labelled = _label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
+                                     with_std_sex=dsr and job.indicator.standardise_by_sex)
+            if derived and "rolling_12m" in job.period_types:
+                labelled = _rolling_from_months(labelled, periods_df, kept, job.period_types)
+            out.append(labelled)
     if timings is not None:
         timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),
                         "rolled_up": all(_additive(j) for j in jobs),
@@ -531,12 +541,75 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     return out
 
 
+HOLISTIC_SETS_PER_QUERY = 6
+"""Grouping sets per query for distinct counts and quantiles. These cannot be rolled up, and the
+engine keeps every value of every group of every set in memory at once (quantile state cannot
+spill): all 21 sets of the discharge-delay medians in one query need ~1 GB at full size."""
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _holistic(conn: Connection, base: ScanBase, used: list[str], sets: list[tuple[str, ...]], cols: list,
+              row_filter: list) -> pd.DataFrame:
+    """Some of a non-additive scan's grouping sets in one query, `gid` numbered over all of `used`."""
+    here = [d for d in used if any(d in s for s in sets)]
+    grouping_sets = func.grouping_sets(*[_tuple(*base.period_cols, *(base.dims[d] for d in s)) for s in sets])
+    gid = func.grouping(*(base.dims[d] for d in here)).label("gid") if here else literal(0).label("gid")
+    absent = [literal(None).label(d) for d in used if d not in here]
+    stmt = (
+        select(*base.period_cols, *(base.dims[d].label(d) for d in here), *absent, gid, *cols)
+        .select_from(base.from_)
+        .where(*row_filter)
+        .group_by(grouping_sets)
+    )
+    frame = _fetch_frame(conn, stmt)
+    frame["gid"] = frame["gid"].map({_gid(s, here): _gid(s, used) for s in sets})
+    return frame
+
+
 def _additive(job: Job) -> bool:
     """Can the job's aggregates be summed from finer groups (counts, sums, sums of squares)?"""
     src = job.source
     if isinstance(src, Events):
         return src.count in ("rows", "sum") or (src.count == "value" and _quantile(job.indicator) is None)
     return isinstance(src, Population | Expected)
+
+
+def _rolls_from_months(job: Job) -> bool:
+    """Is the job's rolling year the sum of its 12 months? True for additive aggregates of events
+    dated to one month (each row in exactly one month): the scan then skips the rolling periods,
+    which would otherwise join every row to 12 of them. Spells (``until``), distinct people,
+    quantiles and caseloads are scanned over the rolling periods themselves."""
+    src = job.source
+    return isinstance(src, Events) and src.until is None and _additive(job)
+
+
+def _scanned_periods(job: Job, derived: bool) -> frozenset[str]:
+    if derived and "rolling_12m" in job.period_types:
+        return (job.period_types - {"rolling_12m"}) | {"month"}
+    return job.period_types
+
+
+def _rolling_from_months(frame: pd.DataFrame, periods_df: pd.DataFrame, measures: list[str],
+                         wanted: frozenset[str]) -> pd.DataFrame:
+    """Rolling-year rows as the sums of each group's monthly rows (months the job did not ask for
+    are then dropped)."""
+    rolling = periods_df[periods_df.period_type == "rolling_12m"]
+    months = frame[frame.period_type == "month"]
+    parts = [frame[frame.period_type.isin(wanted)]]
+    if not rolling.empty and not months.empty:
+        window = pd.DataFrame([(str(m), r.period) for r in rolling.itertuples()
+                               for m in pd.period_range(r.period_start, r.period_end, freq="M")],
+                              columns=["period", "rolling"])
+        keys = [c for c in frame.columns if c not in (*measures, "period_type", "period")]
+        joined = months.merge(window, on="period")
+        summed = (joined.groupby(["rolling", *keys], dropna=False, sort=False)[measures]
+                  .sum(min_count=1).reset_index().rename(columns={"rolling": "period"}))
+        summed.insert(0, "period_type", "rolling_12m")
+        parts.append(summed[frame.columns])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _rolled_up(base: ScanBase, used: list[str], sets: list[tuple[str, ...]], cols: list, row_filter: list):

@@ -13,6 +13,31 @@ from typing import Literal, get_args
 
 BreakdownKey = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
 LevelKey = Literal["bsol", "place", "locality", "neighbourhood", "practice"]
+PeriodTypeKey = Literal["month", "rolling_12m", "quarter", "financial_year"]
+
+
+@dataclass(frozen=True)
+class PeriodTypeInfo:
+    """A kind of reporting period. Adding one starts here, plus its rows in
+    metrics.compute.reporting_periods."""
+
+    key: PeriodTypeKey
+    label: str  # filters and table headings: "Rolling 12 months"
+    prose: str  # the measure docs: "monthly"
+
+
+# Finest first: the order of the period-type filter.
+PERIOD_TYPE_INFO: tuple[PeriodTypeInfo, ...] = (
+    PeriodTypeInfo("month", "Month", "monthly"),
+    # Fingertips-style rolling year for small areas: each month with the 11 before it (issue 13).
+    PeriodTypeInfo("rolling_12m", "Rolling 12 months", "rolling 12 months"),
+    PeriodTypeInfo("quarter", "Quarter", "quarterly"),
+    PeriodTypeInfo("financial_year", "Financial year", "financial year"),
+)
+PERIOD_TYPES: tuple[PeriodTypeKey, ...] = tuple(p.key for p in PERIOD_TYPE_INFO)
+PERIOD_TYPE_LABELS: dict[str, str] = {p.key: p.label for p in PERIOD_TYPE_INFO}
+PERIOD_TYPE_PROSE: dict[str, str] = {p.key: p.prose for p in PERIOD_TYPE_INFO}
+ROLLING_MONTHS = 12
 
 
 @dataclass(frozen=True)
@@ -56,5 +81,6 @@ LEVEL_KEYS: tuple[LevelKey, ...] = tuple(level.key for level in LEVELS)
 LEVEL_LABELS: dict[str, str] = {level.key: level.label for level in LEVELS}
 BREAKDOWN_LEVELS: tuple[LevelKey, ...] = tuple(level.key for level in LEVELS if level.breakdowns)
 
-if set(get_args(BreakdownKey)) != set(BREAKDOWN_KEYS) or set(get_args(LevelKey)) != set(LEVEL_KEYS):
+if (set(get_args(BreakdownKey)) != set(BREAKDOWN_KEYS) or set(get_args(LevelKey)) != set(LEVEL_KEYS)
+        or set(get_args(PeriodTypeKey)) != set(PERIOD_TYPES)):
     raise ValueError("metrics/dimensions.py: the key types and the records disagree")

@@ -18,6 +18,7 @@ from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics import disclosure
 from metrics.compute import refresh_results
+from metrics.events import refresh_events
 from metrics.inequality import refresh_inequality
 from metrics.prepost import refresh_prepost
 
@@ -39,7 +40,8 @@ def refresh_all(conn: Connection, progress: Progress | None = None,
     indices and pre/post."""
     policy = policy or disclosure.DEFAULT_RULE
     started = time.perf_counter()
-    counts = {"measure_result": refresh_results(conn, progress=progress, timings=timings, policy=policy)}
+    counts = {"chart_event": refresh_events(conn)}  # INT go-lives from the loaded register
+    counts["measure_result"] = refresh_results(conn, progress=progress, timings=timings, policy=policy)
     measures_s = time.perf_counter() - started
     if progress:
         progress("inequality (slope index, PHE simulation)")

@@ -776,6 +776,28 @@ def test_each_source_has_its_own_data_end_and_latest_revised_month_is_provisiona
     assert not kat[kat.indicator_id == "m04_care_home_admissions_65"].provisional.any()
 
 
+def test_rolling_12_months_known_answers(kat: pd.DataFrame) -> None:
+    """Rolling years (Fingertips' small-area view): each month with the 11 before it, from the first
+    month with 12 months of data (data start April 2023, so 12m to 2024-03 is the first)."""
+    first = kat[kat.period_type == "rolling_12m"].sort_values("period_start").iloc[0]
+    assert first.period == "12m to 2024-03" and first.period_start == date(2023, 4, 1)
+    # UCR referrals u1-u4 (April and May 2024): a count, so a year without any is 0.
+    for period, want in (("12m to 2024-03", 0), ("12m to 2024-04", 2), ("12m to 2024-06", 4)):
+        assert one(kat, "m05_ucr_referrals", ("rolling_12m", period)).value == want, period
+    # u1 (1h30) and u3 (2h) within two hours of u1-u3 eligible: 2 of 3.
+    r = one(kat, "m05_ucr_2h", ("rolling_12m", "12m to 2024-06"))
+    assert (r.numerator, r.denominator) == (2, 3) and _close(r.value, 66.666667)
+    # GPAD ends May 2024: 12m to 2024-05 holds April (700 of 1900) and May (1000 of 1000).
+    r = one(kat, "m19_gp_same_day", ("rolling_12m", "12m to 2024-05"))
+    assert (r.numerator, r.denominator) == (1700, 2900) and _close(r.value, 58.62069)
+    assert _select(kat, "m19_gp_same_day", ("rolling_12m", "12m to 2024-06")).empty  # after GPAD's end
+    # 3000 appointments / (20,000 people x 366/365.25 years: June 2023-May 2024 holds 29 Feb) x 1000;
+    # the population is 2024-25's, the financial year of the window's last month.
+    r = one(kat, "m18_gp_appointments_rate", ("rolling_12m", "12m to 2024-05"))
+    assert (r.numerator, r.denominator) == (3000, 20000) and _close(r.value, 149.69263)
+    assert bool(r.provisional)  # it holds GPAD's latest (revised) month
+
+
 def test_count_indicators_report_zero_for_a_complete_month_without_events(kat: pd.DataFrame) -> None:
     rows = _select(kat, "m05_ucr_referrals", JUN)
     assert len(rows) == 1 and rows.iloc[0].value == 0, "June 2024 UCR referrals: 0 by hand, row missing"

@@ -216,9 +216,9 @@ def test_control_sample_is_portable_and_deterministic(url: str, monkeypatch: pyt
     p = pp.T["patient"]
     with read_engine(url).connect() as conn:
         assert pp.control_fraction(conn) == 1.0
-        monkeypatch.setattr(pp, "MAX_CONTROL_POOL", 2)
+        monkeypatch.setattr(pp.matching, "MAX_CONTROL_POOL", 2)
         assert pp.control_fraction(conn) == pytest.approx(2 / 5)  # ctl1..ctl5
-        got = set(conn.execute(sa.select(p.c.patient_id).where(pp._sampled(p.c.patient_id, 0.5))).scalars())
+        got = set(conn.execute(sa.select(p.c.patient_id).where(pp.matching._sampled(p.c.patient_id, 0.5))).scalars())
     ids = frames()["patient"]["patient_id"]
     want = {i for i in ids if hashlib.md5(i.encode()).hexdigest()[:4] < "8000"}
     assert got == want
@@ -234,7 +234,7 @@ def test_did_strata_band_zero_from_population() -> None:
         {**key, "prior_band": "0", "n": 1.0, **vals, "post_care_packages": 1.0, "ss_care_packages": 1.0},
     ])
     pop = pd.DataFrame([{**key, "population": 10}])
-    strata = pp._strata_frame(active, pop).set_index("prior_band")
+    strata = pp.matching._strata_frame(active, pop).set_index("prior_band")
     assert strata.loc["0", "n"] == 8 and strata.loc["2", "n"] == 2
     assert strata.loc["0", "post_care_packages"] == 1
 
