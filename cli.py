@@ -118,7 +118,7 @@ def register_commands(server: Flask) -> None:
         settings = load_settings()
         end_date = end.date() if end else None
         counts = build_demo(settings.database_url, size=size, seed=seed, end=end_date, progress=_echo_progress,
-                            policy=policy_of(settings))
+                            prepost_window=settings.prepost_window_months, policy=policy_of(settings))
         audit("load", {"demo": size, "seed": seed})
         if write_extracts:
             from data_loaders import demo
@@ -137,10 +137,11 @@ def register_commands(server: Flask) -> None:
         from data_loaders.validate import ExtractValidationError
         from metrics.pipeline import load_and_refresh
 
+        settings = load_settings()
         files = [str(p) for p in paths]
         try:
-            settings = load_settings()
-            records = load_and_refresh(settings.database_url, files, extract=extract, policy=policy_of(settings))
+            records = load_and_refresh(settings.database_url, files, extract=extract, data_dir=settings.data_dir,
+                                       prepost_window=settings.prepost_window_months, policy=policy_of(settings))
         except ExtractValidationError as error:
             audit("load_rejected", {"files": files, "problems": error.total})
             click.echo(str(error), err=True)
@@ -150,7 +151,7 @@ def register_commands(server: Flask) -> None:
                                  for r in records]})
         for r in records:
             click.echo(f"loaded {r.rows:,} rows into {r.extract} from {r.file_name}")
-        _echo_findings(load_settings().database_url)
+        _echo_findings(settings.database_url)
 
     @server.cli.command("measures")
     @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
@@ -209,7 +210,8 @@ def register_commands(server: Flask) -> None:
                 click.echo(str(error), err=True)
                 sys.exit(2)
             target = out or Path(pack_filename(place, resolved))
-            write_pack(conn, place, resolved.label, target, rule=policy_of(settings))
+            write_pack(conn, place, resolved.label, target, rule=policy_of(settings),
+                       prepost_window=settings.prepost_window_months)
         audit("pack", {"place": place, "period": resolved.label, "out": str(target)})
         click.echo(f"wrote {target} ({place}, {resolved.label}) in {time.perf_counter() - started:.1f}s")
 
@@ -267,9 +269,32 @@ def register_commands(server: Flask) -> None:
         from data_loaders.settings import load_settings
         from metrics.pipeline import refresh_all
 
-        with write_transaction(load_settings().database_url) as conn:
-            counts = refresh_all(conn, progress=_echo_progress, policy=policy_of(load_settings()))
+        settings = load_settings()
+        with write_transaction(settings.database_url) as conn:
+            counts = refresh_all(conn, progress=_echo_progress, prepost_window=settings.prepost_window_months,
+                                 policy=policy_of(settings))
         click.echo(f"refreshed: {counts}")
+
+    @server.cli.group("db")
+    def db_group() -> None:
+        """Schema migrations (Alembic) of the stored tables; every load and refresh also runs them."""
+
+    @db_group.command("upgrade")
+    def db_upgrade() -> None:
+        """Upgrade the stored tables and the audit tables to the newest revision, keeping their rows."""
+        from data_loaders import migrate
+        from data_loaders.audit import audit_engine
+        from data_loaders.db import read_engine, write_transaction
+        from data_loaders.settings import load_settings
+
+        settings = load_settings()
+        with write_transaction(settings.database_url):  # upgrades first, atomically
+            pass
+        with audit_engine(settings.audit_url).begin() as conn:
+            migrate.upgrade(conn, "audit")
+            audit_rev = migrate.current(conn, "audit")
+        with read_engine(settings.database_url).connect() as conn:
+            click.echo(f"stored tables at {migrate.current(conn, 'stored')}; audit tables at {audit_rev}")
 
     @server.cli.group("user")
     def user_group() -> None:

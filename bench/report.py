@@ -16,6 +16,8 @@ def _get(d: dict, *path: str, default: Any = None) -> Any:
 def _fmt(v: Any, unit: str = "") -> str:
     if v is None:
         return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:,.2f}{unit}"
     if isinstance(v, int):
@@ -69,14 +71,15 @@ def render(results: dict[str, Any]) -> str:
         b, f = r.get("build", {}), r.get("refresh", {})
         q = ratios(r)
         base = r.get("baselines", {})
-        lines += _table(["step", "wall s", "rows/s", "peak RSS MB", "load before -> after", "detail"], [
-            ["demo build + load + refresh", b.get("wall_s"), b.get("rows_per_s"), b.get("peak_rss_mb"), _load(b),
-             f"{_fmt(b.get('source_rows'))} source rows; phases {b.get('phases_s')}"],
-            ["refresh (measures + pre/post)", f.get("wall_s"), None, f.get("peak_rss_mb"), _load(f),
-             f"measures {_fmt(f.get('measures_s'))} s, pre/post {_fmt(f.get('prepost_s'))} s"],
-            ["engine floor (locality x month)", _get(base, "floor_s", "locality_month"), None, None, _load(base),
+        lines += _table(["step", "wall s", "CPU s", "rows/s", "peak RSS MB", "load before -> after", "detail"], [
+            ["demo build + load + refresh", b.get("wall_s"), b.get("cpu_s"), b.get("rows_per_s"), b.get("peak_rss_mb"),
+             _load(b), f"{_fmt(b.get('source_rows'))} source rows; phases {b.get('phases_s')}"],
+            ["refresh (measures + pre/post)", f.get("wall_s"), f.get("cpu_s"), None, f.get("peak_rss_mb"), _load(f),
+             f"measures {_fmt(f.get('measures_s'))} s, inequality {_fmt(f.get('inequality_s'))} s, "
+             f"pre/post {_fmt(f.get('prepost_s'))} s"],
+            ["engine floor (locality x month)", _get(base, "floor_s", "locality_month"), None, None, None, _load(base),
              "one GROUP BY per fact table with the spine join"],
-            ["engine floor (finest grain)", _get(base, "floor_s", "finest"), None, None, _load(base),
+            ["engine floor (finest grain)", _get(base, "floor_s", "finest"), None, None, None, _load(base),
              "practice x IMD x ethnicity x sex x age5 x month"],
         ])
         lines += [f"refresh (measures) / floor: **{_fmt(q.get('refresh_over_floor'))}x** (locality x month), "
@@ -88,6 +91,10 @@ def render(results: dict[str, Any]) -> str:
                               s.get("rolled_up")] for s in f["scans"]])
             lines += ["Per table, scan time / finest floor: " + ", ".join(
                 f"{t} {v}x" for t, v in sorted(q["scan_over_floor"].items(), key=lambda kv: -kv[1])), ""]
+        if f.get("combine_s"):
+            top = sorted(f["combine_s"].items(), key=lambda kv: -kv[1])[:5]
+            lines += ["Slowest per-indicator combine steps (pandas, after the scans): "
+                      + ", ".join(f"{k} {v:.2f} s" for k, v in top) + f"; all {sum(f['combine_s'].values()):.1f} s.", ""]
         ind = _get(r, "baselines", "indicators", default={})
         if ind:
             lines += [f"### pandas baseline (same rows, outputs compared; load {_load(base)})", ""]

@@ -35,11 +35,10 @@ def _id(text: str) -> Any:
 
 
 def _callbacks() -> dict[str, dict]:
-    from dash._callback import GLOBAL_CALLBACK_LIST
+    """The app's registered callbacks (the factory has set the server up: they are in its callback map)."""
+    import app
 
-    import app  # noqa: F401  (registers the callbacks)
-
-    return {c["output"]: c for c in GLOBAL_CALLBACK_LIST}
+    return {output: {**cb, "output": output} for output, cb in app.app.callback_map.items()}
 
 
 def _outputs(output: str) -> Any:

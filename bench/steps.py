@@ -19,6 +19,13 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process, engine threads included: on a shared machine this
+    moves far less with the load than wall time does."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return round(use.ru_utime + use.ru_stime, 1)
+
+
 def build(url: str, size: str, seed: int, end: str | None) -> dict[str, Any]:
     """Build the demo into `url` (as `flask demo` does); per-phase times from its progress messages."""
     from datetime import date
@@ -131,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         result = {"refresh": refresh, "baselines": baselines, "pack": pack, "coverage": coverage}[a.step](a.url)
     result["peak_rss_mb"] = _peak_rss_mb()
+    result["cpu_s"] = _cpu_s()
     a.out.write_text(json.dumps(result, indent=1, default=str))
 
 

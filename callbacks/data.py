@@ -10,33 +10,44 @@ from contextlib import contextmanager
 from dataclasses import fields
 
 import pandas as pd
-from flask import Response, has_request_context, jsonify, request
+from flask import Response, current_app, has_request_context, jsonify, request
 from sqlalchemy import Connection
 
 from caching import cache
 from data_loaders.db import (
     database_exists,
-    duckdb_path,
+    database_file,
     read_dataset_info,
     read_engine,
     stamped_version,
 )
-from data_loaders.settings import load_settings
+from data_loaders.dialect import snapshot
+from data_loaders.settings import Settings
 from metrics import events, results
 from metrics import quality as quality_mod
 from metrics.catalogue import INDICATORS_BY_ID
 from metrics.disclosure import Col, DisclosurePolicy, Kind, protect, stale_policy
 
+SETTINGS_KEY = "BSOL_SETTINGS"  # set by app.create_app: the settings the serving app was built with
+
+
+def settings() -> Settings:
+    """The serving app's settings (resolved once, at the edge, by app.create_app)."""
+    return current_app.config[SETTINGS_KEY]
+
 
 def _url() -> str:
-    return load_settings().database_url
+    return settings().database_url
+
+
+def prepost_window() -> int:
+    """The configured pre/post window (BSOL_PREPOST_MONTHS), stored beside 3, 6 and 12."""
+    return settings().prepost_window_months
 
 
 def policy() -> DisclosurePolicy:
-    """The app's disclosure policy (set at start-up from the settings; passed to every output)."""
-    from layouts.components import page_policy
-
-    return page_policy()
+    """The disclosure policy of the serving app's settings."""
+    return DisclosurePolicy.from_settings(settings())
 
 
 def stale_results() -> str | None:
@@ -78,10 +89,7 @@ def _reader() -> Iterator[Connection]:
         return
     env = request.environ
     if _PINNED not in env:
-        conn = read_engine(_url()).connect()
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        env[_PINNED] = conn
+        env[_PINNED] = snapshot(read_engine(_url()).connect())
     yield env[_PINNED]
 
 
@@ -96,7 +104,7 @@ def version() -> str:
     """The data version this request reads (the write id stamped by every load), once per request."""
     if has_request_context() and "bsol.version" in request.environ:
         return request.environ["bsol.version"]
-    path = duckdb_path(_url())
+    path = database_file(_url())
     if path is not None and not path.exists():
         value = "none"
     else:
@@ -214,6 +222,12 @@ def neighbourhoods_of(locality: str) -> list[str]:
     return sorted(tree.loc[tree["locality"] == locality, "neighbourhood"].unique().tolist())
 
 
+def practice_names() -> dict[str, str]:
+    """Practice code -> name (reference data), shown beside codes in tables and downloads."""
+    tree = geography_tree()
+    return {str(c): str(n) for c, n in zip(tree["practice_code"], tree["practice_name"], strict=True) if n}
+
+
 def practices_of(locality: str) -> list[str]:
     tree = geography_tree()
     return sorted(tree.loc[tree["locality"] == locality, "practice_code"].unique().tolist())
@@ -258,13 +272,13 @@ def audit_log(limit: int | None = 200) -> pd.DataFrame:
     """The audit log, newest first (never cached: it changes with every sign-in)."""
     from data_loaders.audit import read_audit
 
-    return read_audit(load_settings().audit_url, limit=limit)
+    return read_audit(settings().audit_url, limit=limit)
 
 
 def rejections() -> list[dict[str, object]]:
     from data_loaders.load import read_rejections
 
-    return read_rejections(load_settings().data_dir)
+    return read_rejections(settings().data_dir)
 
 
 @cache.memoize()
@@ -283,7 +297,7 @@ def build_pack(place: str, period: str | None = None) -> bytes | None:
     if not database_exists(_url()):
         return None
     with _reader() as conn:
-        return pack.build_pack(conn, place, period, rule=policy())
+        return pack.build_pack(conn, place, period, rule=policy(), prepost_window=prepost_window())
 
 
 @cache.memoize()

@@ -37,7 +37,7 @@ def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str], exac
         abort(404, "No data for this selection")
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
-    table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs), ind)
+    table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs, data.practice_names()), ind)
     return files.csv_bytes(table) if fmt == "csv" else files.xlsx_bytes({ind.id: table})
 
 
@@ -47,7 +47,7 @@ def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
     if fmt not in FORMATS:
         abort(404)
     teams = data.int_teams()
-    sel = prepost.parse(query, teams)
+    sel = prepost.parse(query, teams, data.prepost_window())
     if sel.errors:
         abort(400, "; ".join(sel.errors))
     frame = data.prepost_display(sel.cohort, sel.window)

@@ -28,8 +28,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from data_loaders.calendar import DATA_START, add_months
 from data_loaders.extracts import (
     EMERGENCY_ADMISSION_METHODS,
+    ETHNIC_GROUPS,
     EXTRACTS,
     NHS_ETHNIC_CATEGORIES,
     Extract,
@@ -39,7 +41,6 @@ Size = Literal["small", "medium", "full"]
 Progress = Callable[[str], None]
 
 DEFAULT_SEED = 20240626
-DATA_START = date(2023, 4, 1)
 GENERATED_BY = "data_loaders.demo 1.0"
 PILOT_GO_LIVE = date(2023, 10, 1)
 PILOT_INDEX_LAST = date(2023, 12, 31)
@@ -137,7 +138,7 @@ SIZES: dict[str, SizeSpec] = {
 DEMO_SIZES: tuple[str, ...] = tuple(SIZES)
 
 # ------------------------------------------------------------------ people
-ETH_GROUPS = ("Asian", "Black", "Mixed", "White", "Other", "Not stated")
+ETH_GROUPS = ETHNIC_GROUPS
 ETH_CODES = NHS_ETHNIC_CATEGORIES  # A..S, Z, 99
 _CODE_GROUP = {"A": 3, "B": 3, "C": 3, "D": 2, "E": 2, "F": 2, "G": 2, "H": 0, "J": 0, "K": 0,
                "L": 0, "R": 0, "M": 1, "N": 1, "P": 1, "S": 4, "Z": 5, "99": 5}
@@ -268,14 +269,6 @@ def _d(day: date) -> int:
 
 def _date(day: int) -> date:
     return _EPOCH + timedelta(days=int(day))
-
-
-def _add_months(day: date, months: int) -> date:
-    """Calendar month arithmetic with end-of-month clamping (as pandas DateOffset and SQL do)."""
-    m = day.month - 1 + months
-    y, m = day.year + m // 12, m % 12 + 1
-    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
-    return date(y, m, min(day.day, last))
 
 
 def default_end(today: date | None = None) -> date:
@@ -431,7 +424,7 @@ class _Gen:
     def __init__(self, size: Size, seed: int, end: date, progress: Progress | None) -> None:
         if size not in SIZES:
             raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
-        min_end = _add_months(PILOT_INDEX_LAST, PREPOST_MONTHS)
+        min_end = add_months(PILOT_INDEX_LAST, PREPOST_MONTHS)
         if end < min_end:
             raise ValueError(f"end must be on or after {min_end} (the pilot's post windows must end)")
         self.size, self.seed, self.end = size, seed, end
@@ -525,7 +518,7 @@ def _geography(g: _Gen) -> None:
     for k, i in enumerate(rest):
         month = k * ROLLOUT_MONTHS // len(rest)
         slot = sum(1 for kk in range(k) if kk * ROLLOUT_MONTHS // len(rest) == month)
-        first = _add_months(ROLLOUT_FIRST, month)
+        first = add_months(ROLLOUT_FIRST, month)
         monday = first + timedelta(days=(7 - first.weekday()) % 7)
         teams.append((f"INT{7 + k:02d}", f"{nbh.at[i, 'name']} INT", nbh.at[i, "locality"], i,
                       monday + timedelta(days=14 * slot)))
@@ -788,8 +781,8 @@ def _pilot_activity(g: _Gen, P: _People) -> dict[str, tuple[np.ndarray, np.ndarr
         cohort = g.pilot[g.pilot["team"] == code].reset_index(drop=True)
         k = len(cohort)
         idx = cohort["index"].to_numpy()
-        pre_lo = np.array([_d(_add_months(_date(d), -PREPOST_MONTHS)) for d in idx]) + 3
-        post_hi = np.array([_d(_add_months(_date(d), PREPOST_MONTHS)) for d in idx]) - 4
+        pre_lo = np.array([_d(add_months(_date(d), -PREPOST_MONTHS)) for d in idx]) + 3
+        post_hi = np.array([_d(add_months(_date(d), PREPOST_MONTHS)) for d in idx]) - 4
         windows.append((cohort["person"].to_numpy(), pre_lo - 10, post_hi + 11))
         propensity = rng.gamma(2.0, 0.5, k)
         for act in ACTIVITIES:
@@ -1289,7 +1282,7 @@ def _snapshot_days(g: _Gen) -> list[int]:
     out, d = [], date(2023, 6, 30)
     while d <= g.end:
         out.append(_d(d))
-        d = _add_months(date(d.year, d.month, 1), 4) - timedelta(days=1)
+        d = add_months(date(d.year, d.month, 1), 4) - timedelta(days=1)
     return out
 
 
@@ -1517,8 +1510,8 @@ def _list_sizes(g: _Gen, P: _People, days: list[int]) -> np.ndarray:
 
 def _gp_appointments(g: _Gen, P: _People) -> None:
     rng = g.rngs["agg"]
-    months = [_d(_add_months(DATA_START, k)) for k in range(g.n_months)
-              if _add_months(_add_months(DATA_START, k), 1) - timedelta(days=1) <= g.end]
+    months = [_d(add_months(DATA_START, k)) for k in range(g.n_months)
+              if add_months(add_months(DATA_START, k), 1) - timedelta(days=1) <= g.end]
     n_p = len(g.prac)
     lists = _list_sizes(g, P, [m + 14 for m in months])
     old_share = np.bincount(P.prac, weights=(P.band >= 13).astype(float), minlength=n_p) / \

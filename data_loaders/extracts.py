@@ -28,6 +28,8 @@ ADMISSION_METHODS = (
     "81", "82", "83", "99",  # other / not known
 )
 EMERGENCY_ADMISSION_METHODS = ("21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28")
+ORDINARY_ADMISSION = 1  # NHS DD patient classification 1: ordinary admission (not a day case)
+TRANSFER_ADMISSION_SOURCES = ("51", "52", "53")  # NHS DD admission source: from another provider's bed
 BOOKING_INTERVALS = (
     "same_day", "1_day", "2_to_7_days", "8_to_14_days", "15_to_21_days", "22_to_28_days",
     "more_than_28_days", "unknown",

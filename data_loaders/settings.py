@@ -157,7 +157,9 @@ class Settings:
 
     @property
     def is_embedded(self) -> bool:
-        return self.database_url.startswith("duckdb:")
+        from data_loaders.dialect import is_embedded
+
+        return is_embedded(self.database_url)
 
 
 DEFAULT_DEMO_SIZE = "medium"
@@ -167,7 +169,9 @@ DEFAULT_DEMO_SIZE = "medium"
 def load_settings() -> Settings:
     """Read settings now (not at import) so tests and the CLI can change the environment."""
     data_dir = Path(os.environ.get("BSOL_DATA_DIR", "data")).resolve()
-    url = os.environ.get("DATABASE_URL", "").strip() or f"duckdb:///{data_dir / 'bsol.duckdb'}"
+    from data_loaders.dialect import default_database_url
+
+    url = os.environ.get("DATABASE_URL", "").strip() or default_database_url(data_dir)
     from data_loaders.demo import DEMO_SIZES
 
     demo_size = os.environ.get("BSOL_DEMO_SIZE", DEFAULT_DEMO_SIZE)
@@ -197,7 +201,7 @@ def load_settings() -> Settings:
 
 
 def default_audit_url(database_url: str, data_dir: Path) -> str:
-    """The audit log sits in the main database, except beside an embedded DuckDB file (see tables.py)."""
-    if database_url.startswith("duckdb:"):
-        return f"sqlite:///{data_dir / 'audit.sqlite'}"
-    return database_url
+    """The audit log sits in the main database, except beside an embedded file (see tables.py)."""
+    from data_loaders import dialect
+
+    return dialect.default_audit_url(database_url, data_dir)

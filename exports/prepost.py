@@ -14,9 +14,10 @@ from exports.pack.figures import _missing as _nan
 from exports.pack.sheet import SUPPRESSED
 from metrics import disclosure
 from metrics import prepost as pp
+from metrics.dimensions import IMD_LABELS, SEX_LABELS
 
 BREAKDOWN_NAMES = {"age_band": "Age", "sex": "Sex", "imd_quintile": "IMD", "ethnicity": "Ethnic group"}
-SEX_NAMES = {"F": "Female", "M": "Male", "U": "Unknown"}
+SEX_NAMES = SEX_LABELS  # metrics.dimensions
 
 
 def _count(v: object) -> str:
@@ -76,8 +77,9 @@ def did_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def download_tables(frame: pd.DataFrame, cohort: str, window: int, label: str,
-                    rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE) -> dict[str, pd.DataFrame]:
-    """Sheets for the Excel download (the CSV is the first): plan table, rates, comparison, notes."""
+                    rule: disclosure.DisclosurePolicy) -> dict[str, pd.DataFrame]:
+    """Sheets for the Excel download (the CSV is the first): plan table, rates, comparison, notes.
+    `rule`: the policy the rows were shown under (named in the notes)."""
     plan = plan_frame(frame)
     for col in plan.columns[2:]:
         plan[col] = plan[col].map(lambda v: SUPPRESSED if _nan(v) else int(v))
@@ -101,10 +103,8 @@ def download_tables(frame: pd.DataFrame, cohort: str, window: int, label: str,
 def group_label(breakdown: str, group: str) -> str:
     if breakdown == "sex":
         group = SEX_NAMES.get(group, group)
-    if breakdown == "imd_quintile" and group == "Q1":
-        group = "Q1 (most deprived)"
-    if breakdown == "imd_quintile" and group == "Q5":
-        group = "Q5 (least deprived)"
+    if breakdown == "imd_quintile" and group in ("Q1", "Q5"):
+        group = IMD_LABELS[group[1]]
     return f"{BREAKDOWN_NAMES.get(breakdown, breakdown)}: {group}"
 
 

@@ -76,7 +76,7 @@ def comparison_caption(indicator: Indicator, benchmark_label: str) -> str:
                 f"with {benchmark_label} and no significance is implied.")
     return (f"Bars show each value with its 95% confidence interval; the dashed line is {benchmark_label}. "
             f"The colour and the mark beside each label (▲ better, ● similar, ▼ worse) say whether the interval "
-            f"excludes {benchmark_label}.")
+            f"excludes {benchmark_label}; * marks a difference the stricter 99.8% interval confirms.")
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360, y_title: str = "") -> go.Figure:
@@ -214,9 +214,12 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
     counts = indicator.unit == "count"
     if counts:
         benchmark = None  # a count against a BSol total would imply a comparison that means nothing
-    cmp = ["not compared" if counts or benchmark is None or pd.isna(v) else
-           stats.compare_with_benchmark(v, lo_, hi_, benchmark, indicator.polarity.value)
-           for v, lo_, hi_ in zip(values, lower, upper, strict=True)]
+    lo3 = frame["lower_ci_998"].astype(float) if "lower_ci_998" in frame else pd.Series(np.nan, index=frame.index)
+    hi3 = frame["upper_ci_998"].astype(float) if "upper_ci_998" in frame else pd.Series(np.nan, index=frame.index)
+    compared = [stats.Comparison("not compared", None) if counts or benchmark is None or pd.isna(v) else
+                stats.compare_levels(v, lo_, hi_, l3, h3, benchmark, indicator.polarity.value)
+                for v, lo_, hi_, l3, h3 in zip(values, lower, upper, lo3, hi3, strict=True)]
+    cmp = [c.result for c in compared]
     fig = go.Figure()
     fmt = f":,.{indicator.decimals}f"
     for kind, (name, colour, _mark) in COMPARISON_STYLE.items():
@@ -237,8 +240,8 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
         else:
             fig.add_trace(go.Bar(x=labs, y=v.round(6).tolist(), error_y=err,
                                  hovertemplate=f"%{{x}}: %{{y{fmt}}}<extra></extra>", **bar))
-    ticks = [f"{lab} {COMPARISON_STYLE[c][2]}".rstrip() if not m else lab
-             for lab, c, m in zip(labels, cmp, sup_mask, strict=True)]
+    ticks = [f"{lab} {COMPARISON_STYLE[c.result][2]}{'*' if c.level == 0.998 else ''}".rstrip() if not m else lab
+             for lab, c, m in zip(labels, compared, sup_mask, strict=True)]
     order = {"categoryorder": "array", "categoryarray": labels, "type": "category", "tickvals": labels,
              "ticktext": ticks, "automargin": True}
     if horizontal:

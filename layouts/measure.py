@@ -12,8 +12,9 @@ from layouts import filters as flt
 from metrics import funnel, inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
 from metrics.dimensions import BREAKDOWN_LABELS
+from metrics.disclosure import DisclosurePolicy
 from metrics.docs import indicator_rows
-from metrics.results import format_value, spc_summary
+from metrics.results import format_value, period_label, period_note, spc_summary
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
@@ -89,7 +90,8 @@ def view_key(f: flt.Filters, period: str | None) -> dict[str, str | None]:
 
 def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_period: str | None,
             neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str,
-            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None) -> tuple[list, str | None]:
+            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None, *,
+            policy: DisclosurePolicy) -> tuple[list, str | None]:
     """The first screen: headline, trend and localities; returns (children, period shown).
 
     `frame` holds this indicator's display results for one period type. ``chart``: the XmR frame and
@@ -135,7 +137,10 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
         head.append(html.Div([html.Span(f"BSol, {shown}", className="stat-label"),
                               html.Span(format_value(_n(b.value), ind, bool(b.suppressed)), className="stat-value"),
                               html.Span(_ci_text(b, ind), className="ci")], className="stat"))
-    if summary is not None:
+    if f.period_type == ROLLING:  # overlapping windows: no SPC icons (metrics.results.NO_SPC_ROLLING)
+        head.append(html.Div([html.Span("Variation", className="stat-label"),
+                              html.Span("Not assessed on rolling years", className="stat-target")], className="stat"))
+    elif summary is not None:
         head.append(html.Div([html.Span("Variation", className="stat-label"),
                               components.variation_badge(summary.variation)], className="stat"))
         head.append(html.Div([html.Span("Assurance", className="stat-label"),
@@ -190,12 +195,13 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                              _all_suppressed(loc) or components.chart(
                                  loc_fig, components.lazy_table("localities", period),
                                  figures.comparison_caption(ind, "BSol"))], className="panel"))
-    out.append(components.suppression_legend())
+    out.append(components.suppression_legend(policy))
     return out, period
 
 
 def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neighbourhoods: list[str] | None,
-          practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None) -> list:
+          practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None, *,
+          policy: DisclosurePolicy) -> list:
     """Neighbourhoods, practices, inequalities and the definition: rendered when the reader scrolls here.
 
     ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
@@ -244,7 +250,7 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
                                             benchmark_label=here, horizontal=False)
             ineq.append(_all_suppressed(part) or components.chart(
                 fig, components.lazy_table(kind, period), figures.comparison_caption(ind, here)))
-        ineq.append(components.suppression_legend())
+        ineq.append(components.suppression_legend(policy))
     out.append(html.Section(ineq, className="panel"))
 
     currency = f"Data to {data_end}; latest period shown {shown}." if data_end else f"Latest period {shown}."
@@ -261,12 +267,13 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
 
 def section_table(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str,
                   neighbourhoods: list[str] | None, practices: list[str] | None, section: str,
-                  page: int) -> tuple[html.Div, bool, bool]:
-    """One page of the table behind a chart (or of every figure, section "all"); (table, has_prev, has_next)."""
+                  page: int, practice_names: dict[str, str] | None = None) -> tuple[html.Div, bool, bool]:
+    """One page of the table behind a chart (or of every figure, section "all"); (table, has_prev, has_next).
+    `practice_names` (code -> name) are shown beside practice codes."""
     here = flt.GEOGRAPHY_LABELS[f.locality]
     size = components.PAGE_ROWS
     if section == "all":
-        t = views.figures_table(frame, ind, f, period, neighbourhoods, practices)
+        t = views.figures_table(frame, ind, f, period, neighbourhoods, practices, practice_names)
         caption, numeric, dom_id = f"{ind.title}: all figures, {here}, {period}", list(views.NUMERIC), "figures-table"
         places = {c: ind.decimals for c in ("Value", "Lower 95% CI", "Upper 95% CI")}
     else:
@@ -275,6 +282,8 @@ def section_table(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: s
         if section == "localities":
             part = part.assign(geography=part.geography.map(flt.GEOGRAPHY_LABELS))
         t = _table_frame(part, label, ind)
+        if section == "practices":
+            t.insert(1, "Practice", views.practice_name_column(part, practice_names))
         caption, dom_id = f"{views.SECTIONS[section]}: {here}, {period}", None
         numeric = [c for c in t.columns if c not in ("Group", "Area", "Period", "Practice")]
         places = {c: ind.decimals for c in numeric if c.startswith(("Value", "Lower", "Upper"))}
@@ -343,7 +352,8 @@ def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, sco
     if funnel.kind_of(ind) is None:
         return html.Section([head, html.P("A funnel plot is drawn for rates and percentages only.",
                                           className="muted")], className="panel", id="funnel")
-    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind)
+    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind,
+                      bsol.iloc[0] if not bsol.empty else None)
     if f is None:
         return html.Section([head, html.P("Not enough areas with figures that can be shown for a funnel plot.",
                                           className="muted")], className="panel", id="funnel")
@@ -368,15 +378,9 @@ def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Serie
 
 
 def _period_label(period: str, series: pd.DataFrame) -> str:
-    """Chart label of a period: "to date" (financial year not complete at the data end, stored
-    ``to_date``) and "provisional" (latest month of a source that is usually revised, stored
-    ``provisional``) are said on the axis."""
+    """Chart label of a period, with "to date" / "provisional" from its stored flags (results.period_note)."""
     row = series[series["period"] == period]
-    if row.empty:
-        return str(period)
-    notes = [word for col, word in (("to_date", "to date"), ("provisional", "provisional"))
-             if bool(row.iloc[0].get(col, False))]
-    return f"{period} ({', '.join(notes)})" if notes else str(period)
+    return period_label(period, period_note(row.iloc[0]) if not row.empty else "")
 
 
 def _n(x: object) -> float | None:

@@ -32,21 +32,23 @@ from layouts.prepost_selection import (
     windows,
 )
 from metrics import prepost as pp
+from metrics.disclosure import DisclosurePolicy
 
 SUPPRESSED = components.SUPPRESSED
 
 
 # --------------------------------------------------------------------------- page layout
-def layout(teams: pd.DataFrame, **query: str) -> html.Div:
-    """The page frame; `teams` (INT team reference rows, no patient data) comes from the app."""
-    sel = parse(query, teams)
+def layout(teams: pd.DataFrame, configured_window: int = pp.DEFAULT_WINDOW, **query: str) -> html.Div:
+    """The page frame; `teams` (INT team reference rows, no patient data) and the configured window
+    (settings) come from the app."""
+    sel = parse(query, teams, configured_window)
     f = flt.Filters(locality=sel.locality)
     extra = [
         components.filter_control("INT team", "team", team_options(teams, sel.locality), sel.team, width="13rem"),
         components.filter_control("Cohort", "cohort", [{"label": label, "value": key} for key, (label, _a, _b)
                                                        in pp.COHORT_PRESETS.items()], sel.cohort, width="22.5rem"),
         components.filter_control("Window (months each side)", "window",
-                                  [{"label": f"{w} months", "value": w} for w in windows()], sel.window,
+                                  [{"label": f"{w} months", "value": w} for w in windows(configured_window)], sel.window,
                                   width="10rem"),
     ]
     return html.Div([
@@ -125,7 +127,7 @@ def _flow_text(flow: Mapping[str, float], window: int) -> str:
 
 
 def content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame, flow: Mapping[str, float],
-            tables: Mapping[str, pd.DataFrame]) -> html.Div:
+            tables: Mapping[str, pd.DataFrame], *, policy: DisclosurePolicy) -> html.Div:
     """Plan table, downloads, the regression-to-the-mean caution and the rates table.
 
     ``tables``: exports.prepost.page_tables of the rows in scope (plan, rates, did)."""
@@ -173,7 +175,7 @@ def content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame, flow: Mapp
                            id="prepost-download-csv", download=""), " ",
                     html.A("Download Excel", href=download_href(sel, "xlsx"), className="button-link",
                            id="prepost-download-xlsx", download="")], className="downloads"),
-            components.suppression_legend(),
+            components.suppression_legend(policy),
         ], className="panel", id="prepost-plan"),
         html.Div([html.H2("Caution: regression to the mean", className="caution-title"),
                   html.P(pp.RTM_CAUTION)],
@@ -261,7 +263,7 @@ def _did_item(r: pd.Series, window: int) -> html.Li:
 
 
 def did_content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame,
-                tables: Mapping[str, pd.DataFrame]) -> html.Section:
+                tables: Mapping[str, pd.DataFrame], configured_window: int = pp.DEFAULT_WINDOW) -> html.Section:
     """The comparison cohort (difference-in-differences) in plain words, with unmatched people and limits.
 
     ``tables``: exports.prepost.page_tables of the rows in scope (its "did" frame is the table)."""
@@ -273,7 +275,7 @@ def did_content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame,
     shown = shown[shown["activity"].isin(pp.DID_ACTIVITIES)]
     if pd.to_numeric(shown["did_pp"], errors="coerce").isna().all() and \
             pd.to_numeric(frame["did_pp"], errors="coerce").isna().all():
-        did_windows = ", ".join(str(w) for w in pp.stored_did_windows())
+        did_windows = ", ".join(str(w) for w in pp.stored_did_windows(configured_window))
         return html.Section([heading, html.P(
             f"The comparison cohort is computed for the {did_windows}-month window only (it is the slow part). "
             f"Choose {did_windows} months to see how much of the fall the INT may explain.", className="rule-text")],

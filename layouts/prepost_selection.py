@@ -36,9 +36,10 @@ class Selection:
         return flt.to_search(self.query(), ("locality", "team", "cohort", "window"))
 
 
-def windows() -> tuple[int, ...]:
-    """Windows with stored results (3, 6, 12 and the configured BSOL_PREPOST_MONTHS)."""
-    return pp.stored_windows()
+def windows(configured: int = pp.DEFAULT_WINDOW) -> tuple[int, ...]:
+    """Windows with stored results: 3, 6, 12 and the configured one (BSOL_PREPOST_MONTHS: the app
+    passes settings.prepost_window_months)."""
+    return pp.stored_windows(configured)
 
 
 def _text(value: object) -> str:
@@ -47,7 +48,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()[:64]
 
 
-def parse(query: Mapping[str, object], teams: pd.DataFrame) -> Selection:
+def parse(query: Mapping[str, object], teams: pd.DataFrame, configured_window: int = pp.DEFAULT_WINDOW) -> Selection:
     """Selection from the URL query (or the filter values); unknown values become errors."""
     f = flt.parse(dict(query))
     errors = list(f.errors)
@@ -71,11 +72,11 @@ def parse(query: Mapping[str, object], teams: pd.DataFrame) -> Selection:
     if raw:
         try:
             window = int(float(raw))
-            if float(raw) != window or window not in windows():
+            if float(raw) != window or window not in windows(configured_window):
                 raise ValueError
         except ValueError:
             errors.append(f"Unknown window “{raw}”. Choose one of: "
-                          f"{', '.join(str(w) for w in windows())} months.")
+                          f"{', '.join(str(w) for w in windows(configured_window))} months.")
             window = pp.DEFAULT_WINDOW
     return Selection(f.locality, team, cohort, window, tuple(errors))
 

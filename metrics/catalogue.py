@@ -14,7 +14,11 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from data_loaders.extracts import EMERGENCY_ADMISSION_METHODS
+from data_loaders.extracts import (
+    EMERGENCY_ADMISSION_METHODS,
+    ORDINARY_ADMISSION,
+    TRANSFER_ADMISSION_SOURCES,
+)
 from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey, PeriodTypeKey
 
 
@@ -122,6 +126,8 @@ class Indicator:
     min_age: int | None = None  # for DSR: the standard population's age bands considered
     quantile: float = 0.5  # for aggregation "percentile" (e.g. 0.9 = 90th centile); "median" is 0.5
     standardise_by_sex: bool = False  # DSR strata are age band x sex (each sex weighted by the standard)
+    # Counts below this get exact Poisson limits, Byar's from it (PHE: 10; CCG OIS 2.6: 389).
+    exact_poisson_below: int = 10
     target: float | None = None
     target_text: str = ""
     # Register and treatment percentages whose gap to the target is a number of patients (CVDPREVENT
@@ -178,6 +184,9 @@ _AGGREGATION_RULES: dict[str, str] = {
 def calculation_rules(ind: Indicator) -> str:
     """Every rule the computation applies to this indicator, in words (defect 13: nothing silent)."""
     parts = [_AGGREGATION_RULES[ind.aggregation], _CI_RULES[ind.ci]]
+    if ind.exact_poisson_below != 10 and ind.ci in ("byar", "dobson"):
+        parts.append(f"Exact Poisson limits are used for counts below {ind.exact_poisson_below:,} "
+                     "(Byar's approximation from there), as the indicator's specification says.")
     if ind.annualised:
         parts.append("Months, quarters and part-years are annualised: denominator × days in period ÷ 365.25.")
     return " ".join(parts)
@@ -209,6 +218,37 @@ EMERGENCY = EMERGENCY_ADMISSION_METHODS
 
 def _emergency(r: Any) -> Any:
     return r.admission_method.in_(EMERGENCY)
+
+
+def _acsc_chronic(r: Any) -> Any:
+    """NHS Digital CCG OIS 2.6 v1.15 / NHS OF 2.3.i chronic ACSC spells (data filters 1, 8 and 10);
+    every code list named here is in code_list (reference data), so the lists stay data.
+
+    Ordinary admissions only (patient classification 1: an empty one is not known to be ordinary,
+    so it does not count) and no transfers (admission source 51-53: an empty source is not known
+    to be a transfer, so it counts), as the filters read literally. Angina with
+    a listed procedure, heart failure or hypertension with a listed cardiac procedure and hepatitis
+    B with sickle-cell disease are left out; J20 acute bronchitis counts only with COPD.
+    """
+    from sqlalchemy import and_, not_, or_
+
+    dx, sec, ops = r.primary_diagnosis, r.secondary_diagnoses, r.procedure_codes
+
+    def unless(condition: str, codes: Any, exclusion: str) -> Any:
+        return not_(and_(r.in_codes(dx, condition), r.any_in_codes(codes, exclusion)))
+
+    diagnosis = or_(
+        and_(r.in_codes(dx, "acsc_chronic"),
+             unless("acsc_chronic_angina", ops, "acsc_chronic_angina_procedure"),
+             unless("acsc_chronic_cardiac", ops, "acsc_chronic_cardiac_procedure"),
+             unless("acsc_chronic_hep_b", sec, "acsc_chronic_hep_b_secondary")),
+        and_(r.in_codes(dx, "acsc_chronic_bronchitis"), r.any_in_codes(sec, "acsc_chronic_bronchitis_secondary")),
+    )
+    return and_(
+        _emergency(r), diagnosis,
+        r.patient_classification == ORDINARY_ADMISSION,
+        or_(r.admission_source.is_(None), r.admission_source.not_in(TRANSFER_ADMISSION_SOURCES)),
+    )
 
 
 def _bp_in_range_hyp(r: Any) -> Any:
@@ -266,7 +306,8 @@ def _two_hour_responded(r: Any) -> Any:
 
 
 def _pathway(n: int) -> Filter:
-    return lambda r: (r.discharge_pathway == n) & r.discharge_ready_date.is_not(None) & r.discharge_date.is_not(None)
+    """One pathway's share of the BCF 2025-26 adult (18+) delay population: the same age rule."""
+    return lambda r: _adult_discharge(r) & (r.discharge_pathway == n)
 
 
 _APC = "SUS+ Admitted Patient Care (inpatient_spell) linked to the patient spine"
@@ -291,7 +332,7 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
             numerator=Events("inpatient_spell", "discharge_date", where, count="value", value=_delay_days),
             denominator=None,
             numerator_text=f"Sum of days between discharge ready date and discharge date, {label} discharges",
-            denominator_text=f"Number of {label} discharges with a discharge ready date",
+            denominator_text=f"Number of {label} discharges of adults (18+ at discharge) with a discharge ready date",
             unit="days", polarity=Polarity.LOW_IS_GOOD, aggregation="mean", ci="t", decimals=2,
             numerator_disclosive=False,
             **common,
@@ -313,7 +354,7 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
                              _all(where, lambda r: r.discharge_date == r.discharge_ready_date)),
             denominator=Events("inpatient_spell", "discharge_date", where),
             numerator_text=f"{label} discharges on the discharge ready date",
-            denominator_text=f"{label} discharges with a discharge ready date",
+            denominator_text=f"{label} discharges of adults (18+ at discharge) with a discharge ready date",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
             **common,
         ),
@@ -773,26 +814,40 @@ MEASURES: tuple[Measure, ...] = (
             id="m16_acsc_chronic",
             measure=16,
             title="Unplanned admissions for chronic ambulatory care sensitive conditions per 100,000 (age and sex standardised)",
-            numerator=Events("inpatient_spell", "admission_date",
-                             _all(_emergency, lambda r: r.in_codes(r.primary_diagnosis, "acsc_chronic"))),
+            numerator=Events("inpatient_spell", "admission_date", _acsc_chronic),
             denominator=Population(),
-            numerator_text="Emergency admissions (methods 21-2D, 28) with a primary diagnosis on the NHS OF 2.3.i chronic ACSC list: angina, asthma, atrial fibrillation and flutter, chronic hepatitis B, congestive heart failure, convulsions and epilepsy, COPD, dementia, diabetes, hypertension, iron-deficiency anaemia (code_list acsc_chronic); people of unknown sex excluded",
+            numerator_text=("Emergency admissions (methods 21-25, 2A-2D, 28), ordinary admissions (patient classification 1) not "
+                            "transferred in (admission source not 51-53), with a first-episode primary diagnosis on the CCG OIS 2.6 "
+                            "chronic ACSC list (code_list acsc_chronic): hepatitis B (B18.0, B18.1) unless a sickle-cell (D57) "
+                            "diagnosis, diabetes (E10-E14), iron-deficiency anaemia (D50.1, D50.8, D50.9, D51, D52), dementia "
+                            "(F00-F03), epilepsy (G40, G41), atrial fibrillation (I48), COPD (J41-J44, J47; J20 acute bronchitis "
+                            "only with a COPD secondary diagnosis), asthma (J45, J46), angina (I20, I25) unless any procedure in "
+                            "OPCS-4 chapters A-T, V, W or X0-X2, X4, X5, heart failure and hypertension (I50, I11.0, I13.0, J81, "
+                            "I10, I11.9) unless a listed cardiac procedure (K0-K4, K50, K52, K55-K57, K60, K61, K66-K69, K71, "
+                            "K73, K74); people of unknown sex excluded"),
             denominator_text="Registered population, all ages, by five-year age band and sex",
             unit="per_100k", multiplier=100_000, annualised=True, min_age=0, standardise_by_sex=True,
-            polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
-            standardisation="Direct, by age (five-year bands, European Standard Population 2013) and sex: each sex is weighted by the whole ESP, so a persons rate is the mean of the male and female rates (our understanding of NHS Digital's 'directly age and sex standardised' CCG OIS rates, not verified against its methodology note; a male or female group uses its own sex's bands only).",
-            definition="NHS Digital IAP00068 / CCG OIS 2.6 / NHS Outcomes Framework 2.3.i: unplanned hospitalisation for chronic ambulatory care sensitive conditions, directly age and sex standardised per 100,000 registered patients; BCF 2023-25 metric",
+            polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson", exact_poisson_below=389,
+            standardisation=("Direct, by age (five-year bands, European Standard Population 2013) and sex, as the CCG OIS 2.6 "
+                             "specification v1.15 (p. 9): each sex is weighted by the whole ESP (w_i is the standard population "
+                             "in age and sex group i), so a persons rate is the mean of the male and female rates; a male or "
+                             "female group uses its own sex's bands only."),
+            definition=("NHS Digital CCG OIS 2.6 (the CCG-level NHS Outcomes Framework 2.3.i, IAP00068; portal I00757): "
+                        "unplanned hospitalisation for chronic ambulatory care sensitive conditions, directly age and sex "
+                        "standardised per 100,000 registered patients; BCF 2023-25 metric"),
             bcf_framework="2023-25",
-            definition_year="NHS OF 2.3.i (Feb 2021 release)",
+            definition_year="CCG OIS 2.6 specification v1.15 (December 2018)",
             breakdowns=("imd_quintile", "ethnicity", "sex"),
             source=_APC + "; GP registered population",
             caveats="Replaced in BCF 2025-26 by emergency admissions of people aged 65+ (the next indicator). Counts spells (the extract's first-episode primary diagnosis), not people.",
-            deviations=("The specification's exclusions are NOT yet applied because the inpatient_spell extract does not carry the fields they need: "
-                        "non-ordinary admissions (patient classification other than 1), transfers (admission source 51-53), "
-                        "angina and heart-failure spells with listed cardiac procedures (OPCS-4), and J20 acute bronchitis counted only with a COPD "
-                        "secondary diagnosis (J20 is therefore left out). The BCF 2023-25 template's indirectly standardised ratio by practice is not "
-                        "offered yet. Code list checked against the condition list of IAP00068; individual 4th-character codes not verified against the "
-                        "published reference file."),
+            deviations=("Counts spells by the extract's first-episode coding (the specification counts first episodes, "
+                        "EPIORDER 1, of general episode type, EPITYPE 1, which the extract does not carry). Not recorded, read "
+                        "as the filters read literally: an empty patient classification is not an ordinary admission (not "
+                        "counted), an empty admission source is not a transfer (counted); empty secondary "
+                        "diagnoses or procedures mean none recorded, so J20 then does not count and no procedure exclusion "
+                        "applies. GP registered population at "
+                        "the financial-year mid-point rather than the 1 April NHAIS count. The BCF 2023-25 template's "
+                        "indirectly standardised ratio by practice is not offered yet."),
         ),
         Indicator(
             id="m16_emergency_admissions_65",

@@ -32,17 +32,18 @@ from sqlalchemy import (
     extract,
     func,
     literal,
-    literal_column,
     or_,
     select,
     values,
 )
 from sqlalchemy.sql import ColumnElement
 
+from data_loaders.calendar import DATA_START
 from data_loaders.db import ensure_derived_table
+from data_loaders.dialect import add_months, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
-from metrics import disclosure, stats
+from metrics import clustered, disclosure, stats
 from metrics.catalogue import (
     INDICATORS,
     CaseloadExposure,
@@ -54,19 +55,12 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
-from metrics.dimensions import BREAKDOWN_KEYS, ROLLING_MONTHS
+from metrics.dimensions import AGE_BANDS, BREAKDOWN_KEYS, IMD_LABELS, ROLLING_MONTHS, SEX_LABELS
 
-DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
 BREAKDOWN_DIMS = BREAKDOWN_KEYS  # metrics/dimensions.py
 DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
-AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
-IMD_LABELS = {
-    "1": "Q1 (most deprived)", "2": "Q2", "3": "Q3", "4": "Q4", "5": "Q5 (least deprived)",
-    "0": "Unknown", "Unknown": "Unknown",
-}
-SEX_LABELS = {"F": "Female", "M": "Male", "U": "Unknown"}
 
 T = EXTRACT_TABLES
 patient_t, practice_t, lsoa_t = T["patient"], T["practice"], T["lsoa"]
@@ -196,6 +190,13 @@ class Row:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
 
+    def any_in_codes(self, codes: ColumnElement, list_name: str) -> ColumnElement:
+        """Any code of a space-separated list (secondary diagnoses, procedures) starts with a prefix
+        of the list; an empty cell holds no codes."""
+        cl = code_list_t.alias(f"cla_{list_name}")
+        return exists(select(literal(1)).where(
+            cl.c.list_name == list_name, (literal(" ") + codes).contains(literal(" ") + cl.c.code_prefix)))
+
     def followed_up(self, when: ColumnElement, days: int) -> ColumnElement:
         """True when `days` after `when` has passed by the data end (follow-up complete)."""
         return when + timedelta(days=days) <= literal(self._data_end, Date)
@@ -203,7 +204,7 @@ class Row:
     @staticmethod
     def months_before(when: ColumnElement, months: int) -> ColumnElement:
         """Calendar months back (12 months before 30 June is 30 June a year earlier, leap years too)."""
-        return when - literal_column(f"INTERVAL '{int(months)} months'")
+        return add_months(when, -int(months))
 
     @staticmethod
     def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
@@ -461,17 +462,6 @@ def _jobs(indicators: Iterable[Indicator], periods_by_end: dict[date, pd.DataFra
     return jobs
 
 
-def _fetch_frame(conn: Connection, stmt) -> pd.DataFrame:
-    """Run a query and build its frame column by column (never from per-row Python objects)."""
-    result = conn.execute(stmt)
-    try:
-        if conn.dialect.name == "duckdb":
-            return result.cursor.fetch_df()
-        return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
-    finally:
-        result.close()
-
-
 def _gid(dims: Iterable[str], used: list[str]) -> int:
     """The GROUPING() bitmask of a grouping set: bit set = column rolled up (absent)."""
     present = set(dims)
@@ -506,7 +496,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     filters = [w for w in wheres if w is not None]
     row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
     if all(_additive(j) for j in jobs):
-        frame = _fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
+        frame = fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
     else:
         frame = pd.concat([_holistic(conn, base, used, batch, cols, row_filter)
                            for batch in _batches(sets, HOLISTIC_SETS_PER_QUERY)], ignore_index=True)
@@ -564,7 +554,7 @@ def _holistic(conn: Connection, base: ScanBase, used: list[str], sets: list[tupl
         .where(*row_filter)
         .group_by(grouping_sets)
     )
-    frame = _fetch_frame(conn, stmt)
+    frame = fetch_frame(conn, stmt)
     frame["gid"] = frame["gid"].map({_gid(s, here): _gid(s, used) for s in sets})
     return frame
 
@@ -778,7 +768,7 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             merged[lo_col] = np.where(ok, lo * ind.multiplier, np.nan)
             merged[hi_col] = np.where(ok, hi * ind.multiplier, np.nan)
         elif ind.ci == "byar":
-            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level)
+            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level, ind.exact_poisson_below)
             merged[lo_col] = lo / d * ind.multiplier
             merged[hi_col] = hi / d * ind.multiplier
     return merged.reindex(columns=OUT_COLUMNS)
@@ -821,7 +811,8 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     out = None
     for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
         g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
-                               multiplier=ind.multiplier, confidence=level)
+                               multiplier=ind.multiplier, confidence=level,
+                               exact_below=ind.exact_poisson_below)
         g = g.rename(columns={"lower_ci": lo_col, "upper_ci": hi_col})
         out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
     assert out is not None
@@ -928,6 +919,9 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
                                   periods_by_end[ind_end], std)
         frame["provisional"] = _provisional(frame, ind, ends)
+        frame["clustered"] = False
+        if clustered.applies(ind):  # caseload rates: person-clustered limits on the area rows
+            frame, frame["clustered"] = clustered.apply(conn, frame, ind, periods_by_end[ind_end], ind_end)
         frames.append(frame)
         combine[ind.id] = round(time.perf_counter() - started, 4)
     # One row order whatever the engine returned, so order-dependent choices (e.g. which
@@ -940,6 +934,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
     has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
+    method = method.where(~results["clustered"].astype(bool), stats.CLUSTERED_METHOD)
     results["interval_method"] = method.where(has_interval, None)
     results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
     ends = pd.to_datetime(results["period_end"])

@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from data_loaders.extracts import (
+    ETHNIC_GROUPS,  # ONS 2021 high-level groups: the source's vocabulary
+)
+
 BreakdownKey = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
 LevelKey = Literal["bsol", "place", "locality", "neighbourhood", "practice"]
 PeriodTypeKey = Literal["month", "rolling_12m", "quarter", "financial_year"]
@@ -80,6 +84,22 @@ BREAKDOWN_PROSE: dict[str, str] = {b.key: b.prose for b in BREAKDOWNS}
 LEVEL_KEYS: tuple[LevelKey, ...] = tuple(level.key for level in LEVELS)
 LEVEL_LABELS: dict[str, str] = {level.key: level.label for level in LEVELS}
 BREAKDOWN_LEVELS: tuple[LevelKey, ...] = tuple(level.key for level in LEVELS if level.breakdowns)
+
+# --------------------------------------------------------------------------- groups of each breakdown
+# The group labels results carry, in display order (filters, grids, profiles and packs read these).
+UNKNOWN = "Unknown"
+IMD_LABELS: dict[str, str] = {"1": "Q1 (most deprived)", "2": "Q2", "3": "Q3", "4": "Q4", "5": "Q5 (least deprived)",
+                              "0": UNKNOWN, UNKNOWN: UNKNOWN}
+"""IMD 2019 quintile (1 = most deprived) -> group label."""
+IMD_GROUPS: tuple[str, ...] = tuple(IMD_LABELS[q] for q in "12345")
+SEX_LABELS: dict[str, str] = {"F": "Female", "M": "Male", "U": UNKNOWN}
+"""Sex code (data_loaders.extracts.SEXES) -> group label."""
+AGE_BANDS: tuple[tuple[int, str], ...] = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"),
+                                          (85, "85+"))
+"""(lowest age, label) of each age band, youngest first."""
+AGE_GROUPS: tuple[str, ...] = tuple(label for _, label in AGE_BANDS)
+GROUP_ORDER: dict[str, tuple[str, ...]] = {"imd_quintile": IMD_GROUPS, "ethnicity": ETHNIC_GROUPS,
+                                           "sex": tuple(SEX_LABELS.values()), "age_band": AGE_GROUPS}
 
 if (set(get_args(BreakdownKey)) != set(BREAKDOWN_KEYS) or set(get_args(LevelKey)) != set(LEVEL_KEYS)
         or set(get_args(PeriodTypeKey)) != set(PERIOD_TYPES)):

@@ -100,8 +100,6 @@ DisclosureRule = DisclosurePolicy
 DEFAULT_RULE = DisclosurePolicy()
 
 
-POLICY_KEY = "BSOL_DISCLOSURE_POLICY"
-"""Flask config key of the policy the app resolved from its settings at start-up (app.create_app)."""
 POLICY_INFO_KEY = "disclosure_policy"
 """dataset_info key of the policy the stored suppression flags were worked out under (refresh)."""
 
@@ -339,7 +337,7 @@ def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     Byar (rates), Dobson (DSRs: its scale factor (value - lower) / (O - Byar_lower(O)) is kept). Means
     keep their value (the sum of days is never shown); medians and counts have no limits here.
     """
-    from metrics.stats import byars_ci_array, wilson_ci_array
+    from metrics.stats import CLUSTERED_METHOD, byars_ci_array, wilson_ci_array
 
     out = shown
     idx = exact.index
@@ -355,6 +353,10 @@ def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     is_count = agg.eq("count").to_numpy() | unit.isin(COUNT_UNITS).fillna(False).to_numpy()
     ratio_like = agg.isin(["ratio", "rate", "dsr"]).to_numpy()
     wil, byar, dob = (ci.eq(m).to_numpy() for m in ("wilson", "byar", "dobson"))
+    # person-clustered rows (caseload rates, metrics/clustered.py): their log-normal limits keep
+    # their relative width around the value recomputed from the rounded counts
+    clustered = (exact.get("interval_method", pd.Series("", index=idx)).astype("string")
+                 .eq(CLUSTERED_METHOD).fillna(False).to_numpy(dtype=bool))
     with np.errstate(divide="ignore", invalid="ignore"):
         scale_num = np.where(n0 > 0, n1 / n0, np.where(n1 == 0, 1.0, np.nan))
         scale_den = np.where(np.isfinite(d1) & (d1 > 0) & np.isfinite(d0), d0 / d1, 1.0)
@@ -378,6 +380,9 @@ def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
             bl0, _bu0 = byars_ci_array(np.nan_to_num(n0), level)
             k = np.where(n0 - bl0 > 0, (v0 - lo0) / np.where(n0 - bl0 > 0, n0 - bl0, 1), np.nan)
             lower, upper = np.where(dob, value + k * (bl1 - n1), lower), np.where(dob, value + k * (bu1 - n1), upper)
+            rel = clustered & (v0 > 0) & (value > 0)
+            lower = np.where(rel, value * lo0 / np.where(v0 > 0, v0, 1), lower)
+            upper = np.where(rel, value * hi0 / np.where(v0 > 0, v0, 1), upper)
             out[lo_col], out[hi_col] = np.where(is_count, np.nan, lower), np.where(is_count, np.nan, upper)
     out["value"] = value
     return out
@@ -548,5 +553,5 @@ def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy:
 
 
 __all__ = ["Col", "DEFAULT_RULE", "DisclosurePolicy", "DisclosureRule", "Hierarchy", "Kind", "apply",
-           "complementary", "describe", "POLICY_INFO_KEY", "POLICY_KEY", "stale_policy", "hierarchy_from_tree", "is_suppressed_mask",
+           "complementary", "describe", "POLICY_INFO_KEY", "stale_policy", "hierarchy_from_tree", "is_suppressed_mask",
            "protect", "protect_results", "results_hidden", "secondary_suppression"]

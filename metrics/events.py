@@ -137,7 +137,7 @@ def rebase_points(events: pd.DataFrame, series: pd.DataFrame) -> list[date]:
 
 
 def _as_date(x: object) -> date:
-    return pd.Timestamp(x).date()  # type: ignore[arg-type]
+    return pd.Timestamp(x).date()
 
 
 __all__ = ["derive_events", "refresh_events", "read_events", "in_periods", "rebase_points", "KIND_LABELS"]

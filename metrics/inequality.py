@@ -26,8 +26,9 @@ from data_loaders.db import ensure_derived_table
 from data_loaders.tables import inequality_result, measure_result
 from metrics import disclosure, stats
 from metrics.catalogue import INDICATORS, Indicator
+from metrics.dimensions import IMD_GROUPS
 
-QUINTILES = ("Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)")
+QUINTILES = IMD_GROUPS  # metrics.dimensions
 REPETITIONS = 10_000  # PHE's own tests use 10,000; phe_sii's default is 100,000
 SEED = 1
 CONFIDENCE = 0.95

@@ -82,6 +82,29 @@ class ScorecardRow:
     trial_limits: bool
     spark: list[float | None]
     spark_periods: list[str]
+    # 0.998 when the 99.8% interval also excludes the comparator, 0.95 when only the 95% one does
+    comparison_level: float | None = None
+    period_note: str = ""  # "to date", "provisional" (period_note below): said beside the period
+
+    @property
+    def period_label(self) -> str | None:
+        return period_label(self.period, self.period_note) if self.period else None
+
+
+def period_note(row: pd.Series | dict | None) -> str:
+    """The one wording of a partial period, from the stored flags: "to date" (a financial year not
+    complete at the data end) and "provisional" (it holds the latest month of a usually-revised
+    source); "" for a complete, final period."""
+    if row is None:
+        return ""
+    get = row.get
+    return ", ".join(word for col, word in (("to_date", "to date"), ("provisional", "provisional"))
+                     if bool(get(col, False)) and not pd.isna(get(col, False)))
+
+
+def period_label(period: str, note: str = "") -> str:
+    """A period as every page, grid, download and pack shows it: "2026-27 (to date)"."""
+    return f"{period} ({note})" if note else str(period)
 
 
 def _rebase(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame | None) -> list[object] | None:
@@ -104,7 +127,7 @@ def _xmr(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame |
         frame[list(spc.FLAG_COLUMNS)] = False
         frame["segment"] = 0
         frame["rule"] = None
-        frame["point_type"] = np.where(frame["value"].notna(), "common_cause", None)
+        frame["point_type"] = ["common_cause" if shown else None for shown in frame["value"].notna()]
     return frame
 
 
@@ -193,17 +216,16 @@ def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level
         benchmark, comparator = ind.target, ("target" if ind.target is not None else "")
     if ind.target is not None and level == "bsol":
         benchmark, comparator = ind.target, "target"
-    comparison = (
-        stats.compare_with_benchmark(value, lower, upper, benchmark, ind.polarity.value)
-        if benchmark is not None and value is not None else "not compared"
-    )
+    compared = stats.compare_row(last, benchmark, ind.polarity.value)  # at 95% and 99.8%
     summary = spc_summary(local, ind, area_events)  # displayed rows: the same controlled values as the chart
     return ScorecardRow(
         indicator=ind, period=str(last["period"]), value=value, lower=lower, upper=upper,
-        suppressed=bool(last["suppressed"]), comparison=comparison, comparator=comparator,
+        suppressed=bool(last["suppressed"]), comparison=compared.result, comparator=comparator,
+        comparison_level=compared.level,
         variation=summary.variation, assurance=summary.assurance, rule=summary.rule,
         trial_limits=summary.trial_limits,
         spark=[_num(v) for v in local["value"]], spark_periods=list(local["period"]),
+        period_note=period_note(last),
     )
 
 
@@ -245,6 +267,6 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
 
 __all__ = [
     "read_results", "for_display", "scorecard", "scorecard_row", "ScorecardRow", "format_value",
-    "patients_to_target",
+    "patients_to_target", "period_label", "period_note",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]

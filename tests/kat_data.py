@@ -105,7 +105,9 @@ def frames() -> dict[str, pd.DataFrame]:
         # s11: pat_m, epilepsy at 19: not in m21 (under 19s)
         ("s11", "pat_m", date(2024, 5, 25), date(2024, 5, 26), "21", "G409", None, None, None, False),
     ], "spell_id patient_id admission_date discharge_date admission_method primary_diagnosis cause_code discharge_ready_date discharge_pathway admitted_from_care_home")
-    f["inpatient_spell"] = with_spell_coding(f["inpatient_spell"])
+    # every spell an ordinary admission (classification 1) from home (source 19), nothing else coded
+    f["inpatient_spell"] = with_spell_coding(f["inpatient_spell"], {
+        sid: (1, "19", None, None) for sid in f["inpatient_spell"]["spell_id"]})
     f["ae_attendance"] = _df([
         ("a1", "pat_a", datetime(2024, 4, 3, 10, 0), "01", False),
         ("a2", "pat_c", datetime(2024, 4, 7, 12, 0), "03", True),

@@ -26,7 +26,6 @@ import pandas as pd
 
 from tests.kat_data import _df, with_spell_coding
 
-DATA_START = date(2023, 4, 1)
 DATA_END = date(2024, 6, 30)
 
 

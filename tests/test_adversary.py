@@ -1187,13 +1187,14 @@ def test_results_refreshed_under_another_policy_are_refused_until_refresh(
     if world.name != "tricky":
         pytest.skip("one dataset is enough for the policy check")
 
-    from callbacks.data import cache
+    import dataclasses
+
+    from callbacks.data import SETTINGS_KEY, cache
     from layouts import ids
-    from metrics.disclosure import POLICY_KEY, DisclosurePolicy
 
     server = world.app.server
     client = server.test_client()
-    monkeypatch.setitem(server.config, POLICY_KEY, DisclosurePolicy(max_suppressed=10))
+    monkeypatch.setitem(server.config, SETTINGS_KEY, dataclasses.replace(server.config[SETTINGS_KEY], suppress_max=10))
     cache.clear()
     try:
         got = client.get("/download/measure/m02_caseload_emergency_admissions.csv")

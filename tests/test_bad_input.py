@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from data_loaders.db import duckdb_path
+from data_loaders.db import database_file
 from data_loaders.load import REJECTIONS_FILE, load_files, read_rejections
 from data_loaders.readers import MAX_CELL_CHARS
 from data_loaders.tables import metadata
@@ -39,7 +39,7 @@ def spells(*lines: str, header: str = SPELL_HEADER) -> bytes:
 def snapshot(url: str) -> dict[str, object]:
     """Every table's rows (sorted), plus the file's hash for DuckDB."""
     state: dict[str, object] = {}
-    path = duckdb_path(url)
+    path = database_file(url)
     if path is not None:
         state["__file_sha256__"] = hashlib.sha256(path.read_bytes()).hexdigest()
     engine = sa.create_engine(url, poolclass=sa.NullPool)

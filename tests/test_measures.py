@@ -609,9 +609,16 @@ def test_poisson_ci_for_rates_is_exact_below_ten(kat: pd.DataFrame) -> None:
     assert (lo, hi) == pytest.approx((0.618672, 8.767273), abs=1e-5)
     r = one(kat, "m04_care_home_admissions_65", FY)   # 3 / (6000 x Y91) x 1e5
     assert _ci(r) == pytest.approx((lo / (6000 * Y91) * 1e5, hi / (6000 * Y91) * 1e5), rel=1e-9)
-    r = one(kat, "m02_caseload_emergency_admissions", APR)   # 1 admission / 60 person-days
+    # 1 admission / 60 person-days (pat_a, pat_e: both female). The area row is person-clustered
+    # (tests/test_clustered.py); breakdown groups keep the Poisson interval.
+    r = one(kat, "m02_caseload_emergency_admissions", APR, breakdown="sex", group="Female")
     lo1, hi1 = exact_poisson(1)
     assert _ci(r) == pytest.approx((lo1 / (60 / 365.25), hi1 / (60 / 365.25)), rel=1e-9)
+    # the BSol row: y = (1, 0), t = (30, 30) days, R = 1/60 a day; residuals 1/2, -1/2; sandwich
+    # se(log R) = sqrt(2/1 x (1/4 + 1/4)) / 1 = 1, limits R exp(-/+ 1.96)
+    r = one(kat, "m02_caseload_emergency_admissions", APR)
+    rate = 365.25 / 60
+    assert _ci(r) == pytest.approx((rate * math.exp(-1.959963984540054), rate * math.exp(1.959963984540054)), rel=1e-9)
     r = one(kat, "m11_hypertension_detection", FY)     # register 4 / expected 6, CI on the register count
     lo4, hi4 = exact_poisson(4)
     assert _ci(r) == pytest.approx((lo4 / 6 * 100, hi4 / 6 * 100), rel=1e-9)
@@ -913,3 +920,67 @@ def test_reporting_periods_partial_quarter_and_year() -> None:
     assert _p(rp, "quarter").period.tolist() == ["2023-24 Q2", "2023-24 Q3", "2023-24 Q4"]
     assert _p(rp, "financial_year").period_start.tolist() == [date(2023, 5, 1)]
     assert _p(rp, "month").period.iloc[0] == "2023-05"
+
+
+# ------------------------------------------------------------------ m16: the CCG OIS 2.6 exclusions
+# Extra May emergency spells for pat_a (F 84, P1 F80-84, 1000) and pat_b (M 73, P1 M70-74, 3000),
+# each worked against the NHS Digital CCG OIS 2.6 v1.15 data filters (the NHS OF 2.3.i chronic ACSC):
+# (id, patient, method, primary, classification, source, secondaries, procedures, counted?, why)
+ACSC_EXTRA = [
+    ("x01", "pat_a", "21", "I500", 2, "19", None, None, False, "day case: CLASSPAT must be 1"),
+    ("x02", "pat_a", "21", "J440", 1, "51", None, None, False, "transfer: ADMISORC 51"),
+    ("x03", "pat_b", "21", "I500", 1, "52", None, None, False, "transfer: ADMISORC 52"),
+    ("x04", "pat_b", "21", "I209", 1, "19", None, "U051 K634", False, "angina with K63 (chapter K) second"),
+    ("x05", "pat_b", "21", "I259", 1, "19", None, "U051 Y534", True, "angina: U and Y do not exclude"),
+    ("x06", "pat_b", "21", "I500", 1, "19", None, "K634", True, "heart failure: K63 is not a listed cardiac code"),
+    ("x07", "pat_b", "21", "I110", 1, "19", None, "K491", False, "heart failure with K49 (K4)"),
+    ("x08", "pat_a", "21", "I10X", 1, "19", None, "K571", False, "hypertension with K57"),
+    ("x09", "pat_a", "21", "J209", 1, "19", "I10X J449", None, True, "J20 with a COPD secondary (J44)"),
+    ("x10", "pat_a", "21", "J209", 1, "19", "I10X", None, False, "J20 without COPD"),
+    ("x11", "pat_a", "21", "J209", None, None, None, None, False, "J20, no secondaries recorded"),
+    ("x12", "pat_b", "21", "B181", 1, "19", "D570", None, False, "hepatitis B with sickle-cell (D57)"),
+    ("x13", "pat_b", "21", "B181", 1, "19", "K703", None, True, "hepatitis B, no D57"),
+    ("x14", "pat_a", "21", "I240", 1, "19", None, None, False, "I24.0 is not on the CCG OIS 2.6 list"),
+    ("x15", "pat_b", "21", "R568", 1, "19", None, None, False, "R56 is not on the list"),
+    ("x16", "pat_a", "21", "I500", 1, None, None, None, True, "source not recorded: not a transfer"),
+    ("x19", "pat_b", "21", "I500", None, "19", None, None, False, "classification not recorded: not CLASSPAT 1"),
+    ("x17", "pat_a", "2B", "I500", 1, "19", None, None, True, "method 2B is in ADMIMETH; source 19 is no transfer"),
+    ("x18", "pat_a", "11", "I500", 1, "19", None, None, False, "elective"),
+]
+
+
+def _with_acsc_extra(frames: dict[str, pd.DataFrame]) -> None:
+    """The extra spells, and the shipped acsc_chronic* code lists in place of the test's short one
+    (which the hand-worked answers check: they are read from the specification, not from the file)."""
+    from data_loaders.reference import REFERENCE_DIR
+    from tests.kat_data import SPELL_CODING
+
+    shipped = pd.read_csv(REFERENCE_DIR / "code_list.csv", dtype=str)
+    lists = frames["code_list"]
+    frames["code_list"] = pd.concat([lists[~lists["list_name"].str.startswith("acsc_chronic")],
+                                     shipped[shipped["list_name"].str.startswith("acsc_chronic")]], ignore_index=True)
+
+    day = date(2024, 5, 6)
+    extra = pd.DataFrame([(sid, pid, day, day, method, dx, None, None, None, False, cls, src, sec, ops)
+                          for sid, pid, method, dx, cls, src, sec, ops, _, _ in ACSC_EXTRA],
+                         columns=list(frames["inpatient_spell"].columns[:10]) + list(SPELL_CODING))
+    extra["patient_classification"] = extra["patient_classification"].astype("Int64")
+    spells = frames["inpatient_spell"]  # s11 (G409 at 19) is on the shipped list, in a band with no population
+    frames["inpatient_spell"] = pd.concat([spells[spells["spell_id"] != "s11"], extra], ignore_index=True)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def kat_acsc(request: pytest.FixtureRequest) -> pd.DataFrame:
+    template_db: TemplateDb = request.getfixturevalue("template_db")
+    return _read(template_db(request.param, "kat-acsc", lambda url: build_kat_db(url, _with_acsc_extra)))
+
+
+def test_m16_follows_the_ccg_ois_2_6_exclusions(kat_acsc: pd.DataFrame) -> None:
+    counted = [e for e in ACSC_EXTRA if e[8]]
+    assert [e[0] for e in counted] == ["x05", "x06", "x09", "x13", "x16", "x17"]
+    # May: s2 and x09, x16, x17 for pat_a (F80-84, 1000); s3 and x05, x06, x13 for pat_b (M70-74, 3000):
+    # (2500 x 4/1000 + 5000 x 4/3000) / Y31 / 200,000 x 1e5 = 4 x 24.546371 = 98.185484
+    r = one(kat_acsc, "m16_acsc_chronic", MAY)
+    assert r.numerator == 8
+    assert r.value == pytest.approx(98.185484, rel=1e-6)
+    assert one(kat_acsc, "m16_acsc_chronic", MAY, breakdown="sex", group="Male").numerator == 4

@@ -485,7 +485,7 @@ def test_scorecard_spc_icons_are_the_pages(demo_url: str, demo_packs: dict[str, 
     from exports.pack.sheets import _ASSURANCE_TEXT, _VARIATION_TEXT
     from metrics.results import scorecard
 
-    differs = 0
+    differs, levels = 0, []
     with read_engine(demo_url).connect() as conn:
         for place, wb in demo_packs.items():
             level, area = pack.get_scope(place).headline
@@ -498,4 +498,9 @@ def test_scorecard_spc_icons_are_the_pages(demo_url: str, demo_packs: dict[str, 
                 if page[ind_id].assurance:
                     assert r["SPC assurance"] == _ASSURANCE_TEXT[page[ind_id].assurance], (place, ind_id)
                 differs += 1
+                levels.append(page[ind_id].comparison_level)
+                if page[ind_id].comparator:  # the comparison says its level, as the page's badge
+                    suffix = {0.998: " (99.8%)", 0.95: " (95% only)", None: ""}[page[ind_id].comparison_level]
+                    assert r["Comparison"] == page[ind_id].comparison.capitalize() + suffix, (place, ind_id)
     assert differs > 20  # most indicators were compared
+    assert 0.998 in levels and None in levels  # strict differences and similar ones both occur

@@ -15,9 +15,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, func, select
 
+from data_loaders.dialect import stored_columns
 from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
 from exports.pack.periods import PackPeriod, Scope, _nominal_end, _when, get_scope, parse_period
 from metrics import dimensions, disclosure, events, results
+from metrics.prepost import DEFAULT_WINDOW
 
 _BREAKDOWNS = (("none", "Area"), *((k, dimensions.BREAKDOWN_LABELS[k]) for k in ("imd_quintile", "ethnicity")))
 
@@ -107,15 +109,16 @@ class PackData:
     events: pd.DataFrame  # the headline area's chart events (INT go-lives: SPC rebases)
     neighbourhoods: pd.DataFrame
     info: dict[str, str]
-    rule: disclosure.DisclosureRule
+    rule: disclosure.DisclosurePolicy
+    prepost_window: int  # the configured pre/post window (settings.prepost_window_months)
 
 
 def read_pack_data(conn: Connection, place: str, period: str | None = None,
-                   rule: disclosure.DisclosureRule | None = None) -> PackData:
+                   rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE,
+                   prepost_window: int = DEFAULT_WINDOW) -> PackData:
     """Read only what the pack shows; apply the disclosure rule to all of it."""
     scope = get_scope(place)
     pack_period = resolve_period(conn, period)
-    rule = rule or disclosure.DEFAULT_RULE
     hoods = _neighbourhoods(conn, scope)
     names = sorted({g for _, g in scope.areas} | set(hoods["neighbourhood"]))
     current = results.read_results(conn, period_type=pack_period.period_type, period=pack_period.label,
@@ -131,7 +134,7 @@ def read_pack_data(conn: Connection, place: str, period: str | None = None,
     exact = series[(series.geography_level == level) & (series.geography == area)]
     return PackData(scope, pack_period, current.reset_index(drop=True),
                     results.for_display(series, rule).reset_index(drop=True), exact.reset_index(drop=True),
-                    events.read_events(conn, level, area), hoods, _dataset_info(conn), rule)
+                    events.read_events(conn, level, area), hoods, _dataset_info(conn), rule, prepost_window)
 
 
 def _prepost_table_current(conn: Connection) -> bool:
@@ -140,12 +143,8 @@ def _prepost_table_current(conn: Connection) -> bool:
     Checked up front rather than by catching the error: a failed statement would abort the
     caller's transaction on PostgreSQL and take the rest of the pack with it.
     """
-    inspector = sa.inspect(conn)
-    if not inspector.has_table(prepost_result.name):
-        return False
-    probe = select(sa.literal_column("*")).select_from(sa.table(prepost_result.name)).limit(0)
-    stored = set(conn.execute(probe).keys())  # (duckdb-engine's get_columns fails on DuckDB 2)
-    return {c.name for c in prepost_result.columns} <= stored
+    stored = stored_columns(conn, prepost_result.name)
+    return stored is not None and {c.name for c in prepost_result.columns} <= stored
 
 
 def _sources(conn: Connection) -> pd.DataFrame:

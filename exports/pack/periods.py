@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from data_loaders.calendar import add_months
 from data_loaders.extracts import LOCALITIES
 from metrics import results
 
@@ -118,14 +119,9 @@ def parse_period(label: str) -> tuple[str, str]:
                      "('2024-25 Q2') or a month (2024-06)")
 
 
-def _add_months(d: date, months: int) -> date:
-    index = d.year * 12 + d.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
 def _nominal_end(period_type: str, start: date) -> date:
     months = {"month": 1, "quarter": 3, "financial_year": 12}[period_type]
-    return _add_months(start, months) - timedelta(days=1)
+    return add_months(start, months) - timedelta(days=1)
 
 
 def pack_filename(place: str, period: PackPeriod | str) -> str:

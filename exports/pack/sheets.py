@@ -40,11 +40,11 @@ from exports.pack.sheet import (
     _sheet_intro,
     _write_table,
 )
-from metrics import dimensions, disclosure, results
+from metrics import dimensions, disclosure, results, stats
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
 
-_IMD_GROUPS = ("Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)", "Unknown")
+_IMD_GROUPS = (*dimensions.IMD_GROUPS, dimensions.UNKNOWN)
 
 
 _PERIOD_WORDS = {"month": "monthly", "quarter": "quarterly", "financial_year": "by financial year"}
@@ -176,12 +176,18 @@ def _notes(ws: Worksheet) -> None:
     _print_setup(ws, place.header_row)
 
 
+def _comparison_text(card: results.ScorecardRow) -> str:
+    """'Worse (99.8%)', 'Better (95% only)', 'Similar': the level said, as on the page."""
+    return card.comparison.capitalize() + stats.level_suffix(card.comparison_level)
+
+
 def _scorecard(ws: Worksheet, data: PackData) -> None:
     level, area = data.scope.headline
     ptype = data.period.period_type
     top = _sheet_intro(ws, f"Scorecard: {area}, {data.period.label}", [
         f"Every indicator for {area} in {data.period.label} ({data.period.describe()}).",
-        "Comparison: the 95% confidence interval against BSol (place packs) or the target (BSol pack).",
+        "Comparison: the 95% confidence interval against BSol (place packs) or the target (BSol pack); "
+        "'(99.8%)' when the stricter 99.8% interval excludes it too, '(95% only)' when it does not.",
         f"SPC: XmR chart of the {_PERIOD_WORDS[ptype]} series up to this period (NHS England Making Data Count).",
     ])
     columns = [Col("Work programme", 10), Col("Measure", 9), Col("Measure status", 18, wrap=True),
@@ -223,7 +229,7 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
         rows.append([*head, _figure(card.value, ind, card.suppressed),
                      _ci(card.lower, ind, card.suppressed), _ci(card.upper, ind, card.suppressed), _unit(ind),
                      card.comparator or NOT_APPLICABLE,
-                     card.comparison.capitalize() if card.comparator else NOT_APPLICABLE,
+                     _comparison_text(card) if card.comparator else NOT_APPLICABLE,
                      variation, assurance, detail or NOT_AVAILABLE, target])
     place = _write_table(ws, top, "tbl_scorecard", columns, rows)
     ws.freeze_panes = ws.cell(row=place.first_row, column=6)
@@ -418,9 +424,7 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
 
     tables = []
     if _prepost_table_current(conn):
-        from data_loaders.settings import load_settings
-
-        window = load_settings().prepost_window_months
+        window = data.prepost_window
         for cohort, (label, _frm, _to) in prepost.COHORT_PRESETS.items():
             frame = prepost.read_prepost(conn, cohort=cohort, window_months=window)
             if frame.empty:

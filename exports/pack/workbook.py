@@ -31,13 +31,16 @@ from exports.pack.sheets import (
 )
 from metrics import disclosure
 from metrics.catalogue import WORK_PROGRAMMES
+from metrics.prepost import DEFAULT_WINDOW
 
 
 def build_workbook(conn: Connection, place: str, period: str | None = None,
                    generated_at: datetime | None = None,
-                   rule: disclosure.DisclosureRule | None = None) -> Workbook:
-    """The pack as an openpyxl Workbook (build_pack serialises it)."""
-    data = read_pack_data(conn, place, period, rule)
+                   rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE,
+                   prepost_window: int = DEFAULT_WINDOW) -> Workbook:
+    """The pack as an openpyxl Workbook (build_pack serialises it). The edges pass the configured
+    disclosure rule and pre/post window (settings)."""
+    data = read_pack_data(conn, place, period, rule, prepost_window)
     generated = (generated_at or datetime.now(LONDON)).astimezone(LONDON)
     sources = _sources(conn)
     wb = Workbook()
@@ -64,13 +67,14 @@ def build_workbook(conn: Connection, place: str, period: str | None = None,
 
 
 def build_pack(conn: Connection, place: str, period: str | None = None, *,
-               generated_at: datetime | None = None, rule: disclosure.DisclosureRule | None = None) -> bytes:
+               generated_at: datetime | None = None, rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE,
+               prepost_window: int = DEFAULT_WINDOW) -> bytes:
     """The pack as .xlsx bytes (for the app's download button).
 
     place: bsol, birmingham or solihull. period: '2024-25', '2024-25 Q2', '2024-06' or None for
     the latest complete quarter. Raises ValueError for an unknown place or period.
     """
-    return workbook_bytes(build_workbook(conn, place, period, generated_at, rule))
+    return workbook_bytes(build_workbook(conn, place, period, generated_at, rule, prepost_window))
 
 
 def write_pack(conn: Connection, place: str, period: str | None, path: str | Path, **kwargs: Any) -> Path:

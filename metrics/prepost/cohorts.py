@@ -16,9 +16,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import Connection, Date, Interval, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Connection, Date, and_, case, cast, func, literal, or_, select
 
+from data_loaders import calendar
+from data_loaders.calendar import DATA_START
+from data_loaders.dialect import add_months
 from data_loaders.tables import EXTRACT_TABLES, dataset_info
+from metrics import dimensions
 
 # ------------------------------------------------------------------------------ constants
 ACTIVITIES: tuple[str, ...] = (
@@ -48,7 +52,6 @@ DID_ACTIVITIES: tuple[str, ...] = ACTIVITIES[1:]
 """GP appointments are excluded from the comparison: the gp_appointment extract only covers people
 who have been on a caseload, so controls would have none by construction."""
 
-DATA_START = date(2023, 4, 1)
 TOTAL_CODE = "TOTAL"
 TOTAL_NAME = "Total"
 DEFAULT_WINDOW = 6
@@ -60,10 +63,10 @@ COHORT_PRESETS: dict[str, tuple[str, date | None, date | None]] = {
     "all": ("All eligible", None, None),
 }
 
-AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-14", 0, 14), ("15-44", 15, 44), ("45-64", 45, 64), ("65-74", 65, 74), ("75-84", 75, 84),
-    ("85+", 85, None),
-)
+AGE_RANGES: tuple[tuple[str, int, int | None], ...] = tuple(
+    (label, lo, (dimensions.AGE_BANDS[i + 1][0] - 1) if i + 1 < len(dimensions.AGE_BANDS) else None)
+    for i, (lo, label) in enumerate(dimensions.AGE_BANDS))
+"""(label, lowest age, highest age or None) of the age bands of metrics.dimensions."""
 PRIOR_BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("0", 0, 0), ("1", 1, 1), ("2", 2, 2), ("3-4", 3, 4), ("5+", 5, None),
 )
@@ -107,15 +110,13 @@ class Window:
 
 
 # ------------------------------------------------------------------------------ SQL helpers
-def _add_months(col: sa.ColumnElement, months: int) -> sa.ColumnElement:
+def _months_later(col: sa.ColumnElement, months: int) -> sa.ColumnElement:
     """``col + n months`` as a DATE, clipped to month end (same on DuckDB and PostgreSQL, and the
     same as pandas DateOffset). ``months`` is an int rendered literally (never user text)."""
-    n = int(months)
-    return cast(col + sa.literal_column(f"INTERVAL '{n} months'", type_=Interval), Date)
+    return cast(add_months(col, int(months)), Date)
 
 
-def _shift(day: date, months: int) -> date:
-    return (pd.Timestamp(day) + pd.DateOffset(months=months)).date()
+_shift = calendar.add_months  # a Python date plus months (the one helper: data_loaders.calendar)
 
 
 def _age_years(at: sa.ColumnElement, birth: sa.ColumnElement) -> sa.ColumnElement:
@@ -175,8 +176,8 @@ def _cohort_cte(w: Window) -> sa.CTE:
     firsts = sa.union_all(per_team, total).subquery("firsts")
     win = select(
         firsts.c.patient_id, firsts.c.grp, firsts.c.index_date,
-        _add_months(firsts.c.index_date, -w.months).label("pre_start"),
-        _add_months(firsts.c.index_date, w.months).label("post_end"),
+        _months_later(firsts.c.index_date, -w.months).label("pre_start"),
+        _months_later(firsts.c.index_date, w.months).label("post_end"),
     ).subquery("win")
     conds = [win.c.pre_start >= w.data_start, win.c.post_end <= w.data_end + timedelta(days=1),
              or_(p.c.date_of_death.is_(None), p.c.date_of_death >= win.c.index_date)]
@@ -285,8 +286,8 @@ def cohort_flow(conn: Connection, window_months: int = DEFAULT_WINDOW, cohort_fr
     f = sa.union_all(per_team, total).subquery("f")
     in_dates = and_(sa.true(), *([f.c.idx >= w.cohort_from] if w.cohort_from else []),
                     *([f.c.idx <= w.cohort_to] if w.cohort_to else []))
-    pre_bad = _add_months(f.c.idx, -w.months) < w.data_start
-    post_bad = _add_months(f.c.idx, w.months) > w.data_end + timedelta(days=1)
+    pre_bad = _months_later(f.c.idx, -w.months) < w.data_start
+    post_bad = _months_later(f.c.idx, w.months) > w.data_end + timedelta(days=1)
     dead = and_(p.c.date_of_death.is_not(None), p.c.date_of_death < f.c.idx)
 
     def n(cond: sa.ColumnElement) -> sa.ColumnElement:

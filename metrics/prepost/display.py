@@ -81,7 +81,7 @@ def _prepost_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def for_display(frame: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+def for_display(frame: pd.DataFrame, rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE) -> pd.DataFrame:
     """Pre/post rows through the one disclosure function (pages, CSV, Excel, packs).
 
     Every row is below England (the Total row is BSol): a people count of 1-7 hides the row, a pre or
@@ -91,7 +91,6 @@ def for_display(frame: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = 
     rounded counts (``_prepost_derive``), so a displayed table adds up and cannot be inverted; e.g.
     East INT's care packages (8 -> 3) show as 10 -> [c]. The exact table needs ``--exact``.
     """
-    rule = rule or disclosure.DEFAULT_RULE
     out = frame.copy()
     if out.empty:
         return out.assign(suppressed=pd.Series(dtype=bool))
@@ -107,10 +106,9 @@ FLOW_PARTS = ("pre_before_data", "post_incomplete", "died_before_index", "includ
 """The steps of the cohort flow that add up to ``in_cohort_dates``."""
 
 
-def flow_for_display(flow: Mapping[str, float], rule: disclosure.DisclosurePolicy | None = None) -> dict[str, float]:
+def flow_for_display(flow: Mapping[str, float], rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE) -> dict[str, float]:
     """One team's (or the Total's) cohort flow as it may be shown: counts of 1-7 hidden (NaN), the
     parts that add up to ``in_cohort_dates`` given a complementary cell, the rest rounded."""
-    rule = rule or disclosure.DEFAULT_RULE
     frame = pd.DataFrame({"step": list(flow), "n": [float(v) for v in flow.values()]})
     frame["_set"] = [("parts" if k in FLOW_PARTS else f"#{k}") for k in frame["step"]]
     shown = protect_frame(frame, {"n": disclosure.Kind.COUNT}, rule, sets=[["_set"]], size="n")

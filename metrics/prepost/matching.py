@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Date, and_, case, func, literal, or_, select
 
 from metrics.prepost.cohorts import (
-    AGE_BANDS,
+    AGE_RANGES,
     DEFAULT_WINDOW,
     DID_ACTIVITIES,
     DID_COLUMNS,
@@ -146,7 +146,7 @@ def _control_strata(conn: Connection, months: list[date], w: Window, fraction: f
     age = _age_years(per_pm.c.m, pool.c.birth_month)
     alive = or_(pool.c.date_of_death.is_(None), pool.c.date_of_death >= per_pm.c.m)
     keyed = (select(per_pm, pool.c.locality, pool.c.sex, pool.c.imd_quintile,
-                    _band_case(age, AGE_BANDS).label("age_band"),
+                    _band_case(age, AGE_RANGES).label("age_band"),
                     _band_case(prior, PRIOR_BANDS).label("prior_band"))
              .select_from(per_pm.join(pool, pool.c.patient_id == per_pm.c.patient_id))
              .where(alive, pool.c.birth_month <= per_pm.c.m)
@@ -165,7 +165,7 @@ def _control_strata(conn: Connection, months: list[date], w: Window, fraction: f
     grouped = select(*attrs, func.count().label("n")).group_by(*attrs).subquery("grouped")
     mv2 = _months_values(months, "months2")
     banded = (select(mv2.c.m, grouped.c.locality, grouped.c.sex, grouped.c.imd_quintile,
-                     _band_case(_age_years(mv2.c.m, grouped.c.birth_month), AGE_BANDS).label("age_band"),
+                     _band_case(_age_years(mv2.c.m, grouped.c.birth_month), AGE_RANGES).label("age_band"),
                      grouped.c.n)
               .select_from(grouped.join(mv2, sa.true()))
               .where(or_(grouped.c.date_of_death.is_(None), grouped.c.date_of_death >= mv2.c.m),
@@ -208,7 +208,7 @@ def _case_strata(people: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
     cases = people.merge(wide, on=["grp", "patient_id"], how="left")
     idx, birth = cases["index_date"], cases["birth_month"]
     age = idx.dt.year - birth.dt.year - (idx.dt.month < birth.dt.month).astype(int)
-    cases["age_band"] = _band(age, AGE_BANDS)
+    cases["age_band"] = _band(age, AGE_RANGES)
     cases["prior_band"] = _band(cases["pre_ae_attendances"] + cases["pre_inpatient_spells"], PRIOR_BANDS)
     cases["m"] = idx.dt.to_period("M").dt.to_timestamp()
     cases["imd_quintile"] = cases["imd_quintile"].fillna(0).astype(int)

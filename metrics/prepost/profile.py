@@ -15,17 +15,17 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import Connection, func, select
 
-from data_loaders.extracts import LOCALITIES
-from metrics import disclosure
+from data_loaders.extracts import LOCALITIES, SEXES
+from metrics import dimensions, disclosure
 from metrics.disclosure import protect as protect_frame
-from metrics.prepost.cohorts import AGE_BANDS, Area, T, _age_years, _band, _band_case
+from metrics.prepost.cohorts import AGE_RANGES, Area, T, _age_years, _band, _band_case
 
 # ------------------------------------------------------------------------------ caseload profile
 PROFILE_BREAKDOWNS = ("age_band", "sex", "imd_quintile", "ethnicity")
 
 
 def _population_band(start: pd.Series) -> np.ndarray:
-    return _band(start, AGE_BANDS)
+    return _band(start, AGE_RANGES)
 
 
 def caseload_profile(conn: Connection, team_or_locality: str = "BSol", area: Area = "locality",
@@ -76,7 +76,7 @@ def caseload_profile(conn: Connection, team_or_locality: str = "BSol", area: Are
         conds.append(first.c.first_start >= cohort_from)
     if cohort_to is not None:
         conds.append(first.c.first_start <= cohort_to)
-    attrs = (select(_band_case(_age_years(first.c.first_start, p.c.birth_month), AGE_BANDS).label("age_band"),
+    attrs = (select(_band_case(_age_years(first.c.first_start, p.c.birth_month), AGE_RANGES).label("age_band"),
                     func.coalesce(p.c.sex, "U").label("sex"),
                     func.coalesce(ls.c.imd_quintile, 0).label("imd_quintile"),
                     func.coalesce(eth.c.ethnic_group, "Not stated").label("ethnicity"))
@@ -117,8 +117,8 @@ def caseload_profile(conn: Connection, team_or_locality: str = "BSol", area: Are
 
 
 def _group_order(breakdown: str):
-    order = {"age_band": [b[0] for b in AGE_BANDS], "sex": ["F", "M", "U"],
-             "ethnicity": ["Asian", "Black", "Mixed", "White", "Other", "Not stated"]}.get(breakdown)
+    order = {"age_band": [b[0] for b in AGE_RANGES], "sex": list(SEXES),
+             "ethnicity": list(dimensions.ETHNIC_GROUPS)}.get(breakdown)
 
     def key(g: object) -> tuple[int, str]:
         if order and g in order:
@@ -184,11 +184,10 @@ def _profile_derive(exact: pd.DataFrame, shown: pd.DataFrame, confidence: float 
     return shown
 
 
-def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
+def profile_for_display(profile: pd.DataFrame, rule: disclosure.DisclosurePolicy = disclosure.DEFAULT_RULE) -> pd.DataFrame:
     """The caseload profile through the one disclosure function: caseload or population groups of
     1-7 hidden with their shares and indices (and, since the groups of a breakdown add up to the
     shown total, the next smallest group too); counts rounded; shares and indices from rounded counts."""
-    rule = rule or disclosure.DEFAULT_RULE
     if profile.empty:
         return profile.assign(suppressed=pd.Series(dtype=bool))
     frame = profile.copy()

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from metrics import stats
 from metrics.prepost.cohorts import DID_ACTIVITIES, DID_COLUMNS, STRATUM
 
 
@@ -43,23 +44,9 @@ def rate_ratio_exact(pre: float, post: float, pre_py: float, post_py: float,
 
 def rate_ratio_robust(y0: np.ndarray, y1: np.ndarray, t0: np.ndarray, t1: np.ndarray,
                       confidence: float = 0.95) -> tuple[float, float]:
-    """Person-clustered (sandwich) log-normal interval for the same rate ratio.
-
-    Why: activity clusters within people and pre/post are paired, so the Poisson interval is too
-    narrow. Delta method on log(sum y1/sum t1) - log(sum y0/sum t0) with per-person influence
-    u_i = (y1_i - R1 t1_i)/sum y1 - (y0_i - R0 t0_i)/sum y0, variance n/(n-1) sum u_i^2.
-    NaN when either total is 0 or fewer than 2 people.
-    """
-    y0, y1, t0, t1 = (np.asarray(a, dtype=float) for a in (y0, y1, t0, t1))
-    n = len(y0)
-    s0, s1, T0, T1 = y0.sum(), y1.sum(), t0.sum(), t1.sum()
-    if n < 2 or s0 <= 0 or s1 <= 0 or T0 <= 0 or T1 <= 0:
-        return math.nan, math.nan
-    u = (y1 - s1 / T1 * t1) / s1 - (y0 - s0 / T0 * t0) / s0
-    se = math.sqrt(n / (n - 1) * float(np.sum(u**2)))
-    z = float(st.norm.ppf(0.5 + confidence / 2))
-    log_rr = math.log((s1 / T1) / (s0 / T0))
-    return math.exp(log_rr - z * se), math.exp(log_rr + z * se)
+    """Person-clustered (sandwich) log-normal interval for the same rate ratio: the one
+    implementation in metrics/stats.py (also behind the caseload rates' stored intervals)."""
+    return stats.clustered_rate_ratio_ci(y0, y1, t0, t1, confidence)
 
 
 def difference_in_differences(cases: pd.DataFrame, strata: pd.DataFrame,

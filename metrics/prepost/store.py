@@ -65,29 +65,25 @@ def compute_preset(conn: Connection, cohort: str = "pilot", window_months: int =
     return table[[c.name for c in prepost_result.columns]]
 
 
-def stored_windows() -> tuple[int, ...]:
-    """Windows refreshed: 3, 6, 12 and BSOL_PREPOST_MONTHS."""
-    from data_loaders.settings import load_settings
-
-    return tuple(sorted({*STORED_WINDOWS, load_settings().prepost_window_months}))
+def stored_windows(configured: int = DEFAULT_WINDOW) -> tuple[int, ...]:
+    """Windows refreshed: 3, 6, 12 and the configured one (BSOL_PREPOST_MONTHS, read by the edges)."""
+    return tuple(sorted({*STORED_WINDOWS, configured}))
 
 
-def stored_did_windows() -> tuple[int, ...]:
-    """Windows that also get the comparison cohort (the costly part): 6 and BSOL_PREPOST_MONTHS."""
-    from data_loaders.settings import load_settings
-
-    return tuple(sorted({DEFAULT_WINDOW, load_settings().prepost_window_months}))
+def stored_did_windows(configured: int = DEFAULT_WINDOW) -> tuple[int, ...]:
+    """Windows that also get the comparison cohort (the costly part): 6 and the configured one."""
+    return tuple(sorted({DEFAULT_WINDOW, configured}))
 
 
 def refresh_prepost(conn: Connection, windows: Sequence[int] | None = None,
                     cohorts: Sequence[str] | None = None,
-                    did_windows: Sequence[int] | None = None) -> int:
+                    did_windows: Sequence[int] | None = None, configured: int = DEFAULT_WINDOW) -> int:
     """Recompute prepost_result (delete + insert, inside the caller's transaction): every preset x
-    stored window (3, 6, 12 and BSOL_PREPOST_MONTHS); the comparison cohort for ``did_windows``
-    (default 6 and BSOL_PREPOST_MONTHS; NULL elsewhere). Aggregates only. Returns rows written."""
-    windows = tuple(windows or stored_windows())
+    stored window (3, 6, 12 and the configured window); the comparison cohort for ``did_windows``
+    (default 6 and the configured window; NULL elsewhere). Aggregates only. Returns rows written."""
+    windows = tuple(windows or stored_windows(configured))
     cohorts = tuple(cohorts or COHORT_PRESETS)
-    with_did = set(did_windows if did_windows is not None else stored_did_windows())
+    with_did = set(did_windows if did_windows is not None else stored_did_windows(configured))
     frames = [compute_preset(conn, c, wm, with_did=wm in with_did) for c in cohorts for wm in windows]
     frames = [f for f in frames if not f.empty]
     ensure_derived_table(conn, prepost_result)

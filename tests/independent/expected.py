@@ -176,8 +176,27 @@ def dsr(spells: pd.DataFrame, persons: pd.Series, sexes: tuple[str, ...] = ("F",
     return Expected(o, None, rate, rate + scale * (o_low - o), rate + scale * (o_high - o))
 
 
-def m16_cells() -> dict[tuple[str, str, str, str], Expected]:
-    """m16 rows beyond BSol-all, keyed (geography_level, geography, breakdown, group), worked as above:
+def m16_isr(practice: str | None) -> Expected:
+    """Indirectly age and sex standardised ratio (BCF 2023-25 template style): observed / expected x 100, expected =
+    the practice's persons in each sex and band x BSol's rate there (the annualising factor cancels). By hand:
+      BSol rates: F 5-9 2/50, F 65-69 3/150, F 80-84 3/200, M 15-19 1/40, M 30-34 1/300, M 40-44 2/200,
+                  M 70-74 3/200, M 75-79 2/50.
+      A81001: expected 100 x 3/200 + 300 x 1/300 + 200 x 3/200 + 50 x 2/50 = 1.5 + 1 + 3 + 2 = 7.5; observed 9 -> 120.
+      B82002: expected 50 x 2/50 + 150 x 3/150 + 100 x 3/200 + 40 x 1/40 + 200 x 2/200 = 9.5; observed 8 -> 84.21...
+      BSol (practice None): expected = observed = 17 -> 100.
+    """
+    s = acsc_spells(_spine())
+    bsol, own = _persons(), _persons(practice)
+    rates = s.groupby(["sex", "band"]).size() / bsol
+    expected_n = float((rates.reindex(own.index).fillna(0) * own).sum())
+    observed = int((s["practice_code"] == practice).sum()) if practice else len(s)
+    by_hand = {"A81001": (9, 7.5), "B82002": (8, 9.5), None: (17, 17.0)}[practice]
+    assert observed == by_hand[0] and math.isclose(expected_n, by_hand[1], rel_tol=1e-12)
+    return Expected(observed, None, observed / expected_n * 100)  # the ratio pins expected_n; its storing is free
+
+
+def m16_cells() -> dict[tuple[str, str, str, str, str], Expected]:
+    """m16 rows beyond BSol-all, keyed (indicator, geography_level, geography, breakdown, group), worked as above:
     BSol Female (37.5 + 110 + 220) x f = 367.7517, Male 464.1666... x f = 464.4846 (f = 365.25 / 365);
     A81001: F 80-84 3/100 x 2500 = 75, M 30-34 21.666..., M 70-74 75, M 75-79 160 -> (75 + 256.666...) / 2 x f;
     B82002: F 5-9 220, F 65-69 110, F 80-84 0/100, M 15-19 137.5, M 40-44 70 -> (330 + 207.5) / 2 x f.
@@ -194,7 +213,10 @@ def m16_cells() -> dict[tuple[str, str, str, str], Expected]:
     }
     for got, by_hand in cells.values():
         assert math.isclose(got.value, by_hand, rel_tol=1e-12), (got, by_hand)
-    return {key: got for key, (got, _) in cells.items()}
+    out = {("m16_acsc_chronic", *key): got for key, (got, _) in cells.items()}
+    for level, geography in (("bsol", "BSol"), ("practice", "A81001"), ("practice", "B82002")):
+        out[("m16_acsc_chronic_isr", level, geography, "none", "All")] = m16_isr(None if level == "bsol" else geography)
+    return out
 
 
 def m16_acsc_chronic(spine: pd.DataFrame) -> Expected:
