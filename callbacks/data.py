@@ -353,9 +353,8 @@ def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, 
 
     if not database_exists(_url()):
         return {}
-    _label, frm, to = prepost.COHORT_PRESETS[cohort]
     with _reader() as conn:
-        flow = prepost.cohort_flow(conn, window, frm, to)
+        flow = prepost.read_flow(conn, cohort, window)  # stored at refresh: no patient rows read here
     total = flow[flow["int_team_code"] == prepost.TOTAL_CODE]
     if total.empty:
         return {}

@@ -351,7 +351,7 @@ def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     v0 = exact["value"].to_numpy(float)
     unit = exact.get("unit", pd.Series("", index=idx)).astype("string").str.lower()
     is_count = agg.eq("count").to_numpy() | unit.isin(COUNT_UNITS).fillna(False).to_numpy()
-    ratio_like = agg.isin(["ratio", "rate", "dsr"]).to_numpy()
+    ratio_like = agg.isin(["ratio", "rate", "dsr", "isr"]).to_numpy()
     wil, byar, dob = (ci.eq(m).to_numpy() for m in ("wilson", "byar", "dobson"))
     # person-clustered rows (caseload rates, metrics/clustered.py): their log-normal limits keep
     # their relative width around the value recomputed from the rounded counts
@@ -497,7 +497,7 @@ def hierarchy_from_tree(tree: pd.DataFrame) -> Hierarchy:
     return Hierarchy(parent)
 
 
-SUM_AGGREGATIONS = frozenset({"ratio", "rate", "dsr", "count"})
+SUM_AGGREGATIONS = frozenset({"ratio", "rate", "dsr", "isr", "count"})
 
 
 def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy: Hierarchy,
