@@ -29,7 +29,7 @@ class Polarity(StrEnum):
 
 
 Unit = Literal[
-    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "hours", "per_person_year",
+    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "hours", "per_person_year", "ratio_bsol_100",
 ]
 UNIT_LABELS: dict[str, str] = {
     "count": "count",
@@ -40,13 +40,14 @@ UNIT_LABELS: dict[str, str] = {
     "days": "days",
     "hours": "hours",
     "per_person_year": "per person-year",
+    "ratio_bsol_100": "ratio (BSol = 100)",
 }
 CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 # How areas are compared with BSol on the funnel plot (Spiegelhalter 2005): exact Poisson/binomial
 # limits only, or widened for over-dispersion (multiplicative phi, or additive random-effects tau^2
 # from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
-Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median", "percentile"]
+Aggregation = Literal["ratio", "rate", "count", "dsr", "isr", "mean", "median", "percentile"]
 PeriodType = PeriodTypeKey  # metrics/dimensions.py holds the period types
 Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
@@ -178,6 +179,10 @@ _AGGREGATION_RULES: dict[str, str] = {
             "events in a band that has no population is not calculated (its band rate is undefined; PHE's "
             "calculate_dsr refuses any zero denominator). A band with no population and no events counts as "
             "rate 0 so small areas still get a value (deviation: PHE would not calculate those either)."),
+    "isr": ("Indirectly standardised ratio: observed events ÷ expected events × 100, expected = Σ over age "
+            "(five-year band) and sex of BSol's rate in the period × the area's population; BSol is 100 by "
+            "construction. Not calculated for a period in which BSol has events in a band with no population "
+            "(that band has no rate), nor for an area with no expected events."),
 }
 
 
@@ -188,7 +193,9 @@ def calculation_rules(ind: Indicator) -> str:
         parts.append(f"Exact Poisson limits are used for counts below {ind.exact_poisson_below:,} "
                      "(Byar's approximation from there), as the indicator's specification says.")
     if ind.annualised:
-        parts.append("Months, quarters and part-years are annualised: denominator × days in period ÷ 365.25.")
+        parts.append("Annualised: denominator × days in period ÷ 365.25 for every period (one rule, so months, "
+                     "quarters and years share a trend axis); a complete 365-day financial year is therefore "
+                     "0.99932 years and its rate 0.07% above count ÷ population (a 366-day year 0.21% below).")
     return " ".join(parts)
 
 
@@ -541,7 +548,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="NHS England Community Health Services / UCR statistics: UCR referrals per 100,000 population (published nationally from April 2026)",
             definition_year="2026-27",
             source="CSDS / BCHC UCR system (ucr_referral); GP registered population",
-            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised).",
+            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised). UCR periods run to the dataset's data end unless the load declares the extract's own (dataset_info data_end.ucr_referral): a lagging UCR extract without that declaration shows its missing latest month as no referrals.",
             deviations="National figures are monthly counts per 100,000 resident population; here rates are annualised (a month's value x 365.25 / days in the month) and use the GP registered population. To compare a monthly value with the national one, multiply by days in the month / 365.25. The national specification was not available to verify.",
         ),
         _ucr_response("median", 0.5),
@@ -573,7 +580,7 @@ MEASURES: tuple[Measure, ...] = (
             denominator=Events("patient", "birth_month", lambda r: r.care_home == "nursing", count="patients",
                                until="date_of_death"),
             numerator_text="Emergency admissions whose spell records admission from a care home, of people whose spine care-home setting is nursing",
-            denominator_text="People whose spine care-home setting is nursing, alive at any time in the period",
+            denominator_text="People whose latest spine care-home setting is nursing and who were alive on at least one day of the period (each counted once, whatever the number of days; no move-in or move-out dates, so not resident person-time)",
             unit="per_1000", multiplier=1000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
             definition="Local definition (no national equivalent)", definition_year="2024-25",
@@ -847,7 +854,33 @@ MEASURES: tuple[Measure, ...] = (
                         "diagnoses or procedures mean none recorded, so J20 then does not count and no procedure exclusion "
                         "applies. GP registered population at "
                         "the financial-year mid-point rather than the 1 April NHAIS count. The BCF 2023-25 template's "
-                        "indirectly standardised ratio by practice is not offered yet."),
+                        "indirectly standardised ratio by practice is the next indicator."),
+        ),
+        Indicator(
+            id="m16_acsc_chronic_isr",
+            measure=16,
+            title="Chronic ACSC unplanned admissions: indirectly age and sex standardised ratio (BSol = 100)",
+            numerator=Events("inpatient_spell", "admission_date", _acsc_chronic),
+            denominator=Population(),
+            numerator_text="Observed: the area's chronic ACSC admissions, counted exactly as the standardised rate above",
+            denominator_text=("Expected: BSol's admission rates in the period by five-year age band and sex applied to "
+                              "the area's registered population (people of unknown sex excluded)"),
+            unit="ratio_bsol_100", multiplier=100, min_age=0, standardise_by_sex=True,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="isr", ci="byar", decimals=1,
+            standardisation="Indirect, by age (five-year bands) and sex, against BSol's own rates in the same period.",
+            definition=("BCF 2023-25 metric template (avoidable admissions): the indirectly standardised ratio of chronic "
+                        "ACSC admissions by GP practice, observed ÷ expected × 100, with Byar's interval on the observed "
+                        "count; counted as NHS Digital CCG OIS 2.6 v1.15"),
+            definition_year="2023-25",
+            bcf_framework="2023-25",
+            breakdowns=GEOGRAPHY_ONLY,
+            source=_APC + "; GP registered population",
+            caveats=("Compares an area with what BSol's rates would give for its age and sex mix: 100 is the BSol "
+                     "average, above 100 more admissions than expected. Ratios of different areas are not comparable "
+                     "with each other in the strict sense (each has its own population structure)."),
+            deviations=("The template's expected counts used England's rates; BSol's own rates are used here so that "
+                        "practices are compared within BSol (BSol is 100 by construction)."),
+            denominator_disclosive=False, gradient=False,
         ),
         Indicator(
             id="m16_emergency_admissions_65",
@@ -1013,7 +1046,7 @@ MEASURES: tuple[Measure, ...] = (
             numerator=Events("inpatient_spell", "admission_date",
                              _all(_emergency, lambda r: r.age < 19, lambda r: r.in_codes(r.primary_diagnosis, "cyp_ltc"))),
             denominator=Population(lambda r: r.age < 20),
-            numerator_text="Emergency admissions of people aged 0-18 with a primary diagnosis of asthma (J45-J46), diabetes (E10-E14) or epilepsy (G40-G41)",
+            numerator_text="Emergency admissions of children and young people under 19 (aged 0-18 in completed years at admission, NHS OF 2.3.ii's 'under 19s') with a primary diagnosis of asthma (J45-J46), diabetes (E10-E14) or epilepsy (G40-G41)",
             denominator_text="Registered population aged 0-19 (five-year bands)",
             unit="per_100k", multiplier=100_000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
@@ -1058,7 +1091,8 @@ def sources_of(indicator: Indicator) -> tuple[Source, ...]:
     return tuple(s for s in (indicator.numerator, indicator.denominator) if s is not None)
 
 
-_AGGREGATIONS_NEEDING_DENOMINATOR = {"ratio", "rate", "dsr"}
+_AGGREGATIONS_NEEDING_DENOMINATOR = {"ratio", "rate", "dsr", "isr"}
+BANDED_AGGREGATIONS = frozenset({"dsr", "isr"})  # computed from age-band (and sex) strata
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import clustered, disclosure, stats
 from metrics.catalogue import (
+    BANDED_AGGREGATIONS,
     INDICATORS,
     CaseloadExposure,
     CaseloadPeople,
@@ -479,7 +480,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     wanted_periods = sorted({t for j in jobs for t in _scanned_periods(j, derived)})
     scan_periods = periods_df[periods_df.period_type.isin(wanted_periods)]
     base = _scan_base(jobs[0].source, scan_periods, data_end)
-    job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation == "dsr",
+    job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation in BANDED_AGGREGATIONS,
                                j.indicator.standardise_by_sex) for j in jobs]
     sets = list(dict.fromkeys(s for js in job_sets for s in js))
     used = [d for d in DIMS if any(d in s for s in sets)]
@@ -517,7 +518,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
         if sub.empty:
             out.append(pd.DataFrame(columns=[*KEY, "age5", "std_sex", *kept]))
         else:
-            dsr = job.indicator.aggregation == "dsr"
+            dsr = job.indicator.aggregation in BANDED_AGGREGATIONS
             labelled = _label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
                                      with_std_sex=dsr and job.indicator.standardise_by_sex)
             if derived and "rolling_12m" in job.period_types:
@@ -721,6 +722,8 @@ def compute_indicator(indicator: Indicator, num: pd.DataFrame, den: pd.DataFrame
         num = _with_zero_periods(num, periods_df)
     if indicator.aggregation == "dsr":
         out = _dsr(num, den, indicator, years, standard_population)
+    elif indicator.aggregation == "isr":
+        out = _isr(num, den, indicator)
     else:
         out = _combine(num, den, indicator, years)
     out = out[out.period_type.isin(indicator.frequency)]
@@ -819,6 +822,38 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     return out.reindex(columns=OUT_COLUMNS)
 
 
+def _isr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+    """Indirect standardisation (the BCF 2023-25 template's practice ratio): observed / expected x
+    multiplier, expected = each area's population x BSol's rate in the same period, age band and sex;
+    Byar's (exact below ``exact_poisson_below``) limits on the observed count over a fixed expected.
+    Annualisation cancels (both rates are for the same period), so none is applied."""
+    band = ["period_type", "period", "age5", "std_sex"]
+    merged = den[[*KEY, "age5", "std_sex", "n"]].rename(columns={"n": "pop"}).merge(
+        num[[*KEY, "age5", "std_sex", "n"]].rename(columns={"n": "count"}), on=[*KEY, "age5", "std_sex"], how="outer")
+    merged = merged[(merged["age5"] >= (ind.min_age or 0)) & merged["std_sex"].isin(("F", "M"))]
+    merged = merged.assign(count=merged["count"].fillna(0.0).astype(float), pop=merged["pop"].fillna(0.0).astype(float))
+    bsol = merged[(merged["geography_level"] == "bsol") & (merged["breakdown"] == "none")]
+    ref = bsol.groupby(band)[["count", "pop"]].sum()
+    # PHE's rule, as for DSRs: events in a band with no population leave that band without a rate
+    no_rate = ref[(ref["pop"] <= 0) & (ref["count"] > 0)].reset_index()[["period_type", "period"]]
+    rate = (ref["count"] / ref["pop"].where(ref["pop"] > 0)).fillna(0.0).rename("rate").reset_index()
+    merged = merged.merge(rate, on=band, how="left")
+    merged["expected"] = merged["pop"] * merged["rate"].fillna(0.0)
+    out = merged.groupby(KEY, sort=False, dropna=False)[["count", "expected"]].sum().reset_index()
+    observed, expected = out["count"].to_numpy(float), out["expected"].to_numpy(float)
+    undefined = pd.MultiIndex.from_frame(out[["period_type", "period"]]).isin(
+        pd.MultiIndex.from_frame(no_rate.drop_duplicates()))
+    ok = (expected > 0) & ~undefined
+    safe = np.where(ok, expected, 1.0)
+    out["numerator"], out["denominator"] = observed, expected
+    out["value"] = np.where(ok, observed / safe * ind.multiplier, np.nan)
+    for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
+        lo, hi = stats.byars_ci_array(observed, level, ind.exact_poisson_below)
+        out[lo_col] = np.where(ok, lo / safe * ind.multiplier, np.nan)
+        out[hi_col] = np.where(ok, hi / safe * ind.multiplier, np.nan)
+    return out.reindex(columns=OUT_COLUMNS)
+
+
 def _age_sex_grid(merged: pd.DataFrame, standard_population: pd.Series, min_age: int) -> pd.DataFrame:
     """Every group on the full grid of standard age bands x sex (F, M; a sex group its own sex only),
     so a band with no one in it weighs in as rate 0. Unknown sex is excluded (NHS OF 2.3.i)."""
@@ -858,7 +893,7 @@ def stored_suppression(conn: Connection, flagged: pd.DataFrame, policy: disclosu
 
     primary = disclosure.results_hidden(flagged, policy)
     tree = disclosure.hierarchy_from_tree(geography_tree(conn))
-    return disclosure.secondary_suppression(flagged, primary, tree, disclosure.additive_over_time(indicators))
+    return disclosure.secondary_suppression(flagged, primary, tree, disclosure.additive_over_time(indicators), policy)
 
 
 def source_data_ends(conn: Connection, data_end: date) -> dict[str, date]:
@@ -929,7 +964,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
                                                                ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
-    results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.configured_rule(), indicators)
+    results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.DEFAULT_RULE, indicators)
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
@@ -946,11 +981,11 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
 
 
 def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None,
-                    timings: dict[str, Any] | None = None) -> int:
+                    timings: dict[str, Any] | None = None, policy: disclosure.DisclosurePolicy | None = None) -> int:
     """Recompute every indicator and replace the stored results (inside the caller's transaction)."""
     from data_loaders.bulk import bulk_insert
 
-    results = compute_all(conn, progress=progress, timings=timings)
+    results = compute_all(conn, progress=progress, timings=timings, policy=policy)
     ensure_derived_table(conn, measure_result)
     conn.execute(delete(measure_result))
     bulk_insert(conn, measure_result, results)

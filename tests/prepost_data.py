@@ -24,6 +24,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
+from data_loaders.calendar import DATA_START  # noqa: F401  (re-exported: tests import it from here)
 from tests.kat_data import _df, with_spell_coding
 
 DATA_END = date(2024, 6, 30)

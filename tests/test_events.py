@@ -94,3 +94,42 @@ def test_trend_chart_draws_the_go_live() -> None:
     texts = [a["text"] for a in fig["layout"]["annotations"] if a.get("x") == "2025-01"]
     assert texts == ["INT roll-out widens"]  # the event's label replaces the plain "Rebased"
     assert frame["segment"].tolist() == [0] * 6 + [1] * 6
+
+
+def test_measure_page_draws_and_lists_the_go_live(kat_db) -> None:
+    """The measure page's trend chart (kat, m02 by month at BSol, April-June 2024): East Frailty INT
+    went live on 1 April 2024, so April carries the line and the caption says so in words."""
+    from layouts import filters as flt
+    from layouts import measure
+    from metrics.disclosure import DEFAULT_RULE
+    from metrics.results import for_display, spc_summary
+
+    ind = INDICATORS_BY_ID["m02_caseload_emergency_admissions"]
+    with read_engine(f"duckdb:///{kat_db}").connect() as conn:
+        exact = read_results(conn, [ind.id], "month")
+        ev = events.read_events(conn, "bsol", "BSol")
+    series = exact[(exact.geography_level == "bsol") & (exact.breakdown == "none")].sort_values(
+        "period_start", ignore_index=True)
+    chart = (spc_frame(series, ind, area_events=ev), spc_summary(series, ind, ev))
+    children, _ = measure.content(ind, for_display(exact), flt.parse({"period_type": "month"}), None, None, None,
+                                  "30 June 2024", chart, policy=DEFAULT_RULE)
+    text = str(children)
+    assert "Marked on the chart: INT roll-out widens (East Frailty INT) in " in text
+    figs = [c for c in _walk(children) if type(c).__name__ == "Graph"]
+    shapes = [s for f in figs for s in (f.figure.to_plotly_json() if hasattr(f.figure, "to_plotly_json")
+                                        else f.figure)["layout"].get("shapes", [])
+              if str(s.get("name", "")).startswith("event")]
+    assert [s["name"] for s in shapes] == ["event: INT roll-out widens (East Frailty INT)"]
+    assert shapes[0]["x0"] == "2024-04"  # the first month of the series, where the team went live
+
+
+def _walk(node):
+    """Every Dash component under node (children lists and single children)."""
+    if isinstance(node, list | tuple):
+        for n in node:
+            yield from _walk(n)
+        return
+    if node is None or isinstance(node, str | int | float):
+        return
+    yield node
+    yield from _walk(getattr(node, "children", None))

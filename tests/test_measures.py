@@ -470,6 +470,18 @@ EXPECTED: dict[str, list[K]] = {
         K(FY, 1, 996.57769, 3.5120192, breakdown="imd_quintile", group="Unknown"),  # s9: 7000/(4000 Y91)/200000 x 1e5
         K(FY, 2, 1245.7221, 21.072115, breakdown="sex", group="Female"),  # a, c: (2.5 + 2.75)/Y91 over W = 100,000 (one sex)
     ],
+    # Indirectly standardised ratio: observed / expected x 100, expected = area population x BSol's rate in
+    # the period by age band and sex. Each kat band is at one practice only, so an area's expected equals its
+    # observed: May s2 (F80-84) and s3 (M70-74), both P1 -> 2 / 2. FY and June hold s7 in M65-69, a band with
+    # no population (no rate): not calculated; the expected sums the bands with rates (FY: s2, s3, s5, s9 = 4).
+    "m16_acsc_chronic_isr": [
+        K(MAY, 2, 2, 100),
+        K(MAY, 2, 2, 100, level="practice", geo="Y90001"),
+        K(MAY, 0, 0, None, level="practice", geo="Y90002"),   # no expected events: no ratio
+        K(APR, 0, 0, None),
+        K(FY, 5, 4, None, note="s7 in the empty M65-69 band"),
+        K(JUN, 3, 2, None, note="s7 in the empty M65-69 band"),
+    ],
     # BCF 2025-26: emergency admissions aged 65+: s1 (a 84), s2 (a), s3 (b 73, '22'), s6 (g 78), s7 (f 68) = 5;
     # s4 is elective, s8 (k) is 64 on 2024-05-15, s5/s9/s11 are under 65. Population 65+ 6000.
     "m16_emergency_admissions_65": [
@@ -946,6 +958,7 @@ ACSC_EXTRA = [
     ("x19", "pat_b", "21", "I500", None, "19", None, None, False, "classification not recorded: not CLASSPAT 1"),
     ("x17", "pat_a", "2B", "I500", 1, "19", None, None, True, "method 2B is in ADMIMETH; source 19 is no transfer"),
     ("x18", "pat_a", "11", "I500", 1, "19", None, None, False, "elective"),
+    ("x20", "pat_g", "21", "I500", 1, "19", None, None, True, "P2's woman aged 78 (F75-79, 2000)"),
 ]
 
 
@@ -966,6 +979,9 @@ def _with_acsc_extra(frames: dict[str, pd.DataFrame]) -> None:
                          columns=list(frames["inpatient_spell"].columns[:10]) + list(SPELL_CODING))
     extra["patient_classification"] = extra["patient_classification"].astype("Int64")
     spells = frames["inpatient_spell"]  # s11 (G409 at 19) is on the shipped list, in a band with no population
+    # 1,000 women aged 80-84 at P2 too, so the practices share a band (for the indirect standardisation)
+    frames["population"] = pd.concat([frames["population"], pd.DataFrame(
+        [("2024-25", "Y90002", "F", 80, 5, "White", 1000)], columns=frames["population"].columns)], ignore_index=True)
     frames["inpatient_spell"] = pd.concat([spells[spells["spell_id"] != "s11"], extra], ignore_index=True)
 
 
@@ -977,10 +993,30 @@ def kat_acsc(request: pytest.FixtureRequest) -> pd.DataFrame:
 
 def test_m16_follows_the_ccg_ois_2_6_exclusions(kat_acsc: pd.DataFrame) -> None:
     counted = [e for e in ACSC_EXTRA if e[8]]
-    assert [e[0] for e in counted] == ["x05", "x06", "x09", "x13", "x16", "x17"]
-    # May: s2 and x09, x16, x17 for pat_a (F80-84, 1000); s3 and x05, x06, x13 for pat_b (M70-74, 3000):
-    # (2500 x 4/1000 + 5000 x 4/3000) / Y31 / 200,000 x 1e5 = 4 x 24.546371 = 98.185484
+    assert [e[0] for e in counted] == ["x05", "x06", "x09", "x13", "x16", "x17", "x20"]
+    # May: s2 and x09, x16, x17 for pat_a (F80-84: 2,000 with P2's 1,000); s3 and x05, x06, x13 for pat_b
+    # (M70-74, 3000); x20 for pat_g (F75-79, 2000). ESP weights 2500, 5000, 4000; W = 2 x 100,000:
+    # (2500 x 4/2000 + 5000 x 4/3000 + 4000 x 1/2000) / Y31 / 200,000 x 1e5 = 13.666667 / Y31 / 2 = 80.512118
     r = one(kat_acsc, "m16_acsc_chronic", MAY)
-    assert r.numerator == 8
-    assert r.value == pytest.approx(98.185484, rel=1e-6)
+    assert r.numerator == 9
+    assert r.value == pytest.approx((5 + 20 / 3 + 2) / Y31 / 2, rel=1e-9)
+    assert r.value == pytest.approx(80.512118, rel=1e-6)
     assert one(kat_acsc, "m16_acsc_chronic", MAY, breakdown="sex", group="Male").numerator == 4
+
+
+def test_m16_indirectly_standardised_ratio_by_practice(kat_acsc: pd.DataFrame) -> None:
+    """BCF 2023-25 template: observed / expected x 100, expected from BSol's May rates by age band and
+    sex: F80-84 4/2000, M70-74 4/3000, F75-79 1/2000 (no events in the other bands). Byar's interval
+    on the observed count (exact Poisson below 10), the expected count held fixed."""
+    # P1 (Y90001): observed 8 (s2, x09, x16, x17, s3, x05, x06, x13); expected 1000 x 4/2000 + 3000 x 4/3000 = 6
+    # P2 (Y90002): observed 1 (x20); expected 1000 x 4/2000 + 2000 x 1/2000 = 3; BSol 9 / 9
+    for geo, observed, expected in (("Y90001", 8, 6.0), ("Y90002", 1, 3.0)):
+        r = one(kat_acsc, "m16_acsc_chronic_isr", MAY, level="practice", geo=geo)
+        assert (r.numerator, r.denominator) == (observed, pytest.approx(expected, rel=1e-12)), geo
+        assert r.value == pytest.approx(observed / expected * 100, rel=1e-9), geo
+        lo = sps.chi2.ppf(0.025, 2 * observed) / 2
+        hi = sps.chi2.ppf(0.975, 2 * observed + 2) / 2
+        assert _ci(r) == pytest.approx((lo / expected * 100, hi / expected * 100), rel=1e-9), geo
+    assert one(kat_acsc, "m16_acsc_chronic_isr", MAY, level="practice", geo="Y90001").value == pytest.approx(133.33333)
+    bsol = one(kat_acsc, "m16_acsc_chronic_isr", MAY)
+    assert (bsol.numerator, bsol.denominator, bsol.value) == (9, pytest.approx(9.0), pytest.approx(100.0))

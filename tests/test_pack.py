@@ -286,6 +286,14 @@ def test_demo_figures_and_charts(demo_url: str, demo_packs: dict[str, Workbook])
     assert set(hoods["Locality"]) == {"North", "South", "East", "West", "Central"}
 
 
+def test_scorecard_says_which_periods_are_to_date_or_provisional(kat_url: str) -> None:
+    """kat_data ends 2024-06-30: FY 2024-25 is to date; GPAD (m18, usually revised) ends in May, its
+    latest month, so its year is provisional too; care-home admissions (m04) are not revised."""
+    card = _table(_pack(kat_url, "bsol", "2024-25"), "tbl_scorecard").set_index("Indicator id")
+    assert card.loc["m04_care_home_admissions_65", "Period status"] == "to date"
+    assert card.loc["m18_gp_appointments_rate", "Period status"] == "to date, provisional"
+
+
 def test_demo_patients_needed_to_reach_the_target(demo_packs: dict[str, Workbook]) -> None:
     """CVDPREVENT's gap, by hand from each row's own displayed counts: ceil(0.8 x denominator - numerator),
     0 where met; areas, neighbourhoods and IMD quintiles of the pack's scope."""

@@ -192,7 +192,7 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
     ])
     columns = [Col("Work programme", 10), Col("Measure", 9), Col("Measure status", 18, wrap=True),
                Col("Indicator id", 30), Col("Indicator", 50, wrap=True), Col("Area", 14), Col("Period", 12),
-               Col("Value", 12), Col("Lower 95% CI", 12), Col("Upper 95% CI", 12), Col("Unit", 16, wrap=True),
+               Col("Period status", 12), Col("Value", 12), Col("Lower 95% CI", 12), Col("Upper 95% CI", 12), Col("Unit", 16, wrap=True),
                Col("Compared with", 12), Col("Comparison", 14), Col("SPC variation", 30, wrap=True),
                Col("SPC assurance", 30, wrap=True), Col("SPC detail", 45, wrap=True), Col("Target", 10)]
     series = data.series
@@ -202,7 +202,7 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
         head = [m.work_programme, m.number, m.status_label, ind.id, ind.title, area, data.period.label]
         target = Num(ind.target, _value_format(ind)) if ind.target is not None else NOT_APPLICABLE
         if ptype not in ind.frequency:
-            rows.append([*head, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, _unit(ind), NOT_APPLICABLE,
+            rows.append([*head, "", NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, _unit(ind), NOT_APPLICABLE,
                          NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE,
                          f"Not published {_PERIOD_WORDS[ptype]}", target])
             continue
@@ -210,7 +210,7 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
         local = sub[(sub.geography_level == level) & (sub.geography == area)].sort_values("period_start")
         bsol = sub[sub.geography_level == "bsol"].set_index("period")
         if local.empty or local.iloc[-1]["period"] != data.period.label:
-            rows.append([*head, NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, _unit(ind), NOT_AVAILABLE,
+            rows.append([*head, "", NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, _unit(ind), NOT_AVAILABLE,
                          NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, "No data for this period", target])
             continue
         # the app's own scorecard logic; SPC from the exact series, as the page's chart
@@ -226,7 +226,7 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
         else:
             assurance = "Not assessed"
         detail = "; ".join(filter(None, [card.rule, "trial limits (fewer than 20 points)" if card.trial_limits else ""]))
-        rows.append([*head, _figure(card.value, ind, card.suppressed),
+        rows.append([*head, card.period_note, _figure(card.value, ind, card.suppressed),
                      _ci(card.lower, ind, card.suppressed), _ci(card.upper, ind, card.suppressed), _unit(ind),
                      card.comparator or NOT_APPLICABLE,
                      _comparison_text(card) if card.comparator else NOT_APPLICABLE,

@@ -69,7 +69,9 @@ from metrics.prepost.profile import (
 from metrics.prepost.stats import difference_in_differences, rate_ratio_exact, rate_ratio_robust
 from metrics.prepost.store import (
     compute_preset,
+    read_flow,
     read_prepost,
+    refresh_flow,
     refresh_prepost,
     stored_did_windows,
     stored_windows,
@@ -83,6 +85,7 @@ __all__ = [
     "STRATUM", "TABLE_COLUMNS", "TOTAL_CODE", "TOTAL_NAME", "Area", "T", "Window", "caseload_profile",
     "cohort_flow", "comparison_cohort", "compute_preset", "control_fraction", "difference_in_differences",
     "flow_for_display", "for_display", "int_teams", "plan_layout", "prepost_table", "profile_for_display",
-    "rate_ratio_exact", "rate_ratio_robust", "read_prepost", "refresh_prepost", "stored_did_windows",
+    "rate_ratio_exact", "rate_ratio_robust", "read_flow", "read_prepost", "refresh_flow", "refresh_prepost",
+    "stored_did_windows",
     "stored_windows",
 ]

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, or_, select
 
 from data_loaders.db import ensure_derived_table
-from data_loaders.tables import prepost_result
+from data_loaders.tables import prepost_flow, prepost_result
 from metrics.prepost.cohorts import (
     ACTIVITIES,
     COHORT_PRESETS,
@@ -27,6 +27,7 @@ from metrics.prepost.cohorts import (
     _compute,
     _teams,
     _window,
+    cohort_flow,
 )
 from metrics.prepost.matching import _did_for
 from metrics.prepost.table import _label, _summarise
@@ -95,6 +96,37 @@ def refresh_prepost(conn: Connection, windows: Sequence[int] | None = None,
     records = [{k: _db_value(v, k in ints) for k, v in r.items()} for r in out.to_dict("records")]
     conn.execute(sa.insert(prepost_result), records)
     return len(records)
+
+
+FLOW_COUNTS = ("on_caseload", "in_cohort_dates", "pre_before_data", "post_incomplete", "died_before_index",
+               "included")
+
+
+def refresh_flow(conn: Connection, configured: int = DEFAULT_WINDOW, cohorts: Sequence[str] | None = None) -> int:
+    """Recompute prepost_flow (delete + insert, in the caller's transaction) for every preset x
+    stored window, so the page's "who is counted" sentence reads stored counts. Returns rows written."""
+    ensure_derived_table(conn, prepost_flow)
+    conn.execute(sa.delete(prepost_flow))
+    records = []
+    for cohort in cohorts or COHORT_PRESETS:
+        _label_text, frm, to = _preset_dates(cohort)
+        for window in stored_windows(configured):
+            flow = cohort_flow(conn, window, frm, to)
+            records += [{"cohort": cohort, "window_months": window, "int_team_code": str(r["int_team_code"]),
+                         **{k: int(r[k] or 0) for k in FLOW_COUNTS}} for r in flow.to_dict("records")]
+    if records:
+        conn.execute(sa.insert(prepost_flow), records)
+    return len(records)
+
+
+def read_flow(conn: Connection, cohort: str, window_months: int) -> pd.DataFrame:
+    """Stored cohort flow of one preset and window: int_team_code and the FLOW_COUNTS (exact)."""
+    t = prepost_flow
+    if not sa.inspect(conn).has_table(t.name):  # a database refreshed before the table existed
+        return pd.DataFrame(columns=["int_team_code", *FLOW_COUNTS])
+    stmt = (select(t.c.int_team_code, *(t.c[k] for k in FLOW_COUNTS))
+            .where(t.c.cohort == cohort, t.c.window_months == int(window_months)).order_by(t.c.int_team_code))
+    return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["int_team_code", *FLOW_COUNTS])
 
 
 def _db_value(v: object, integer: bool = False) -> object:

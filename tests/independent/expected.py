@@ -178,7 +178,8 @@ def dsr(spells: pd.DataFrame, persons: pd.Series, sexes: tuple[str, ...] = ("F",
 
 def m16_isr(practice: str | None) -> Expected:
     """Indirectly age and sex standardised ratio (BCF 2023-25 template style): observed / expected x 100, expected =
-    the practice's persons in each sex and band x BSol's rate there (the annualising factor cancels). By hand:
+    the practice's persons in each sex and band x BSol's rate there (the annualising factor cancels); stored as
+    numerator = observed, denominator = expected events. By hand:
       BSol rates: F 5-9 2/50, F 65-69 3/150, F 80-84 3/200, M 15-19 1/40, M 30-34 1/300, M 40-44 2/200,
                   M 70-74 3/200, M 75-79 2/50.
       A81001: expected 100 x 3/200 + 300 x 1/300 + 200 x 3/200 + 50 x 2/50 = 1.5 + 1 + 3 + 2 = 7.5; observed 9 -> 120.
@@ -192,7 +193,13 @@ def m16_isr(practice: str | None) -> Expected:
     observed = int((s["practice_code"] == practice).sum()) if practice else len(s)
     by_hand = {"A81001": (9, 7.5), "B82002": (8, 9.5), None: (17, 17.0)}[practice]
     assert observed == by_hand[0] and math.isclose(expected_n, by_hand[1], rel_tol=1e-12)
-    return Expected(observed, None, observed / expected_n * 100)  # the ratio pins expected_n; its storing is free
+    # 95% interval on the observed count with expected fixed; exact Poisson (chi-squared) is every convention's
+    # choice below 10 events (PHE's technical guide), so it is checked there only (approximations differ above).
+    lower = upper = None
+    if observed < 10:
+        lower = chi2.ppf(0.025, 2 * observed) / 2 / expected_n * 100
+        upper = chi2.ppf(0.975, 2 * observed + 2) / 2 / expected_n * 100
+    return Expected(observed, expected_n, observed / expected_n * 100, lower, upper)
 
 
 def m16_cells() -> dict[tuple[str, str, str, str, str], Expected]:
