@@ -23,6 +23,7 @@ from caching import cache
 from callbacks import data
 from callbacks.faults import on_callback_error
 from data_loaders.settings import Settings, load_settings
+from metrics.disclosure import DisclosurePolicy
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Dash:
 
     register_routes(app.server)
     app.server.teardown_request(data.close_request_connection)
+    app.server.before_request(data.refuse_stale_results)
 
     cli.register_commands(app.server)
     auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)
@@ -101,7 +103,7 @@ def main() -> None:
               "chooses; later starts reuse it)…", flush=True)
         build_demo(settings.database_url, size=settings.demo_size,
                    progress=lambda m: print(f"  [{time.perf_counter() - started:6.1f} s] {m}", flush=True),
-                   prepost_window=settings.prepost_window_months)
+                   prepost_window=settings.prepost_window_months, policy=DisclosurePolicy.from_settings(settings))
         print(f"Demo built in {time.perf_counter() - started:.0f} s.", flush=True)
     print(f"Serving on http://{settings.host}:{settings.port}/", flush=True)
     app = create_app(settings)

@@ -116,9 +116,10 @@ def render(results: dict[str, Any]) -> str:
                 for name, v in s.get(clients, {}).items():
                     if isinstance(v, dict):
                         rows.append([clients.split("_")[1], name, v["cold"]["p50_ms"], v["cold"]["p95_ms"],
-                                     v["warm"]["p50_ms"], v["warm"]["p95_ms"], v["warm"]["kb"]])
+                                     v["warm"]["p50_ms"], v["warm"]["p95_ms"], v["warm"]["kb"],
+                                     v["cold"].get("errors", 0) + v["warm"].get("errors", 0)])
             lines += _table(["clients", "callback", "cold p50 ms", "cold p95 ms", "warm p50 ms", "warm p95 ms",
-                             "response KB"], rows)
+                             "response KB", "non-200"], rows)
             lines += [f"Worker peak RSS MB: 1 client {s.get('clients_1', {}).get('worker_peak_rss_mb')}, "
                       f"8 clients {s.get('clients_8', {}).get('worker_peak_rss_mb')}.", ""]
         elif s:

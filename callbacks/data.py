@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 
 import pandas as pd
-from flask import current_app, has_request_context, request
+from flask import Response, current_app, has_request_context, jsonify, request
 from sqlalchemy import Connection
 
 from caching import cache
@@ -26,7 +26,7 @@ from data_loaders.settings import Settings
 from metrics import events, results
 from metrics import quality as quality_mod
 from metrics.catalogue import INDICATORS_BY_ID
-from metrics.disclosure import Col, DisclosurePolicy, Kind, protect
+from metrics.disclosure import Col, DisclosurePolicy, Kind, protect, stale_policy
 
 SETTINGS_KEY = "BSOL_SETTINGS"  # set by app.create_app: the settings the serving app was built with
 
@@ -48,6 +48,28 @@ def prepost_window() -> int:
 def policy() -> DisclosurePolicy:
     """The disclosure policy of the serving app's settings."""
     return DisclosurePolicy.from_settings(settings())
+
+
+def stale_results() -> str | None:
+    """Why the stored results cannot be served under the app's policy (None: they can)."""
+    info = dataset_info()
+    if not info:
+        return None  # nothing loaded: the pages say so themselves
+    return stale_policy(info, policy())
+
+
+def refuse_stale_results() -> Response | None:
+    """before_request: data routes refuse stored flags worked out under another policy (run refresh)."""
+    from access import DASH_CALLBACK_PATH
+
+    if not request.path.startswith(("/download", DASH_CALLBACK_PATH)):
+        return None
+    problem = stale_results()
+    if problem is None:
+        return None
+    response = jsonify({"error": problem})
+    response.status_code = 503
+    return response
 
 
 _PINNED = "bsol.read_connection"
@@ -99,7 +121,7 @@ def _results(version_key: str, indicator_ids: tuple[str, ...] | None, period_typ
     with _reader() as conn:
         frame = results.read_results(conn, list(indicator_ids) if indicator_ids else None, period_type,
                                      geography_level, list(geographies) if geographies else None, breakdown)
-    return results.for_display(frame)
+    return results.for_display(frame, policy())
 
 
 def exact_results(indicator_ids: list[str], period_type: str | None = None) -> pd.DataFrame:
@@ -140,8 +162,9 @@ def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
     if exact.empty:
         return None
     exact = exact.sort_values("period_start", ignore_index=True)
-    return (results.spc_frame(exact, ind, area_events=area_events),
-            results.spc_summary(exact, ind, area_events))
+    shown = results.for_display(exact, policy())  # SPC icons from the controlled values, as the chart
+    return (results.spc_frame(exact, ind, policy(), area_events=area_events),
+            results.spc_summary(shown, ind, area_events))
 
 
 def spc_chart(indicator_id: str, level: str, geography: str,
@@ -154,7 +177,7 @@ def spc_chart(indicator_id: str, level: str, geography: str,
 def _scorecard(version_key: str, level: str, geography: str, period_type: str | None) -> list[dict[str, object]]:
     # Cached as plain dicts: Indicator holds lambdas (filters), which cannot be pickled.
     with _reader() as conn:
-        rows = results.scorecard(conn, level, geography, period_type)
+        rows = results.scorecard(conn, level, geography, period_type, policy())
     return [{f.name: (r.indicator.id if f.name == "indicator" else getattr(r, f.name)) for f in fields(r)}
             for r in rows]
 

@@ -153,6 +153,7 @@ class Settings:
     demo_size: str
     audit_url: str
     auth: AuthSettings = field(default_factory=AuthSettings)
+    cli_role: str | None = None  # BSOL_CLI_ROLE: the role shell access carries (unset: none; --exact needs --as)
 
     @property
     def is_embedded(self) -> bool:
@@ -195,6 +196,7 @@ def load_settings() -> Settings:
         demo_size=demo_size,
         audit_url=os.environ.get("BSOL_AUDIT_URL", "").strip() or default_audit_url(url, data_dir),
         auth=auth,
+        cli_role=_role("BSOL_CLI_ROLE", raw) if (raw := os.environ.get("BSOL_CLI_ROLE", "").strip()) else None,
     )
 
 

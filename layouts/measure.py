@@ -95,7 +95,7 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
     """The first screen: headline, trend and localities; returns (children, period shown).
 
     `frame` holds this indicator's display results for one period type. ``chart``: the XmR frame and
-    icons for the selected series from ``results.spc_frame`` (computed on exact values, limits
+    icons for the selected series from ``results.spc_frame`` (computed on the shown values, limits
     rounded); without it the chart is drawn from the displayed values. Neighbourhoods, practices,
     inequalities and the definition are `below()` (rendered when scrolled to), and every table
     behind a chart is rendered only when opened (`section_table`): a measure page used to be 4,000

@@ -893,7 +893,7 @@ def stored_suppression(conn: Connection, flagged: pd.DataFrame, policy: disclosu
 
     primary = disclosure.results_hidden(flagged, policy)
     tree = disclosure.hierarchy_from_tree(geography_tree(conn))
-    return disclosure.secondary_suppression(flagged, primary, tree, disclosure.additive_over_time(indicators))
+    return disclosure.secondary_suppression(flagged, primary, tree, disclosure.additive_over_time(indicators), policy)
 
 
 def source_data_ends(conn: Connection, data_end: date) -> dict[str, date]:
@@ -964,7 +964,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
                                                                ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
-    results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.configured_rule(), indicators)
+    results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.DEFAULT_RULE, indicators)
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
@@ -981,11 +981,11 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
 
 
 def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None,
-                    timings: dict[str, Any] | None = None) -> int:
+                    timings: dict[str, Any] | None = None, policy: disclosure.DisclosurePolicy | None = None) -> int:
     """Recompute every indicator and replace the stored results (inside the caller's transaction)."""
     from data_loaders.bulk import bulk_insert
 
-    results = compute_all(conn, progress=progress, timings=timings)
+    results = compute_all(conn, progress=progress, timings=timings, policy=policy)
     ensure_derived_table(conn, measure_result)
     conn.execute(delete(measure_result))
     bulk_insert(conn, measure_result, results)

@@ -49,7 +49,7 @@ def read_results(conn: Connection, indicator_ids: list[str] | None = None, perio
 
 def for_display(frame: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
     """Results as they may be shown anywhere (disclosure.protect_results with the catalogue facts)."""
-    rule = rule or disclosure.configured_rule()
+    rule = rule or disclosure.DEFAULT_RULE
     if frame.empty:
         return frame.assign(suppressed=pd.Series(dtype=bool))
     extra = disclosure_columns(frame["indicator_id"])
@@ -116,9 +116,10 @@ def _rebase(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFram
 
 
 def _xmr(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame | None) -> pd.DataFrame:
-    """XmR on the EXACT values of one series (suppressed points are gaps)."""
-    exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
-    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
+    """XmR on the values of one series as given (callers pass DISPLAYED rows: the controlled values;
+    suppressed points are gaps)."""
+    values = series["value"].astype(float).where(~series["suppressed"].astype(bool))
+    frame = spc.xmr(values.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
                     polarity=indicator.polarity.value, target=indicator.target,
                     rebase=_rebase(series, indicator, area_events))
     if _rolling(series):  # a rolling series keeps its points but no limits, centre line or signals
@@ -145,17 +146,20 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
               area_events: pd.DataFrame | None = None) -> pd.DataFrame:
     """XmR chart for one series of EXACT stored rows (oldest first), safe to show.
 
-    Why here: limits must come from exact values (not display-rounded ones) and must not let
-    anyone recover a hidden point, so suppressed points are gaps excluded from every calculation,
-    the ``value`` column is replaced by the displayed values, and the limit and centre lines are
-    rounded to the indicator's display precision. Rebases: the catalogue's ``spc_rebase`` and, for
-    ``rebase_at_go_live`` indicators, the area's stored go-lives (``area_events``, metrics/events.py);
-    the ``event`` column labels the periods in which an event falls (for the chart's annotations).
+    Disclosure rule (README "Disclosure control"): the centre line and process limits are
+    computed from the CONTROLLED values -- the shown points, derived from rounded counts, with
+    hidden points as gaps excluded from every calculation. Why: lines from exact values give the
+    exact values back (mean x n = the exact total; with the limits, mean +- 2.66 x the mean moving
+    range, a short segment's points), so they would undo the rounding; lines from the shown points
+    carry nothing the points do not. The lines are rounded to the indicator's display precision.
+    Rebases: the catalogue's ``spc_rebase`` and, for ``rebase_at_go_live`` indicators, the area's
+    stored go-lives (``area_events``, metrics/events.py); the ``event`` column labels the periods in
+    which an event falls (for the chart's annotations).
     """
-    frame = _xmr(series, indicator, area_events)
+    shown = for_display(series.reset_index(drop=True), rule)
+    frame = _xmr(shown, indicator, area_events)
     frame["event"] = (events.in_periods(area_events, series.reset_index(drop=True)).to_numpy()
                       if area_events is not None and not area_events.empty and not _rolling(series) else None)
-    shown = for_display(series.reset_index(drop=True), rule)
     frame["value"] = shown["value"].astype(float).where(~shown["suppressed"].astype(bool)).to_numpy()
     frame[spc.LINE_COLUMNS[1:]] = frame[spc.LINE_COLUMNS[1:]].astype(float).round(indicator.decimals)
     frame["mean"] = frame["mean"].astype(float).round(indicator.decimals)
@@ -166,7 +170,8 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
 
 def spc_summary(series: pd.DataFrame, indicator: Indicator,
                 area_events: pd.DataFrame | None = None) -> spc.SpcSummary:
-    """Variation/assurance icons from EXACT stored rows (suppressed points are gaps)."""
+    """Variation/assurance icons from DISPLAYED rows (``for_display``; suppressed points are gaps):
+    the same controlled values as the chart's lines (``spc_frame``)."""
     frame = _xmr(series, indicator, area_events)
     if _rolling(series):
         values = frame["value"].dropna()
@@ -176,11 +181,11 @@ def spc_summary(series: pd.DataFrame, indicator: Indicator,
 
 
 def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = "BSol",
-              period_type: str | None = None) -> list[ScorecardRow]:
+              period_type: str | None = None, rule: disclosure.DisclosurePolicy | None = None) -> list[ScorecardRow]:
     """One row per indicator: latest value, CI, comparison, SPC variation and assurance."""
     wanted = [geography] if geography_level == "bsol" else [geography, "BSol"]
     exact = read_results(conn, geographies=wanted, breakdown="none")
-    frame = for_display(exact)
+    frame = for_display(exact, rule)
     area_events = events.read_events(conn, geography_level, geography)
     rows: list[ScorecardRow] = []
     for ind in INDICATORS:
@@ -188,19 +193,16 @@ def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = 
         sub = frame[(frame.indicator_id == ind.id) & (frame.period_type == ptype)]
         local = sub[(sub.geography_level == geography_level) & (sub.geography == geography)].sort_values("period_start")
         bsol = sub[sub.geography_level == "bsol"].set_index("period")
-        mine = exact[(exact.indicator_id == ind.id) & (exact.period_type == ptype)
-                     & (exact.geography_level == geography_level) & (exact.geography == geography)]
-        rows.append(scorecard_row(ind, local, bsol, geography_level, mine.sort_values("period_start"),
-                                  area_events))
+        rows.append(scorecard_row(ind, local, bsol, geography_level, area_events=area_events))
     return rows
 
 
 def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
                   exact: pd.DataFrame | None = None, area_events: pd.DataFrame | None = None) -> ScorecardRow:
-    """One scorecard row from displayed rows; SPC icons from the exact rows when given.
+    """One scorecard row from displayed rows; the SPC icons too (the chart's controlled values).
 
-    Callers that show the row (page, Excel pack) must pass ``exact``: SPC on displayed (rounded,
-    suppressed) values can signal differently from the page's chart."""
+    ``exact`` is not used for the icons any more (kept so callers need not change): icons from exact
+    values could signal what the shown points cannot, and the chart's lines are from shown values."""
     if local.empty:
         return ScorecardRow(ind, None, None, None, None, False, "not compared", "", None, None,
                             "No data for this selection", False, [], [])
@@ -215,7 +217,7 @@ def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level
     if ind.target is not None and level == "bsol":
         benchmark, comparator = ind.target, "target"
     compared = stats.compare_row(last, benchmark, ind.polarity.value)  # at 95% and 99.8%
-    summary = spc_summary(local if exact is None or exact.empty else exact, ind, area_events)
+    summary = spc_summary(local, ind, area_events)  # displayed rows: the same controlled values as the chart
     return ScorecardRow(
         indicator=ind, period=str(last["period"]), value=value, lower=lower, upper=upper,
         suppressed=bool(last["suppressed"]), comparison=compared.result, comparator=comparator,

@@ -101,7 +101,7 @@ def test_measure_page_draws_and_lists_the_go_live(kat_db) -> None:
     went live on 1 April 2024, so April carries the line and the caption says so in words."""
     from layouts import filters as flt
     from layouts import measure
-    from metrics.disclosure import configured_rule
+    from metrics.disclosure import DEFAULT_RULE
     from metrics.results import for_display, spc_summary
 
     ind = INDICATORS_BY_ID["m02_caseload_emergency_admissions"]
@@ -112,7 +112,7 @@ def test_measure_page_draws_and_lists_the_go_live(kat_db) -> None:
         "period_start", ignore_index=True)
     chart = (spc_frame(series, ind, area_events=ev), spc_summary(series, ind, ev))
     children, _ = measure.content(ind, for_display(exact), flt.parse({"period_type": "month"}), None, None, None,
-                                  "30 June 2024", chart, policy=configured_rule())
+                                  "30 June 2024", chart, policy=DEFAULT_RULE)
     text = str(children)
     assert "Marked on the chart: INT roll-out widens (East Frailty INT) in " in text
     figs = [c for c in _walk(children) if type(c).__name__ == "Graph"]

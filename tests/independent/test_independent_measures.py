@@ -22,12 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = expected()
 CELLS = {"|".join(key): want for key, want in m16_cells().items()}
 # Fixed in the app (i9m): the P1/P2 discharge splits apply BCF 2025-26's adult (18+) rule as
-# m06_all_* does, and m16 applies the CCG OIS 2.6 filters. Still open: m16's ratio by practice.
-NO_ISR = (
-    "docs/measures.md (main 5e7d24d): 'The BCF 2023-25 template's indirectly standardised ratio by practice is "
-    "not offered yet' - no m16_acsc_chronic_isr rows are stored."
-)
-DISCREPANCIES: dict[str, str] = dict.fromkeys([k for k in CELLS if k.startswith("m16_acsc_chronic_isr|")], NO_ISR)
+# m06_all_* does, m16 applies the CCG OIS 2.6 filters and offers the ratio by practice; no case is
+# on record as a discrepancy.
+DISCREPANCIES: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
