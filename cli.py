@@ -131,8 +131,12 @@ def register_commands(server: Flask) -> None:
     @server.cli.command("load")
     @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
     @click.option("--extract", default=None, help="Extract name for every file (default: from file names).")
-    def load_command(paths: tuple[Path, ...], extract: str | None) -> None:
+    @click.option("--data-end", "data_ends", multiple=True, metavar="EXTRACT=YYYY-MM-DD",
+                  help="An extract's own data end when it lags the GP spine (repeatable; EXTRACT=none clears "
+                       "an earlier declaration): its missing months are then missing, not zero.")
+    def load_command(paths: tuple[Path, ...], extract: str | None, data_ends: tuple[str, ...]) -> None:
         """Validate and load extract files (CSV, XLSX, Parquet) atomically, then refresh results."""
+        from data_loaders.load import parse_source_end
         from data_loaders.settings import load_settings
         from data_loaders.validate import ExtractValidationError
         from metrics.pipeline import load_and_refresh
@@ -140,8 +144,13 @@ def register_commands(server: Flask) -> None:
         settings = load_settings()
         files = [str(p) for p in paths]
         try:
+            source_ends = dict(parse_source_end(text) for text in data_ends)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--data-end") from None
+        try:
             records = load_and_refresh(settings.database_url, files, extract=extract, data_dir=settings.data_dir,
-                                       prepost_window=settings.prepost_window_months, policy=policy_of(settings))
+                                       prepost_window=settings.prepost_window_months, policy=policy_of(settings),
+                                       source_ends=source_ends)
         except ExtractValidationError as error:
             audit("load_rejected", {"files": files, "problems": error.total})
             click.echo(str(error), err=True)

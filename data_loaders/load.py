@@ -36,7 +36,7 @@ from data_loaders.dialect import bulk_loader
 from data_loaders.extracts import Extract, get_extract
 from data_loaders.integrity import Incoming, check_links, check_overlaps, missing_required
 from data_loaders.readers import FORMATS, check_file_size, read_extract
-from data_loaders.tables import EXTRACT_TABLES, load_log
+from data_loaders.tables import EXTRACT_TABLES, dataset_info, load_log
 from data_loaders.validate import (
     DTYPES,
     MAX_PROBLEMS,
@@ -232,6 +232,7 @@ def load_files(
     *,
     data_dir: Path,
     required: Sequence[str] = (),
+    source_ends: Mapping[str, dt.date | None] | None = None,
 ) -> list[LoadRecord]:
     """Validate every file, then load them all in one transaction, or reject them all.
 
@@ -239,6 +240,8 @@ def load_files(
     in the order given; two files of one extract that share a key or period are rejected. Shipped
     reference data is installed first (and refreshed when the app's copy changed). `required`
     names extracts that must have rows afterwards (the results refresh needs them).
+    `source_ends` declares extracts' own data ends (see `parse_source_end`; None clears one), stored
+    in the same transaction so the refresh that follows already uses them.
     Raises ExtractValidationError (database untouched) if any file has any problem.
     """
     from data_loaders.reference import install_reference
@@ -266,11 +269,54 @@ def load_files(
             for c in tqdm(to_load, desc="loading", unit="file", file=sys.stderr, disable=not progress):
                 assert c.extract is not None and c.frame is not None
                 records += load_frames(conn, {c.extract: c.frame}, {c.extract: c.path.name}, {c.extract: c.sha256})
+            declare_source_ends(conn, source_ends or {})
             if after_load is not None:
                 after_load(conn)
     except _Rejected:
         _reject(to_load, load_level, data_dir)
     return records
+
+
+SOURCE_END_PREFIX = "data_end."
+
+
+def parse_source_end(text: str, today: dt.date | None = None) -> tuple[str, dt.date | None]:
+    """`EXTRACT=YYYY-MM-DD` (or `EXTRACT=none` to clear) -> (extract, date or None).
+
+    Why: a lagging extract (UCR, say, two months behind the GP spine) must not have its missing
+    months counted as zero; its data team says where it ends. Raises ValueError naming the reason.
+    """
+    from data_loaders.calendar import DATA_START
+
+    name, sep, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not name or not value:
+        raise ValueError(f"{text!r}: expected EXTRACT=YYYY-MM-DD (or EXTRACT=none), e.g. ucr_referral=2025-01-31")
+    try:
+        extract = get_extract(name)
+    except KeyError as error:
+        raise ValueError(f"{text!r}: {error.args[0]}") from None
+    if extract.kind == "reference":
+        raise ValueError(f"{text!r}: {name} is reference data, which has no data end")
+    if value.lower() == "none":
+        return name, None
+    try:
+        end = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{text!r}: {value!r} is not a date written YYYY-MM-DD") from None
+    today = today or dt.date.today()
+    if not DATA_START <= end <= today:
+        raise ValueError(f"{text!r}: the data end must be between {DATA_START} and today ({today})")
+    return name, end
+
+
+def declare_source_ends(conn: Connection, ends: Mapping[str, dt.date | None]) -> None:
+    """Store (or clear) extracts' declared data ends as dataset_info `data_end.<extract>`."""
+    for name, end in ends.items():
+        key = SOURCE_END_PREFIX + name
+        conn.execute(sa.delete(dataset_info).where(dataset_info.c.key == key))
+        if end is not None:
+            conn.execute(insert(dataset_info).values(key=key, value=end.isoformat()))
 
 
 def _cross_check(conn: Connection, checked: Sequence[_Checked], required: Sequence[str],

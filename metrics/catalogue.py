@@ -548,7 +548,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="NHS England Community Health Services / UCR statistics: UCR referrals per 100,000 population (published nationally from April 2026)",
             definition_year="2026-27",
             source="CSDS / BCHC UCR system (ucr_referral); GP registered population",
-            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised). UCR periods run to the dataset's data end unless the load declares the extract's own (dataset_info data_end.ucr_referral): a lagging UCR extract without that declaration shows its missing latest month as no referrals.",
+            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised). UCR periods run to the dataset's data end unless the load declares the extract's own (`flask --app app load --data-end ucr_referral=YYYY-MM-DD`, stored as dataset_info data_end.ucr_referral): a lagging UCR extract loaded without that declaration shows its missing months as no referrals.",
             deviations="National figures are monthly counts per 100,000 resident population; here rates are annualised (a month's value x 365.25 / days in the month) and use the GP registered population. To compare a monthly value with the national one, multiply by days in the month / 365.25. The national specification was not available to verify.",
         ),
         _ucr_response("median", 0.5),

@@ -103,7 +103,8 @@ def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date |
 
 def load_and_refresh(url: str, paths: list[str], extract: str | None = None, progress: bool = True, *,
                      data_dir: Path, prepost_window: int = DEFAULT_WINDOW,
-                     policy: disclosure.DisclosurePolicy | None = None):
+                     policy: disclosure.DisclosurePolicy | None = None,
+                     source_ends: dict | None = None):
     """Load extract files atomically and refresh the results inside the same transaction.
 
     The extracts the results cannot be computed without (REQUIRED_EXTRACTS) must have rows
@@ -113,7 +114,7 @@ def load_and_refresh(url: str, paths: list[str], extract: str | None = None, pro
 
     return load_files(url, paths, extract=extract, progress=progress,
                       after_load=lambda conn: refresh_all(conn, prepost_window=prepost_window, policy=policy),
-                      data_dir=data_dir, required=REQUIRED_EXTRACTS)
+                      data_dir=data_dir, required=REQUIRED_EXTRACTS, source_ends=source_ends)
 
 
 def _extract(name: str):
