@@ -46,8 +46,9 @@ def snapshot(url: str) -> dict[str, object]:
     try:
         with engine.connect() as c:
             for name in sorted(sa.inspect(c).get_table_names()):
-                table = metadata.tables[name]  # reflection is not supported by duckdb-engine
-                state[name] = sorted(map(repr, c.execute(sa.select(table)).all()))
+                table = metadata.tables.get(name)  # reflection is not supported by duckdb-engine
+                query = sa.select(table) if table is not None else sa.text(f'SELECT * FROM "{name}"')  # alembic_version
+                state[name] = sorted(map(repr, c.execute(query).all()))
     finally:
         engine.dispose()
     return state
