@@ -603,7 +603,10 @@ def test_download_routes(world: World) -> None:
 # breakdown group) to its stored cell, then checked as the downloads are (audit_results).
 ROLE_LINES = ("lines",)  # SPC mean/limits, targets, funnel limits: not one cell each (checked apart)
 COUNT_HEADERS = re.compile(r"numerator|denominator|people|patients|caseload\b|^count|^rows$|^n$|events", re.I)
-NOT_COUNT_HEADERS = re.compile(r"year|%|share|per |rate|ratio|value|index", re.I)
+# "Patients needed to reach the target" is not a count of anyone: it is ceil(target x denominator -
+# numerator) from the row's own SHOWN (rounded) counts (metrics.results.patients_to_target, known
+# answers in tests/test_to_target.py), so it reveals nothing the row does not.
+NOT_COUNT_HEADERS = re.compile(r"year|%|share|per |rate|ratio|value|index|needed", re.I)
 ROLE_OF_HEADER = {"numerator": "numerator", "denominator": "denominator", "value": "value",
                   "lower 95% ci": "lower_ci", "upper 95% ci": "upper_ci"}
 NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
@@ -923,7 +926,10 @@ def page_calls(world: World, role: str) -> Iterator[tuple[str, dict[str, Any], A
             pages.call(f"{ids.LOCALITY_CONTENT}.children", {"locality": geo, "period_type": "quarter"})
         yield f"inequalities {geo}", {"period_type": "quarter", "geography": geo, "level": level}, \
             pages.call(f"{ids.INEQ_CONTENT}.children", {"locality": geo, "period_type": "quarter"})
-    for n, ind in enumerate(INDICATORS if role == "analyst" else INDICATORS[::4]):
+    # The analyst walks every indicator on the small tricky dataset; on the demo (CI's time budget)
+    # each role walks its own quarter of them, so together they cover half, none twice.
+    tour = INDICATORS if role == "analyst" and world.name != "demo" else INDICATORS[(role == "analyst")::4]
+    for n, ind in enumerate(tour):
         pt = ind.frequency[0]
         views_ = [("BSol", ("ethnicity", "imd_quintile")[n % 2])] + ([(geos[-1], "sex")] if n % 3 == 0 else [])
         for geo, bd in views_:
@@ -951,9 +957,11 @@ def page_calls(world: World, role: str) -> Iterator[tuple[str, dict[str, Any], A
         yield f"profile {cohort}", {}, pages.call(f"{ids.PREPOST_PROFILE}.children", sel)
 
 
-def walk_pages(world: World, role: str, shown_counts: pd.DataFrame) -> tuple[Counter, int, int]:
-    """(findings, responses, cells matched by key) over every page callback as `role`."""
+def walk_pages(world: World, role: str, shown_counts: pd.DataFrame,
+               limit: int | None = None) -> tuple[Counter, int, int]:
+    """(findings, responses, cells matched by key) over every page callback as `role` (the first `limit`)."""
     import dataclasses
+    import itertools
 
     server = world.app.server
     auth = server.config["BSOL_AUTH"]
@@ -963,7 +971,7 @@ def walk_pages(world: World, role: str, shown_counts: pd.DataFrame) -> tuple[Cou
     walked = keyed = 0
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(server.config, "BSOL_AUTH", dataclasses.replace(auth, default_role=role))
-        for where, ctx, payload in page_calls(world, role):
+        for where, ctx, payload in itertools.islice(page_calls(world, role), limit):
             walked += 1
             got, n = audit_page(payload, ctx, index, shown_counts)
             keyed += n
@@ -997,7 +1005,7 @@ def shown_counts(world: World) -> pd.DataFrame:
 @pytest.mark.parametrize("role", ["viewer", "analyst"])
 def test_page_callbacks(world: World, role: str, shown_counts: pd.DataFrame) -> None:
     found, walked, keyed = walk_pages(world, role, shown_counts)
-    assert walked > (50 if role == "analyst" else 15)
+    assert walked > (50 if role == "analyst" and world.name != "demo" else 15)
     assert keyed > walked, f"only {keyed} chart points and table cells matched to stored cells by key"
     _report(f"{world.name}: page callbacks as {role} (keyed chart JSON and tables)", found)
 
@@ -1013,7 +1021,7 @@ def test_the_page_adversary_catches_a_planted_leak(world: World, shown_counts: p
     monkeypatch.setattr(results, "for_display", lambda frame, rule=None: frame.assign(suppressed=False))
     cache.clear()
     try:
-        found, _walked, _keyed = walk_pages(world, "viewer", shown_counts)
+        found, _walked, _keyed = walk_pages(world, "viewer", shown_counts, limit=24)  # scorecards to measure pages
     finally:
         cache.clear()
     kinds = {k.split(" [")[0] for k, v in found.items() if v}
