@@ -42,9 +42,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         from tests.kat_db import build_kat_db
 
         build_kat_db(f"duckdb:///{data_dir / 'bsol.duckdb'}")
-        from app import create_app
+        import app as app_module
 
-        srv = create_app().server
+        srv = app_module.server
         original = srv.config["BSOL_AUTH"], srv.config["BSOL_AUDIT_URL"]
         srv.config["BSOL_AUDIT_URL"] = f"sqlite:///{data_dir / 'audit.sqlite'}"
         srv.test_client().get("/")  # Dash registers its callbacks on the first request
@@ -85,10 +85,13 @@ def callback_body(app: Any, key: str) -> dict[str, Any]:
 
 
 def dash_app() -> Any:
-    """A Dash app, for its callback specs (every app built has the same callbacks)."""
+    """The Dash app, its callbacks registered (Dash does that on its first request)."""
     import app as app_module
 
-    return app_module.default_app()
+    if not app_module.app.callback_map:
+        with app_module.server.test_request_context("/"):
+            app_module.server.preprocess_request()
+    return app_module.app
 
 
 ANONYMOUS_TARGETS = ["/_dash-layout", "/_dash-dependencies", "/assets/style.css", MEASURE_CSV, "/download/prepost.csv",
