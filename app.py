@@ -1,10 +1,18 @@
 """BSol Community Care Collaborative outcomes dashboard: the Dash app and its command line.
 
-`python app.py` builds the small synthetic demo database when no data is loaded, then serves.
+`python app.py` builds the synthetic demo database (BSOL_DEMO_SIZE, default medium: 500,000 people,
+values rather than [c] in every locality) when no data is loaded, then serves.
 `flask --app app <command>` runs the command line (demo, load, measures, prepost, pack, ...).
+`gunicorn app:server` serves the WSGI app.
+
+Nothing is built at import: `create_app(settings)` builds an app (tests build one per data folder),
+and the module attributes `app`, `server` and `application` (the names Dash, gunicorn and Flask's
+CLI look for) are the default app from the environment's settings, built on first use.
 """
 
 from __future__ import annotations
+
+import time
 
 from dash import Dash
 
@@ -12,12 +20,15 @@ import access
 import auth
 import cli
 from caching import cache
+from callbacks import data
 from callbacks.faults import on_callback_error
-from data_loaders.settings import load_settings
+from data_loaders.settings import Settings, load_settings
+from metrics.disclosure import DisclosurePolicy
 
 
-def create_app() -> Dash:
-    settings = load_settings()
+def create_app(settings: Settings | None = None) -> Dash:
+    """A new app serving `settings` (default: read from the environment now)."""
+    settings = settings if settings is not None else load_settings()
     app = Dash(
         __name__,
         use_pages=True,
@@ -27,21 +38,24 @@ def create_app() -> Dash:
         suppress_callback_exceptions=False,
         on_error=on_callback_error,
     )
+    app.server.config[data.SETTINGS_KEY] = settings
     cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache",
                                        "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout})
     access.init_app(app.server, settings.auth, lambda: set(app.callback_map))
-    import callbacks  # noqa: F401  (registers every page's callbacks)
-    from callbacks import data
+    import callbacks
     from callbacks import shell as shell_callbacks
     from layouts import pages, shell
 
-    pages.register_pages({"teams": data.int_teams})
-    app.layout = shell_callbacks.frame
+    pages.register_pages({"teams": data.int_teams, "configured_window": data.prepost_window})
+    callbacks.register(app)
+    with app.server.app_context():  # Dash validates the layout now: it reads this app's settings
+        app.layout = shell_callbacks.frame
     app.index_string = shell.INDEX_STRING
     from callbacks.downloads import register_routes
 
     register_routes(app.server)
     app.server.teardown_request(data.close_request_connection)
+    app.server.before_request(data.refuse_stale_results)
 
     cli.register_commands(app.server)
     auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)
@@ -53,8 +67,28 @@ def create_app() -> Dash:
     return app
 
 
-app = create_app()
-server = app.server
+_default: list[Dash] = []
+
+
+def default_app() -> Dash:
+    """The app from the environment's settings, built once on first use (WSGI, CLI, `python app.py`)."""
+    if not _default:
+        _default.append(create_app())
+    return _default[0]
+
+
+def __getattr__(name: str) -> object:
+    """`app`, `server` and `application` are built on first use, not at import (PEP 562)."""
+    if name == "app":
+        return default_app()
+    if name in ("server", "application"):
+        return default_app().server
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+BUILD_HINT = {"small": "30,000 people, about a minute", "medium": "500,000 people, a few minutes and 2 GB of memory",
+              "full": "1.7 million people, several minutes and about 5 GB of memory"}
+"""What a newcomer is told while the demo builds (measured: docs/performance.md)."""
 
 
 def main() -> None:
@@ -63,9 +97,16 @@ def main() -> None:
 
     settings = load_settings()
     if not database_exists(settings.database_url):
-        print(f"No data loaded yet: building the {settings.demo_size} synthetic demo dataset…", flush=True)
-        build_demo(settings.database_url, size=settings.demo_size, progress=lambda m: print(f"  {m}", flush=True))
+        started = time.perf_counter()
+        print(f"No data loaded yet: building the {settings.demo_size} synthetic demo dataset once into "
+              f"{settings.database_url} ({BUILD_HINT.get(settings.demo_size, '')}; BSOL_DEMO_SIZE=small|medium|full "
+              "chooses; later starts reuse it)…", flush=True)
+        build_demo(settings.database_url, size=settings.demo_size,
+                   progress=lambda m: print(f"  [{time.perf_counter() - started:6.1f} s] {m}", flush=True),
+                   prepost_window=settings.prepost_window_months, policy=DisclosurePolicy.from_settings(settings))
+        print(f"Demo built in {time.perf_counter() - started:.0f} s.", flush=True)
     print(f"Serving on http://{settings.host}:{settings.port}/", flush=True)
+    app = create_app(settings)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
 
 

@@ -241,13 +241,9 @@ def _register_errors(server: Flask) -> None:
 
 def is_database_error(error: BaseException) -> bool:
     """A database that is down, missing or being swapped (SQLAlchemy's or the DuckDB driver's own errors)."""
-    if isinstance(error, SQLAlchemyError):
-        return True
-    try:
-        import duckdb
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(error, (duckdb.IOException, duckdb.ConnectionException))
+    from data_loaders.dialect import is_driver_error
+
+    return isinstance(error, SQLAlchemyError) or is_driver_error(error)
 
 
 def init_app(server: Flask, auth: AuthSettings, audit_url: str, script_hashes: Callable[[], list[str]]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
@@ -25,25 +26,34 @@ from bench.report import render
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-STEPS = ("build", "refresh", "baselines", "pack", "serve", "browser", "postgres")
+STEPS = ("build", "coverage", "refresh", "baselines", "pack", "serve", "browser", "postgres")
+
+
+def _load() -> list[float]:
+    """1, 5 and 15-minute load averages: the machine is shared, so every figure carries them."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _step(name: str, out: Path, *args: str) -> dict[str, Any]:
     print(f"[bench] {name} {' '.join(args)}", file=sys.stderr, flush=True)
-    started = time.perf_counter()
+    started, load = time.perf_counter(), _load()
     proc = subprocess.run([sys.executable, "-m", "bench.steps", name, "--out", str(out), *args], cwd=ROOT)
     if proc.returncode != 0:
         return {"error": f"step {name} exited with {proc.returncode}"}
     result = json.loads(out.read_text())
     result.setdefault("process_wall_s", round(time.perf_counter() - started, 2))
+    result["load_before"], result["load_after"] = load, _load()
     return result
 
 
 def _serve(data_dir: Path, out: Path) -> dict[str, Any]:
     print(f"[bench] serve {data_dir}", file=sys.stderr, flush=True)
+    load = _load()
     with open(out, "w") as f:
         proc = subprocess.run([sys.executable, str(HERE / "serve.py"), str(data_dir)], cwd=ROOT, stdout=f)
-    return json.loads(out.read_text()) if proc.returncode == 0 else {"error": f"serve exited with {proc.returncode}"}
+    if proc.returncode != 0:
+        return {"error": f"serve exited with {proc.returncode}"}
+    return {**json.loads(out.read_text()), "load_before": load, "load_after": _load()}
 
 
 def _browser(data_dir: Path, out: Path) -> dict[str, Any]:
@@ -55,13 +65,13 @@ def _browser(data_dir: Path, out: Path) -> dict[str, Any]:
     copy = data_dir.parent / f"{data_dir.name}-browser"  # the script may write (cache, logs): use a copy
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(data_dir, copy)
-    import os
-
+    load = _load()
     proc = subprocess.run(["flock", "/tmp/bsol-browser.lock", sys.executable, str(script), "--out", str(out)],
                           cwd=ROOT, env={**os.environ, "BSOL_DATA_DIR": str(copy)})
     shutil.rmtree(copy, ignore_errors=True)
-    return json.loads(out.read_text()) if proc.returncode == 0 and out.exists() else {
-        "error": f"page_render exited with {proc.returncode}"}
+    if proc.returncode != 0 or not out.exists():
+        return {"error": f"page_render exited with {proc.returncode}"}
+    return {"pages": json.loads(out.read_text()), "load_before": load, "load_after": _load()}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,8 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     skip = {s for s in a.skip.split(",") if s}
     results: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
-                    "load_average_at_start": list(__import__("os").getloadavg())},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_average_at_start": _load()},
         "git": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True).stdout.strip(),
         "sizes": {},
@@ -94,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(data_dir, ignore_errors=True)
             data_dir.mkdir(parents=True)
             r["build"] = _step("build", scratch / "build.json", "--url", url, "--size", size, "--end", a.end)
-        for name in ("refresh", "baselines", "pack"):
+        for name in ("coverage", "refresh", "baselines", "pack"):
             if name not in skip:
                 r[name] = _step(name, scratch / f"{name}.json", "--url", url)
         if "serve" not in skip:

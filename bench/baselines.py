@@ -197,10 +197,12 @@ def deaths_usual_residence(conn: Connection, data_end: date) -> pd.DataFrame:
     return _ratio(_grouped(rows, ALL_BD, ["num", "den"]))
 
 
-def _snapshot_ratio(conn: Connection, data_end: date, table: str, flag: Callable[[pd.DataFrame], pd.Series]) -> pd.DataFrame:
-    s = _read(conn, table).merge(_spine(conn), on="patient_id")
+def _snapshot_ratio(conn: Connection, data_end: date, table: str | pd.DataFrame,
+                    flag: Callable[[pd.DataFrame], pd.Series], min_age: int = 0) -> pd.DataFrame:
+    s = (_read(conn, table) if isinstance(table, str) else table).merge(_spine(conn), on="patient_id")
+    s["age"] = _age_at(s["snapshot_date"], s["birth_month"])
+    s = s[s["age"] >= min_age].copy()
     when = s["snapshot_date"]
-    s["age"] = _age_at(when, s["birth_month"])
     s["age_band"] = _age_band(s["age"])
     s["den"] = 1
     s["num"] = flag(s).fillna(False).astype(bool).astype(int)
@@ -218,7 +220,15 @@ def hypertension_bp(conn: Connection, data_end: date) -> pd.DataFrame:
 
 
 def smoking_recorded(conn: Connection, data_end: date) -> pd.DataFrame:
-    return _snapshot_ratio(conn, data_end, "smoking_status", lambda s: s["status"] != "not_recorded")
+    """QOF SMOK002: of patients 15+ on a listed register, status recorded in the 12 months to the snapshot."""
+    s = _read(conn, "smoking_status")
+    s = s[s["ltc_register"].fillna(False).astype(bool)]
+
+    def recorded(s: pd.DataFrame) -> pd.Series:
+        since = s["snapshot_date"] - pd.DateOffset(months=12)
+        return (s["status"] != "not_recorded") & (s["status_date"] > since)
+
+    return _snapshot_ratio(conn, data_end, s, recorded, min_age=15)
 
 
 def gp_same_day(conn: Connection, data_end: date) -> pd.DataFrame:

@@ -16,11 +16,18 @@ def _get(d: dict, *path: str, default: Any = None) -> Any:
 def _fmt(v: Any, unit: str = "") -> str:
     if v is None:
         return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:,.2f}{unit}"
     if isinstance(v, int):
         return f"{v:,}{unit}"
     return f"{v}{unit}"
+
+
+def _load(step: dict[str, Any]) -> str:
+    """The load averages a step ran under (the machine is shared)."""
+    return f"{step.get('load_before', '?')} -> {step.get('load_after', '?')}"
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -63,14 +70,16 @@ def render(results: dict[str, Any]) -> str:
         lines += [f"## {size} demo", ""]
         b, f = r.get("build", {}), r.get("refresh", {})
         q = ratios(r)
-        lines += _table(["step", "wall s", "rows/s", "peak RSS MB", "detail"], [
-            ["demo build + load + refresh", b.get("wall_s"), b.get("rows_per_s"), b.get("peak_rss_mb"),
-             f"{_fmt(b.get('source_rows'))} source rows; phases {b.get('phases_s')}"],
-            ["refresh (measures + pre/post)", f.get("wall_s"), None, f.get("peak_rss_mb"),
-             f"measures {_fmt(f.get('measures_s'))} s, pre/post {_fmt(f.get('prepost_s'))} s"],
-            ["engine floor (locality x month)", _get(r, "baselines", "floor_s", "locality_month"), None, None,
+        base = r.get("baselines", {})
+        lines += _table(["step", "wall s", "CPU s", "rows/s", "peak RSS MB", "load before -> after", "detail"], [
+            ["demo build + load + refresh", b.get("wall_s"), b.get("cpu_s"), b.get("rows_per_s"), b.get("peak_rss_mb"),
+             _load(b), f"{_fmt(b.get('source_rows'))} source rows; phases {b.get('phases_s')}"],
+            ["refresh (measures + pre/post)", f.get("wall_s"), f.get("cpu_s"), None, f.get("peak_rss_mb"), _load(f),
+             f"measures {_fmt(f.get('measures_s'))} s, inequality {_fmt(f.get('inequality_s'))} s, "
+             f"pre/post {_fmt(f.get('prepost_s'))} s"],
+            ["engine floor (locality x month)", _get(base, "floor_s", "locality_month"), None, None, None, _load(base),
              "one GROUP BY per fact table with the spine join"],
-            ["engine floor (finest grain)", _get(r, "baselines", "floor_s", "finest"), None, None,
+            ["engine floor (finest grain)", _get(base, "floor_s", "finest"), None, None, None, _load(base),
              "practice x IMD x ethnicity x sex x age5 x month"],
         ])
         lines += [f"refresh (measures) / floor: **{_fmt(q.get('refresh_over_floor'))}x** (locality x month), "
@@ -82,40 +91,58 @@ def render(results: dict[str, Any]) -> str:
                               s.get("rolled_up")] for s in f["scans"]])
             lines += ["Per table, scan time / finest floor: " + ", ".join(
                 f"{t} {v}x" for t, v in sorted(q["scan_over_floor"].items(), key=lambda kv: -kv[1])), ""]
+        if f.get("combine_s"):
+            top = sorted(f["combine_s"].items(), key=lambda kv: -kv[1])[:5]
+            lines += ["Slowest per-indicator combine steps (pandas, after the scans): "
+                      + ", ".join(f"{k} {v:.2f} s" for k, v in top) + f"; all {sum(f['combine_s'].values()):.1f} s.", ""]
         ind = _get(r, "baselines", "indicators", default={})
         if ind:
-            lines += ["### pandas baseline (same rows, outputs compared)", ""]
+            lines += [f"### pandas baseline (same rows, outputs compared; load {_load(base)})", ""]
             lines += _table(["indicator", "ours s", "pandas s", "pandas / ours", "rows equal / compared",
                              "only ours", "only pandas"],
                             [[k, v["ours_s"], v["pandas_s"], v["pandas_over_ours"],
                               f"{v['rows_equal']:,} / {v['rows_compared']:,}", v["only_ours"], v["only_pandas"]]
                              for k, v in ind.items()])
         if r.get("pack"):
-            lines += ["### Excel packs", ""]
+            lines += [f"### Excel packs (load {_load(r['pack'])})", ""]
             lines += _table(["place", "s", "KB"], [[p, v["wall_s"], v["kb"]] for p, v in r["pack"].items()
                                                     if isinstance(v, dict)])
         s = r.get("serve", {})
         if s and "error" not in s:
-            lines += [f"### Serving (gunicorn {s['workers']} workers x {s['threads']} threads, loopback)", ""]
+            lines += [f"### Serving (gunicorn {s['workers']} workers x {s['threads']} threads, loopback; "
+                      f"load {_load(s)})", ""]
             rows = []
             for clients in ("clients_1", "clients_8"):
                 for name, v in s.get(clients, {}).items():
                     if isinstance(v, dict):
                         rows.append([clients.split("_")[1], name, v["cold"]["p50_ms"], v["cold"]["p95_ms"],
-                                     v["warm"]["p50_ms"], v["warm"]["p95_ms"], v["warm"]["kb"]])
+                                     v["warm"]["p50_ms"], v["warm"]["p95_ms"], v["warm"]["kb"],
+                                     v["cold"].get("errors", 0) + v["warm"].get("errors", 0)])
             lines += _table(["clients", "callback", "cold p50 ms", "cold p95 ms", "warm p50 ms", "warm p95 ms",
-                             "response KB"], rows)
+                             "response KB", "non-200"], rows)
             lines += [f"Worker peak RSS MB: 1 client {s.get('clients_1', {}).get('worker_peak_rss_mb')}, "
                       f"8 clients {s.get('clients_8', {}).get('worker_peak_rss_mb')}.", ""]
         elif s:
             lines += [f"Serving: {s['error']}", ""]
         br = r.get("browser")
-        if br:
-            lines += ["### Measure pages in headless Chromium (bench/page_render.py)", "",
-                      "```", str(br)[:3000], "```", ""]
+        if br and "pages" in br:
+            lines += [f"### Pages in headless Chromium (bench/page_render.py; load {_load(br)})", ""]
+            lines += _table(["page", "render s", "DOM nodes", "callbacks", "callback KB", "callbacks after settle"],
+                            [[p["url"].split("//", 1)[-1].split("/", 1)[-1] or "/", p["render_s"], p["dom_nodes"],
+                              p["callbacks"], p["callback_kb"], p["callbacks_after_settle"]] for p in br["pages"]])
+        elif br:
+            lines += [f"Browser: {br.get('error')}", ""]
+        cov = r.get("coverage")
+        if cov and "localities" in cov:
+            lines += [f"### Locality view at quarterly level ({cov['indicators']} quarterly indicators, latest quarter)", ""]
+            lines += _table(["locality", "shown", "[c] or missing", "which", "all quarters: [c] / cells"],
+                            [[loc, v["latest_shown"], len(v["latest_hidden"]) + len(v["latest_missing"]),
+                              ", ".join(v["latest_hidden"] + v["latest_missing"]) or "–",
+                              f"{v['all_quarters_hidden']} / {v['all_quarters_cells']}"]
+                             for loc, v in cov["localities"].items()])
         pg = r.get("postgres")
         if pg:
-            lines += ["### PostgreSQL", "",
+            lines += [f"### PostgreSQL (load {_load(pg)})", "",
                       f"Build {_fmt(pg.get('wall_s'))} s; refresh {_fmt(_get(pg, 'refresh', 'wall_s'))} s "
                       f"(measures {_fmt(_get(pg, 'refresh', 'measures_s'))} s, pre/post "
                       f"{_fmt(_get(pg, 'refresh', 'prepost_s'))} s); bench process peak RSS "

@@ -35,11 +35,10 @@ def _id(text: str) -> Any:
 
 
 def _callbacks() -> dict[str, dict]:
-    from dash._callback import GLOBAL_CALLBACK_LIST
+    """The app's registered callbacks (the factory has set the server up: they are in its callback map)."""
+    import app
 
-    import app  # noqa: F401  (registers the callbacks)
-
-    return {c["output"]: c for c in GLOBAL_CALLBACK_LIST}
+    return {output: {**cb, "output": output} for output, cb in app.app.callback_map.items()}
 
 
 def _outputs(output: str) -> Any:
@@ -93,7 +92,8 @@ def _start(data_dir: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "BSOL_DATA_DIR": data_dir}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
-         "--timeout", "300", "app:server"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+         "--timeout", "300", "app:server"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab") if (log := os.environ.get("BENCH_SERVE_LOG")) else subprocess.DEVNULL)  # noqa: SIM115
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -114,24 +114,29 @@ def _worker_peak_mb(proc: subprocess.Popen) -> list[float]:
     return peaks
 
 
-def _post(session: requests.Session, url: str, payload: dict) -> tuple[float, int]:
+def _post(session: requests.Session, url: str, payload: dict) -> tuple[float, int, int]:
+    """Round trip, response bytes and HTTP status (errors are counted, not fatal: they are findings)."""
     started = time.perf_counter()
-    r = session.post(url, json=payload, timeout=300)
-    r.raise_for_status()
-    return time.perf_counter() - started, len(r.content)
+    try:
+        r = session.post(url, json=payload, timeout=300)
+    except requests.ConnectionError:  # a kept-alive connection the server had just closed: send again
+        started = time.perf_counter()
+        r = session.post(url, json=payload, timeout=300)
+    return time.perf_counter() - started, len(r.content), r.status_code
 
 
-def _stats(samples: list[tuple[float, int]]) -> dict[str, float]:
+def _stats(samples: list[tuple[float, int, int]]) -> dict[str, float]:
     ms = sorted(s[0] * 1000 for s in samples)
     p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
     return {"n": len(ms), "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95, 1),
-            "kb": round(statistics.median(s[1] for s in samples) / 1024, 1)}
+            "kb": round(statistics.median(s[1] for s in samples) / 1024, 1),
+            "errors": sum(1 for s in samples if s[2] != 200)}
 
 
-def run(data_dir: str, warm_requests: int = 40) -> dict[str, Any]:
+def run(data_dir: str, warm_requests: int = 40, levels: tuple[int, ...] = (1, 8)) -> dict[str, Any]:
     payloads = cases()
     out: dict[str, Any] = {"workers": WORKERS, "threads": THREADS, "measure": MEASURE}
-    for clients in (1, 8):
+    for clients in levels:
         port = _free_port()
         proc = _start(data_dir, port)
         url = f"http://127.0.0.1:{port}/_dash-update-component"
@@ -140,7 +145,7 @@ def run(data_dir: str, warm_requests: int = 40) -> dict[str, Any]:
             with ThreadPoolExecutor(clients) as pool:
                 sessions = [requests.Session() for _ in range(clients)]
 
-                def batch(items: list[dict], sessions: list = sessions, url: str = url) -> list[tuple[float, int]]:
+                def batch(items: list[dict], sessions: list = sessions, url: str = url) -> list[tuple[float, int, int]]:
                     return list(pool.map(lambda ip: _post(sessions[ip[0] % len(sessions)], url, ip[1]),
                                          enumerate(items)))
 
@@ -159,4 +164,6 @@ def run(data_dir: str, warm_requests: int = 40) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(sys.argv[1]), indent=1))
+    # optional: python bench/serve.py DATA_DIR [CLIENT LEVELS, e.g. 8 or 1,8]
+    print(json.dumps(run(sys.argv[1], levels=tuple(int(c) for c in (sys.argv[2] if len(sys.argv) > 2 else "1,8").split(","))),
+                     indent=1))

@@ -19,6 +19,13 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def _cpu_s() -> float:
+    """User + system CPU seconds of this process, engine threads included: on a shared machine this
+    moves far less with the load than wall time does."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return round(use.ru_utime + use.ru_stime, 1)
+
+
 def build(url: str, size: str, seed: int, end: str | None) -> dict[str, Any]:
     """Build the demo into `url` (as `flask demo` does); per-phase times from its progress messages."""
     from datetime import date
@@ -96,6 +103,15 @@ def pack(url: str) -> dict[str, Any]:
     return out
 
 
+def coverage(url: str) -> dict[str, Any]:
+    """[c] cells per locality at quarterly level (bench/coverage.py)."""
+    from bench.coverage import locality_coverage
+    from data_loaders.db import read_engine
+
+    with read_engine(url).connect() as conn:
+        return locality_coverage(conn)
+
+
 def postgres(size: str, seed: int, end: str | None) -> dict[str, Any]:
     """The same demo build and refresh on a throwaway PostgreSQL server."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -109,7 +125,7 @@ def postgres(size: str, seed: int, end: str | None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.steps")
-    ap.add_argument("step", choices=["build", "refresh", "baselines", "pack", "postgres"])
+    ap.add_argument("step", choices=["build", "refresh", "baselines", "pack", "coverage", "postgres"])
     ap.add_argument("--url")
     ap.add_argument("--size", default="small")
     ap.add_argument("--seed", type=int, default=20240626)
@@ -120,8 +136,9 @@ def main(argv: list[str] | None = None) -> None:
         fn = build if a.step == "build" else postgres
         result = fn(a.url, a.size, a.seed, a.end) if a.step == "build" else fn(a.size, a.seed, a.end)
     else:
-        result = {"refresh": refresh, "baselines": baselines, "pack": pack}[a.step](a.url)
+        result = {"refresh": refresh, "baselines": baselines, "pack": pack, "coverage": coverage}[a.step](a.url)
     result["peak_rss_mb"] = _peak_rss_mb()
+    result["cpu_s"] = _cpu_s()
     a.out.write_text(json.dumps(result, indent=1, default=str))
 
 

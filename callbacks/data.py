@@ -10,26 +10,66 @@ from contextlib import contextmanager
 from dataclasses import fields
 
 import pandas as pd
-from flask import has_request_context, request
+from flask import Response, current_app, has_request_context, jsonify, request
 from sqlalchemy import Connection
 
 from caching import cache
 from data_loaders.db import (
     database_exists,
-    duckdb_path,
+    database_file,
     read_dataset_info,
     read_engine,
     stamped_version,
 )
-from data_loaders.settings import load_settings
+from data_loaders.dialect import snapshot
+from data_loaders.settings import Settings
+from metrics import events, results
 from metrics import quality as quality_mod
-from metrics import results
 from metrics.catalogue import INDICATORS_BY_ID
-from metrics.disclosure import Col, Kind, configured_rule, protect
+from metrics.disclosure import Col, DisclosurePolicy, Kind, protect, stale_policy
+
+SETTINGS_KEY = "BSOL_SETTINGS"  # set by app.create_app: the settings the serving app was built with
+
+
+def settings() -> Settings:
+    """The serving app's settings (resolved once, at the edge, by app.create_app)."""
+    return current_app.config[SETTINGS_KEY]
 
 
 def _url() -> str:
-    return load_settings().database_url
+    return settings().database_url
+
+
+def prepost_window() -> int:
+    """The configured pre/post window (BSOL_PREPOST_MONTHS), stored beside 3, 6 and 12."""
+    return settings().prepost_window_months
+
+
+def policy() -> DisclosurePolicy:
+    """The disclosure policy of the serving app's settings."""
+    return DisclosurePolicy.from_settings(settings())
+
+
+def stale_results() -> str | None:
+    """Why the stored results cannot be served under the app's policy (None: they can)."""
+    info = dataset_info()
+    if not info:
+        return None  # nothing loaded: the pages say so themselves
+    return stale_policy(info, policy())
+
+
+def refuse_stale_results() -> Response | None:
+    """before_request: data routes refuse stored flags worked out under another policy (run refresh)."""
+    from access import DASH_CALLBACK_PATH
+
+    if not request.path.startswith(("/download", DASH_CALLBACK_PATH)):
+        return None
+    problem = stale_results()
+    if problem is None:
+        return None
+    response = jsonify({"error": problem})
+    response.status_code = 503
+    return response
 
 
 _PINNED = "bsol.read_connection"
@@ -49,10 +89,7 @@ def _reader() -> Iterator[Connection]:
         return
     env = request.environ
     if _PINNED not in env:
-        conn = read_engine(_url()).connect()
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        env[_PINNED] = conn
+        env[_PINNED] = snapshot(read_engine(_url()).connect())
     yield env[_PINNED]
 
 
@@ -67,7 +104,7 @@ def version() -> str:
     """The data version this request reads (the write id stamped by every load), once per request."""
     if has_request_context() and "bsol.version" in request.environ:
         return request.environ["bsol.version"]
-    path = duckdb_path(_url())
+    path = database_file(_url())
     if path is not None and not path.exists():
         value = "none"
     else:
@@ -84,7 +121,7 @@ def _results(version_key: str, indicator_ids: tuple[str, ...] | None, period_typ
     with _reader() as conn:
         frame = results.read_results(conn, list(indicator_ids) if indicator_ids else None, period_type,
                                      geography_level, list(geographies) if geographies else None, breakdown)
-    return results.for_display(frame)
+    return results.for_display(frame, policy())
 
 
 def exact_results(indicator_ids: list[str], period_type: str | None = None) -> pd.DataFrame:
@@ -121,10 +158,13 @@ def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
     ind = INDICATORS_BY_ID[indicator_id]
     with _reader() as conn:
         exact = results.read_results(conn, [indicator_id], period_type, level, [geography], "none")
+        area_events = events.read_events(conn, level, geography)
     if exact.empty:
         return None
     exact = exact.sort_values("period_start", ignore_index=True)
-    return results.spc_frame(exact, ind), results.spc_summary(exact, ind)
+    shown = results.for_display(exact, policy())  # SPC icons from the controlled values, as the chart
+    return (results.spc_frame(exact, ind, policy(), area_events=area_events),
+            results.spc_summary(shown, ind, area_events))
 
 
 def spc_chart(indicator_id: str, level: str, geography: str,
@@ -137,7 +177,7 @@ def spc_chart(indicator_id: str, level: str, geography: str,
 def _scorecard(version_key: str, level: str, geography: str, period_type: str | None) -> list[dict[str, object]]:
     # Cached as plain dicts: Indicator holds lambdas (filters), which cannot be pickled.
     with _reader() as conn:
-        rows = results.scorecard(conn, level, geography, period_type)
+        rows = results.scorecard(conn, level, geography, period_type, policy())
     return [{f.name: (r.indicator.id if f.name == "indicator" else getattr(r, f.name)) for f in fields(r)}
             for r in rows]
 
@@ -182,6 +222,12 @@ def neighbourhoods_of(locality: str) -> list[str]:
     return sorted(tree.loc[tree["locality"] == locality, "neighbourhood"].unique().tolist())
 
 
+def practice_names() -> dict[str, str]:
+    """Practice code -> name (reference data), shown beside codes in tables and downloads."""
+    tree = geography_tree()
+    return {str(c): str(n) for c, n in zip(tree["practice_code"], tree["practice_name"], strict=True) if n}
+
+
 def practices_of(locality: str) -> list[str]:
     tree = geography_tree()
     return sorted(tree.loc[tree["locality"] == locality, "practice_code"].unique().tolist())
@@ -205,14 +251,14 @@ def completeness() -> list[quality_mod.Completeness]:
 
 def completeness_display() -> pd.DataFrame:
     """Completeness of the patient spine through the disclosure policy (metrics.quality)."""
-    return quality_mod.completeness_for_display(completeness(), configured_rule())
+    return quality_mod.completeness_for_display(completeness(), policy())
 
 
 def rows_display(frame: pd.DataFrame, column: str) -> pd.DataFrame:
     """A table of row counts (source coverage, load log) with its counts under the policy."""
     if frame.empty or column not in frame:
         return frame
-    return protect(frame, {column: Col(Kind.DETAIL)}, configured_rule()).drop(columns="suppressed")
+    return protect(frame, {column: Col(Kind.DETAIL)}, policy()).drop(columns="suppressed")
 
 
 def load_log() -> pd.DataFrame:
@@ -226,13 +272,13 @@ def audit_log(limit: int | None = 200) -> pd.DataFrame:
     """The audit log, newest first (never cached: it changes with every sign-in)."""
     from data_loaders.audit import read_audit
 
-    return read_audit(load_settings().audit_url, limit=limit)
+    return read_audit(settings().audit_url, limit=limit)
 
 
 def rejections() -> list[dict[str, object]]:
     from data_loaders.load import read_rejections
 
-    return read_rejections(load_settings().data_dir)
+    return read_rejections(settings().data_dir)
 
 
 @cache.memoize()
@@ -251,7 +297,7 @@ def build_pack(place: str, period: str | None = None) -> bytes | None:
     if not database_exists(_url()):
         return None
     with _reader() as conn:
-        return pack.build_pack(conn, place, period)
+        return pack.build_pack(conn, place, period, rule=policy(), prepost_window=prepost_window())
 
 
 @cache.memoize()
@@ -261,7 +307,7 @@ def _prepost(version_key: str, cohort: str, window: int) -> pd.DataFrame:
     if not database_exists(_url()):
         return pd.DataFrame()
     with _reader() as conn:
-        return prepost.for_display(prepost.read_prepost(conn, cohort, window))
+        return prepost.for_display(prepost.read_prepost(conn, cohort, window), policy())
 
 
 def prepost_display(cohort: str = "pilot", window: int = 6) -> pd.DataFrame:
@@ -292,7 +338,8 @@ def _caseload_profile(version_key: str, scope: str, cohort: str) -> pd.DataFrame
         return pd.DataFrame()
     _label, frm, to = prepost.COHORT_PRESETS[cohort]
     with _reader() as conn:
-        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to))
+        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to),
+                                           policy())
 
 
 def caseload_profile_display(scope: str = "BSol", cohort: str = "pilot") -> pd.DataFrame:
@@ -306,13 +353,13 @@ def _cohort_flow_total(version_key: str, cohort: str, window: int) -> dict[str, 
 
     if not database_exists(_url()):
         return {}
-    _label, frm, to = prepost.COHORT_PRESETS[cohort]
     with _reader() as conn:
-        flow = prepost.cohort_flow(conn, window, frm, to)
+        flow = prepost.read_flow(conn, cohort, window)  # stored at refresh: no patient rows read here
     total = flow[flow["int_team_code"] == prepost.TOTAL_CODE]
     if total.empty:
         return {}
-    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"})
+    return prepost.flow_for_display({k: float(v) for k, v in total.iloc[0].items() if k != "int_team_code"},
+                                    policy())
 
 
 def cohort_flow_total(cohort: str = "pilot", window: int = 6) -> dict[str, float]:

@@ -12,6 +12,7 @@ from flask import Flask, Response, abort, request
 import access
 from callbacks import data
 from exports import files
+from exports import prepost as prepost_tables
 from layouts import filters as flt
 from layouts import measure, prepost, views
 from metrics.catalogue import INDICATORS_BY_ID
@@ -36,7 +37,7 @@ def measure_table_bytes(indicator_id: str, fmt: str, query: dict[str, str], exac
         abort(404, "No data for this selection")
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
-    table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs), ind)
+    table = views.download_frame(views.figures_table(frame, ind, f, period, nbs, prs, data.practice_names()), ind)
     return files.csv_bytes(table) if fmt == "csv" else files.xlsx_bytes({ind.id: table})
 
 
@@ -46,14 +47,15 @@ def prepost_table_bytes(fmt: str, query: dict[str, str]) -> tuple[bytes, str]:
     if fmt not in FORMATS:
         abort(404)
     teams = data.int_teams()
-    sel = prepost.parse(query, teams)
+    sel = prepost.parse(query, teams, data.prepost_window())
     if sel.errors:
         abort(400, "; ".join(sel.errors))
     frame = data.prepost_display(sel.cohort, sel.window)
     if frame.empty:
         abort(404, "No pre/post results for this selection")
     shown = prepost.in_scope(frame, prepost.scope_codes(sel, teams))
-    tables = prepost.download_tables(shown, sel, prepost.scope_label(sel, teams))
+    tables = prepost_tables.download_tables(shown, sel.cohort, sel.window, prepost.scope_label(sel, teams),
+                                            data.policy())
     scope = sel.team if sel.team != prepost.ALL_TEAMS else sel.locality
     body = files.csv_bytes(next(iter(tables.values()))) if fmt == "csv" else files.xlsx_bytes(tables)
     return body, f"bsol-prepost-{scope}-{sel.cohort}-{sel.window}m.{fmt}".lower()

@@ -24,4 +24,4 @@ def update_scorecard(locality: str | None, period_type: str | None, view: dict |
     bsol_rows = data.scorecard("bsol", flt.BSOL, f.period_type) if f.level != "bsol" else None
     view = view or {}
     return home.scorecard(rows, bsol_rows, f, view.get("status", ""), view.get("sort", ""),
-                          data.dataset_info().get("data_end", ""))
+                          data.dataset_info().get("data_end", ""), policy=data.policy())

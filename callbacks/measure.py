@@ -70,7 +70,7 @@ def update_measure(locality: str | None, period_type: str | None, period: str | 
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
     chart = data.spc_chart(ind.id, f.level, f.locality, f.period_type)
     children, resolved = measure.content(ind, frame, f, period, nbs, prs, data.dataset_info().get("data_end", ""),
-                                         chart)
+                                         chart, policy=data.policy())
     key = measure.view_key(f, resolved)
     if shown == key and _trigger() is not None:
         return no_update, no_update  # the same view again (a dropdown re-sent its value): draw nothing
@@ -89,7 +89,7 @@ def update_below(n_clicks: int | None, view: dict | None, indicator_id: str) -> 
         return None
     ind, f, frame, nbs, prs = got
     return measure.below(ind, frame, f, view["period"], nbs, prs, data.dataset_info().get("data_end", ""),
-                         data.inequality_rows(ind.id, f.period_type))
+                         data.inequality_rows(ind.id, f.period_type), policy=data.policy())
 
 
 @callback(Output(ids.table_id(ids.TABLE_BODY, MATCH, MATCH), "children"),
@@ -117,5 +117,5 @@ def update_table(opened: int, _prev: int, _next: int, page: int | None, view: di
         return None, True, True, None
     ind, f, frame, nbs, prs = got
     table, has_prev, has_next = measure.section_table(ind, frame, f, trigger["period"], nbs, prs,
-                                                      trigger["section"], (page or 0) + step)
+                                                      trigger["section"], (page or 0) + step, data.practice_names())
     return table, not has_prev, not has_next, max((page or 0) + step, 0)

@@ -6,6 +6,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 import access
 from callbacks import data
+from exports import prepost as prepost_tables
 from layouts import components, data_page, ids, inequalities, locality, prepost
 from layouts import filters as flt
 
@@ -37,7 +38,26 @@ def update_locality(locality_value: str | None, period_type: str | None) -> html
         if nbs else data.display_results(geography_level="neighbourhood", geographies=["-"], breakdown="none")
     bsol_frame = data.display_results(geography_level="bsol", breakdown="none")
     return locality.content(data.scorecard("locality", f.locality, f.period_type),
-                            data.scorecard("bsol", flt.BSOL, f.period_type), f, nb_frame, bsol_frame, nbs)
+                            data.scorecard("bsol", flt.BSOL, f.period_type), f, nb_frame, bsol_frame, nbs,
+                            policy=data.policy())
+
+
+@callback(Output(ids.ALL_NEIGHBOURHOODS, "children"), Input(ids.ALL_NEIGHBOURHOODS_BUTTON, "n_clicks"),
+          State(ids.filter_id("period_type"), "value"), prevent_initial_call=True)
+def show_all_neighbourhoods(n_clicks: int | None, period_type: str | None) -> html.Div | None:
+    """The overview's rug of every neighbourhood: rendered only when asked for (it is wide)."""
+    if not n_clicks:
+        return None
+    f = _filters(None, period_type)
+    if (problem := _problem(f, "/locality")) is not None:
+        return problem
+    tree = data.geography_tree()
+    order = {loc: i for i, loc in enumerate(flt.GEOGRAPHIES)}
+    tree = tree.assign(_o=tree["locality"].map(order)).sort_values(["_o", "neighbourhood"])
+    nbs = list(dict.fromkeys(tree["neighbourhood"].dropna().astype(str)))
+    return locality.all_neighbourhoods(data.display_results(geography_level="neighbourhood", breakdown="none"),
+                                       data.display_results(geography_level="bsol", breakdown="none"),
+                                       f.period_type, nbs)
 
 
 @callback(Output(ids.INEQ_CONTENT, "children"),
@@ -47,7 +67,7 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
     if (problem := _problem(f, "/inequalities")) is not None:
         return problem
     frame = data.display_results(geography_level=f.level, geographies=[f.locality])
-    return inequalities.content(frame, f)
+    return inequalities.content(frame, f, policy=data.policy())
 
 
 @callback(Output(ids.DATA_CONTENT, "children"), Input(ids.URL, "pathname"))
@@ -62,7 +82,8 @@ def update_data_page(_pathname: str | None) -> html.Div:
 def _prepost_selection(locality_value: str | None, team: str | None, cohort: str | None,
                        window: int | str | None) -> prepost.Selection:
     return prepost.parse({"locality": locality_value or "", "team": team or "", "cohort": cohort or "",
-                          "window": "" if window is None else str(window)}, data.int_teams())
+                          "window": "" if window is None else str(window)}, data.int_teams(),
+                         data.prepost_window())
 
 
 @callback(Output(ids.filter_id("team"), "options"), Output(ids.filter_id("team"), "value"),
@@ -90,7 +111,9 @@ def update_prepost(locality_value: str | None, team: str | None, cohort: str | N
     teams = data.int_teams()
     frame = data.prepost_display(sel.cohort, sel.window)
     flow = data.cohort_flow_total(sel.cohort, sel.window)
-    return prepost.content(frame, sel, teams, flow), prepost.did_content(frame, sel, teams)
+    tables = prepost_tables.page_tables(prepost.in_scope(frame, prepost.scope_codes(sel, teams)))
+    return (prepost.content(frame, sel, teams, flow, tables, policy=data.policy()),
+            prepost.did_content(frame, sel, teams, tables, data.prepost_window()))
 
 
 @callback(Output(ids.PREPOST_PROFILE, "children"),
@@ -103,7 +126,8 @@ def update_prepost_profile(locality_value: str | None, team: str | None, cohort:
     if sel.errors or not data.has_results():
         return None
     teams = data.int_teams()
-    return prepost.profile_content(data.caseload_profile_display(prepost.profile_scope(sel), sel.cohort), sel, teams)
+    profile = data.caseload_profile_display(prepost.profile_scope(sel), sel.cohort)
+    return prepost.profile_content(profile, sel, teams, prepost_tables.profile_frame(profile))
 
 
 @callback(Output(ids.PACK_DOWNLOAD, "data"), Output(ids.PACK_STATUS, "children"),

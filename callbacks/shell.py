@@ -11,13 +11,20 @@ from layouts.pages import NAV_ITEMS
 from metrics import disclosure
 
 
+def _stale() -> str | None:
+    try:
+        return data.stale_results()
+    except Exception:  # no readable database yet: the pages say so themselves
+        return None
+
+
 def frame() -> html.Div:
     """The shell for this request (app.layout): the demo banner follows the data loaded now."""
     try:
         demo = data.is_demo()
     except Exception:  # no readable database yet: the pages say so themselves
         demo = False
-    return shell.layout(demo=demo, rule_text=disclosure.describe(disclosure.configured_rule()))
+    return shell.layout(demo=demo, rule_text=disclosure.describe(data.policy()), problem=_stale())
 
 
 @callback(Output(ids.URL, "search"),

@@ -13,9 +13,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
 
-from data_loaders.audit import audit_engine
+from data_loaders.audit import audit_engine, ensure_audit_tables
 from data_loaders.settings import ROLES
-from data_loaders.tables import app_user, audit_metadata
+from data_loaders.tables import app_user
 
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
@@ -47,7 +47,7 @@ def _check(username: str, password: str | None, role: str | None) -> None:
 def add_user(url: str, username: str, password: str, role: str, locality: str | None = None) -> None:
     _check(username, password, role)
     with audit_engine(url).begin() as conn:
-        audit_metadata.create_all(conn, checkfirst=True)
+        ensure_audit_tables(conn)
         if conn.execute(select(app_user.c.username).where(app_user.c.username == username)).first():
             raise ValueError(f"user {username!r} already exists (use `user reset`)")
         conn.execute(insert(app_user).values(username=username, password_hash=_hasher.hash(password), role=role,
@@ -56,7 +56,7 @@ def add_user(url: str, username: str, password: str, role: str, locality: str | 
 
 def _update(url: str, username: str, **values: object) -> None:
     with audit_engine(url).begin() as conn:
-        audit_metadata.create_all(conn, checkfirst=True)
+        ensure_audit_tables(conn)
         done = conn.execute(update(app_user).where(app_user.c.username == username).values(updated_at=_now(), **values))
         if done.rowcount != 1:
             raise ValueError(f"no user {username!r}")
@@ -75,7 +75,7 @@ def reset_user(url: str, username: str, password: str, role: str | None = None) 
 def verify(url: str, username: str, password: str) -> Account | None:
     """The account if the password is right and the account is enabled, else None."""
     with audit_engine(url).begin() as conn:
-        audit_metadata.create_all(conn, checkfirst=True)
+        ensure_audit_tables(conn)
         row = conn.execute(select(app_user).where(app_user.c.username == username)).first()
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)

@@ -12,51 +12,36 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine, event, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
-from data_loaders.tables import audit_log, audit_metadata
+from data_loaders.dialect import make_engine
+from data_loaders.migrate import upgrade
+from data_loaders.tables import audit_log
 
 AUDIT_COLUMNS = [c.name for c in audit_log.columns]
 _engines: dict[str, Engine] = {}
 _ready: set[str] = set()
 
 
-def _on_sqlite_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
-    # WAL: readers never block the writer; busy_timeout: processes queue rather than fail.
-    dbapi_conn.execute("PRAGMA journal_mode=WAL")
-    dbapi_conn.execute("PRAGMA busy_timeout=10000")
-
-
 def audit_engine(url: str) -> Engine:
-    """One engine per audit URL per process; the table is created on first use."""
+    """One engine per audit URL per process; the table is created on first use (a SQLite file
+    beside an embedded database gets WAL and a busy timeout: data_loaders.dialect.make_engine)."""
     engine = _engines.get(url)
     if engine is None:
-        if url.startswith("sqlite:"):
-            path = sa.engine.make_url(url).database
-            if path:
-                from pathlib import Path
-
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(url, poolclass=sa.NullPool)
-            event.listen(engine, "connect", _on_sqlite_connect)
-        else:
-            from data_loaders.db import make_engine
-
-            engine = make_engine(url)
-        _engines[url] = engine
+        engine = _engines[url] = make_engine(url)
     return engine
 
 
-def _ensure_table(conn: Connection) -> None:
+def ensure_audit_tables(conn: Connection) -> None:
+    """The audit chain upgraded on this database, once per process (sign-ins must stay cheap)."""
     key = str(conn.engine.url)
     if key not in _ready:
-        audit_metadata.create_all(conn, checkfirst=True)
+        upgrade(conn, "audit")  # Alembic: the audit chain
         _ready.add(key)
 
 
@@ -71,12 +56,12 @@ def record(target: str | Engine | Connection, user: str | None, role: str | None
         "detail": json.dumps(dict(detail or {}), default=str, sort_keys=True),
     }
     if isinstance(target, Connection):
-        _ensure_table(target)
+        ensure_audit_tables(target)
         target.execute(insert(audit_log).values(**values))
         return
     engine = audit_engine(target) if isinstance(target, str) else target
     with engine.begin() as conn:
-        _ensure_table(conn)
+        ensure_audit_tables(conn)
         conn.execute(insert(audit_log).values(**values))
 
 

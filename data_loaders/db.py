@@ -21,18 +21,26 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
-    create_engine,
     delete,
     insert,
     inspect,
     select,
-    table,
-    text,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
-from data_loaders.tables import dataset_info, metadata
+from data_loaders.dialect import database_file, file_url, flush_to_file, make_engine, stored_columns
+from data_loaders.tables import dataset_info
+
+__all__ = ["data_version", "database_exists", "database_file", "ensure_derived_table", "make_engine",
+           "read_dataset_info", "read_engine", "remove_stale_copies", "stamped_version", "write_transaction"]
+
+
+def migrate_schema(conn: Connection) -> None:
+    """Every write starts here: stored tables upgraded by their Alembic migrations (rows kept),
+    derived tables created if missing (the refresh rebuilds them): data_loaders.migrate."""
+    from data_loaders import migrate
+
+    migrate.upgrade(conn, "stored")
+    migrate.create_derived(conn)
 
 
 def ensure_derived_table(conn: Connection, derived: Table) -> None:
@@ -41,39 +49,12 @@ def ensure_derived_table(conn: Connection, derived: Table) -> None:
     Why: results tables are rebuilt on every refresh, so a schema change needs no migration --
     dropping and recreating the table inside the refresh transaction is enough.
     """
-    if inspect(conn).has_table(derived.name):
-        probe = select(text("*")).select_from(table(derived.name)).limit(0)
-        have = set(conn.execute(probe).keys())  # (duckdb_engine cannot reflect columns)
+    have = stored_columns(conn, derived.name)
+    if have is not None:
         if have == {c.name for c in derived.columns}:
             return
         derived.drop(conn)
     derived.create(conn)
-
-
-def duckdb_path(url: str) -> Path | None:
-    """The file behind a DuckDB URL, or None for other engines and in-memory DuckDB."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "duckdb":
-        return None
-    database = parsed.database
-    if not database or database == ":memory:":
-        return None
-    return Path(database)
-
-
-# DuckDB's default memory limit is 80% of the machine; its buffer pool then keeps whatever it has
-# read. A refresh or a full demo build needs far less: capped, it spills to disk rather than grow.
-DUCKDB_CONFIG = {"memory_limit": "1GB"}
-
-
-def make_engine(url: str, read_only: bool = False) -> Engine:
-    path = duckdb_path(url)
-    if path is not None:
-        args: dict = {"config": dict(DUCKDB_CONFIG)}
-        if read_only:
-            args["read_only"] = True
-        return create_engine(url, poolclass=NullPool, connect_args=args)
-    return create_engine(url, pool_pre_ping=True)
 
 
 _read_engines: dict[str, Engine] = {}
@@ -89,7 +70,7 @@ def read_engine(url: str) -> Engine:
 
 def database_exists(url: str) -> bool:
     """True when the database has its tables (a DuckDB file that exists, or a PG schema)."""
-    path = duckdb_path(url)
+    path = database_file(url)
     if path is not None and not path.exists():
         return False
     with read_engine(url).connect() as conn:
@@ -110,12 +91,12 @@ def _writer_lock(path: Path) -> Iterator[None]:
 @contextmanager
 def write_transaction(url: str) -> Iterator[Connection]:
     """One atomic write: commit everything on success, change nothing on any error."""
-    path = duckdb_path(url)
+    path = database_file(url)
     if path is None:
         engine = make_engine(url)
         try:
             with engine.begin() as conn:
-                metadata.create_all(conn)
+                migrate_schema(conn)
                 yield conn
                 _stamp(conn)
         finally:
@@ -126,14 +107,14 @@ def write_transaction(url: str) -> Iterator[Connection]:
         work = path.with_name(f".{path.name}.loading-{os.getpid()}")
         if path.exists():
             shutil.copy2(path, work)
-        engine = make_engine(f"duckdb:///{work}")
+        engine = make_engine(file_url(url, work))
         try:
             with engine.begin() as conn:
-                metadata.create_all(conn)
+                migrate_schema(conn)
                 yield conn
                 _stamp(conn)
             with engine.connect() as conn:
-                conn.exec_driver_sql("CHECKPOINT")
+                flush_to_file(conn)
             engine.dispose()
             os.replace(work, path)
         except BaseException:
@@ -163,7 +144,7 @@ def _stamp(conn: Connection) -> None:
 
 def data_version(url: str) -> str:
     """Changes whenever a write lands; pages key their caches on it."""
-    path = duckdb_path(url)
+    path = database_file(url)
     if path is not None:
         try:
             stat = path.stat()

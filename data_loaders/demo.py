@@ -28,13 +28,19 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from data_loaders.extracts import EXTRACTS, NHS_ETHNIC_CATEGORIES, Extract
+from data_loaders.calendar import DATA_START, add_months
+from data_loaders.extracts import (
+    EMERGENCY_ADMISSION_METHODS,
+    ETHNIC_GROUPS,
+    EXTRACTS,
+    NHS_ETHNIC_CATEGORIES,
+    Extract,
+)
 
-Size = Literal["small", "full"]
+Size = Literal["small", "medium", "full"]
 Progress = Callable[[str], None]
 
 DEFAULT_SEED = 20240626
-DATA_START = date(2023, 4, 1)
 GENERATED_BY = "data_loaders.demo 1.0"
 PILOT_GO_LIVE = date(2023, 10, 1)
 PILOT_INDEX_LAST = date(2023, 12, 31)
@@ -123,11 +129,16 @@ class SizeSpec:
 
 SIZES: dict[str, SizeSpec] = {
     "small": SizeSpec(30_000, 3, 850, 280, (2.0, 4.0)),
+    # The default of `python app.py`: the smallest size at which every locality's quarterly value of
+    # every measure is shown rather than [c] (bench/coverage.py; docs/performance.md), built in a
+    # fraction of the full size's time and memory.
+    "medium": SizeSpec(500_000, None, 6_000, 1_500, (5.0, 15.0)),
     "full": SizeSpec(1_700_000, None, 10_000, 2_250, (8.0, 25.0)),
 }
+DEMO_SIZES: tuple[str, ...] = tuple(SIZES)
 
 # ------------------------------------------------------------------ people
-ETH_GROUPS = ("Asian", "Black", "Mixed", "White", "Other", "Not stated")
+ETH_GROUPS = ETHNIC_GROUPS
 ETH_CODES = NHS_ETHNIC_CATEGORIES  # A..S, Z, 99
 _CODE_GROUP = {"A": 3, "B": 3, "C": 3, "D": 2, "E": 2, "F": 2, "G": 2, "H": 0, "J": 0, "K": 0,
                "L": 0, "R": 0, "M": 1, "N": 1, "P": 1, "S": 4, "Z": 5, "99": 5}
@@ -258,14 +269,6 @@ def _d(day: date) -> int:
 
 def _date(day: int) -> date:
     return _EPOCH + timedelta(days=int(day))
-
-
-def _add_months(day: date, months: int) -> date:
-    """Calendar month arithmetic with end-of-month clamping (as pandas DateOffset and SQL do)."""
-    m = day.month - 1 + months
-    y, m = day.year + m // 12, m % 12 + 1
-    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
-    return date(y, m, min(day.day, last))
 
 
 def default_end(today: date | None = None) -> date:
@@ -420,14 +423,14 @@ class _Gen:
 
     def __init__(self, size: Size, seed: int, end: date, progress: Progress | None) -> None:
         if size not in SIZES:
-            raise ValueError(f"size must be 'small' or 'full', not {size!r}")
-        min_end = _add_months(PILOT_INDEX_LAST, PREPOST_MONTHS)
+            raise ValueError(f"size must be one of {', '.join(SIZES)}, not {size!r}")
+        min_end = add_months(PILOT_INDEX_LAST, PREPOST_MONTHS)
         if end < min_end:
             raise ValueError(f"end must be on or after {min_end} (the pilot's post windows must end)")
         self.size, self.seed, self.end = size, seed, end
         self.spec = SIZES[size]
         self.say = progress or (lambda _m: None)
-        ss = np.random.SeedSequence([seed, 0 if size == "small" else 1])
+        ss = np.random.SeedSequence([seed, {"small": 0, "full": 1}.get(size, 2)])  # small and full as ever
         names = ("geo", "people", "death", "carehome", "caseload", "spell", "ae", "community",
                  "package", "ucr", "gp", "snap", "agg", "attr", "reab")
         self.rngs = {k: np.random.default_rng(s) for k, s in zip(names, ss.spawn(len(names)), strict=True)}
@@ -515,7 +518,7 @@ def _geography(g: _Gen) -> None:
     for k, i in enumerate(rest):
         month = k * ROLLOUT_MONTHS // len(rest)
         slot = sum(1 for kk in range(k) if kk * ROLLOUT_MONTHS // len(rest) == month)
-        first = _add_months(ROLLOUT_FIRST, month)
+        first = add_months(ROLLOUT_FIRST, month)
         monday = first + timedelta(days=(7 - first.weekday()) % 7)
         teams.append((f"INT{7 + k:02d}", f"{nbh.at[i, 'name']} INT", nbh.at[i, "locality"], i,
                       monday + timedelta(days=14 * slot)))
@@ -778,8 +781,8 @@ def _pilot_activity(g: _Gen, P: _People) -> dict[str, tuple[np.ndarray, np.ndarr
         cohort = g.pilot[g.pilot["team"] == code].reset_index(drop=True)
         k = len(cohort)
         idx = cohort["index"].to_numpy()
-        pre_lo = np.array([_d(_add_months(_date(d), -PREPOST_MONTHS)) for d in idx]) + 3
-        post_hi = np.array([_d(_add_months(_date(d), PREPOST_MONTHS)) for d in idx]) - 4
+        pre_lo = np.array([_d(add_months(_date(d), -PREPOST_MONTHS)) for d in idx]) + 3
+        post_hi = np.array([_d(add_months(_date(d), PREPOST_MONTHS)) for d in idx]) - 4
         windows.append((cohort["person"].to_numpy(), pre_lo - 10, post_hi + 11))
         propensity = rng.gamma(2.0, 0.5, k)
         for act in ACTIVITIES:
@@ -999,18 +1002,74 @@ def _spells(g: _Gen, P: _People, pilot: dict) -> None:
     g.spell_arrays = {"person": o(person), "day": o(day), "discharge": o(discharge), "open": o(open_),
                       "pathway": o(np.where(no_pathway, -1, pathway)), "emergency": o(emergency),
                       "died": o(died)}
+    coding = _spell_coding(g, o(age), o(dx), o(method), o(cat), o(los), o(from_ch))
     g.frames["inpatient_spell"] = pd.DataFrame({
         "spell_id": _ids("S", n),
         "patient_id": _take(P.ids, o(person)),
         "admission_date": _dates(o(day)),
         "discharge_date": _dates(o(discharge), mask=o(open_)),
         "admission_method": _str(o(method)),
-        "primary_diagnosis": _str(o(dx)),
+        "primary_diagnosis": _str(coding.pop("primary_diagnosis")),
         "cause_code": _str(o(cause), mask=o(pd.isna(cause))),
         "discharge_ready_date": _dates(o(drd), mask=o(drd_missing)),
         "discharge_pathway": _int(o(np.where(no_pathway, 0, pathway)), mask=o(no_pathway)),
         "admitted_from_care_home": _bool(o(from_ch)),
+        **coding,
     })
+
+
+# Secondary diagnoses (comorbidities) and procedures, as (codes, weight); "" = none recorded.
+SECONDARY_POOL = (("", .42), ("I10X", .12), ("E119", .06), ("E119 I10X", .06), ("J449", .05),
+                  ("J449 I10X", .03), ("I48X I10X", .04), ("N183 I10X E119", .04), ("F03X", .03),
+                  ("Z867 I10X", .04), ("J450", .04), ("I252 Z955", .03), ("J441 Z720", .02), ("D570", .01),
+                  ("E669 I10X J449", .01))
+EMERGENCY_PROCEDURES = (("", .62), ("U051", .08), ("U071", .05), ("X292", .04), ("K634", .04),
+                        ("K491 K634", .02), ("K571", .01), ("E856", .03), ("G451", .04), ("H229", .03),
+                        ("X403", .01), ("Y534 U212", .03))
+ELECTIVE_PROCEDURES = (("H229", .15), ("G451", .12), ("W371 Z756", .06), ("W401", .05), ("T202", .06),
+                       ("C751", .1), ("M459", .08), ("K634", .05), ("X292", .08), ("S062", .1), ("", .15))
+
+
+def _spell_coding(g: _Gen, age: np.ndarray, dx: np.ndarray, method: np.ndarray, cat: np.ndarray,
+                  los: np.ndarray, from_ch: np.ndarray) -> dict[str, pd.Series]:
+    """APC coding for spells in sorted order: patient classification, admission source,
+    secondary diagnoses and procedures (and a primary of J20 acute bronchitis for some chest
+    infections), drawn from their own stream so the other tables stay as they were."""
+    rng = np.random.default_rng(np.random.SeedSequence([g.seed, 9004, 0 if g.size == "small" else 1]))
+    n = len(dx)
+    emergency = np.isin(method, EMERGENCY_ADMISSION_METHODS)
+    # classification: elective same-day stays are day cases (a few regular day attenders);
+    # maternity delivery-only stays are 5; emergencies are ordinary admissions
+    cls = np.ones(n, np.int64)
+    day_case = (cat == 1) & (los == 0)
+    cls[day_case] = np.where(rng.random(int(day_case.sum())) < 0.96, 2, 3)
+    m = (cat == 2) & (los == 0)
+    cls[m] = np.where(rng.random(int(m.sum())) < 0.5, 5, 1)
+    # source: 19 usual residence; 51 transfer from another provider's ward (and method 2B);
+    # 52/53 maternity/psychiatric transfers; 85 care home
+    source = np.full(n, "19", dtype=object)
+    u = rng.random(n)
+    source[u < 0.035] = "51"
+    source[(u >= 0.035) & (u < 0.040)] = "53"
+    source[(cat == 2) & (u < 0.02)] = "52"
+    source[method == "2B"] = "51"
+    source[from_ch] = "85"
+    missing = rng.random(n) < 0.005  # not recorded
+    # chest infections in adults 40+ coded as J20 acute bronchitis, some with COPD
+    bronchitis = (dx == "J22X") & (age >= 40) & (rng.random(n) < 0.5)
+    primary = np.where(bronchitis, "J209", dx)
+    sec = _pick(rng, SECONDARY_POOL, n)
+    sec = np.where(bronchitis & (rng.random(n) < 0.4), "J449 I10X", sec)
+    sec = np.where(age < 18, np.where(rng.random(n) < 0.2, "J450", ""), sec)
+    proc = np.where(emergency, _pick(rng, EMERGENCY_PROCEDURES, n), _pick(rng, ELECTIVE_PROCEDURES, n))
+    proc = np.where(cat >= 2, "", proc)
+    return {
+        "primary_diagnosis": primary,
+        "patient_classification": _int(cls, mask=missing),
+        "admission_source": _str(source, mask=missing),
+        "secondary_diagnoses": _str(sec, mask=sec == ""),
+        "procedure_codes": _str(proc, mask=proc == ""),
+    }
 
 
 def _ae(g: _Gen, P: _People, pilot: dict) -> None:
@@ -1223,7 +1282,7 @@ def _snapshot_days(g: _Gen) -> list[int]:
     out, d = [], date(2023, 6, 30)
     while d <= g.end:
         out.append(_d(d))
-        d = _add_months(date(d.year, d.month, 1), 4) - timedelta(days=1)
+        d = add_months(date(d.year, d.month, 1), 4) - timedelta(days=1)
     return out
 
 
@@ -1451,8 +1510,8 @@ def _list_sizes(g: _Gen, P: _People, days: list[int]) -> np.ndarray:
 
 def _gp_appointments(g: _Gen, P: _People) -> None:
     rng = g.rngs["agg"]
-    months = [_d(_add_months(DATA_START, k)) for k in range(g.n_months)
-              if _add_months(_add_months(DATA_START, k), 1) - timedelta(days=1) <= g.end]
+    months = [_d(add_months(DATA_START, k)) for k in range(g.n_months)
+              if add_months(add_months(DATA_START, k), 1) - timedelta(days=1) <= g.end]
     n_p = len(g.prac)
     lists = _list_sizes(g, P, [m + 14 for m in months])
     old_share = np.bincount(P.prac, weights=(P.band >= 13).astype(float), minlength=n_p) / \
@@ -1743,6 +1802,6 @@ def write_extracts(frames: dict[str, pd.DataFrame], directory: str | Path,
     return written
 
 
-__all__ = ["ACTIVITIES", "DATA_START", "DEFAULT_SEED", "GENERATED_EXTRACTS", "PILOT_COHORT_SIZE",
+__all__ = ["ACTIVITIES", "DATA_START", "DEFAULT_SEED", "DEMO_SIZES", "GENERATED_EXTRACTS", "PILOT_COHORT_SIZE",
            "PLAN_PREPOST", "dataset_facts", "default_end", "generate", "generate_stream", "pilot_prepost_counts",
            "write_extracts"]

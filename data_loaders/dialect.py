@@ -1,14 +1,137 @@
-"""Where the database engines differ (DuckDB, PostgreSQL): the seam a new engine extends.
+"""Where the database engines differ (DuckDB, PostgreSQL, and SQLite for the audit log): the one seam.
 
-Today it holds the driver-level access that loads need (DuckDB registers a DataFrame as a view;
-psycopg streams COPY). Everything else goes through SQLAlchemy Core and is engine-neutral.
+Why this module exists: everything else goes through SQLAlchemy Core and is engine-neutral, so a new
+engine (Databricks SQL or Spark for national scale, later) touches this module and configuration
+only. It holds every engine difference the app has:
+
+* URLs and engines: the default embedded URL, which URLs are an embedded file (written by copy and
+  swap, see data_loaders.db), engine options (DuckDB memory cap and read-only readers; SQLite WAL
+  for the audit log), the flush before a file swap, the reader's snapshot isolation;
+* SQL constructs that differ, as SQLAlchemy ``@compiles`` rules (``add_months``): a new engine adds
+  one rule for its dialect name, callers do not change;
+* reading a result as a frame (DuckDB builds it natively) and a stored table's column names
+  (duckdb-engine cannot reflect columns on DuckDB 2, so a zero-row probe reads them everywhere);
+* a bulk-load strategy per engine (``bulk_loader``): DuckDB registers the DataFrame and inserts from
+  it, psycopg streams COPY, any other engine uses executemany (correct, not fast);
+* which driver exceptions mean "the database is down or being swapped" (``is_driver_error``).
+
+tests/test_structure.py fails if a module outside this one names an engine or branches on the
+dialect.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine, Table, and_, create_engine, event, exists, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import FunctionElement
+
+EMBEDDED_BACKENDS = frozenset({"duckdb"})
+"""Engines whose database is one local file: written by copy and atomic swap (data_loaders.db)."""
+
+# DuckDB's default memory limit is 80% of the machine; its buffer pool then keeps whatever it has
+# read. A refresh or a full demo build needs far less: capped, it spills to disk rather than grow.
+DUCKDB_CONFIG = {"memory_limit": "1GB"}
+
+COPY_CHUNK_ROWS = 200_000
+"""Rows per CSV chunk streamed to PostgreSQL COPY (bounds memory on large extracts)."""
+
+
+# ------------------------------------------------------------------------------ URLs and engines
+def backend(url: str) -> str:
+    """The engine's name in a database URL (``duckdb``, ``postgresql``, ``sqlite``)."""
+    return make_url(url).get_backend_name()
+
+
+def default_database_url(data_dir: Path) -> str:
+    """Where the app keeps its data when DATABASE_URL is not set: an embedded DuckDB file."""
+    return f"duckdb:///{data_dir / 'bsol.duckdb'}"
+
+
+def is_embedded(url: str) -> bool:
+    """True for an embedded engine (one process writes; readers open the file read-only)."""
+    return backend(url) in EMBEDDED_BACKENDS
+
+
+def default_audit_url(database_url: str, data_dir: Path) -> str:
+    """The audit log sits in the main database, except beside an embedded file: there it is a
+    SQLite file (a DuckDB file admits one writer, and sign-ins must not wait for a load)."""
+    if is_embedded(database_url):
+        return f"sqlite:///{data_dir / 'audit.sqlite'}"
+    return database_url
+
+
+def database_file(url: str) -> Path | None:
+    """The file behind an embedded URL, or None for other engines and in-memory databases."""
+    if not is_embedded(url):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def file_url(url: str, path: Path) -> str:
+    """The same engine's URL for another file (the working copy of a write)."""
+    return make_url(url).set(database=str(path)).render_as_string(hide_password=False)
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: object) -> None:
+    # WAL: readers never block the writer; busy_timeout: processes queue rather than fail.
+    dbapi_conn.execute("PRAGMA journal_mode=WAL")
+    dbapi_conn.execute("PRAGMA busy_timeout=10000")
+
+
+def make_engine(url: str, read_only: bool = False) -> Engine:
+    """An engine with the options its kind needs (no pooling for files; pre-ping for servers)."""
+    name = backend(url)
+    if name in EMBEDDED_BACKENDS and database_file(url) is not None:
+        args: dict = {"config": dict(DUCKDB_CONFIG)}
+        if read_only:
+            args["read_only"] = True
+        return create_engine(url, poolclass=NullPool, connect_args=args)
+    if name == "sqlite":
+        path = make_url(url).database
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool)
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def flush_to_file(conn: Connection) -> None:
+    """Before an embedded file is swapped in: write its WAL into the file (no-op for servers)."""
+    if conn.dialect.name in EMBEDDED_BACKENDS:
+        conn.exec_driver_sql("CHECKPOINT")
+
+
+def snapshot(conn: Connection) -> Connection:
+    """A reading connection that sees one snapshot for its whole life (a page request).
+
+    DuckDB already does (a connection keeps the file it opened); PostgreSQL needs REPEATABLE READ.
+    """
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
+def is_driver_error(error: BaseException) -> bool:
+    """A driver's own error that means the database is down, missing or being swapped."""
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(error, (duckdb.IOException, duckdb.ConnectionException))
 
 
 def driver_connection(conn: Connection) -> Any:
@@ -17,3 +140,167 @@ def driver_connection(conn: Connection) -> Any:
     if raw is None:
         raise RuntimeError("the database connection is closed")
     return raw
+
+
+# ------------------------------------------------------------------------------ migrations
+def register_migration_engines() -> None:
+    """Alembic knows PostgreSQL and SQLite; DuckDB needs an implementation class named for it
+    (its DDL is PostgreSQL-like, so Alembic's default one serves)."""
+    from alembic.ddl.impl import DefaultImpl, _impls
+
+    if "duckdb" not in _impls:  # defining the subclass registers it under its __dialect__
+        type("DuckDBImpl", (DefaultImpl,), {"__dialect__": "duckdb", "transactional_ddl": True})
+
+
+def needs_batch_alter(conn: Connection) -> bool:
+    """SQLite cannot ALTER most column properties: Alembic rebuilds the table (batch mode) there."""
+    return conn.dialect.name == "sqlite"
+
+
+# ------------------------------------------------------------------------------ SQL that differs
+class add_months(FunctionElement):  # noqa: N801 (used like a SQL function)
+    """``col + n calendar months``, clipped to month end (31 Aug - 6 months = 29 Feb), keeping the
+    column's type. ``months`` is an int rendered literally (never user text)."""
+
+    inherit_cache = True
+
+    def __init__(self, col: sa.ColumnElement, months: int) -> None:
+        self.months = int(months)
+        self.type = col.type
+        super().__init__(col)
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list) -> tuple:  # months is part of the SQL
+        return (*super()._gen_cache_key(anon_map, bindparams), self.months)
+
+
+@compiles(add_months)
+def _add_months_interval(element: add_months, compiler: SQLCompiler, **kw: Any) -> str:
+    """DuckDB and PostgreSQL: interval arithmetic (same month-end clipping as pandas DateOffset)."""
+    col = compiler.process(list(element.clauses)[0], **kw)
+    sign = "-" if element.months < 0 else "+"
+    return f"{col} {sign} INTERVAL '{abs(element.months)} months'"
+
+
+# ------------------------------------------------------------------------------ reading
+def fetch_frame(conn: Connection, stmt: Any) -> pd.DataFrame:
+    """Run a query and build its frame column by column (never from per-row Python objects)."""
+    result = conn.execute(stmt)
+    try:
+        if conn.dialect.name == "duckdb":
+            return result.cursor.fetch_df()
+        return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
+    finally:
+        result.close()
+
+
+def stored_columns(conn: Connection, table_name: str) -> set[str] | None:
+    """The column names of a stored table, or None when it does not exist.
+
+    A zero-row probe rather than reflection: duckdb-engine's get_columns fails on DuckDB 2. Checked
+    up front rather than by catching an error, which would abort the caller's PostgreSQL transaction.
+    """
+    if not sa.inspect(conn).has_table(table_name):
+        return None
+    probe = select(sa.text("*")).select_from(sa.table(table_name)).limit(0)
+    return set(conn.execute(probe).keys())
+
+
+# ------------------------------------------------------------------------------ bulk loading
+def _stage_name() -> str:
+    return f"_bsol_stage_{uuid.uuid4().hex[:12]}"
+
+
+def _delete_slice(conn: Connection, table: Table, keys: sa.FromClause, columns: Sequence[str]) -> None:
+    """DELETE rows of `table` whose `columns` values occur in `keys` (a semi-join; no literals)."""
+    match = and_(*(keys.c[c] == table.c[c] for c in columns))
+    conn.execute(sa.delete(table).where(exists(select(sa.literal(1)).select_from(keys).where(match))))
+
+
+def _records(table: Table, frame: pd.DataFrame) -> list[dict[str, object]]:
+    """DataFrame rows as DB-API values: NULL for missing, dates and datetimes as Python objects."""
+    out = frame.astype(object).where(frame.notna(), None)
+    for col in out.columns:
+        kind = table.c[col].type if col in table.c else None
+        if isinstance(kind, sa.DateTime):
+            out[col] = [v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in out[col]]
+        elif isinstance(kind, sa.Date):
+            out[col] = [v.date() if isinstance(v, pd.Timestamp) else v for v in out[col]]
+    return out.to_dict("records")
+
+
+class BulkLoader:
+    """Any engine: executemany (correct, not fast). Subclasses are the fast paths."""
+
+    def insert_frame(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+        """Insert every row of `frame` (columns named as the table's) in the caller's transaction."""
+        if len(frame):
+            conn.execute(insert(table), _records(table, frame))
+
+    def replace_slice(self, conn: Connection, table: Table, frame: pd.DataFrame, keys: Sequence[str]) -> None:
+        """Delete the rows whose `keys` values occur in `frame`, then insert `frame`: a temporary
+        keys table, a semi-join delete, then the rows."""
+        columns = list(keys)
+        stage = Table(_stage_name(), sa.MetaData(), *(sa.Column(c, table.c[c].type) for c in columns),
+                      prefixes=["TEMPORARY"])
+        stage.create(conn)
+        try:
+            self.insert_frame(conn, stage, frame[columns].drop_duplicates())
+            _delete_slice(conn, table, stage, columns)
+        finally:
+            stage.drop(conn)
+        self.insert_frame(conn, table, frame)
+
+
+class DuckDBLoader(BulkLoader):
+    """Register the DataFrame on the raw DuckDB connection and INSERT ... SELECT from it."""
+
+    def _staged(self, conn: Connection, table: Table, frame: pd.DataFrame) -> tuple[str, sa.Subquery]:
+        view = _stage_name()
+        driver_connection(conn).register(view, frame)
+        cols = list(frame.columns)
+        stage = sa.table(view, *(sa.column(c) for c in cols))
+        return view, select(*(sa.cast(stage.c[c], table.c[c].type).label(c) for c in cols)).subquery("s")
+
+    def insert_frame(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        view, typed = self._staged(conn, table, frame)
+        try:
+            conn.execute(insert(table).from_select(list(frame.columns), select(*typed.c)))
+        finally:
+            driver_connection(conn).unregister(view)
+
+    def replace_slice(self, conn: Connection, table: Table, frame: pd.DataFrame, keys: Sequence[str]) -> None:
+        view, typed = self._staged(conn, table, frame)
+        try:
+            _delete_slice(conn, table, typed, keys)
+            conn.execute(insert(table).from_select(list(frame.columns), select(*typed.c)))
+        finally:
+            driver_connection(conn).unregister(view)
+
+
+def _csv_chunks(frame: pd.DataFrame) -> Iterable[str]:
+    for start in range(0, len(frame), COPY_CHUNK_ROWS):
+        yield frame.iloc[start:start + COPY_CHUNK_ROWS].to_csv(header=False, index=False, na_rep="")
+
+
+class CopyLoader(BulkLoader):
+    """PostgreSQL through psycopg 3: COPY FROM STDIN in CSV format (empty unquoted field = NULL)."""
+
+    def insert_frame(self, conn: Connection, table: Table, frame: pd.DataFrame) -> None:
+        prep = conn.dialect.identifier_preparer
+        cols = ", ".join(prep.quote(c) for c in frame.columns)
+        statement = f"COPY {prep.format_table(table)} ({cols}) FROM STDIN (FORMAT csv)"
+        raw = driver_connection(conn)
+        with raw.cursor() as cur, cur.copy(statement) as copy:
+            for chunk in _csv_chunks(frame):
+                copy.write(chunk)
+
+
+def bulk_loader(conn: Connection) -> BulkLoader:
+    """The fastest correct way to load a DataFrame on this connection's engine."""
+    if conn.dialect.name == "duckdb":
+        return DuckDBLoader()
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        return CopyLoader()
+    return BulkLoader()

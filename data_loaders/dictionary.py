@@ -106,6 +106,11 @@ def _checks_across_extracts() -> list[str]:
         "extract in one load may not share a key or period: each file replaces its slice, so one would "
         "overwrite the other.",
         "",
+        "Each extract has its own data end (never after the dataset's): a practice-level monthly extract "
+        "ends with its latest month present; a patient-level extract that lags the GP spine is declared at "
+        "load with `--data-end EXTRACT=YYYY-MM-DD` (e.g. `ucr_referral=2025-01-31`; `EXTRACT=none` clears "
+        "it), so its missing months are missing, not zero.",
+        "",
     ]
     return lines
 

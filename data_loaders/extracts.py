@@ -28,6 +28,8 @@ ADMISSION_METHODS = (
     "81", "82", "83", "99",  # other / not known
 )
 EMERGENCY_ADMISSION_METHODS = ("21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28")
+ORDINARY_ADMISSION = 1  # NHS DD patient classification 1: ordinary admission (not a day case)
+TRANSFER_ADMISSION_SOURCES = ("51", "52", "53")  # NHS DD admission source: from another provider's bed
 BOOKING_INTERVALS = (
     "same_day", "1_day", "2_to_7_days", "8_to_14_days", "15_to_21_days", "22_to_28_days",
     "more_than_28_days", "unknown",
@@ -40,6 +42,10 @@ PATIENT_ID = r"^[A-Za-z0-9_-]{4,64}$"
 PRACTICE_CODE = r"^[A-Z][A-Z0-9]{5}$"
 LSOA_CODE = r"^E01[0-9]{6}$"
 ICD10 = r"^[A-Z][0-9]{2}[0-9A-Z]{0,2}$"
+_ICD10_CODE = r"[A-Z][0-9]{2}[0-9A-Z]{0,2}"
+_OPCS4_CODE = r"[A-Z][0-9]{2,3}"
+SECONDARY_DIAGNOSES = rf"^{_ICD10_CODE}( {_ICD10_CODE}){{0,19}}$"  # HES: up to 20 diagnosis fields
+PROCEDURE_CODES = rf"^{_OPCS4_CODE}( {_OPCS4_CODE}){{0,23}}$"  # HES: up to 24 procedure fields
 FINANCIAL_YEAR = r"^20[0-9]{2}-[0-9]{2}$"
 SNAPSHOT_NOTE = "Quarter-end snapshot (last day of June, September, December, March)."
 
@@ -357,6 +363,22 @@ EXTRACTS: tuple[Extract, ...] = (
             Column("discharge_pathway", "int", "Discharge pathway 0-3 (1 = home with support, 2 = intermediate care bed).",
                    required=False, min_value=0, max_value=3),
             _bool("admitted_from_care_home", "Admitted from a care home (usual residence or admission source)."),
+            Column("patient_classification", "int",
+                   "NHS Data Dictionary patient classification: 1 ordinary admission, 2 day case, 3 regular day "
+                   "attender, 4 regular night attender, 5 mothers and babies using only delivery facilities; "
+                   "empty when not recorded.", required=False, min_value=1, max_value=5),
+            Column("admission_source", "str",
+                   "NHS Data Dictionary admission source, two digits (e.g. 19 usual place of residence, 51-53 "
+                   "transfer from another hospital provider); empty when not recorded.",
+                   required=False, pattern=r"^[0-9]{2}$", max_length=2),
+            Column("secondary_diagnoses", "str",
+                   "Secondary diagnoses of the first episode, ICD-10 codes without the dot separated by single "
+                   "spaces (at most 20); empty when none are recorded.",
+                   required=False, pattern=SECONDARY_DIAGNOSES, max_length=119),
+            Column("procedure_codes", "str",
+                   "Procedures of the first episode, OPCS-4 codes without the dot separated by single spaces, "
+                   "primary procedure first (at most 24); empty when none were done or recorded.",
+                   required=False, pattern=PROCEDURE_CODES, max_length=119),
         ),
         rules=(
             _not_before("discharge_date", "admission_date"),

@@ -29,15 +29,14 @@ from typing import NoReturn
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy import Connection, Table, and_, exists, insert, select
+from sqlalchemy import Connection, Table, insert, select
 
-from data_loaders.db import duckdb_path, read_engine, write_transaction
-from data_loaders.dialect import driver_connection
+from data_loaders.db import database_file, read_engine, write_transaction
+from data_loaders.dialect import bulk_loader
 from data_loaders.extracts import Extract, get_extract
 from data_loaders.integrity import Incoming, check_links, check_overlaps, missing_required
 from data_loaders.readers import FORMATS, check_file_size, read_extract
-from data_loaders.settings import load_settings
-from data_loaders.tables import EXTRACT_TABLES, load_log
+from data_loaders.tables import EXTRACT_TABLES, dataset_info, load_log
 from data_loaders.validate import (
     DTYPES,
     MAX_PROBLEMS,
@@ -49,7 +48,6 @@ from data_loaders.validate import (
 )
 
 REJECTIONS_FILE = "rejected-loads.jsonl"
-COPY_CHUNK_ROWS = 200_000
 REJECTION_SAMPLE = 20  # problems kept per file in rejected-loads.jsonl
 Progress = Callable[[str, int], None]
 
@@ -147,98 +145,9 @@ def load_frames(
 
 
 def _replace_and_insert(conn: Connection, extract: Extract, table: Table, frame: pd.DataFrame) -> None:
-    dialect = conn.dialect.name
-    if dialect == "duckdb":
-        _load_duckdb(conn, extract, table, frame)
-    elif dialect == "postgresql" and conn.dialect.driver == "psycopg":
-        _load_postgres(conn, extract, table, frame)
-    else:
-        _load_generic(conn, extract, table, frame)
-
-
-def _delete_slice(conn: Connection, table: Table, keys: sa.FromClause, columns: Sequence[str]) -> None:
-    """DELETE rows of `table` whose `columns` values occur in `keys` (a semi-join; no literals)."""
-    match = and_(*(keys.c[c] == table.c[c] for c in columns))
-    conn.execute(sa.delete(table).where(exists(select(sa.literal(1)).select_from(keys).where(match))))
-
-
-def _stage_name() -> str:
-    return f"_bsol_stage_{uuid.uuid4().hex[:12]}"
-
-
-def _load_duckdb(conn: Connection, extract: Extract, table: Table, frame: pd.DataFrame) -> None:
-    """Register the DataFrame on the raw DuckDB connection and INSERT ... SELECT from it."""
-    raw = driver_connection(conn)
-    view = _stage_name()
-    raw.register(view, frame)
-    try:
-        cols = list(extract.column_names)
-        stage = sa.table(view, *(sa.column(c) for c in cols))
-        typed = select(*(sa.cast(stage.c[c], table.c[c].type).label(c) for c in cols)).subquery("s")
-        _delete_slice(conn, table, typed, extract.replace_columns)
-        conn.execute(insert(table).from_select(cols, select(*(typed.c[c] for c in cols))))
-    finally:
-        raw.unregister(view)
-
-
-def _csv_chunks(frame: pd.DataFrame) -> Iterable[str]:
-    for start in range(0, len(frame), COPY_CHUNK_ROWS):
-        yield frame.iloc[start:start + COPY_CHUNK_ROWS].to_csv(header=False, index=False, na_rep="")
-
-
-def _copy(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
-    """psycopg3 COPY FROM STDIN in CSV format (empty unquoted field = NULL)."""
-    prep = conn.dialect.identifier_preparer
-    cols = ", ".join(prep.quote(c) for c in frame.columns)
-    statement = f"COPY {prep.format_table(table)} ({cols}) FROM STDIN (FORMAT csv)"
-    raw = driver_connection(conn)
-    with raw.cursor() as cur, cur.copy(statement) as copy:
-        for chunk in _csv_chunks(frame):
-            copy.write(chunk)
-
-
-def _temp_keys_table(conn: Connection, table: Table, columns: Sequence[str]) -> Table:
-    stage = Table(_stage_name(), sa.MetaData(), *(sa.Column(c, table.c[c].type) for c in columns),
-                  prefixes=["TEMPORARY"])
-    stage.create(conn)
-    return stage
-
-
-def _load_postgres(conn: Connection, extract: Extract, table: Table, frame: pd.DataFrame) -> None:
-    """COPY the distinct replace keys into a temp table, delete that slice, COPY the rows in."""
-    columns = list(extract.replace_columns)
-    stage = _temp_keys_table(conn, table, columns)
-    try:
-        _copy(conn, stage, frame[columns].drop_duplicates())
-        _delete_slice(conn, table, stage, columns)
-    finally:
-        stage.drop(conn)
-    _copy(conn, table, frame)
-
-
-def _records(frame: pd.DataFrame, extract: Extract) -> list[dict[str, object]]:
-    out = frame.astype(object).where(frame.notna(), None)
-    for col in extract.columns:
-        if col.kind == "date" and col.name in out:
-            out[col.name] = [v.date() if v is not None else None for v in out[col.name]]
-        elif col.kind == "datetime" and col.name in out:
-            out[col.name] = [v.to_pydatetime() if v is not None else None for v in out[col.name]]
-    return out.to_dict("records")
-
-
-def _load_generic(conn: Connection, extract: Extract, table: Table, frame: pd.DataFrame) -> None:
-    """Any other engine: temp keys table + executemany (correct, not fast)."""
-    columns = list(extract.replace_columns)
-    stage = _temp_keys_table(conn, table, columns)
-    try:
-        keys = frame[columns].drop_duplicates()
-        if len(keys):
-            conn.execute(insert(stage), _records(keys, extract))
-        _delete_slice(conn, table, stage, columns)
-    finally:
-        stage.drop(conn)
-    if len(frame):
-        conn.execute(insert(table), _records(frame, extract))
+    """Replace the extract's slice (rows sharing its replace keys) with the frame: per engine,
+    data_loaders.dialect.bulk_loader (DuckDB registers the frame, PostgreSQL streams COPY)."""
+    bulk_loader(conn).replace_slice(conn, table, frame, extract.replace_columns)
 
 
 # ----------------------------------------------------------------------------- files
@@ -320,8 +229,10 @@ def load_files(
     extract: str | None = None,
     progress: bool = True,
     after_load: Callable[[Connection], object] | None = None,
-    data_dir: Path | None = None,
+    *,
+    data_dir: Path,
     required: Sequence[str] = (),
+    source_ends: Mapping[str, dt.date | None] | None = None,
 ) -> list[LoadRecord]:
     """Validate every file, then load them all in one transaction, or reject them all.
 
@@ -329,6 +240,8 @@ def load_files(
     in the order given; two files of one extract that share a key or period are rejected. Shipped
     reference data is installed first (and refreshed when the app's copy changed). `required`
     names extracts that must have rows afterwards (the results refresh needs them).
+    `source_ends` declares extracts' own data ends (see `parse_source_end`; None clears one), stored
+    in the same transaction so the refresh that follows already uses them.
     Raises ExtractValidationError (database untouched) if any file has any problem.
     """
     from data_loaders.reference import install_reference
@@ -356,11 +269,54 @@ def load_files(
             for c in tqdm(to_load, desc="loading", unit="file", file=sys.stderr, disable=not progress):
                 assert c.extract is not None and c.frame is not None
                 records += load_frames(conn, {c.extract: c.frame}, {c.extract: c.path.name}, {c.extract: c.sha256})
+            declare_source_ends(conn, source_ends or {})
             if after_load is not None:
                 after_load(conn)
     except _Rejected:
         _reject(to_load, load_level, data_dir)
     return records
+
+
+SOURCE_END_PREFIX = "data_end."
+
+
+def parse_source_end(text: str, today: dt.date | None = None) -> tuple[str, dt.date | None]:
+    """`EXTRACT=YYYY-MM-DD` (or `EXTRACT=none` to clear) -> (extract, date or None).
+
+    Why: a lagging extract (UCR, say, two months behind the GP spine) must not have its missing
+    months counted as zero; its data team says where it ends. Raises ValueError naming the reason.
+    """
+    from data_loaders.calendar import DATA_START
+
+    name, sep, value = text.partition("=")
+    name, value = name.strip(), value.strip()
+    if not sep or not name or not value:
+        raise ValueError(f"{text!r}: expected EXTRACT=YYYY-MM-DD (or EXTRACT=none), e.g. ucr_referral=2025-01-31")
+    try:
+        extract = get_extract(name)
+    except KeyError as error:
+        raise ValueError(f"{text!r}: {error.args[0]}") from None
+    if extract.kind == "reference":
+        raise ValueError(f"{text!r}: {name} is reference data, which has no data end")
+    if value.lower() == "none":
+        return name, None
+    try:
+        end = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{text!r}: {value!r} is not a date written YYYY-MM-DD") from None
+    today = today or dt.date.today()
+    if not DATA_START <= end <= today:
+        raise ValueError(f"{text!r}: the data end must be between {DATA_START} and today ({today})")
+    return name, end
+
+
+def declare_source_ends(conn: Connection, ends: Mapping[str, dt.date | None]) -> None:
+    """Store (or clear) extracts' declared data ends as dataset_info `data_end.<extract>`."""
+    for name, end in ends.items():
+        key = SOURCE_END_PREFIX + name
+        conn.execute(sa.delete(dataset_info).where(dataset_info.c.key == key))
+        if end is not None:
+            conn.execute(insert(dataset_info).values(key=key, value=end.isoformat()))
 
 
 def _cross_check(conn: Connection, checked: Sequence[_Checked], required: Sequence[str],
@@ -383,12 +339,12 @@ def _cross_check(conn: Connection, checked: Sequence[_Checked], required: Sequen
             f"has no {name} file; add {name}.csv (or .xlsx / .parquet; format in docs/data-dictionary.md)"))
 
 
-def _reject(checked: Sequence[_Checked], load_level: Sequence[Problem], data_dir: Path | None) -> NoReturn:
+def _reject(checked: Sequence[_Checked], load_level: Sequence[Problem], data_dir: Path) -> NoReturn:
     """Record the rejection outside the database and raise the error listing every problem."""
     bad = [c for c in checked if c.problems]
     if load_level:
         bad.append(_Checked(Path(LOAD_LEVEL), "", None, None, Problems(items=list(load_level), total=len(load_level))))
-    _record_rejections(bad, data_dir or load_settings().data_dir)
+    _record_rejections(bad, data_dir)
     everything = Problems(limit=MAX_PROBLEMS)
     for c in bad:
         everything.extend(c.problems)
@@ -420,7 +376,7 @@ LOAD_LOG_COLUMNS = [c.name for c in load_log.columns]
 def read_load_log(url: str, conn: Connection | None = None) -> pd.DataFrame:
     """Every load that landed, newest first (empty frame when there is no database yet).
     `conn`: read on this connection (a page's one per-request connection) instead of a new one."""
-    path = duckdb_path(url)
+    path = database_file(url)
     if path is not None and not path.exists():
         return pd.DataFrame(columns=LOAD_LOG_COLUMNS)
     if conn is None:
@@ -432,9 +388,9 @@ def read_load_log(url: str, conn: Connection | None = None) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=LOAD_LOG_COLUMNS)
 
 
-def read_rejections(data_dir: Path | None = None) -> list[dict[str, object]]:
+def read_rejections(data_dir: Path) -> list[dict[str, object]]:
     """Rejected load attempts, newest first (lines that are not valid JSON are skipped)."""
-    path = (data_dir or load_settings().data_dir) / REJECTIONS_FILE
+    path = data_dir / REJECTIONS_FILE
     if not path.exists():
         return []
     entries = []

@@ -153,19 +153,30 @@ class Settings:
     demo_size: str
     audit_url: str
     auth: AuthSettings = field(default_factory=AuthSettings)
+    cli_role: str | None = None  # BSOL_CLI_ROLE: the role shell access carries (unset: none; --exact needs --as)
 
     @property
     def is_embedded(self) -> bool:
-        return self.database_url.startswith("duckdb:")
+        from data_loaders.dialect import is_embedded
+
+        return is_embedded(self.database_url)
+
+
+DEFAULT_DEMO_SIZE = "medium"
+"""What `python app.py` builds when no data is loaded: values, not [c], in every locality (tests use small)."""
 
 
 def load_settings() -> Settings:
     """Read settings now (not at import) so tests and the CLI can change the environment."""
     data_dir = Path(os.environ.get("BSOL_DATA_DIR", "data")).resolve()
-    url = os.environ.get("DATABASE_URL", "").strip() or f"duckdb:///{data_dir / 'bsol.duckdb'}"
-    demo_size = os.environ.get("BSOL_DEMO_SIZE", "small")
-    if demo_size not in ("small", "full"):
-        raise ValueError(f"BSOL_DEMO_SIZE={demo_size!r} must be 'small' or 'full'")
+    from data_loaders.dialect import default_database_url
+
+    url = os.environ.get("DATABASE_URL", "").strip() or default_database_url(data_dir)
+    from data_loaders.demo import DEMO_SIZES
+
+    demo_size = os.environ.get("BSOL_DEMO_SIZE", DEFAULT_DEMO_SIZE)
+    if demo_size not in DEMO_SIZES:
+        raise ValueError(f"BSOL_DEMO_SIZE={demo_size!r} must be one of {', '.join(DEMO_SIZES)}")
     auth = load_auth_settings()
     debug = env_bool("BSOL_DEBUG", False)
     if debug and auth.signs_in:
@@ -185,11 +196,12 @@ def load_settings() -> Settings:
         demo_size=demo_size,
         audit_url=os.environ.get("BSOL_AUDIT_URL", "").strip() or default_audit_url(url, data_dir),
         auth=auth,
+        cli_role=_role("BSOL_CLI_ROLE", raw) if (raw := os.environ.get("BSOL_CLI_ROLE", "").strip()) else None,
     )
 
 
 def default_audit_url(database_url: str, data_dir: Path) -> str:
-    """The audit log sits in the main database, except beside an embedded DuckDB file (see tables.py)."""
-    if database_url.startswith("duckdb:"):
-        return f"sqlite:///{data_dir / 'audit.sqlite'}"
-    return database_url
+    """The audit log sits in the main database, except beside an embedded file (see tables.py)."""
+    from data_loaders import dialect
+
+    return dialect.default_audit_url(database_url, data_dir)

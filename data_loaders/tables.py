@@ -165,6 +165,23 @@ prepost_result = Table(
             "exact values, disclosure applied at the edge by metrics.prepost.for_display).",
 )
 
+prepost_flow = Table(
+    "prepost_flow",
+    metadata,
+    # what: who each pre/post rule leaves out, per cohort preset x window x INT team (or TOTAL),
+    # computed at refresh (metrics.prepost.store.refresh_flow) so the page reads it, never patient rows
+    Column("cohort", String(40), nullable=False),
+    Column("window_months", Integer, nullable=False),
+    Column("int_team_code", String(16), nullable=False),  # TOTAL for every team together
+    Column("on_caseload", Integer, nullable=False),
+    Column("in_cohort_dates", Integer, nullable=False),
+    Column("pre_before_data", Integer, nullable=False),
+    Column("post_incomplete", Integer, nullable=False),
+    Column("died_before_index", Integer, nullable=False),
+    Column("included", Integer, nullable=False),
+    comment="Pre/post cohort flow (people counts; exact, disclosure at the edge by flow_for_display).",
+)
+
 inequality_result = Table(
     "inequality_result",
     metadata,
@@ -183,7 +200,22 @@ inequality_result = Table(
     comment="SII/RII across IMD quintiles (exact; only where no quintile is suppressed).",
 )
 
-APP_TABLES = (load_log, dataset_info, measure_result, prepost_result, inequality_result)
+chart_event = Table(
+    "chart_event",
+    metadata,
+    # what: dated events per area drawn on trend charts, derived at refresh from the loaded int_team
+    # register by metrics.events (real data brings real go-live dates); rebase: SPC limits of the
+    # indicators that rebase at INT go-live restart in the period containing event_date
+    Column("geography_level", String(16), nullable=False),
+    Column("geography", String(80), nullable=False),
+    Column("event_date", Date, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("rebase", Boolean, nullable=False),
+    comment="Chart events per area (INT go-lives from int_team); reference facts, no patients.",
+)
+
+APP_TABLES = (load_log, dataset_info, measure_result, prepost_result, prepost_flow, inequality_result, chart_event)
 
 # The audit log lives in its own MetaData: on PostgreSQL it sits beside the other tables, but with
 # an embedded DuckDB file (one writer, replaced whole by every load) it goes to a sibling SQLite

@@ -9,7 +9,7 @@ from dash import dcc, html
 
 from layouts import figures, ids
 from layouts import filters as flt
-from metrics import disclosure
+from metrics import disclosure, stats
 
 SUPPRESSED = "[c]"
 
@@ -116,14 +116,22 @@ COMPARISON_CLASS = {"better": "cmp-better", "worse": "cmp-worse", "similar": "cm
                     "higher": "cmp-neutral", "lower": "cmp-neutral", "not compared": "cmp-none"}
 
 
-def comparison_badge(comparison: str, comparator: str) -> html.Span:
+def comparison_badge(comparison: str, comparator: str, level: float | None = None) -> html.Span:
+    """Better/similar/worse with the level it holds at (stats.compare_levels): "(99.8%)" when the
+    stricter interval excludes the comparator too, "(95% only)" when only the 95% one does."""
     if comparison == "not compared" or not comparator:
         return html.Span("Not compared", className="cmp cmp-none")
     words = {"better": "Better than", "worse": "Worse than", "similar": "Similar to",
              "higher": "Higher than", "lower": "Lower than"}[comparison]
     marks = {"better": "▲ ", "worse": "▼ ", "similar": "● ", "higher": "◆ ", "lower": "◆ "}[comparison]
-    return html.Span([html.Span(marks, **{"aria-hidden": "true"}), f"{words} {comparator}"],
-                     className=f"cmp {COMPARISON_CLASS[comparison]}")
+    at = stats.level_suffix(level)
+    return html.Span([html.Span(marks, **{"aria-hidden": "true"}), f"{words} {comparator}{at}"],
+                     className=f"cmp {COMPARISON_CLASS[comparison]}" + (" cmp-998" if level == 0.998 else ""),
+                     title=_LEVEL_TITLES.get(level, "The 95% confidence interval includes the comparator"))
+
+
+_LEVEL_TITLES = {0.998: "Both the 95% and the 99.8% confidence intervals exclude the comparator",
+                 0.95: "The 95% confidence interval excludes the comparator; the 99.8% interval does not"}
 
 
 def definition_list(rows: Sequence[tuple[str, str]]) -> html.Dl:
@@ -134,7 +142,7 @@ def definition_list(rows: Sequence[tuple[str, str]]) -> html.Dl:
 
 
 def _fmt(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
         return ""
     if isinstance(value, float):
         return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1000 else f"{value:,.2f}".rstrip("0").rstrip(".")
@@ -208,10 +216,10 @@ def lazy_table(section: str, period: str, summary: str = "Show the figures behin
     ], className="chart-table")
 
 
-def suppression_legend() -> html.P:
-    rule = disclosure.configured_rule()
+def suppression_legend(policy: disclosure.DisclosurePolicy) -> html.P:
+    """The legend for [c] cells, in the words of the serving app's disclosure policy."""
     return html.P([html.Span(SUPPRESSED, className="legend-swatch swatch-suppressed"),
-                   f" Suppressed: fewer than {rule.max_suppressed + 1} people or events (or a directly standardised"
-                   f" rate on fewer than {rule.min_dsr_count} events), or hidden so that a suppressed figure cannot"
+                   f" Suppressed: fewer than {policy.max_suppressed + 1} people or events (or a directly standardised"
+                   f" rate on fewer than {policy.min_dsr_count} events), or hidden so that a suppressed figure cannot"
                    " be worked out from a total. Not shown to protect confidentiality; not zero."],
                   className="legend")

@@ -76,7 +76,7 @@ def comparison_caption(indicator: Indicator, benchmark_label: str) -> str:
                 f"with {benchmark_label} and no significance is implied.")
     return (f"Bars show each value with its 95% confidence interval; the dashed line is {benchmark_label}. "
             f"The colour and the mark beside each label (▲ better, ● similar, ▼ worse) say whether the interval "
-            f"excludes {benchmark_label}.")
+            f"excludes {benchmark_label}; * marks a difference the stricter 99.8% interval confirms.")
 
 
 def _layout(fig: go.Figure, title: str, height: int = 360, y_title: str = "") -> go.Figure:
@@ -114,21 +114,32 @@ def spc_figure(frame: pd.DataFrame, periods: Sequence[str], indicator: Indicator
     fig = go.Figure()
     x = list(periods)
     segments = frame["segment"].to_numpy() if "segment" in frame else np.zeros(len(x), dtype=int)
+    has_events = "event" in frame
     for seg in dict.fromkeys(segments):  # limits restart at each rebase: one line per segment
         rows = np.flatnonzero(segments == seg)
         for col, name, dash in (("upper_limit", "Process limits", "dash"), ("lower_limit", None, "dash"),
                                 ("mean", "Mean", "solid")):
+            if frame[col].iloc[rows].isna().all():  # no limits drawn (e.g. a rolling 12-month series)
+                continue
             fig.add_trace(go.Scatter(
                 x=[x[i] for i in rows], y=frame[col].iloc[rows], mode="lines", name=name or "Process limits",
                 showlegend=bool(name is not None and seg == segments[0]), legendgroup=col if col == "mean" else "limits",
                 line={"color": NHS_DARK_GREY if col == "mean" else NHS_MID_GREY, "dash": dash, "width": 1.5},
                 hovertemplate=f"{name or 'Lower limit'}: %{{y:.{indicator.decimals}f}}<extra></extra>",
             ))
-        if rows[0] > 0:
+        if rows[0] > 0 and not (has_events and isinstance(frame["event"].iloc[rows[0]], str)):
             fig.add_shape(type="line", x0=x[rows[0]], x1=x[rows[0]], yref="paper", y0=0, y1=1,
                           line={"color": NHS_DARK_GREY, "dash": "dot", "width": 1})
             fig.add_annotation(x=x[rows[0]], yref="paper", y=1, text="Rebased", showarrow=False,
                                yanchor="bottom", font={"color": NHS_DARK_GREY, "size": 11})
+    for i in np.flatnonzero(frame["event"].map(lambda v: isinstance(v, str)).to_numpy()) if has_events else ():
+        # dated events (INT go-lives, metrics/events.py): a labelled vertical line in the period
+        label = str(frame["event"].iloc[i]) + (" (limits rebased)" if i > 0 and segments[i] != segments[i - 1] else "")
+        fig.add_shape(type="line", x0=x[i], x1=x[i], yref="paper", y0=0, y1=1, name=f"event: {label}",
+                      line={"color": NHS_BLUE, "dash": "dot", "width": 1.5})
+        fig.add_annotation(x=x[i], yref="paper", y=0.98, text=label.split(" (")[0], hovertext=label,
+                           showarrow=False, xanchor="left", yanchor="top", textangle=-90,
+                           font={"color": NHS_BLUE, "size": 11}, name="event")
     if frame["target"].notna().any():
         fig.add_trace(go.Scatter(x=x, y=frame["target"], mode="lines", name="Target",
                                  line={"color": MDC_TARGET, "dash": "dot", "width": 2}))
@@ -203,9 +214,12 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
     counts = indicator.unit == "count"
     if counts:
         benchmark = None  # a count against a BSol total would imply a comparison that means nothing
-    cmp = ["not compared" if counts or benchmark is None or pd.isna(v) else
-           stats.compare_with_benchmark(v, lo_, hi_, benchmark, indicator.polarity.value)
-           for v, lo_, hi_ in zip(values, lower, upper, strict=True)]
+    lo3 = frame["lower_ci_998"].astype(float) if "lower_ci_998" in frame else pd.Series(np.nan, index=frame.index)
+    hi3 = frame["upper_ci_998"].astype(float) if "upper_ci_998" in frame else pd.Series(np.nan, index=frame.index)
+    compared = [stats.Comparison("not compared", None) if counts or benchmark is None or pd.isna(v) else
+                stats.compare_levels(v, lo_, hi_, l3, h3, benchmark, indicator.polarity.value)
+                for v, lo_, hi_, l3, h3 in zip(values, lower, upper, lo3, hi3, strict=True)]
+    cmp = [c.result for c in compared]
     fig = go.Figure()
     fmt = f":,.{indicator.decimals}f"
     for kind, (name, colour, _mark) in COMPARISON_STYLE.items():
@@ -226,8 +240,8 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
         else:
             fig.add_trace(go.Bar(x=labs, y=v.round(6).tolist(), error_y=err,
                                  hovertemplate=f"%{{x}}: %{{y{fmt}}}<extra></extra>", **bar))
-    ticks = [f"{lab} {COMPARISON_STYLE[c][2]}".rstrip() if not m else lab
-             for lab, c, m in zip(labels, cmp, sup_mask, strict=True)]
+    ticks = [f"{lab} {COMPARISON_STYLE[c.result][2]}{'*' if c.level == 0.998 else ''}".rstrip() if not m else lab
+             for lab, c, m in zip(labels, compared, sup_mask, strict=True)]
     order = {"categoryorder": "array", "categoryarray": labels, "type": "category", "tickvals": labels,
              "ticktext": ticks, "automargin": True}
     if horizontal:

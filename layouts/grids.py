@@ -8,7 +8,7 @@ from dash import dcc, html
 from layouts import components
 from metrics import stats
 from metrics.catalogue import Indicator
-from metrics.results import format_value
+from metrics.results import format_value, period_label, period_note
 
 LABELS = {"better": "significantly better", "worse": "significantly worse", "similar": "similar",
           "higher": "significantly higher", "lower": "significantly lower", "not compared": "not compared"}
@@ -31,14 +31,16 @@ def cell(row: pd.Series | None, bench: pd.Series | None, ind: Indicator, bench_l
     value = _num(row["value"])
     if value is None:
         return html.Td("—", className="grid-cell cell-missing", title="No data")
-    cmp = "not compared"
+    compared = stats.Comparison("not compared", None)
     if bench is not None and _num(bench["value"]) is not None:
-        cmp = stats.compare_with_benchmark(value, _num(row["lower_ci"]), _num(row["upper_ci"]),
-                                           _num(bench["value"]), ind.polarity.value)
+        compared = stats.compare_row(row, _num(bench["value"]), ind.polarity.value)  # 95% and 99.8%
+    cmp = compared.result
     mark = MARKS[cmp]
-    return html.Td([html.Span(f"{mark} " if mark else "", **{"aria-hidden": "true"}), format_value(value, ind)],
-                   className=f"grid-cell cell-{cmp.replace(' ', '-')}",
-                   title=f"{LABELS[cmp]} compared with {bench_label}")
+    at = {0.998: " (99.8% interval excludes it)", 0.95: " (95% interval only; not at 99.8%)"}.get(compared.level, "")
+    return html.Td([html.Span(f"{mark} " if mark else "", **{"aria-hidden": "true"}), format_value(value, ind),
+                    html.Span("*", className="cmp-998-mark", **{"aria-hidden": "true"}) if compared.level == 0.998 else ""],
+                   className=("grid-cell cell-998" if compared.level == 0.998 else "grid-cell") + f" cell-{cmp.replace(' ', '-')}",
+                   title=f"{LABELS[cmp]}{at} compared with {bench_label}")
 
 
 def grid_table(rows: list, columns: list[str], caption: str, bench_label: str, search: str = "",
@@ -54,9 +56,17 @@ def grid_table(rows: list, columns: list[str], caption: str, bench_label: str, s
         body.append(html.Tr([
             html.Th([dcc.Link(ind.title, href=f"/measure/{ind.id}{search}"),
                      html.Span(f" M{ind.measure} · {ind.unit_label}", className="muted small")], scope="row"),
-            html.Td(period or "—"), html.Td(bench_text, className="num grid-bench"), *tds]))
+            html.Td(_period_text(period, bench, cells)), html.Td(bench_text, className="num grid-bench"), *tds]))
     return html.Div(html.Table([html.Caption(caption), head, html.Tbody(body)], className="data-table grid"),
                     className="table-scroll", tabIndex=0, role="region", **{"aria-label": caption})
+
+
+def _period_text(period: str | None, bench: pd.Series | None, cells: pd.DataFrame) -> str:
+    """The row's period with "to date" / "provisional" (the flags are the period's, any area's row)."""
+    if not period:
+        return "—"
+    flags = bench if bench is not None else (cells.iloc[0] if len(cells) else None)
+    return period_label(period, period_note(flags))
 
 
 def legend(bench_label: str) -> html.Div:
@@ -64,6 +74,7 @@ def legend(bench_label: str) -> html.Div:
              ("cell-worse", "▼ 12.3", f"Significantly worse than {bench_label}"),
              ("cell-higher", "◆ 12.3", "Significantly different; no better/worse direction"),
              ("cell-similar", "12.3", "Similar (95% CI includes the comparator)"),
+             ("cell-998 cell-better", "▲ 12.3*", "* The 99.8% CI excludes it too (a stricter test)"),
              ("cell-suppressed", "[c]", "Suppressed: small numbers, not zero"),
              ("cell-missing", "—", "No data")]
     return html.Div([html.Span([html.Span(sample, className=f"legend-swatch grid-cell {cls}"), f" {text}"],

@@ -12,6 +12,7 @@ from dash import dcc, html
 from layouts import components, figures, ids
 from layouts import filters as flt
 from metrics.catalogue import MEASURES, WORK_PROGRAMMES, Measure
+from metrics.disclosure import DisclosurePolicy
 from metrics.results import ScorecardRow, format_value
 
 VARIATIONS = (("concern", "Special cause: concern"), ("improvement", "Special cause: improvement"),
@@ -136,19 +137,19 @@ def _row(m: Measure, rows: dict[str, ScorecardRow], bsol: dict[str, ScorecardRow
             html.Summary(f"{len(others)} more indicator{'s' if len(others) > 1 else ''}"),
             html.Ul([html.Li([dcc.Link(o.indicator.title, href=f"/measure/{o.indicator.id}{search}"), ": ",
                               html.Strong(format_value(o.value, o.indicator, o.suppressed)),
-                              f" ({o.period or 'no data'}) · ",
+                              f" ({o.period_label or 'no data'}) · ",
                               figures.variation_icon(o.variation)[1]]) for o in others]),
         ], className="more-indicators"))
     spark_alt = (f"Trend of {len(r.spark)} periods from {r.spark_periods[0]} to {r.spark_periods[-1]}"
                  if r.spark_periods else "No trend available")
     cells = [html.Th(name, scope="row", className="indicator-cell"),
-             html.Td(r.period or "—", className="col-period"), _value_cell(r),
+             html.Td(r.period_label or "—", className="col-period"), _value_cell(r),
              html.Td(_target(r), className="num col-target")]
     if bsol is not None:
         b = bsol.get(head.id)
         cells.append(html.Td(format_value(b.value, head, b.suppressed) if b else "—", className="num col-bench"))
     cells += [
-        html.Td(components.comparison_badge(r.comparison, r.comparator)
+        html.Td(components.comparison_badge(r.comparison, r.comparator, r.comparison_level)
                 if r.comparator else html.Span("No target", className="muted"), className="col-compare"),
         html.Td(components.variation_badge(r.variation), title=r.rule or "", className="col-status"),
         html.Td(components.assurance_badge(r.assurance), className="col-assurance"),
@@ -159,7 +160,8 @@ def _row(m: Measure, rows: dict[str, ScorecardRow], bsol: dict[str, ScorecardRow
 
 
 def scorecard(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow] | None, f: flt.Filters,
-              status: str = "", sort: str = "", data_end: str = "") -> html.Div:
+              status: str = "", sort: str = "", data_end: str = "", *,
+              policy: DisclosurePolicy) -> html.Div:
     by_id = {r.indicator.id: r for r in rows}
     bsol_by_id = {r.indicator.id: r for r in bsol_rows} if bsol_rows else None
     heads = {m.number: by_id[m.indicators[0].id] for m in MEASURES}
@@ -204,7 +206,7 @@ def scorecard(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow] | None, f:
                                  html.Thead(html.Tr(head)), body], className="scorecard"),
                      className="table-scroll", tabIndex=0, role="region", **{"aria-label": f"Scorecard: {title}"}),
         ], className="wp-section"))
-    sections.append(components.suppression_legend())
+    sections.append(components.suppression_legend(policy))
     return html.Div(sections)
 
 

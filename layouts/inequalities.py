@@ -7,9 +7,11 @@ from dash import html
 
 from layouts import components, grids, ids, views
 from layouts import filters as flt
+from metrics import dimensions
 from metrics.catalogue import INDICATORS
+from metrics.disclosure import DisclosurePolicy
 
-SHORT_IMD = {"Q1 (most deprived)": "Q1 most deprived", "Q5 (least deprived)": "Q5 least deprived"}
+SHORT_IMD = {label: label.replace("(", "").replace(")", "") for label in dimensions.IMD_GROUPS if "(" in label}
 
 
 def layout(**query: str) -> html.Div:
@@ -20,7 +22,7 @@ def layout(**query: str) -> html.Div:
         "compared with the overall value for the area.", f, "/inequalities", ids.INEQ_CONTENT)
 
 
-def content(frame: pd.DataFrame, f: flt.Filters) -> html.Div:
+def content(frame: pd.DataFrame, f: flt.Filters, *, policy: DisclosurePolicy) -> html.Div:
     here = flt.GEOGRAPHY_LABELS[f.locality]
     bench = frame[frame.breakdown == "none"]
     search = flt.to_search({"locality": f.locality, "period_type": f.period_type}, flt.CARRIED)
@@ -37,5 +39,5 @@ def content(frame: pd.DataFrame, f: flt.Filters) -> html.Div:
                       grids.grid_table(eth, views.ETHNIC_ORDER, f"Indicators by ethnic group, {here}", here, search)],
                      className="panel"),
         html.P("Not broken down (practice-level sources): " + "; ".join(skipped) + ".", className="muted small"),
-        components.suppression_legend(),
+        components.suppression_legend(policy),
     ])

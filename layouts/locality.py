@@ -8,6 +8,7 @@ from dash import dcc, html
 from layouts import components, grids, home, ids, views
 from layouts import filters as flt
 from metrics.catalogue import INDICATORS
+from metrics.disclosure import DisclosurePolicy
 from metrics.results import ScorecardRow
 
 
@@ -23,7 +24,15 @@ def layout(**query: str) -> html.Div:
     page = components.filtered_page(
         "locality", "Locality view",
         "Every measure for each locality against BSol (the overview), or for one locality with its "
-        "neighbourhoods. Your choice of locality carries to every page.", f, "/locality", ids.LOCALITY_CONTENT)
+        "neighbourhoods. Your choice of locality carries to every page.", f, "/locality", ids.LOCALITY_CONTENT,
+        extra=[html.Section([
+            html.H2("Every neighbourhood against BSol"),
+            html.P("The overview's rug for every neighbourhood of BSol, grouped by locality (a wide table: scroll it "
+                   "sideways, or with the arrow keys once it has focus). Built when asked for.", className="muted"),
+            html.Button("Show every neighbourhood", id=ids.ALL_NEIGHBOURHOODS_BUTTON, n_clicks=0, type="button",
+                        className="button secondary"),
+            dcc.Loading(html.Div(id=ids.ALL_NEIGHBOURHOODS), type="dot"),
+        ], className="panel", id="every-neighbourhood")])
     page.children.insert(3, pack)
     return page
 
@@ -55,14 +64,26 @@ def overview(loc_frame: pd.DataFrame, bsol_frame: pd.DataFrame, period_type: str
     ])
 
 
+def all_neighbourhoods(nb_frame: pd.DataFrame, bsol_frame: pd.DataFrame, period_type: str | None,
+                       neighbourhoods: list[str]) -> html.Div:
+    """Neighbourhoods (columns, grouped by locality) by measures, each cell against BSol (issue 13)."""
+    if not neighbourhoods:
+        return html.Div(html.P("No neighbourhoods found.", className="muted"))
+    rows = views.matrix(nb_frame, bsol_frame, list(INDICATORS), period_type, "geography")
+    return html.Div([grids.legend("BSol"),
+                     grids.grid_table(rows, neighbourhoods, f"Every neighbourhood ({len(neighbourhoods)}) by indicator: "
+                                      "latest value compared with BSol", "BSol")], id="neighbourhood-rug")
+
+
 def content(rows: list[ScorecardRow], bsol_rows: list[ScorecardRow], f: flt.Filters,
-            nb_frame: pd.DataFrame, bsol_frame: pd.DataFrame, neighbourhoods: list[str]) -> html.Div:
+            nb_frame: pd.DataFrame, bsol_frame: pd.DataFrame, neighbourhoods: list[str], *,
+            policy: DisclosurePolicy) -> html.Div:
     here = flt.GEOGRAPHY_LABELS[f.locality]
     search = flt.to_search({"locality": f.locality, "period_type": f.period_type}, flt.CARRIED)
     nb_rows = views.matrix(nb_frame, bsol_frame, list(INDICATORS), f.period_type, "geography")
     return html.Div([
         html.H2(f"{here} against BSol"),
-        home.scorecard(rows, bsol_rows, f),
+        home.scorecard(rows, bsol_rows, f, policy=policy),
         html.Section([
             html.H2(f"Neighbourhoods in {here}"),
             html.P("Each neighbourhood's latest value, compared with BSol using its 95% confidence interval.",

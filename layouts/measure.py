@@ -12,12 +12,14 @@ from layouts import filters as flt
 from metrics import funnel, inequality, spc
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_of
 from metrics.dimensions import BREAKDOWN_LABELS
+from metrics.disclosure import DisclosurePolicy
 from metrics.docs import indicator_rows
-from metrics.results import format_value, spc_summary
+from metrics.results import format_value, period_label, period_note, spc_summary
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
 LATEST = "latest"
+ROLLING = "rolling_12m"
 
 
 def title(indicator_id: str | None = None, **_: str) -> str:
@@ -88,11 +90,12 @@ def view_key(f: flt.Filters, period: str | None) -> dict[str, str | None]:
 
 def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_period: str | None,
             neighbourhoods: list[str] | None, practices: list[str] | None, data_end: str,
-            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None) -> tuple[list, str | None]:
+            chart: tuple[pd.DataFrame, spc.SpcSummary] | None = None, *,
+            policy: DisclosurePolicy) -> tuple[list, str | None]:
     """The first screen: headline, trend and localities; returns (children, period shown).
 
     `frame` holds this indicator's display results for one period type. ``chart``: the XmR frame and
-    icons for the selected series from ``results.spc_frame`` (computed on exact values, limits
+    icons for the selected series from ``results.spc_frame`` (computed on the shown values, limits
     rounded); without it the chart is drawn from the displayed values. Neighbourhoods, practices,
     inequalities and the definition are `below()` (rendered when scrolled to), and every table
     behind a chart is rendered only when opened (`section_table`): a measure page used to be 4,000
@@ -134,7 +137,10 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
         head.append(html.Div([html.Span(f"BSol, {shown}", className="stat-label"),
                               html.Span(format_value(_n(b.value), ind, bool(b.suppressed)), className="stat-value"),
                               html.Span(_ci_text(b, ind), className="ci")], className="stat"))
-    if summary is not None:
+    if f.period_type == ROLLING:  # overlapping windows: no SPC icons (metrics.results.NO_SPC_ROLLING)
+        head.append(html.Div([html.Span("Variation", className="stat-label"),
+                              html.Span("Not assessed on rolling years", className="stat-target")], className="stat"))
+    elif summary is not None:
         head.append(html.Div([html.Span("Variation", className="stat-label"),
                               components.variation_badge(summary.variation)], className="stat"))
         head.append(html.Div([html.Span("Assurance", className="stat-label"),
@@ -161,12 +167,18 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                       ", ".join(str(xmr["period"].iloc[i]) for i in spc.segment_starts(xmr)) + ".")
         direction = {"HIGH_IS_GOOD": "Higher is better.", "LOW_IS_GOOD": "Lower is better.",
                      "NO_JUDGEMENT": "No direction is better."}[ind.polarity.value]
-        caption = f"SPC (XmR) chart. {rule}.{trial} {direction}".replace("..", ".")
+        kind = "Rolling 12-month trend" if f.period_type == ROLLING else "SPC (XmR) chart"
+        caption = f"{kind}. {rule}.{trial} {direction}".replace("..", ".")
+        if "event" in xmr and xmr["event"].map(lambda v: isinstance(v, str)).any():  # the annotations in words
+            caption += " Marked on the chart: " + "; ".join(
+                f"{e} in {_period_label(p, s)}" for p, e in zip(xmr["period"], xmr["event"], strict=True)
+                if isinstance(e, str)) + "."
         missing = int(xmr["value"].isna().sum())
         gaps = (f" {missing} of {len(xmr)} points are suppressed ([c] along the top of the chart)."
                 if missing else "")
         out.append(html.Section([html.H2("Trend and variation"),  # the rule sentence once: as the caption
-                                 components.chart(fig, components.lazy_table("trend", period), caption + gaps)],
+                                 components.chart(fig, components.lazy_table("trend", period), caption + gaps),
+                                 _rolling_offer(ind, f, missing, len(xmr))],
                                 className="panel"))
     else:
         out.append(html.Section([html.H2("Trend and variation"),
@@ -183,12 +195,13 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
                              _all_suppressed(loc) or components.chart(
                                  loc_fig, components.lazy_table("localities", period),
                                  figures.comparison_caption(ind, "BSol"))], className="panel"))
-    out.append(components.suppression_legend())
+    out.append(components.suppression_legend(policy))
     return out, period
 
 
 def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neighbourhoods: list[str] | None,
-          practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None) -> list:
+          practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None, *,
+          policy: DisclosurePolicy) -> list:
     """Neighbourhoods, practices, inequalities and the definition: rendered when the reader scrolls here.
 
     ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
@@ -213,6 +226,9 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
     out.append(html.Section(geo, className="panel"))
     out.append(_funnel_section(ind, pr if not pr.empty else nb, bsol, scope, shown))
 
+    if ind.patients_to_target:
+        out.append(_to_target_section(ind, frame, f, period, neighbourhoods, shown))
+
     ineq: list = [html.H2(f"Inequalities, {here}, {shown}")]
     if not ind.breakdowns:
         ineq.append(html.P("Breakdowns by deprivation, ethnicity, sex and age are not available for this "
@@ -234,7 +250,7 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
                                             benchmark_label=here, horizontal=False)
             ineq.append(_all_suppressed(part) or components.chart(
                 fig, components.lazy_table(kind, period), figures.comparison_caption(ind, here)))
-        ineq.append(components.suppression_legend())
+        ineq.append(components.suppression_legend(policy))
     out.append(html.Section(ineq, className="panel"))
 
     currency = f"Data to {data_end}; latest period shown {shown}." if data_end else f"Latest period {shown}."
@@ -251,12 +267,13 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
 
 def section_table(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str,
                   neighbourhoods: list[str] | None, practices: list[str] | None, section: str,
-                  page: int) -> tuple[html.Div, bool, bool]:
-    """One page of the table behind a chart (or of every figure, section "all"); (table, has_prev, has_next)."""
+                  page: int, practice_names: dict[str, str] | None = None) -> tuple[html.Div, bool, bool]:
+    """One page of the table behind a chart (or of every figure, section "all"); (table, has_prev, has_next).
+    `practice_names` (code -> name) are shown beside practice codes."""
     here = flt.GEOGRAPHY_LABELS[f.locality]
     size = components.PAGE_ROWS
     if section == "all":
-        t = views.figures_table(frame, ind, f, period, neighbourhoods, practices)
+        t = views.figures_table(frame, ind, f, period, neighbourhoods, practices, practice_names)
         caption, numeric, dom_id = f"{ind.title}: all figures, {here}, {period}", list(views.NUMERIC), "figures-table"
         places = {c: ind.decimals for c in ("Value", "Lower 95% CI", "Upper 95% CI")}
     else:
@@ -265,6 +282,8 @@ def section_table(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: s
         if section == "localities":
             part = part.assign(geography=part.geography.map(flt.GEOGRAPHY_LABELS))
         t = _table_frame(part, label, ind)
+        if section == "practices":
+            t.insert(1, "Practice", views.practice_name_column(part, practice_names))
         caption, dom_id = f"{views.SECTIONS[section]}: {here}, {period}", None
         numeric = [c for c in t.columns if c not in ("Group", "Area", "Period", "Practice")]
         places = {c: ind.decimals for c in numeric if c.startswith(("Value", "Lower", "Upper"))}
@@ -287,12 +306,43 @@ def _table_frame(frame: pd.DataFrame, label_col: str, ind: Indicator) -> pd.Data
     return t
 
 
+def _to_target_section(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str,
+                       neighbourhoods: list[str] | None, shown: str) -> html.Section:
+    """CVDPREVENT's "patients needed to reach the target", by locality, neighbourhood and IMD quintile."""
+    table = views.to_target_table(frame, ind, f, period, neighbourhoods)
+    target = format_value(ind.target, ind)
+    return html.Section([
+        html.H2(f"Patients needed to reach the target ({target})"),
+        html.P(f"How many more patients would need to be counted in the numerator ({ind.numerator_text.lower()}) "
+               f"for each area or group to reach {target}: the target share of the denominator, less the numerator, "
+               "rounded up; 0 where the target is met. Worked out from the figures as shown (rounded, with small "
+               "numbers suppressed), so suppressed rows have no figure.", className="muted"),
+        components.data_table(table, f"Patients needed to reach {target}, {shown}",
+                              numeric=["Numerator", "Denominator", "Value", "Patients needed"],
+                              max_rows=components.PAGE_ROWS, table_id="to-target-table",
+                              decimals={"Value": ind.decimals}),
+    ], className="panel", id="to-target")
+
+
+def _rolling_offer(ind: Indicator, f: flt.Filters, missing: int, points: int) -> html.P | None:
+    """Where monthly points are suppressed, offer the rolling 12-month view (as Fingertips does for
+    small areas): twelve months of events are rarely too few to show."""
+    if not missing or ROLLING not in ind.frequency or views.resolved_period_type(ind, f.period_type) != "month":
+        return None
+    href = f"/measure/{ind.id}" + flt.to_search({"locality": f.locality, "period_type": ROLLING,
+                                                 "breakdown": f.breakdown}, flt.CARRIED)
+    return html.P([f"{missing} of {points} months are suppressed (small numbers). ",
+                   dcc.Link("Show rolling 12 months", href=href, id="rolling-offer", className="button-link"),
+                   " (each month with the 11 before it)."], className="rolling-offer")
+
+
 def _all_suppressed(part: pd.DataFrame) -> html.P | None:
     """One line instead of a chart whose every group is suppressed (rare events)."""
     if part.empty or not part["suppressed"].astype(bool).all():
         return None
     return html.P(f"All {len(part)} groups are suppressed ([c]: small numbers) for this period. Choose a longer "
-                  "period type (quarter or financial year) to see figures.", className="muted all-suppressed")
+                  "period type (rolling 12 months, quarter or financial year) to see figures.",
+                  className="muted all-suppressed")
 
 
 def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, scope: str, period: str) -> html.Section:
@@ -302,7 +352,8 @@ def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, sco
     if funnel.kind_of(ind) is None:
         return html.Section([head, html.P("A funnel plot is drawn for rates and percentages only.",
                                           className="muted")], className="panel", id="funnel")
-    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind)
+    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind,
+                      bsol.iloc[0] if not bsol.empty else None)
     if f is None:
         return html.Section([head, html.P("Not enough areas with figures that can be shown for a funnel plot.",
                                           className="muted")], className="panel", id="funnel")
@@ -327,15 +378,9 @@ def _sii_row(rows: pd.DataFrame | None, f: flt.Filters, period: str) -> pd.Serie
 
 
 def _period_label(period: str, series: pd.DataFrame) -> str:
-    """Chart label of a period: "to date" (financial year not complete at the data end, stored
-    ``to_date``) and "provisional" (latest month of a source that is usually revised, stored
-    ``provisional``) are said on the axis."""
+    """Chart label of a period, with "to date" / "provisional" from its stored flags (results.period_note)."""
     row = series[series["period"] == period]
-    if row.empty:
-        return str(period)
-    notes = [word for col, word in (("to_date", "to date"), ("provisional", "provisional"))
-             if bool(row.iloc[0].get(col, False))]
-    return f"{period} ({', '.join(notes)})" if notes else str(period)
+    return period_label(period, period_note(row.iloc[0]) if not row.empty else "")
 
 
 def _n(x: object) -> float | None:

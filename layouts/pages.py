@@ -37,7 +37,7 @@ PAGES: tuple[Page, ...] = (
     Page("locality", "Locality", locality.layout, path="/locality", nav="Locality"),
     Page("inequalities", "Inequalities", inequalities.layout, path="/inequalities", nav="Inequalities"),
     Page("prepost", "Pre/post INT", prepost.layout, path="/pre-post", title="Pre/post INT analysis" + SUFFIX,
-         nav="Pre/post INT", needs=("teams",)),
+         nav="Pre/post INT", needs=("teams", "configured_window")),
     Page("data", "Data", data_page.layout, path="/data", title="Data and quality" + SUFFIX, nav="Data"),
     Page("about", "About", about.layout, path="/about", title="About the measures" + SUFFIX,
          nav="About the measures"),
@@ -63,7 +63,12 @@ def _with_data(page: Page, providers: Mapping[str, Callable[[], Any]]) -> Callab
 
 
 def register_pages(providers: Mapping[str, Callable[[], Any]]) -> None:
-    """Register every page with Dash; `providers` name -> zero-argument function giving that data."""
+    """Register every page with Dash; `providers` name -> zero-argument function giving that data.
+
+    Dash's page registry is one per process and the providers read the serving app's data, so the
+    pages are registered once: a second app built in the same process shares them."""
+    if all(page.key in dash.page_registry for page in PAGES):
+        return
     for page in PAGES:
         route = {"path": page.path} if page.path is not None else {"path_template": page.path_template}
         dash.register_page(page.key, name=page.name, title=page.title or page.name + SUFFIX,

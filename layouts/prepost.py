@@ -2,150 +2,53 @@
 regression-to-the-mean caution, the comparison cohort (difference-in-differences) and the caseload
 profile, for an INT team or a locality's teams, a cohort preset and a window.
 
-Everything here works on frames that have already passed metrics.prepost's disclosure control
-(``for_display`` / ``profile_for_display``); the same view functions build the page and the
-downloads, so a download never shows more than the page.
+Why this module exists: it is the page's components only. Everything here works on frames that
+have already passed metrics.prepost's disclosure control (``for_display`` / ``profile_for_display``);
+the tables it shows are built by exports.prepost (the same frames the downloads write, so a download
+never shows more than the page) and handed in by the callbacks; the URL selection lives in
+layouts.prepost_selection (re-exported here).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 import pandas as pd
 from dash import dcc, html
 
 from layouts import components, figures, ids
 from layouts import filters as flt
-from metrics import disclosure
-from metrics import prepost as pp
-
-PATH = "/pre-post"
-ALL_TEAMS = "all"
-SUPPRESSED = components.SUPPRESSED
-ACTIVITY_NAMES = {
-    "gp_appointments": "GP appointments",
-    "ae_attendances": "A&E attendances",
-    "inpatient_spells": "Inpatient spells",
-    "op_community_contacts": "Outpatient & community contacts",
-    "care_packages": "Care packages",
-}
-BREAKDOWN_NAMES = {"age_band": "Age", "sex": "Sex", "imd_quintile": "IMD", "ethnicity": "Ethnic group"}
-SEX_NAMES = {"F": "Female", "M": "Male", "U": "Unknown"}
-LIMITATIONS = (
-    "This is observational. Matching on age, sex, deprivation, locality and prior A&E and inpatient use does "
-    "not capture why a person was referred (frailty, multimorbidity, a clinician's concern, social "
-    "circumstances), so some difference remains and its direction is unknown.",
-    "Matching on one prior window does not remove regression to the mean entirely when people were chosen on a "
-    "longer or different history.",
-    "The comparison pool excludes everyone ever on a caseload, including people referred later who resembled "
-    "the cases, so it is slightly lower-need. The same comparison person can serve several index months.",
-    "GP appointments are not compared: the GP extract only covers people who have been on a caseload.",
-    "Read the difference as an order of magnitude, not a causal effect.",
+from layouts.prepost_selection import (
+    ALL_TEAMS,
+    PATH,
+    Selection,
+    in_scope,
+    parse,
+    profile_scope,
+    scope_codes,
+    scope_label,
+    team_options,
+    windows,
 )
+from metrics import prepost as pp
+from metrics.disclosure import DisclosurePolicy
 
-
-# --------------------------------------------------------------------------- URL selection
-@dataclass(frozen=True)
-class Selection:
-    """The page's filters, validated: locality (BSol or one), team code or "all", cohort, window."""
-
-    locality: str = flt.BSOL
-    team: str = ALL_TEAMS
-    cohort: str = "pilot"
-    window: int = pp.DEFAULT_WINDOW
-    errors: tuple[str, ...] = field(default=())
-
-    def query(self) -> dict[str, object]:
-        return {"locality": self.locality, "team": self.team, "cohort": self.cohort, "window": self.window}
-
-    def search(self) -> str:
-        return flt.to_search(self.query(), ("locality", "team", "cohort", "window"))
-
-
-def windows() -> tuple[int, ...]:
-    """Windows with stored results (3, 6, 12 and the configured BSOL_PREPOST_MONTHS)."""
-    return pp.stored_windows()
-
-
-def _text(value: object) -> str:
-    if isinstance(value, list | tuple):
-        value = value[0] if value else ""
-    return "" if value is None else str(value).strip()[:64]
-
-
-def parse(query: Mapping[str, object], teams: pd.DataFrame) -> Selection:
-    """Selection from the URL query (or the filter values); unknown values become errors."""
-    f = flt.parse(dict(query))
-    errors = list(f.errors)
-    team = ALL_TEAMS
-    raw = _text(query.get("team"))
-    if raw and raw.lower() != ALL_TEAMS:
-        hit = teams[(teams["int_team_code"].str.lower() == raw.lower()) | (teams["int_team"].str.lower() == raw.lower())]
-        if hit.empty:
-            errors.append(f"Unknown INT team “{raw}”. Choose a team from the list.")
-        elif f.locality != flt.BSOL and hit.iloc[0]["locality"] != f.locality:
-            errors.append(f"{hit.iloc[0]['int_team']} serves {hit.iloc[0]['locality']}, not {f.locality}. "
-                          "Choose a team in this locality, or “All INTs”.")
-        else:
-            team = str(hit.iloc[0]["int_team_code"])
-    cohort = _text(query.get("cohort")).lower() or "pilot"
-    if cohort not in pp.COHORT_PRESETS:
-        errors.append(f"Unknown cohort “{cohort}”. Choose one of: {', '.join(pp.COHORT_PRESETS)}.")
-        cohort = "pilot"
-    window = pp.DEFAULT_WINDOW
-    raw = _text(query.get("window"))
-    if raw:
-        try:
-            window = int(float(raw))
-            if float(raw) != window or window not in windows():
-                raise ValueError
-        except ValueError:
-            errors.append(f"Unknown window “{raw}”. Choose one of: "
-                          f"{', '.join(str(w) for w in windows())} months.")
-            window = pp.DEFAULT_WINDOW
-    return Selection(f.locality, team, cohort, window, tuple(errors))
-
-
-def team_options(teams: pd.DataFrame, locality: str) -> list[dict[str, str]]:
-    here = teams if locality == flt.BSOL else teams[teams["locality"] == locality]
-    first = "All INTs" if locality == flt.BSOL else f"All INTs in {flt.GEOGRAPHY_LABELS[locality]}"
-    return [{"label": first, "value": ALL_TEAMS},
-            *({"label": str(r.int_team), "value": str(r.int_team_code)} for r in here.itertuples())]
-
-
-def scope_codes(sel: Selection, teams: pd.DataFrame) -> list[str]:
-    """INT codes in scope: the chosen team, else the locality's teams, else every team."""
-    if sel.team != ALL_TEAMS:
-        return [sel.team]
-    here = teams if sel.locality == flt.BSOL else teams[teams["locality"] == sel.locality]
-    return here["int_team_code"].astype(str).tolist()
-
-
-def profile_scope(sel: Selection) -> str:
-    """What the caseload profile describes: the team (vs its locality), a locality, or BSol."""
-    return sel.team if sel.team != ALL_TEAMS else sel.locality
-
-
-def scope_label(sel: Selection, teams: pd.DataFrame) -> str:
-    if sel.team != ALL_TEAMS:
-        hit = teams[teams["int_team_code"] == sel.team]
-        return str(hit.iloc[0]["int_team"]) if not hit.empty else sel.team
-    return "all INTs" if sel.locality == flt.BSOL else f"INTs in {flt.GEOGRAPHY_LABELS[sel.locality]}"
+SUPPRESSED = components.SUPPRESSED
 
 
 # --------------------------------------------------------------------------- page layout
-def layout(teams: pd.DataFrame, **query: str) -> html.Div:
-    """The page frame; `teams` (INT team reference rows, no patient data) comes from the app."""
-    sel = parse(query, teams)
+def layout(teams: pd.DataFrame, configured_window: int = pp.DEFAULT_WINDOW, **query: str) -> html.Div:
+    """The page frame; `teams` (INT team reference rows, no patient data) and the configured window
+    (settings) come from the app."""
+    sel = parse(query, teams, configured_window)
     f = flt.Filters(locality=sel.locality)
     extra = [
         components.filter_control("INT team", "team", team_options(teams, sel.locality), sel.team, width="13rem"),
         components.filter_control("Cohort", "cohort", [{"label": label, "value": key} for key, (label, _a, _b)
                                                        in pp.COHORT_PRESETS.items()], sel.cohort, width="22.5rem"),
         components.filter_control("Window (months each side)", "window",
-                                  [{"label": f"{w} months", "value": w} for w in windows()], sel.window,
+                                  [{"label": f"{w} months", "value": w} for w in windows(configured_window)], sel.window,
                                   width="10rem"),
     ]
     return html.Div([
@@ -180,83 +83,8 @@ def _num(v: object, digits: int = 2, signed: bool = False) -> str:
     return f"{float(v):+,.{digits}f}" if signed else f"{float(v):,.{digits}f}"  # type: ignore[arg-type]
 
 
-def in_scope(frame: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
-    """Rows of the chosen teams plus the BSol Total row."""
-    if frame.empty:
-        return frame
-    return frame[frame["int_team_code"].isin(list(codes)) | (frame["int_team_code"] == pp.TOTAL_CODE)]
-
-
 def _row_hidden(r: pd.Series) -> bool:
     return _nan(r["people"]) or _nan(r["pre"]) or _nan(r["post"])
-
-
-# --------------------------------------------------------------------------- tables (page + downloads)
-def plan_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The plan's layout (rows per INT: pre / post / variance; a column per activity); NaN = [c]."""
-    return pp.plan_layout(frame)
-
-
-def _team_names(frame: pd.DataFrame) -> pd.Series:
-    return frame["int_team"].where(frame["int_team_code"] != pp.TOTAL_CODE, "Total (BSol)")
-
-
-def _rounded(series: pd.Series, digits: int) -> pd.Series:
-    return pd.to_numeric(series, errors="coerce").round(digits)
-
-
-def rates_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rates per person-year and rate ratios with the person-clustered 95% interval (numbers)."""
-    out = pd.DataFrame({
-        "INT": _team_names(frame),
-        "Activity": frame["activity"].map(ACTIVITY_NAMES),
-        "People": frame["people"], "Pre": frame["pre"], "Post": frame["post"],
-        "Pre rate per person-year": _rounded(frame["pre_rate"], 2),
-        "Post rate per person-year": _rounded(frame["post_rate"], 2),
-        "Rate ratio": _rounded(frame["rate_ratio"], 3),
-        "Lower 95% CI (person-clustered)": _rounded(frame["rr_robust_lower"], 3),
-        "Upper 95% CI (person-clustered)": _rounded(frame["rr_robust_upper"], 3),
-    })
-    return out.reset_index(drop=True)
-
-
-def did_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Comparison cohort (difference-in-differences) per INT and activity (numbers; per person)."""
-    sub = frame[frame["activity"].isin(pp.DID_ACTIVITIES)]
-    out = pd.DataFrame({
-        "INT": _team_names(sub),
-        "Activity": sub["activity"].map(ACTIVITY_NAMES),
-        "Matched people": sub["did_cases"], "Unmatched people": sub["did_unmatched"],
-        "Change per person: caseload": _rounded(sub["case_change_pp"], 3),
-        "Change per person: comparison": _rounded(sub["control_change_pp"], 3),
-        "Difference per person": _rounded(sub["did_pp"], 3),
-        "Lower 95% CI": _rounded(sub["did_lower"], 3),
-        "Upper 95% CI": _rounded(sub["did_upper"], 3),
-        "Share of the fall beyond the comparison": _rounded(sub["did_share"], 3),
-    })
-    return out.reset_index(drop=True)
-
-
-def download_tables(frame: pd.DataFrame, sel: Selection, label: str) -> dict[str, pd.DataFrame]:
-    """Sheets for the Excel download (the CSV is the first): plan table, rates, comparison, notes."""
-    plan = plan_frame(frame)
-    for col in plan.columns[2:]:
-        plan[col] = plan[col].map(lambda v: SUPPRESSED if _nan(v) else int(v))
-    rates = rates_frame(frame).astype(object).where(lambda d: d.notna(), "")
-    for col in ("People", "Pre", "Post"):
-        rates[col] = rates[col].map(lambda v: SUPPRESSED if v == "" else int(v))
-    did = did_frame(frame).astype(object).where(lambda d: d.notna(), "")
-    cohort_label = pp.COHORT_PRESETS[sel.cohort][0]
-    notes = pd.DataFrame({"Note": [
-        f"Pre/post INT analysis: {label}; cohort {cohort_label}; {sel.window} months before and after joining.",
-        "The Total row is every INT in BSol, each person counted once at their first start.",
-        "Disclosure control: " + disclosure.describe(disclosure.configured_rule()),
-        "Rate ratio = post rate / pre rate per person-year alive; 95% CI clustered by person (high users are "
-        "over-dispersed).",
-        "Caution: " + pp.RTM_CAUTION,
-        *("Limitation: " + x for x in LIMITATIONS),
-    ]})
-    return {"Plan table": plan, "Rates and ratios": rates, "Comparison cohort": did, "Notes": notes}
 
 
 def download_href(sel: Selection, fmt: str) -> str:
@@ -298,8 +126,11 @@ def _flow_text(flow: Mapping[str, float], window: int) -> str:
             f"data (1 April 2023) and {n('post_incomplete')} because their post window has not ended yet.")
 
 
-def content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame, flow: Mapping[str, float]) -> html.Div:
-    """Plan table, downloads, the regression-to-the-mean caution and the rates table."""
+def content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame, flow: Mapping[str, float],
+            tables: Mapping[str, pd.DataFrame], *, policy: DisclosurePolicy) -> html.Div:
+    """Plan table, downloads, the regression-to-the-mean caution and the rates table.
+
+    ``tables``: exports.prepost.page_tables of the rows in scope (plan, rates, did)."""
     label = scope_label(sel, teams)
     cohort_label = pp.COHORT_PRESETS[sel.cohort][0]
     if frame.empty:
@@ -314,9 +145,9 @@ def content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame, flow: Mapp
     if not (shown["int_team_code"] != pp.TOTAL_CODE).any():
         notes.append(html.P(f"No team among {label} has people in this cohort with complete windows: only the "
                             "BSol Total is shown.", className="rule-text"))
-    plan = plan_frame(shown)
+    plan = tables["plan"]
     caption = f"{cohort_label}: activity {sel.window} months before and after joining the caseload ({label})"
-    rates = rates_frame(shown)
+    rates = tables["rates"]
     hidden = [_row_hidden(r) for _, r in shown.iterrows()]
     rates_show = pd.DataFrame({
         "INT": rates["INT"], "Activity": rates["Activity"],
@@ -344,7 +175,7 @@ def content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame, flow: Mapp
                            id="prepost-download-csv", download=""), " ",
                     html.A("Download Excel", href=download_href(sel, "xlsx"), className="button-link",
                            id="prepost-download-xlsx", download="")], className="downloads"),
-            components.suppression_legend(),
+            components.suppression_legend(policy),
         ], className="panel", id="prepost-plan"),
         html.Div([html.H2("Caution: regression to the mean", className="caution-title"),
                   html.P(pp.RTM_CAUTION)],
@@ -392,7 +223,7 @@ def _change(x: float, what: str) -> str:
 
 def did_parts(r: pd.Series, window: int) -> tuple[str, str, str]:
     """(activity, headline, detail): the comparison for one INT and activity in plain words."""
-    name = ACTIVITY_NAMES[r["activity"]]
+    name = pp.ACTIVITY_NAMES[r["activity"]]
     lower = name[0].lower() + name[1:] if not name.startswith(("A&E", "GP")) else name
     if _nan(r["did_pp"]):
         if _nan(r["people"]) or _nan(r.get("did_cases")):
@@ -431,8 +262,11 @@ def _did_item(r: pd.Series, window: int) -> html.Li:
                     html.Span(detail, className="did-detail") if detail else None])
 
 
-def did_content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame) -> html.Section:
-    """The comparison cohort (difference-in-differences) in plain words, with unmatched people and limits."""
+def did_content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame,
+                tables: Mapping[str, pd.DataFrame], configured_window: int = pp.DEFAULT_WINDOW) -> html.Section:
+    """The comparison cohort (difference-in-differences) in plain words, with unmatched people and limits.
+
+    ``tables``: exports.prepost.page_tables of the rows in scope (its "did" frame is the table)."""
     heading = html.H2("Compared with similar people never on a caseload")
     if frame.empty:
         return html.Section([heading, html.P("No pre/post results for this selection.", className="muted")],
@@ -441,7 +275,7 @@ def did_content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame) -> htm
     shown = shown[shown["activity"].isin(pp.DID_ACTIVITIES)]
     if pd.to_numeric(shown["did_pp"], errors="coerce").isna().all() and \
             pd.to_numeric(frame["did_pp"], errors="coerce").isna().all():
-        did_windows = ", ".join(str(w) for w in pp.stored_did_windows())
+        did_windows = ", ".join(str(w) for w in pp.stored_did_windows(configured_window))
         return html.Section([heading, html.P(
             f"The comparison cohort is computed for the {did_windows}-month window only (it is the slow part). "
             f"Choose {did_windows} months to see how much of the fall the INT may explain.", className="rule-text")],
@@ -465,7 +299,7 @@ def did_content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame) -> htm
                    "(typically the very highest users) and are left out of the comparison.")
     else:
         who = f"{SUPPRESSED} The comparison is not shown for {focus_name} (fewer than 8 people)."
-    table = did_frame(shown)
+    table = tables["did"]
     show = table.copy()
     for c in ("Matched people", "Unmatched people"):
         show[c] = show[c].map(_count)
@@ -489,48 +323,14 @@ def did_content(frame: pd.DataFrame, sel: Selection, teams: pd.DataFrame) -> htm
                                             numeric=list(show.columns[2:]), suppressed_col=None,
                                             table_id="prepost-did-table")], className="chart-table"),
         html.H3("Limitations"),
-        html.Ul([html.Li(x) for x in LIMITATIONS], className="small"),
+        html.Ul([html.Li(x) for x in pp.LIMITATIONS], className="small"),
     ], className="panel", id="prepost-did")
 
 
 # --------------------------------------------------------------------------- caseload profile
-def _group_label(breakdown: str, group: str) -> str:
-    if breakdown == "sex":
-        group = SEX_NAMES.get(group, group)
-    if breakdown == "imd_quintile" and group == "Q1":
-        group = "Q1 (most deprived)"
-    if breakdown == "imd_quintile" and group == "Q5":
-        group = "Q5 (least deprived)"
-    return f"{BREAKDOWN_NAMES.get(breakdown, breakdown)}: {group}"
-
-
-def profile_frame(profile: pd.DataFrame) -> pd.DataFrame:
-    """The profile as a readable table (strings): counts, shares, index with CI and the reading in words."""
-    rows = []
-    for _, r in profile.iterrows():
-        sup = bool(r.get("suppressed", False))
-        rep = r["representation"]
-        if sup:
-            reading = f"{SUPPRESSED} suppressed"
-        elif _nan(rep):
-            reading = "Not computable"
-        else:
-            reading = {"under-represented": "Under-represented", "over-represented": "Over-represented"}.get(
-                r["flag"], "Not clearly different")
-        rows.append({
-            "Group": _group_label(r["breakdown"], r["group"]),
-            "Caseload": _count(r["caseload"]),
-            "Caseload %": SUPPRESSED if _nan(r["caseload_share"]) else f"{r['caseload_share'] * 100:.1f}%",
-            "Population": _count(r["population"]),
-            "Population %": SUPPRESSED if _nan(r["population_share"]) else f"{r['population_share'] * 100:.1f}%",
-            "Representation index (95% CI)": SUPPRESSED if _nan(rep) else
-            f"{rep:.2f} ({r['representation_lower']:.2f} to {r['representation_upper']:.2f})",
-            "Reading": reading,
-        })
-    return pd.DataFrame(rows)
-
-
-def profile_content(profile: pd.DataFrame, sel: Selection, teams: pd.DataFrame) -> html.Section:
+def profile_content(profile: pd.DataFrame, sel: Selection, teams: pd.DataFrame,
+                    table: pd.DataFrame) -> html.Section:
+    """Who the caseload reaches. ``table``: exports.prepost.profile_frame(profile), row for row."""
     heading = html.H2("Who the caseload reaches")
     label = scope_label(sel, teams)
     cases = pd.to_numeric(profile.get("caseload", pd.Series(dtype=float)), errors="coerce")
@@ -541,17 +341,17 @@ def profile_content(profile: pd.DataFrame, sel: Selection, teams: pd.DataFrame) 
     area = str(profile["area"].iloc[0])
     area_label = "BSol" if area == "BSol" else (area if area.startswith("neighbourhood") else
                                                 flt.GEOGRAPHY_LABELS.get(area, area))
-    under = [_group_label(r.breakdown, r.group) for r in profile.itertuples() if r.flag == "under-represented"]
-    over = [_group_label(r.breakdown, r.group) for r in profile.itertuples() if r.flag == "over-represented"]
+    labels = list(table["Group"])  # the readable group names, in the profile's row order
+    under = [g for g, flag in zip(labels, profile["flag"], strict=True) if flag == "under-represented"]
+    over = [g for g, flag in zip(labels, profile["flag"], strict=True) if flag == "over-represented"]
     summary = [
         html.Li([html.Strong("Under-represented "), "(95% CI wholly below 1): ",
                  "; ".join(under) if under else "none"]),
         html.Li([html.Strong("Over-represented "), "(95% CI wholly above 1): ",
                  "; ".join(over) if over else "none"]),
     ]
-    table = profile_frame(profile)
     fig = figures.representation_figure(
-        profile.assign(label=[_group_label(b, g) for b, g in zip(profile["breakdown"], profile["group"], strict=True)]),
+        profile.assign(label=labels),
         f"Caseload share ÷ population share, {label} against {area_label}")
     description = (f"Representation index for each age band, sex, deprivation quintile and ethnic group: the "
                    f"caseload's share divided by the registered population's share in {area_label}. 1 means "
@@ -575,3 +375,8 @@ def not_available() -> html.Div:
         "Pre/post analysis not available yet",
         "The pre/post INT tables have not been built for this data yet. The scorecard and measure "
         "pages are unaffected.", kind="info")
+
+
+__all__ = ["ALL_TEAMS", "PATH", "Selection", "content", "did_content", "did_parts", "did_sentence", "download_href",
+           "in_scope", "layout", "not_available", "parse", "profile_content", "profile_scope", "scope_codes",
+           "scope_label", "team_options", "windows"]

@@ -61,9 +61,10 @@ def auth_bar() -> html.Div:
                     className="auth-bar")
 
 
-def layout(demo: bool = False, rule_text: str = "") -> html.Div:
+def layout(demo: bool = False, rule_text: str = "", problem: str | None = None) -> html.Div:
     """The frame; `demo` (is the loaded data synthetic?) and the disclosure rule's wording come
-    from the app, which reads them per request."""
+    from the app, which reads them per request. `problem`: why no figures can be served (stored
+    results refreshed under another disclosure policy), said in a banner on every page."""
     return html.Div([
         html.A("Skip to main content", href=f"#{ids.MAIN}", className="skip-link"),
         dcc.Location(id=ids.URL, refresh=False),
@@ -79,6 +80,8 @@ def layout(demo: bool = False, rule_text: str = "") -> html.Div:
                  className="site-nav", **{"aria-label": "Main"}),
         auth_bar(),
         demo_banner(demo),
+        *([html.Div([html.Strong("Figures withheld: "), problem], className="banner banner-warning",
+                    role="alert", id="stale-policy")] if problem else []),
         html.Main(dash.page_container, id=ids.MAIN, tabIndex="-1", className="main"),
         html.Footer(html.Div([
             html.P("BSol Community Care Collaborative · Implementation Plan 2024/5–2026/7 impact measures."),

@@ -9,20 +9,23 @@ from __future__ import annotations
 import pandas as pd
 
 from layouts.filters import BSOL, GEOGRAPHIES, Filters
+from metrics import dimensions
 from metrics.catalogue import Indicator
 from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS
+from metrics.results import period_note
 
 TABLE_COLUMNS = {
-    "section": "Chart", "period": "Period", "geography_level": "Level", "geography": "Area",
+    "section": "Chart", "period": "Period", "period_status": "Period status", "geography_level": "Level", "geography": "Area",
+    "practice_name": "Practice name",
     "breakdown": "Breakdown", "group": "Group", "numerator": "Numerator", "denominator": "Denominator",
     "value": "Value", "lower_ci": "Lower 95% CI", "upper_ci": "Upper 95% CI",
     "lower_ci_998": "Lower 99.8% CI", "upper_ci_998": "Upper 99.8% CI", "interval_method": "CI method",
     "suppressed": "suppressed",
 }
 NUMERIC = ("Numerator", "Denominator", "Value", "Lower 95% CI", "Upper 95% CI", "Lower 99.8% CI", "Upper 99.8% CI")
-IMD_ORDER = ["Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)"]
-ETHNIC_ORDER = ["Asian", "Black", "Mixed", "White", "Other", "Not stated"]
-AGE_ORDER = ["0-14", "15-44", "45-64", "65-74", "75-84", "85+"]
+IMD_ORDER = list(dimensions.IMD_GROUPS)
+ETHNIC_ORDER = list(dimensions.ETHNIC_GROUPS)
+AGE_ORDER = list(dimensions.AGE_GROUPS)
 
 
 def periods(frame: pd.DataFrame) -> list[str]:
@@ -91,15 +94,27 @@ def section(frame: pd.DataFrame, f: Filters, period: str, neighbourhood_names: l
     return breakdown(frame, f, period, name)
 
 
+def practice_name_column(rows: pd.DataFrame, practice_names: dict[str, str] | None) -> list[str]:
+    """Each practice row's name (reference data), "" for other areas: names beside codes (issue 13)."""
+    names = practice_names or {}
+    return [names.get(str(g), "") if lvl == "practice" else ""
+            for lvl, g in zip(rows["geography_level"], rows["geography"], strict=True)]
+
+
 def figures_table(frame: pd.DataFrame, indicator: Indicator, f: Filters, period: str,
-                  neighbourhood_names: list[str] | None, practice_codes: list[str] | None) -> pd.DataFrame:
-    """Every figure behind the measure page's charts, one tidy table (also the download)."""
+                  neighbourhood_names: list[str] | None, practice_codes: list[str] | None,
+                  practice_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """Every figure behind the measure page's charts, one tidy table (also the download);
+    `practice_names` (code -> name) fills the practice-name column."""
     parts = [(label, section(frame, f, period, neighbourhood_names, practice_codes, key))
              for key, label in SECTIONS.items()]
     frames = [p.assign(section=name) for name, p in parts if not p.empty]
     if not frames:
         return pd.DataFrame(columns=list(TABLE_COLUMNS.values()))
-    out = pd.concat(frames, ignore_index=True)[list(TABLE_COLUMNS)]
+    both = pd.concat(frames, ignore_index=True)
+    # "to date" / "provisional" as a column of its own, so a file reader sees a partial period too
+    out = both.assign(period_status=[period_note(r) for r in both.to_dict("records")],
+                      practice_name=practice_name_column(both, practice_names))[list(TABLE_COLUMNS)]
     out["geography_level"] = out["geography_level"].map(LEVEL_LABELS)
     out["breakdown"] = out["breakdown"].map(lambda b: BREAKDOWN_LABELS.get(b, b))
     for col in ("value", "lower_ci", "upper_ci", "lower_ci_998", "upper_ci_998"):
@@ -120,6 +135,37 @@ def download_frame(table: pd.DataFrame, indicator: Indicator) -> pd.DataFrame:
     out.insert(0, "Indicator", indicator.title)
     out.insert(0, "Indicator id", indicator.id)
     out["Suppressed"] = sup.map({True: "yes", False: "no"})
+    return out
+
+
+TO_TARGET_COLUMNS = ("Area", "Group", "Numerator", "Denominator", "Value", "Patients needed")
+
+
+def to_target_table(frame: pd.DataFrame, indicator: Indicator, f: Filters, period: str,
+                    neighbourhood_names: list[str] | None) -> pd.DataFrame:
+    """Patients needed to reach the target (CVDPREVENT style): BSol and localities, neighbourhoods,
+    and the selected area by IMD quintile, from the displayed counts (metrics.results)."""
+    from metrics.results import patients_to_target
+
+    parts = [localities(frame, period).assign(Group="All"),
+             neighbourhoods(frame, period, neighbourhood_names).assign(Group="All")]
+    imd = breakdown(frame, f, period, "imd_quintile")
+    if not imd.empty:
+        parts.append(imd.assign(Group=imd["group"]))
+    rows = pd.concat([p for p in parts if not p.empty] or [frame.iloc[0:0].assign(Group="")], ignore_index=True)
+    area = rows["geography"].map(lambda g: "Central Birmingham" if g == "Central" else g)
+    level = rows["geography_level"].map(LEVEL_LABELS)
+    out = pd.DataFrame({
+        "Area": (area + " (" + level.str.lower() + ")").where(rows["geography_level"] == "neighbourhood", area),
+        "Group": rows["Group"],
+        "Numerator": pd.to_numeric(rows["numerator"], errors="coerce").round(),
+        "Denominator": pd.to_numeric(rows["denominator"], errors="coerce").round(),
+        "Value": pd.to_numeric(rows["value"], errors="coerce").round(indicator.decimals),
+        "Patients needed": patients_to_target(rows, indicator),
+        "suppressed": rows["suppressed"].astype(bool),
+    })
+    for col in ("Numerator", "Denominator", "Patients needed"):
+        out[col] = out[col].astype("Int64")
     return out
 
 
@@ -148,4 +194,4 @@ def matrix(cells: pd.DataFrame, bench: pd.DataFrame, indicators: list[Indicator]
     return out
 
 
-__all__ = ["BSOL", "figures_table", "download_frame", "matrix", "periods", "latest_period"]
+__all__ = ["BSOL", "figures_table", "download_frame", "matrix", "periods", "latest_period", "to_target_table"]

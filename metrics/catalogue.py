@@ -14,8 +14,12 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from data_loaders.extracts import EMERGENCY_ADMISSION_METHODS
-from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey
+from data_loaders.extracts import (
+    EMERGENCY_ADMISSION_METHODS,
+    ORDINARY_ADMISSION,
+    TRANSFER_ADMISSION_SOURCES,
+)
+from metrics.dimensions import BREAKDOWN_KEYS, BreakdownKey, PeriodTypeKey
 
 
 class Polarity(StrEnum):
@@ -25,7 +29,7 @@ class Polarity(StrEnum):
 
 
 Unit = Literal[
-    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "hours", "per_person_year",
+    "count", "percent", "per_1000", "per_10k", "per_100k", "days", "hours", "per_person_year", "ratio_bsol_100",
 ]
 UNIT_LABELS: dict[str, str] = {
     "count": "count",
@@ -36,14 +40,15 @@ UNIT_LABELS: dict[str, str] = {
     "days": "days",
     "hours": "hours",
     "per_person_year": "per person-year",
+    "ratio_bsol_100": "ratio (BSol = 100)",
 }
 CiMethod = Literal["wilson", "byar", "dobson", "t", "none"]
 # How areas are compared with BSol on the funnel plot (Spiegelhalter 2005): exact Poisson/binomial
 # limits only, or widened for over-dispersion (multiplicative phi, or additive random-effects tau^2
 # from winsorised z-scores); person_clustered: caseload rates, where the same people recur.
 Dispersion = Literal["none", "multiplicative", "random_effects", "person_clustered"]
-Aggregation = Literal["ratio", "rate", "count", "dsr", "mean", "median", "percentile"]
-PeriodType = Literal["month", "quarter", "financial_year"]
+Aggregation = Literal["ratio", "rate", "count", "dsr", "isr", "mean", "median", "percentile"]
+PeriodType = PeriodTypeKey  # metrics/dimensions.py holds the period types
 Breakdown = BreakdownKey  # metrics/dimensions.py holds the breakdowns
 
 ALL_BREAKDOWNS: tuple[Breakdown, ...] = BREAKDOWN_KEYS
@@ -115,15 +120,20 @@ class Indicator:
     definition_year: str
     source: str
     breakdowns: tuple[Breakdown, ...] = ALL_BREAKDOWNS
-    frequency: tuple[PeriodType, ...] = ("month", "quarter", "financial_year")
+    frequency: tuple[PeriodType, ...] = ("month", "rolling_12m", "quarter", "financial_year")
     multiplier: float = 1.0
     annualised: bool = False  # population rates scaled to a full year whatever the period length
     standardisation: str = "None (crude)"
     min_age: int | None = None  # for DSR: the standard population's age bands considered
     quantile: float = 0.5  # for aggregation "percentile" (e.g. 0.9 = 90th centile); "median" is 0.5
     standardise_by_sex: bool = False  # DSR strata are age band x sex (each sex weighted by the standard)
+    # Counts below this get exact Poisson limits, Byar's from it (PHE: 10; CCG OIS 2.6: 389).
+    exact_poisson_below: int = 10
     target: float | None = None
     target_text: str = ""
+    # Register and treatment percentages whose gap to the target is a number of patients (CVDPREVENT
+    # shows "patients needed to reach the target": metrics.results.patients_to_target).
+    patients_to_target: bool = False
     caveats: str = ""
     # Where we knowingly differ from the national definition named in `definition`, and why.
     deviations: str = ""
@@ -136,10 +146,13 @@ class Indicator:
     denominator_disclosive: bool = True
     # Statistics (issue 12). gradient: a slope index of inequality across IMD quintiles means
     # something (False for counts, where it would measure population size); dispersion: how the
-    # funnel plot compares areas; spc_rebase: ISO dates where SPC limits restart (e.g. INT go-live).
+    # funnel plot compares areas; spc_rebase: fixed ISO dates where SPC limits restart;
+    # rebase_at_go_live: limits also restart at the area's INT go-live dates, which come from the
+    # loaded int_team register at refresh (metrics/events.py), never from this catalogue.
     gradient: bool = True
     dispersion: Dispersion = "random_effects"
     spc_rebase: tuple[str, ...] = ()
+    rebase_at_go_live: bool = False
 
     @property
     def unit_label(self) -> str:
@@ -166,14 +179,23 @@ _AGGREGATION_RULES: dict[str, str] = {
             "events in a band that has no population is not calculated (its band rate is undefined; PHE's "
             "calculate_dsr refuses any zero denominator). A band with no population and no events counts as "
             "rate 0 so small areas still get a value (deviation: PHE would not calculate those either)."),
+    "isr": ("Indirectly standardised ratio: observed events ÷ expected events × 100, expected = Σ over age "
+            "(five-year band) and sex of BSol's rate in the period × the area's population; BSol is 100 by "
+            "construction. Not calculated for a period in which BSol has events in a band with no population "
+            "(that band has no rate), nor for an area with no expected events."),
 }
 
 
 def calculation_rules(ind: Indicator) -> str:
     """Every rule the computation applies to this indicator, in words (defect 13: nothing silent)."""
     parts = [_AGGREGATION_RULES[ind.aggregation], _CI_RULES[ind.ci]]
+    if ind.exact_poisson_below != 10 and ind.ci in ("byar", "dobson"):
+        parts.append(f"Exact Poisson limits are used for counts below {ind.exact_poisson_below:,} "
+                     "(Byar's approximation from there), as the indicator's specification says.")
     if ind.annualised:
-        parts.append("Months, quarters and part-years are annualised: denominator × days in period ÷ 365.25.")
+        parts.append("Annualised: denominator × days in period ÷ 365.25 for every period (one rule, so months, "
+                     "quarters and years share a trend axis); a complete 365-day financial year is therefore "
+                     "0.99932 years and its rate 0.07% above count ÷ population (a 366-day year 0.21% below).")
     return " ".join(parts)
 
 
@@ -203,6 +225,37 @@ EMERGENCY = EMERGENCY_ADMISSION_METHODS
 
 def _emergency(r: Any) -> Any:
     return r.admission_method.in_(EMERGENCY)
+
+
+def _acsc_chronic(r: Any) -> Any:
+    """NHS Digital CCG OIS 2.6 v1.15 / NHS OF 2.3.i chronic ACSC spells (data filters 1, 8 and 10);
+    every code list named here is in code_list (reference data), so the lists stay data.
+
+    Ordinary admissions only (patient classification 1: an empty one is not known to be ordinary,
+    so it does not count) and no transfers (admission source 51-53: an empty source is not known
+    to be a transfer, so it counts), as the filters read literally. Angina with
+    a listed procedure, heart failure or hypertension with a listed cardiac procedure and hepatitis
+    B with sickle-cell disease are left out; J20 acute bronchitis counts only with COPD.
+    """
+    from sqlalchemy import and_, not_, or_
+
+    dx, sec, ops = r.primary_diagnosis, r.secondary_diagnoses, r.procedure_codes
+
+    def unless(condition: str, codes: Any, exclusion: str) -> Any:
+        return not_(and_(r.in_codes(dx, condition), r.any_in_codes(codes, exclusion)))
+
+    diagnosis = or_(
+        and_(r.in_codes(dx, "acsc_chronic"),
+             unless("acsc_chronic_angina", ops, "acsc_chronic_angina_procedure"),
+             unless("acsc_chronic_cardiac", ops, "acsc_chronic_cardiac_procedure"),
+             unless("acsc_chronic_hep_b", sec, "acsc_chronic_hep_b_secondary")),
+        and_(r.in_codes(dx, "acsc_chronic_bronchitis"), r.any_in_codes(sec, "acsc_chronic_bronchitis_secondary")),
+    )
+    return and_(
+        _emergency(r), diagnosis,
+        r.patient_classification == ORDINARY_ADMISSION,
+        or_(r.admission_source.is_(None), r.admission_source.not_in(TRANSFER_ADMISSION_SOURCES)),
+    )
 
 
 def _bp_in_range_hyp(r: Any) -> Any:
@@ -260,7 +313,8 @@ def _two_hour_responded(r: Any) -> Any:
 
 
 def _pathway(n: int) -> Filter:
-    return lambda r: (r.discharge_pathway == n) & r.discharge_ready_date.is_not(None) & r.discharge_date.is_not(None)
+    """One pathway's share of the BCF 2025-26 adult (18+) delay population: the same age rule."""
+    return lambda r: _adult_discharge(r) & (r.discharge_pathway == n)
 
 
 _APC = "SUS+ Admitted Patient Care (inpatient_spell) linked to the patient spine"
@@ -285,7 +339,7 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
             numerator=Events("inpatient_spell", "discharge_date", where, count="value", value=_delay_days),
             denominator=None,
             numerator_text=f"Sum of days between discharge ready date and discharge date, {label} discharges",
-            denominator_text=f"Number of {label} discharges with a discharge ready date",
+            denominator_text=f"Number of {label} discharges of adults (18+ at discharge) with a discharge ready date",
             unit="days", polarity=Polarity.LOW_IS_GOOD, aggregation="mean", ci="t", decimals=2,
             numerator_disclosive=False,
             **common,
@@ -307,17 +361,11 @@ def _discharge_indicators(pathway: int) -> tuple[Indicator, ...]:
                              _all(where, lambda r: r.discharge_date == r.discharge_ready_date)),
             denominator=Events("inpatient_spell", "discharge_date", where),
             numerator_text=f"{label} discharges on the discharge ready date",
-            denominator_text=f"{label} discharges with a discharge ready date",
+            denominator_text=f"{label} discharges of adults (18+ at discharge) with a discharge ready date",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
             **common,
         ),
     )
-
-
-# SPC rebase points for the caseload measures: the first INT teams went live (East and West,
-# October 2023) and the system-wide roll-out began (January 2025). These are the demo data's dates;
-# set them to the real go-live dates when the INT register is loaded.
-INT_GO_LIVE = ("2023-10-01", "2025-01-01")
 
 
 _STILL_IN = ("People still in hospital are not counted until they are discharged, so a long current delay "
@@ -397,7 +445,7 @@ def _caseload_rate(measure: int, activity: str, title: str, events: Events, sour
         decimals=2,
         denominator_disclosive=False,
         dispersion="person_clustered",
-        spc_rebase=INT_GO_LIVE,
+        rebase_at_go_live=True,
         caveats=(
             "People on a caseload are high users; their activity regresses toward the mean after "
             "enrolment, so a fall is expected even without an effect. See the pre/post page for "
@@ -421,7 +469,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="Local definition (INT caseload register)", definition_year="2024-25",
             source="INT caseload register (int_caseload)",
             caveats="Counts people, not caseload episodes. Growth reflects INT roll-out, so no judgement is made.",
-            decimals=0, gradient=False, spc_rebase=INT_GO_LIVE,
+            decimals=0, gradient=False, rebase_at_go_live=True,
         ),
     )),
     Measure(2, 1, "Emergency admissions to acute hospital for people on the caseload of the Integrated Neighbourhood Team.", (
@@ -500,7 +548,7 @@ MEASURES: tuple[Measure, ...] = (
             definition="NHS England Community Health Services / UCR statistics: UCR referrals per 100,000 population (published nationally from April 2026)",
             definition_year="2026-27",
             source="CSDS / BCHC UCR system (ucr_referral); GP registered population",
-            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised).",
+            caveats="Higher is not simply better: more referrals can mean better access or more crises. The latest month of UCR data is provisional (it is usually revised). UCR periods run to the dataset's data end unless the load declares the extract's own (`flask --app app load --data-end ucr_referral=YYYY-MM-DD`, stored as dataset_info data_end.ucr_referral): a lagging UCR extract loaded without that declaration shows its missing months as no referrals.",
             deviations="National figures are monthly counts per 100,000 resident population; here rates are annualised (a month's value x 365.25 / days in the month) and use the GP registered population. To compare a monthly value with the national one, multiply by days in the month / 365.25. The national specification was not available to verify.",
         ),
         _ucr_response("median", 0.5),
@@ -532,7 +580,7 @@ MEASURES: tuple[Measure, ...] = (
             denominator=Events("patient", "birth_month", lambda r: r.care_home == "nursing", count="patients",
                                until="date_of_death"),
             numerator_text="Emergency admissions whose spell records admission from a care home, of people whose spine care-home setting is nursing",
-            denominator_text="People whose spine care-home setting is nursing, alive at any time in the period",
+            denominator_text="People whose latest spine care-home setting is nursing and who were alive on at least one day of the period (each counted once, whatever the number of days; no move-in or move-out dates, so not resident person-time)",
             unit="per_1000", multiplier=1000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
             definition="Local definition (no national equivalent)", definition_year="2024-25",
@@ -638,6 +686,8 @@ MEASURES: tuple[Measure, ...] = (
             definition="CVDPREVENT / QOF HYP001 register compared with OHID modelled prevalence ('% of expected diagnosed'); Table 2 says 'incidence', read as prevalence",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             breakdowns=GEOGRAPHY_ONLY, denominator_disclosive=False,
+            target=80.0, patients_to_target=True,
+            target_text="National ambition: 80% of the expected number of people with hypertension diagnosed by March 2029 (NHS Long Term Plan CVD ambitions; CVDPREVENT) — verify locally",
             source="GP clinical systems (hypertension); modelled prevalence (modelled_prevalence)",
             caveats="Expected prevalence is modelled per practice, so no breakdown by deprivation, ethnicity, sex or age is available. The CI treats the expected count as fixed (Byar on the register count). Plan context: recorded prevalence c12.5% v 15% (F4:1399).",
         ),
@@ -655,7 +705,8 @@ MEASURES: tuple[Measure, ...] = (
             definition="QOF HYP008 (<=79: <=140/90) and HYP009 (80+: <=150/90), combined, without QOF exception reporting (CVDPREVENT 'treated to target' style)",
             definition_year="2024-25", frequency=("quarter", "financial_year"),
             source="GP clinical systems, quarterly snapshot (hypertension)",
-            target=80.0, target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
+            target=80.0, patients_to_target=True,
+            target_text="National ambition: 80% of people with hypertension treated to target (NHS planning guidance 2024/25) — verify locally",
             caveats="No BP in the last 12 months counts as not at target. Age is at the snapshot date.",
         ),
         Indicator(
@@ -770,26 +821,66 @@ MEASURES: tuple[Measure, ...] = (
             id="m16_acsc_chronic",
             measure=16,
             title="Unplanned admissions for chronic ambulatory care sensitive conditions per 100,000 (age and sex standardised)",
-            numerator=Events("inpatient_spell", "admission_date",
-                             _all(_emergency, lambda r: r.in_codes(r.primary_diagnosis, "acsc_chronic"))),
+            numerator=Events("inpatient_spell", "admission_date", _acsc_chronic),
             denominator=Population(),
-            numerator_text="Emergency admissions (methods 21-2D, 28) with a primary diagnosis on the NHS OF 2.3.i chronic ACSC list: angina, asthma, atrial fibrillation and flutter, chronic hepatitis B, congestive heart failure, convulsions and epilepsy, COPD, dementia, diabetes, hypertension, iron-deficiency anaemia (code_list acsc_chronic); people of unknown sex excluded",
+            numerator_text=("Emergency admissions (methods 21-25, 2A-2D, 28), ordinary admissions (patient classification 1) not "
+                            "transferred in (admission source not 51-53), with a first-episode primary diagnosis on the CCG OIS 2.6 "
+                            "chronic ACSC list (code_list acsc_chronic): hepatitis B (B18.0, B18.1) unless a sickle-cell (D57) "
+                            "diagnosis, diabetes (E10-E14), iron-deficiency anaemia (D50.1, D50.8, D50.9, D51, D52), dementia "
+                            "(F00-F03), epilepsy (G40, G41), atrial fibrillation (I48), COPD (J41-J44, J47; J20 acute bronchitis "
+                            "only with a COPD secondary diagnosis), asthma (J45, J46), angina (I20, I25) unless any procedure in "
+                            "OPCS-4 chapters A-T, V, W or X0-X2, X4, X5, heart failure and hypertension (I50, I11.0, I13.0, J81, "
+                            "I10, I11.9) unless a listed cardiac procedure (K0-K4, K50, K52, K55-K57, K60, K61, K66-K69, K71, "
+                            "K73, K74); people of unknown sex excluded"),
             denominator_text="Registered population, all ages, by five-year age band and sex",
             unit="per_100k", multiplier=100_000, annualised=True, min_age=0, standardise_by_sex=True,
-            polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson",
-            standardisation="Direct, by age (five-year bands, European Standard Population 2013) and sex: each sex is weighted by the whole ESP, so a persons rate is the mean of the male and female rates (our understanding of NHS Digital's 'directly age and sex standardised' CCG OIS rates, not verified against its methodology note; a male or female group uses its own sex's bands only).",
-            definition="NHS Digital IAP00068 / CCG OIS 2.6 / NHS Outcomes Framework 2.3.i: unplanned hospitalisation for chronic ambulatory care sensitive conditions, directly age and sex standardised per 100,000 registered patients; BCF 2023-25 metric",
+            polarity=Polarity.LOW_IS_GOOD, aggregation="dsr", ci="dobson", exact_poisson_below=389,
+            standardisation=("Direct, by age (five-year bands, European Standard Population 2013) and sex, as the CCG OIS 2.6 "
+                             "specification v1.15 (p. 9): each sex is weighted by the whole ESP (w_i is the standard population "
+                             "in age and sex group i), so a persons rate is the mean of the male and female rates; a male or "
+                             "female group uses its own sex's bands only."),
+            definition=("NHS Digital CCG OIS 2.6 (the CCG-level NHS Outcomes Framework 2.3.i, IAP00068; portal I00757): "
+                        "unplanned hospitalisation for chronic ambulatory care sensitive conditions, directly age and sex "
+                        "standardised per 100,000 registered patients; BCF 2023-25 metric"),
             bcf_framework="2023-25",
-            definition_year="NHS OF 2.3.i (Feb 2021 release)",
+            definition_year="CCG OIS 2.6 specification v1.15 (December 2018)",
             breakdowns=("imd_quintile", "ethnicity", "sex"),
             source=_APC + "; GP registered population",
             caveats="Replaced in BCF 2025-26 by emergency admissions of people aged 65+ (the next indicator). Counts spells (the extract's first-episode primary diagnosis), not people.",
-            deviations=("The specification's exclusions are NOT yet applied because the inpatient_spell extract does not carry the fields they need: "
-                        "non-ordinary admissions (patient classification other than 1), transfers (admission source 51-53), "
-                        "angina and heart-failure spells with listed cardiac procedures (OPCS-4), and J20 acute bronchitis counted only with a COPD "
-                        "secondary diagnosis (J20 is therefore left out). The BCF 2023-25 template's indirectly standardised ratio by practice is not "
-                        "offered yet. Code list checked against the condition list of IAP00068; individual 4th-character codes not verified against the "
-                        "published reference file."),
+            deviations=("Counts spells by the extract's first-episode coding (the specification counts first episodes, "
+                        "EPIORDER 1, of general episode type, EPITYPE 1, which the extract does not carry). Not recorded, read "
+                        "as the filters read literally: an empty patient classification is not an ordinary admission (not "
+                        "counted), an empty admission source is not a transfer (counted); empty secondary "
+                        "diagnoses or procedures mean none recorded, so J20 then does not count and no procedure exclusion "
+                        "applies. GP registered population at "
+                        "the financial-year mid-point rather than the 1 April NHAIS count. The BCF 2023-25 template's "
+                        "indirectly standardised ratio by practice is the next indicator."),
+        ),
+        Indicator(
+            id="m16_acsc_chronic_isr",
+            measure=16,
+            title="Chronic ACSC unplanned admissions: indirectly age and sex standardised ratio (BSol = 100)",
+            numerator=Events("inpatient_spell", "admission_date", _acsc_chronic),
+            denominator=Population(),
+            numerator_text="Observed: the area's chronic ACSC admissions, counted exactly as the standardised rate above",
+            denominator_text=("Expected: BSol's admission rates in the period by five-year age band and sex applied to "
+                              "the area's registered population (people of unknown sex excluded)"),
+            unit="ratio_bsol_100", multiplier=100, min_age=0, standardise_by_sex=True,
+            polarity=Polarity.LOW_IS_GOOD, aggregation="isr", ci="byar", decimals=1,
+            standardisation="Indirect, by age (five-year bands) and sex, against BSol's own rates in the same period.",
+            definition=("BCF 2023-25 metric template (avoidable admissions): the indirectly standardised ratio of chronic "
+                        "ACSC admissions by GP practice, observed ÷ expected × 100, with Byar's interval on the observed "
+                        "count; counted as NHS Digital CCG OIS 2.6 v1.15"),
+            definition_year="2023-25",
+            bcf_framework="2023-25",
+            breakdowns=GEOGRAPHY_ONLY,
+            source=_APC + "; GP registered population",
+            caveats=("Compares an area with what BSol's rates would give for its age and sex mix: 100 is the BSol "
+                     "average, above 100 more admissions than expected. Ratios of different areas are not comparable "
+                     "with each other in the strict sense (each has its own population structure)."),
+            deviations=("The template's expected counts used England's rates; BSol's own rates are used here so that "
+                        "practices are compared within BSol (BSol is 100 by construction)."),
+            denominator_disclosive=False, gradient=False,
         ),
         Indicator(
             id="m16_emergency_admissions_65",
@@ -955,7 +1046,7 @@ MEASURES: tuple[Measure, ...] = (
             numerator=Events("inpatient_spell", "admission_date",
                              _all(_emergency, lambda r: r.age < 19, lambda r: r.in_codes(r.primary_diagnosis, "cyp_ltc"))),
             denominator=Population(lambda r: r.age < 20),
-            numerator_text="Emergency admissions of people aged 0-18 with a primary diagnosis of asthma (J45-J46), diabetes (E10-E14) or epilepsy (G40-G41)",
+            numerator_text="Emergency admissions of children and young people under 19 (aged 0-18 in completed years at admission, NHS OF 2.3.ii's 'under 19s') with a primary diagnosis of asthma (J45-J46), diabetes (E10-E14) or epilepsy (G40-G41)",
             denominator_text="Registered population aged 0-19 (five-year bands)",
             unit="per_100k", multiplier=100_000, annualised=True,
             polarity=Polarity.LOW_IS_GOOD, aggregation="rate", ci="byar",
@@ -1000,7 +1091,8 @@ def sources_of(indicator: Indicator) -> tuple[Source, ...]:
     return tuple(s for s in (indicator.numerator, indicator.denominator) if s is not None)
 
 
-_AGGREGATIONS_NEEDING_DENOMINATOR = {"ratio", "rate", "dsr"}
+_AGGREGATIONS_NEEDING_DENOMINATOR = {"ratio", "rate", "dsr", "isr"}
+BANDED_AGGREGATIONS = frozenset({"dsr", "isr"})  # computed from age-band (and sex) strata
 
 
 @dataclass(frozen=True)

@@ -32,18 +32,20 @@ from sqlalchemy import (
     extract,
     func,
     literal,
-    literal_column,
     or_,
     select,
     values,
 )
 from sqlalchemy.sql import ColumnElement
 
+from data_loaders.calendar import DATA_START
 from data_loaders.db import ensure_derived_table
+from data_loaders.dialect import add_months, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
-from metrics import disclosure, stats
+from metrics import clustered, disclosure, stats
 from metrics.catalogue import (
+    BANDED_AGGREGATIONS,
     INDICATORS,
     CaseloadExposure,
     CaseloadPeople,
@@ -54,19 +56,12 @@ from metrics.catalogue import (
     Source,
     disclosure_columns,
 )
-from metrics.dimensions import BREAKDOWN_KEYS
+from metrics.dimensions import AGE_BANDS, BREAKDOWN_KEYS, IMD_LABELS, ROLLING_MONTHS, SEX_LABELS
 
-DATA_START = date(2023, 4, 1)
 GEO_LEVELS = ("bsol", "place", "locality", "neighbourhood", "practice")
 BREAKDOWN_DIMS = BREAKDOWN_KEYS  # metrics/dimensions.py
 DIMS = ("place", "locality", "neighbourhood", "practice", *BREAKDOWN_DIMS, "age5", "std_sex")
 KEY = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
-AGE_BANDS = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"), (85, "85+"))
-IMD_LABELS = {
-    "1": "Q1 (most deprived)", "2": "Q2", "3": "Q3", "4": "Q4", "5": "Q5 (least deprived)",
-    "0": "Unknown", "Unknown": "Unknown",
-}
-SEX_LABELS = {"F": "Female", "M": "Male", "U": "Unknown"}
 
 T = EXTRACT_TABLES
 patient_t, practice_t, lsoa_t = T["patient"], T["practice"], T["lsoa"]
@@ -87,15 +82,25 @@ def _fy_start_year(d: date) -> int:
     return d.year if d.month >= 4 else d.year - 1
 
 
+def rolling_label(month: pd.Period) -> str:
+    """The period label of the rolling 12 months ending with `month`: "12m to 2026-11"."""
+    return f"{ROLLING_MONTHS}m to {month}"
+
+
 def reporting_periods(data_start: date, data_end: date) -> pd.DataFrame:
-    """Complete months and quarters, and financial years (the last one possibly to date)."""
+    """Complete months and quarters, rolling 12 months ending each complete month that has 12
+    months of data, and financial years (the last one possibly to date)."""
     rows: list[dict[str, Any]] = []
     month = pd.Timestamp(data_start).to_period("M")
+    first = month
     last = pd.Timestamp(data_end).to_period("M")
     while month <= last:
         start, end = month.start_time.date(), month.end_time.date()
         if end <= data_end:
             rows.append(dict(period_type="month", period=str(month), period_start=start, period_end=end))
+            if (month - first).n >= ROLLING_MONTHS - 1:
+                rows.append(dict(period_type="rolling_12m", period=rolling_label(month),
+                                 period_start=(month - (ROLLING_MONTHS - 1)).start_time.date(), period_end=end))
         month += 1
     fy = _fy_start_year(data_start)
     while date(fy, 4, 1) <= data_end:
@@ -108,7 +113,10 @@ def reporting_periods(data_start: date, data_end: date) -> pd.DataFrame:
                          period_start=max(date(fy, 4, 1), data_start), period_end=min(date(fy + 1, 3, 31), data_end)))
         fy += 1
     frame = pd.DataFrame(rows)
-    frame["fy"] = frame["period_start"].map(lambda d: _fy_label(_fy_start_year(d)))
+    # The year a period's yearly denominators (population, prevalence) come from: a rolling year
+    # takes its last month's financial year.
+    anchor = frame["period_start"].where(frame["period_type"] != "rolling_12m", frame["period_end"])
+    frame["fy"] = anchor.map(lambda d: _fy_label(_fy_start_year(d)))
     frame["quarter_of_fy"] = frame["period_start"].map(lambda d: ((d.month - 4) % 12) // 3 + 1)
     frame["years"] = frame.apply(lambda r: ((r.period_end - r.period_start).days + 1) / 365.25, axis=1)
     return frame
@@ -183,6 +191,13 @@ class Row:
         cl = code_list_t.alias(f"cl_{list_name}")
         return exists(select(literal(1)).where(cl.c.list_name == list_name, col.startswith(cl.c.code_prefix)))
 
+    def any_in_codes(self, codes: ColumnElement, list_name: str) -> ColumnElement:
+        """Any code of a space-separated list (secondary diagnoses, procedures) starts with a prefix
+        of the list; an empty cell holds no codes."""
+        cl = code_list_t.alias(f"cla_{list_name}")
+        return exists(select(literal(1)).where(
+            cl.c.list_name == list_name, (literal(" ") + codes).contains(literal(" ") + cl.c.code_prefix)))
+
     def followed_up(self, when: ColumnElement, days: int) -> ColumnElement:
         """True when `days` after `when` has passed by the data end (follow-up complete)."""
         return when + timedelta(days=days) <= literal(self._data_end, Date)
@@ -190,7 +205,7 @@ class Row:
     @staticmethod
     def months_before(when: ColumnElement, months: int) -> ColumnElement:
         """Calendar months back (12 months before 30 June is 30 June a year earlier, leap years too)."""
-        return when - literal_column(f"INTERVAL '{int(months)} months'")
+        return add_months(when, -int(months))
 
     @staticmethod
     def days_between(start: ColumnElement, end: ColumnElement) -> ColumnElement:
@@ -448,17 +463,6 @@ def _jobs(indicators: Iterable[Indicator], periods_by_end: dict[date, pd.DataFra
     return jobs
 
 
-def _fetch_frame(conn: Connection, stmt) -> pd.DataFrame:
-    """Run a query and build its frame column by column (never from per-row Python objects)."""
-    result = conn.execute(stmt)
-    try:
-        if conn.dialect.name == "duckdb":
-            return result.cursor.fetch_df()
-        return pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
-    finally:
-        result.close()
-
-
 def _gid(dims: Iterable[str], used: list[str]) -> int:
     """The GROUPING() bitmask of a grouping set: bit set = column rolled up (absent)."""
     present = set(dims)
@@ -472,10 +476,11 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     over the union of their grouping sets; each job then keeps only its own sets, period types and
     the groups where its filter matched a row (exactly what a query of its own would return)."""
     started = time.perf_counter()
-    wanted_periods = sorted({t for j in jobs for t in j.period_types})
+    derived = all(_rolls_from_months(j) for j in jobs)  # rolling years summed from months below
+    wanted_periods = sorted({t for j in jobs for t in _scanned_periods(j, derived)})
     scan_periods = periods_df[periods_df.period_type.isin(wanted_periods)]
     base = _scan_base(jobs[0].source, scan_periods, data_end)
-    job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation == "dsr",
+    job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation in BANDED_AGGREGATIONS,
                                j.indicator.standardise_by_sex) for j in jobs]
     sets = list(dict.fromkeys(s for js in job_sets for s in js))
     used = [d for d in DIMS if any(d in s for s in sets)]
@@ -492,17 +497,10 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     filters = [w for w in wheres if w is not None]
     row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
     if all(_additive(j) for j in jobs):
-        stmt = _rolled_up(base, used, sets, cols, row_filter)
+        frame = fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
     else:
-        grouping_sets = func.grouping_sets(*[_tuple(*base.period_cols, *(base.dims[d] for d in s)) for s in sets])
-        gid = func.grouping(*(base.dims[d] for d in used)).label("gid") if used else literal(0).label("gid")
-        stmt = (
-            select(*base.period_cols, *(base.dims[d].label(d) for d in used), gid, *cols)
-            .select_from(base.from_)
-            .where(*row_filter)
-            .group_by(grouping_sets)
-        )
-    frame = _fetch_frame(conn, stmt)
+        frame = pd.concat([_holistic(conn, base, used, batch, cols, row_filter)
+                           for batch in _batches(sets, HOLISTIC_SETS_PER_QUERY)], ignore_index=True)
     fetched = time.perf_counter()
     out = []
     for k, (job, js) in enumerate(zip(jobs, job_sets, strict=True)):
@@ -510,7 +508,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
         match = frame[f"j{k}_rows" if f"j{k}_rows" in frame.columns else f"j{k}_n"]
         keep = frame["gid"].isin([_gid(s, used) for s in js]) & (pd.to_numeric(match).fillna(0) > 0)
         if not base.by_year:
-            keep &= frame["period_type"].isin(job.period_types)
+            keep &= frame["period_type"].isin(_scanned_periods(job, derived))
         kept = [n for n in names if n != "rows"]
         sub = frame.loc[keep, [*(c.name for c in base.period_cols), *used, "gid"]]
         sub = sub.assign(**{n: frame.loc[keep, f"j{k}_{n}"] for n in kept})
@@ -520,9 +518,12 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
         if sub.empty:
             out.append(pd.DataFrame(columns=[*KEY, "age5", "std_sex", *kept]))
         else:
-            dsr = job.indicator.aggregation == "dsr"
-            out.append(_label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
-                                     with_std_sex=dsr and job.indicator.standardise_by_sex))
+            dsr = job.indicator.aggregation in BANDED_AGGREGATIONS
+            labelled = _label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
+                                     with_std_sex=dsr and job.indicator.standardise_by_sex)
+            if derived and "rolling_12m" in job.period_types:
+                labelled = _rolling_from_months(labelled, periods_df, kept, job.period_types)
+            out.append(labelled)
     if timings is not None:
         timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),
                         "rolled_up": all(_additive(j) for j in jobs),
@@ -531,12 +532,75 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     return out
 
 
+HOLISTIC_SETS_PER_QUERY = 6
+"""Grouping sets per query for distinct counts and quantiles. These cannot be rolled up, and the
+engine keeps every value of every group of every set in memory at once (quantile state cannot
+spill): all 21 sets of the discharge-delay medians in one query need ~1 GB at full size."""
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _holistic(conn: Connection, base: ScanBase, used: list[str], sets: list[tuple[str, ...]], cols: list,
+              row_filter: list) -> pd.DataFrame:
+    """Some of a non-additive scan's grouping sets in one query, `gid` numbered over all of `used`."""
+    here = [d for d in used if any(d in s for s in sets)]
+    grouping_sets = func.grouping_sets(*[_tuple(*base.period_cols, *(base.dims[d] for d in s)) for s in sets])
+    gid = func.grouping(*(base.dims[d] for d in here)).label("gid") if here else literal(0).label("gid")
+    absent = [literal(None).label(d) for d in used if d not in here]
+    stmt = (
+        select(*base.period_cols, *(base.dims[d].label(d) for d in here), *absent, gid, *cols)
+        .select_from(base.from_)
+        .where(*row_filter)
+        .group_by(grouping_sets)
+    )
+    frame = fetch_frame(conn, stmt)
+    frame["gid"] = frame["gid"].map({_gid(s, here): _gid(s, used) for s in sets})
+    return frame
+
+
 def _additive(job: Job) -> bool:
     """Can the job's aggregates be summed from finer groups (counts, sums, sums of squares)?"""
     src = job.source
     if isinstance(src, Events):
         return src.count in ("rows", "sum") or (src.count == "value" and _quantile(job.indicator) is None)
     return isinstance(src, Population | Expected)
+
+
+def _rolls_from_months(job: Job) -> bool:
+    """Is the job's rolling year the sum of its 12 months? True for additive aggregates of events
+    dated to one month (each row in exactly one month): the scan then skips the rolling periods,
+    which would otherwise join every row to 12 of them. Spells (``until``), distinct people,
+    quantiles and caseloads are scanned over the rolling periods themselves."""
+    src = job.source
+    return isinstance(src, Events) and src.until is None and _additive(job)
+
+
+def _scanned_periods(job: Job, derived: bool) -> frozenset[str]:
+    if derived and "rolling_12m" in job.period_types:
+        return (job.period_types - {"rolling_12m"}) | {"month"}
+    return job.period_types
+
+
+def _rolling_from_months(frame: pd.DataFrame, periods_df: pd.DataFrame, measures: list[str],
+                         wanted: frozenset[str]) -> pd.DataFrame:
+    """Rolling-year rows as the sums of each group's monthly rows (months the job did not ask for
+    are then dropped)."""
+    rolling = periods_df[periods_df.period_type == "rolling_12m"]
+    months = frame[frame.period_type == "month"]
+    parts = [frame[frame.period_type.isin(wanted)]]
+    if not rolling.empty and not months.empty:
+        window = pd.DataFrame([(str(m), r.period) for r in rolling.itertuples()
+                               for m in pd.period_range(r.period_start, r.period_end, freq="M")],
+                              columns=["period", "rolling"])
+        keys = [c for c in frame.columns if c not in (*measures, "period_type", "period")]
+        joined = months.merge(window, on="period")
+        summed = (joined.groupby(["rolling", *keys], dropna=False, sort=False)[measures]
+                  .sum(min_count=1).reset_index().rename(columns={"rolling": "period"}))
+        summed.insert(0, "period_type", "rolling_12m")
+        parts.append(summed[frame.columns])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _rolled_up(base: ScanBase, used: list[str], sets: list[tuple[str, ...]], cols: list, row_filter: list):
@@ -658,6 +722,8 @@ def compute_indicator(indicator: Indicator, num: pd.DataFrame, den: pd.DataFrame
         num = _with_zero_periods(num, periods_df)
     if indicator.aggregation == "dsr":
         out = _dsr(num, den, indicator, years, standard_population)
+    elif indicator.aggregation == "isr":
+        out = _isr(num, den, indicator)
     else:
         out = _combine(num, den, indicator, years)
     out = out[out.period_type.isin(indicator.frequency)]
@@ -705,7 +771,7 @@ def _combine(num: pd.DataFrame, den: pd.DataFrame | None, ind: Indicator, years:
             merged[lo_col] = np.where(ok, lo * ind.multiplier, np.nan)
             merged[hi_col] = np.where(ok, hi * ind.multiplier, np.nan)
         elif ind.ci == "byar":
-            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level)
+            lo, hi = stats.byars_ci_array(nmr.to_numpy(), level, ind.exact_poisson_below)
             merged[lo_col] = lo / d * ind.multiplier
             merged[hi_col] = hi / d * ind.multiplier
     return merged.reindex(columns=OUT_COLUMNS)
@@ -748,10 +814,43 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     out = None
     for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
         g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
-                               multiplier=ind.multiplier, confidence=level)
+                               multiplier=ind.multiplier, confidence=level,
+                               exact_below=ind.exact_poisson_below)
         g = g.rename(columns={"lower_ci": lo_col, "upper_ci": hi_col})
         out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
     assert out is not None
+    return out.reindex(columns=OUT_COLUMNS)
+
+
+def _isr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
+    """Indirect standardisation (the BCF 2023-25 template's practice ratio): observed / expected x
+    multiplier, expected = each area's population x BSol's rate in the same period, age band and sex;
+    Byar's (exact below ``exact_poisson_below``) limits on the observed count over a fixed expected.
+    Annualisation cancels (both rates are for the same period), so none is applied."""
+    band = ["period_type", "period", "age5", "std_sex"]
+    merged = den[[*KEY, "age5", "std_sex", "n"]].rename(columns={"n": "pop"}).merge(
+        num[[*KEY, "age5", "std_sex", "n"]].rename(columns={"n": "count"}), on=[*KEY, "age5", "std_sex"], how="outer")
+    merged = merged[(merged["age5"] >= (ind.min_age or 0)) & merged["std_sex"].isin(("F", "M"))]
+    merged = merged.assign(count=merged["count"].fillna(0.0).astype(float), pop=merged["pop"].fillna(0.0).astype(float))
+    bsol = merged[(merged["geography_level"] == "bsol") & (merged["breakdown"] == "none")]
+    ref = bsol.groupby(band)[["count", "pop"]].sum()
+    # PHE's rule, as for DSRs: events in a band with no population leave that band without a rate
+    no_rate = ref[(ref["pop"] <= 0) & (ref["count"] > 0)].reset_index()[["period_type", "period"]]
+    rate = (ref["count"] / ref["pop"].where(ref["pop"] > 0)).fillna(0.0).rename("rate").reset_index()
+    merged = merged.merge(rate, on=band, how="left")
+    merged["expected"] = merged["pop"] * merged["rate"].fillna(0.0)
+    out = merged.groupby(KEY, sort=False, dropna=False)[["count", "expected"]].sum().reset_index()
+    observed, expected = out["count"].to_numpy(float), out["expected"].to_numpy(float)
+    undefined = pd.MultiIndex.from_frame(out[["period_type", "period"]]).isin(
+        pd.MultiIndex.from_frame(no_rate.drop_duplicates()))
+    ok = (expected > 0) & ~undefined
+    safe = np.where(ok, expected, 1.0)
+    out["numerator"], out["denominator"] = observed, expected
+    out["value"] = np.where(ok, observed / safe * ind.multiplier, np.nan)
+    for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
+        lo, hi = stats.byars_ci_array(observed, level, ind.exact_poisson_below)
+        out[lo_col] = np.where(ok, lo / safe * ind.multiplier, np.nan)
+        out[hi_col] = np.where(ok, hi / safe * ind.multiplier, np.nan)
     return out.reindex(columns=OUT_COLUMNS)
 
 
@@ -794,7 +893,7 @@ def stored_suppression(conn: Connection, flagged: pd.DataFrame, policy: disclosu
 
     primary = disclosure.results_hidden(flagged, policy)
     tree = disclosure.hierarchy_from_tree(geography_tree(conn))
-    return disclosure.secondary_suppression(flagged, primary, tree, disclosure.additive_over_time(indicators))
+    return disclosure.secondary_suppression(flagged, primary, tree, disclosure.additive_over_time(indicators), policy)
 
 
 def source_data_ends(conn: Connection, data_end: date) -> dict[str, date]:
@@ -855,6 +954,9 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
                                   periods_by_end[ind_end], std)
         frame["provisional"] = _provisional(frame, ind, ends)
+        frame["clustered"] = False
+        if clustered.applies(ind):  # caseload rates: person-clustered limits on the area rows
+            frame, frame["clustered"] = clustered.apply(conn, frame, ind, periods_by_end[ind_end], ind_end)
         frames.append(frame)
         combine[ind.id] = round(time.perf_counter() - started, 4)
     # One row order whatever the engine returned, so order-dependent choices (e.g. which
@@ -862,11 +964,12 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
                                                                ignore_index=True)
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
-    results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.configured_rule(), indicators)
+    results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.DEFAULT_RULE, indicators)
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
     has_interval = results["lower_ci"].notna() | results["upper_ci"].notna()
+    method = method.where(~results["clustered"].astype(bool), stats.CLUSTERED_METHOD)
     results["interval_method"] = method.where(has_interval, None)
     results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
     ends = pd.to_datetime(results["period_end"])
@@ -878,11 +981,11 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
 
 
 def refresh_results(conn: Connection, progress: Callable[[str], None] | None = None,
-                    timings: dict[str, Any] | None = None) -> int:
+                    timings: dict[str, Any] | None = None, policy: disclosure.DisclosurePolicy | None = None) -> int:
     """Recompute every indicator and replace the stored results (inside the caller's transaction)."""
     from data_loaders.bulk import bulk_insert
 
-    results = compute_all(conn, progress=progress, timings=timings)
+    results = compute_all(conn, progress=progress, timings=timings, policy=policy)
     ensure_derived_table(conn, measure_result)
     conn.execute(delete(measure_result))
     bulk_insert(conn, measure_result, results)

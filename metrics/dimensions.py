@@ -11,8 +11,37 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
+from data_loaders.extracts import (
+    ETHNIC_GROUPS,  # ONS 2021 high-level groups: the source's vocabulary
+)
+
 BreakdownKey = Literal["imd_quintile", "ethnicity", "sex", "age_band"]
 LevelKey = Literal["bsol", "place", "locality", "neighbourhood", "practice"]
+PeriodTypeKey = Literal["month", "rolling_12m", "quarter", "financial_year"]
+
+
+@dataclass(frozen=True)
+class PeriodTypeInfo:
+    """A kind of reporting period. Adding one starts here, plus its rows in
+    metrics.compute.reporting_periods."""
+
+    key: PeriodTypeKey
+    label: str  # filters and table headings: "Rolling 12 months"
+    prose: str  # the measure docs: "monthly"
+
+
+# Finest first: the order of the period-type filter.
+PERIOD_TYPE_INFO: tuple[PeriodTypeInfo, ...] = (
+    PeriodTypeInfo("month", "Month", "monthly"),
+    # Fingertips-style rolling year for small areas: each month with the 11 before it (issue 13).
+    PeriodTypeInfo("rolling_12m", "Rolling 12 months", "rolling 12 months"),
+    PeriodTypeInfo("quarter", "Quarter", "quarterly"),
+    PeriodTypeInfo("financial_year", "Financial year", "financial year"),
+)
+PERIOD_TYPES: tuple[PeriodTypeKey, ...] = tuple(p.key for p in PERIOD_TYPE_INFO)
+PERIOD_TYPE_LABELS: dict[str, str] = {p.key: p.label for p in PERIOD_TYPE_INFO}
+PERIOD_TYPE_PROSE: dict[str, str] = {p.key: p.prose for p in PERIOD_TYPE_INFO}
+ROLLING_MONTHS = 12
 
 
 @dataclass(frozen=True)
@@ -56,5 +85,22 @@ LEVEL_KEYS: tuple[LevelKey, ...] = tuple(level.key for level in LEVELS)
 LEVEL_LABELS: dict[str, str] = {level.key: level.label for level in LEVELS}
 BREAKDOWN_LEVELS: tuple[LevelKey, ...] = tuple(level.key for level in LEVELS if level.breakdowns)
 
-if set(get_args(BreakdownKey)) != set(BREAKDOWN_KEYS) or set(get_args(LevelKey)) != set(LEVEL_KEYS):
+# --------------------------------------------------------------------------- groups of each breakdown
+# The group labels results carry, in display order (filters, grids, profiles and packs read these).
+UNKNOWN = "Unknown"
+IMD_LABELS: dict[str, str] = {"1": "Q1 (most deprived)", "2": "Q2", "3": "Q3", "4": "Q4", "5": "Q5 (least deprived)",
+                              "0": UNKNOWN, UNKNOWN: UNKNOWN}
+"""IMD 2019 quintile (1 = most deprived) -> group label."""
+IMD_GROUPS: tuple[str, ...] = tuple(IMD_LABELS[q] for q in "12345")
+SEX_LABELS: dict[str, str] = {"F": "Female", "M": "Male", "U": UNKNOWN}
+"""Sex code (data_loaders.extracts.SEXES) -> group label."""
+AGE_BANDS: tuple[tuple[int, str], ...] = ((0, "0-14"), (15, "15-44"), (45, "45-64"), (65, "65-74"), (75, "75-84"),
+                                          (85, "85+"))
+"""(lowest age, label) of each age band, youngest first."""
+AGE_GROUPS: tuple[str, ...] = tuple(label for _, label in AGE_BANDS)
+GROUP_ORDER: dict[str, tuple[str, ...]] = {"imd_quintile": IMD_GROUPS, "ethnicity": ETHNIC_GROUPS,
+                                           "sex": tuple(SEX_LABELS.values()), "age_band": AGE_GROUPS}
+
+if (set(get_args(BreakdownKey)) != set(BREAKDOWN_KEYS) or set(get_args(LevelKey)) != set(LEVEL_KEYS)
+        or set(get_args(PeriodTypeKey)) != set(PERIOD_TYPES)):
     raise ValueError("metrics/dimensions.py: the key types and the records disagree")

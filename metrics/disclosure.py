@@ -19,10 +19,15 @@ The rule (NHS Digital HES/ECDS analysis guide, as used locally; ``DisclosurePoli
 * Directly standardised rates on fewer than ``min_dsr_count`` (10) events are not shown (OHID rule).
 * Means and medians of 1-7 people are hidden (their count of people is their basis). A total of
   person values (e.g. the sum of delay days behind a mean) is never shown: total / mean = people.
+* SPC centre lines and limits (``metrics.results.spc_frame``) and SII/RII (``metrics.inequality``)
+  are computed from the controlled values, never the exact ones: mean x n of exact monthly values is
+  the exact total, and a short segment's mean and limits give its points back.
 * Secondary (complementary) suppression (``complementary``): in every set of cells that adds up to a
   shown total (the breakdown groups of one area; the areas of one parent; the months of a quarter
   and the quarters of a year, for event counts) no set is left with exactly one hidden cell; the
-  smallest other cell is hidden too, deterministically (ties by key), until no set changes.
+  smallest other cell is hidden too, deterministically (ties by key), until no set changes; with
+  the policy, also no set whose two or more hidden cells interval arithmetic on the rounded total
+  and parts pins to one value (``pinned_sets``).
 
 Stored results keep exact values; the ``suppressed`` flag stored with them includes the secondary
 suppression, worked out at refresh over all cells (a page only ever sees some of them).
@@ -70,6 +75,12 @@ class DisclosurePolicy:
         return cls(max_suppressed=settings.suppress_max, rounding=settings.round_to,  # type: ignore[attr-defined]
                    min_dsr_count=settings.min_dsr_count)  # type: ignore[attr-defined]
 
+    @property
+    def fingerprint(self) -> str:
+        """The parameters, as stored with the results at refresh (dataset_info ``disclosure_policy``)."""
+        return (f"suppress {self.min_count}-{self.max_suppressed}; round to {self.rounding}; DSR on "
+                f"{self.min_dsr_count}+ events; means to {self.mean_decimals} dp; exempt: {','.join(self.exempt_levels)}")
+
     def small(self, x: pd.Series | np.ndarray | float) -> np.ndarray:
         """True where a count is in the suppressed band; NaN and 0 are never small."""
         arr = np.asarray(pd.to_numeric(pd.Series(np.atleast_1d(x)), errors="coerce"), dtype=float)
@@ -89,11 +100,23 @@ DisclosureRule = DisclosurePolicy
 DEFAULT_RULE = DisclosurePolicy()
 
 
-def configured_rule() -> DisclosurePolicy:
-    """The policy as configured in the environment (for edges that have no settings object yet)."""
-    from data_loaders.settings import load_settings
+POLICY_INFO_KEY = "disclosure_policy"
+"""dataset_info key of the policy the stored suppression flags were worked out under (refresh)."""
 
-    return DisclosurePolicy.from_settings(load_settings())
+
+def stale_policy(info: Mapping[str, str], policy: DisclosurePolicy) -> str | None:
+    """Why the stored results may not be served under ``policy`` (None: they may).
+
+    Why: the secondary-suppression flag is stored at refresh, so after BSOL_SUPPRESS_MAX (or another
+    parameter) changes, the stored flags are stale; showing them would hide the wrong cells.
+    """
+    stored = info.get(POLICY_INFO_KEY)
+    if stored == policy.fingerprint:
+        return None
+    was = f"refreshed under '{stored}'" if stored else "refreshed before the disclosure policy was recorded"
+    return (f"The stored results were {was}, but the configured disclosure policy is '{policy.fingerprint}' "
+            "(BSOL_SUPPRESS_MAX, BSOL_ROUND_TO, BSOL_MIN_DSR_COUNT): their suppression flags are stale, so "
+            "nothing is shown until they are recomputed. Run `flask --app app refresh` with the same settings.")
 
 
 def describe(rule: DisclosurePolicy) -> str:
@@ -103,7 +126,9 @@ def describe(rule: DisclosurePolicy) -> str:
             f"worked out from a total, the next smallest cell too; other counts are rounded to the nearest "
             f"{rule.rounding}, and rates, percentages and intervals are calculated from the rounded counts; "
             f"directly standardised rates on fewer than {rule.min_dsr_count} events and means of fewer than "
-            f"{rule.max_suppressed + 1} people are not shown.")
+            f"{rule.max_suppressed + 1} people are not shown. SPC centre lines and process limits and the slope "
+            f"and relative indices of inequality are calculated from the figures as shown (hidden points left "
+            f"out), so they cannot give an exact count back.")
 
 
 class Kind(Enum):
@@ -214,10 +239,51 @@ def protect(frame: pd.DataFrame, spec: Spec, policy: DisclosurePolicy, *, derive
     return out
 
 
+def pinned_sets(code: np.ndarray, hidden: np.ndarray, size: np.ndarray, policy: DisclosurePolicy) -> np.ndarray:
+    """Sets (codes) in which interval arithmetic pins a hidden cell to one value.
+
+    The adversary knows the set's total and its visible cells as rounded (a shown r > 0 is in
+    [r - rounding/2, r + rounding/2] and above the suppressed band; 0 is exact) and, at worst,
+    which hidden cells are primary (in the band) -- the others are only known to be >= 0. A hidden
+    cell j then lies in [max(a_j, T_lo - sum visible hi - sum other b), min(b_j, T_hi - sum visible
+    lo - sum other a)]; a set where that is one value for some j needs another cell hidden. The
+    total is taken as the sum of the cells (the sets are additive).
+    """
+    half = policy.rounding // 2
+    band_hi = float(policy.max_suppressed)
+    x = np.nan_to_num(size.astype(float))
+    shown = policy.round(x)
+    lo_v = np.where(shown > 0, np.maximum(shown - half, band_hi + 1), 0.0)
+    hi_v = np.where(shown > 0, shown + half, 0.0)
+    primary = hidden & policy.small(x)
+    a = np.where(primary, float(policy.min_count), 0.0)
+    b_fin = np.where(primary, band_hi, 0.0)
+    b_inf = hidden & ~primary
+    work = pd.DataFrame({"set": code, "x": x, "vlo": np.where(hidden, 0.0, lo_v), "vhi": np.where(hidden, 0.0, hi_v),
+                         "a": np.where(hidden, a, 0.0), "b": b_fin, "binf": b_inf.astype(int)})
+    g = work.groupby("set", sort=False)
+    total = policy.round(g["x"].transform("sum").to_numpy())
+    t_lo = np.where(total > 0, np.maximum(total - half, band_hi + 1), 0.0)
+    t_hi = np.where(total > 0, total + half, 0.0)
+    h_lo = t_lo - g["vhi"].transform("sum").to_numpy()
+    h_hi = t_hi - g["vlo"].transform("sum").to_numpy()
+    other_b_inf = g["binf"].transform("sum").to_numpy() - b_inf.astype(int) > 0
+    other_b = g["b"].transform("sum").to_numpy() - b_fin
+    other_a = g["a"].transform("sum").to_numpy() - a
+    b_self = np.where(primary, band_hi, np.inf)
+    lo = np.maximum(a, np.where(other_b_inf, -np.inf, h_lo - other_b))
+    hi = np.minimum(b_self, h_hi - other_a)
+    pinned = hidden & (lo == hi) & (x > 0)
+    return np.unique(code[pinned])
+
+
 def complementary(frame: pd.DataFrame, hidden: np.ndarray, sets: Sequence[Sequence[str]],
-                  size: str | None) -> np.ndarray:
+                  size: str | None, policy: DisclosurePolicy | None = None) -> np.ndarray:
     """Secondary suppression: no set (a group of rows by the columns of one entry of ``sets``) keeps
     exactly one hidden row; the smallest other row (by ``size``, then position) is hidden too.
+    With ``policy`` also no set whose hidden cells interval arithmetic pins (``pinned_sets``: two
+    or more hidden cells next to rounded ones); there the smallest other row is hidden too (a
+    hidden zero that does not unpin it is followed by the next, on the next pass).
 
     Why: a set whose total is shown gives its one hidden cell back by subtraction (m04: White [c],
     every other group 0). Iterates over all set definitions until nothing changes, so a cell hidden
@@ -236,6 +302,10 @@ def complementary(frame: pd.DataFrame, hidden: np.ndarray, sets: Sequence[Sequen
             work = pd.DataFrame({"set": code, "hidden": hidden, "size": order, "pos": position})
             counts = work.groupby("set", sort=False)["hidden"].agg(["sum", "size"])
             lonely = counts.index[(counts["sum"] == 1) & (counts["size"] > 1)]
+            if policy is not None and size and size in frame:
+                pinned = pinned_sets(code, hidden, pd.to_numeric(frame[size], errors="coerce").to_numpy(float), policy)
+                lonely = lonely.union(pd.Index(pinned)[counts.loc[pinned, "sum"].to_numpy() < counts.loc[
+                    pinned, "size"].to_numpy()])
             if not len(lonely):
                 continue
             cand = work[work["set"].isin(lonely) & ~work["hidden"]].sort_values(["set", "size", "pos"])
@@ -267,7 +337,7 @@ def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     Byar (rates), Dobson (DSRs: its scale factor (value - lower) / (O - Byar_lower(O)) is kept). Means
     keep their value (the sum of days is never shown); medians and counts have no limits here.
     """
-    from metrics.stats import byars_ci_array, wilson_ci_array
+    from metrics.stats import CLUSTERED_METHOD, byars_ci_array, wilson_ci_array
 
     out = shown
     idx = exact.index
@@ -281,8 +351,12 @@ def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
     v0 = exact["value"].to_numpy(float)
     unit = exact.get("unit", pd.Series("", index=idx)).astype("string").str.lower()
     is_count = agg.eq("count").to_numpy() | unit.isin(COUNT_UNITS).fillna(False).to_numpy()
-    ratio_like = agg.isin(["ratio", "rate", "dsr"]).to_numpy()
+    ratio_like = agg.isin(["ratio", "rate", "dsr", "isr"]).to_numpy()
     wil, byar, dob = (ci.eq(m).to_numpy() for m in ("wilson", "byar", "dobson"))
+    # person-clustered rows (caseload rates, metrics/clustered.py): their log-normal limits keep
+    # their relative width around the value recomputed from the rounded counts
+    clustered = (exact.get("interval_method", pd.Series("", index=idx)).astype("string")
+                 .eq(CLUSTERED_METHOD).fillna(False).to_numpy(dtype=bool))
     with np.errstate(divide="ignore", invalid="ignore"):
         scale_num = np.where(n0 > 0, n1 / n0, np.where(n1 == 0, 1.0, np.nan))
         scale_den = np.where(np.isfinite(d1) & (d1 > 0) & np.isfinite(d0), d0 / d1, 1.0)
@@ -306,6 +380,9 @@ def _results_derive(exact: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
             bl0, _bu0 = byars_ci_array(np.nan_to_num(n0), level)
             k = np.where(n0 - bl0 > 0, (v0 - lo0) / np.where(n0 - bl0 > 0, n0 - bl0, 1), np.nan)
             lower, upper = np.where(dob, value + k * (bl1 - n1), lower), np.where(dob, value + k * (bu1 - n1), upper)
+            rel = clustered & (v0 > 0) & (value > 0)
+            lower = np.where(rel, value * lo0 / np.where(v0 > 0, v0, 1), lower)
+            upper = np.where(rel, value * hi0 / np.where(v0 > 0, v0, 1), upper)
             out[lo_col], out[hi_col] = np.where(is_count, np.nan, lower), np.where(is_count, np.nan, upper)
     out["value"] = value
     return out
@@ -420,11 +497,11 @@ def hierarchy_from_tree(tree: pd.DataFrame) -> Hierarchy:
     return Hierarchy(parent)
 
 
-SUM_AGGREGATIONS = frozenset({"ratio", "rate", "dsr", "count"})
+SUM_AGGREGATIONS = frozenset({"ratio", "rate", "dsr", "isr", "count"})
 
 
 def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy: Hierarchy,
-                          additive_over_time: Iterable[str] = ()) -> np.ndarray:
+                          additive_over_time: Iterable[str] = (), policy: DisclosurePolicy | None = None) -> np.ndarray:
     """Hidden rows of a full results table after complementary suppression (run at refresh).
 
     Sets, each of which adds up to a shown total: (1) the groups of one breakdown for one area and
@@ -471,10 +548,10 @@ def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy:
         ["indicator_id", "geography_level", "geography", "breakdown", "group", "year"],
     ]
     idx = np.flatnonzero(additive)
-    hidden[idx] = complementary(sub.reset_index(drop=True), hidden[idx], sets, "numerator")
+    hidden[idx] = complementary(sub.reset_index(drop=True), hidden[idx], sets, "numerator", policy)
     return hidden
 
 
 __all__ = ["Col", "DEFAULT_RULE", "DisclosurePolicy", "DisclosureRule", "Hierarchy", "Kind", "apply",
-           "complementary", "configured_rule", "describe", "hierarchy_from_tree", "is_suppressed_mask",
+           "complementary", "describe", "POLICY_INFO_KEY", "stale_policy", "hierarchy_from_tree", "is_suppressed_mask",
            "protect", "protect_results", "results_hidden", "secondary_suppression"]

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from metrics.catalogue import MEASURES, WORK_PROGRAMMES, Indicator, calculation_rules
-from metrics.dimensions import BREAKDOWN_LEVELS, BREAKDOWN_PROSE, LEVEL_KEYS, LEVEL_LABELS
+from metrics.dimensions import (
+    BREAKDOWN_LEVELS,
+    BREAKDOWN_PROSE,
+    LEVEL_KEYS,
+    LEVEL_LABELS,
+    PERIOD_TYPE_PROSE,
+)
 
 LEVEL_PROSE = {k: (v if k == "bsol" else v.lower()) for k, v in LEVEL_LABELS.items()}
-_PERIODS = {"month": "monthly", "quarter": "quarterly", "financial_year": "financial year"}
 
 
 def breakdown_text(ind: Indicator) -> str:
@@ -37,7 +42,7 @@ def indicator_rows(ind: Indicator) -> list[tuple[str, str]]:
         ("Calculation rules", calculation_rules(ind)),
         ("Target", ind.target_text or "none set"),
         ("Source", ind.source),
-        ("Frequency", ", ".join(_PERIODS[p] for p in ind.frequency)),
+        ("Frequency", ", ".join(PERIOD_TYPE_PROSE[p] for p in ind.frequency)),
         ("Breakdowns", breakdown_text(ind)),
         ("Caveats", ind.caveats or "—"),
     ]

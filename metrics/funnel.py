@@ -5,8 +5,10 @@ limits that narrow as its population grows (Spiegelhalter 2005). Limits at 95% a
 BSol, as PHEindicatormethods' ``calculate_funnel_limits``; with the catalogue's ``dispersion``
 they are widened for over-dispersion (multiplicative phi or additive random-effects tau^2 from
 winsorised z-scores), because registers and practice totals of many thousands make exact limits
-flag almost every practice. Caseload rates (``person_clustered``) have no per-person data here,
-so their funnel uses the random-effects adjustment and says so.
+flag almost every practice. Caseload rates (``person_clustered``): the same people recur, so the
+limits are widened by BSol's own person-level over-dispersion, phi = sandwich variance / Poisson
+variance, read from BSol's stored person-clustered interval (``stats.clustered_phi``; made from
+per-person counts at refresh, metrics/clustered.py); without it, the random-effects adjustment.
 
 Input rows are already disclosure-controlled (suppressed rows are left out of the plot); the
 limits depend only on the BSol value and the denominators, so they reveal nothing new.
@@ -54,10 +56,24 @@ def _exposure(rows: pd.DataFrame, indicator: Indicator) -> np.ndarray:
     return d
 
 
-def funnel(rows: pd.DataFrame, benchmark: float | None, indicator: Indicator) -> Funnel | None:
+def _clustered_dispersion(bsol: pd.Series | None, indicator: Indicator, n_areas: int) -> stats.Dispersion | None:
+    """Multiplicative phi from BSol's stored person-clustered interval (None when it has none)."""
+    if bsol is None or bsol.get("interval_method") != stats.CLUSTERED_METHOD or bool(bsol.get("suppressed")):
+        return None
+    den = float(_exposure(bsol.to_frame().T, indicator)[0])
+    phi = stats.clustered_phi(float(bsol["value"]), float(bsol["upper_ci"]), den, indicator.multiplier)
+    if not np.isfinite(phi):
+        return None
+    return stats.Dispersion(phi=max(phi, 1.0), tau2=0.0, overdispersed=phi > 1.0, n_areas=n_areas)
+
+
+def funnel(rows: pd.DataFrame, benchmark: float | None, indicator: Indicator,
+           bsol: pd.Series | None = None) -> Funnel | None:
     """Funnel of ``rows`` (one period, one geography level, displayed values) around ``benchmark``.
 
-    None when the indicator has no funnel, there is no benchmark, or fewer than 3 areas can be shown.
+    ``bsol``: BSol's displayed row, whose stored person-clustered interval sets the caseload
+    rates' limits. None when the indicator has no funnel, there is no benchmark, or fewer than 3
+    areas can be shown.
     """
     kind = kind_of(indicator)
     if kind is None or benchmark is None or not np.isfinite(benchmark) or benchmark <= 0:
@@ -70,6 +86,9 @@ def funnel(rows: pd.DataFrame, benchmark: float | None, indicator: Indicator) ->
     y = shown["value"].astype(float).to_numpy() / mult
     avg = benchmark / mult
     method = indicator.dispersion if indicator.dispersion != "person_clustered" else "random_effects"
+    clustered = _clustered_dispersion(bsol, indicator, len(shown)) if indicator.dispersion == "person_clustered" else None
+    if clustered is not None:
+        method = "multiplicative"
     lo_x, hi_x = float(np.nanmin(x)), float(np.nanmax(x))
     grid = np.unique(np.geomspace(max(1.0, lo_x * 0.5), hi_x * 1.05, GRID_POINTS))
     curves = []
@@ -93,7 +112,7 @@ def funnel(rows: pd.DataFrame, benchmark: float | None, indicator: Indicator) ->
         text = ("Limits are the exact 95% and 99.8% intervals around the BSol value "
                 f"({'Wilson' if kind == 'proportion' else 'Poisson'}), as PHE's funnel plots.")
     else:
-        disp = stats.overdispersion(kind, y, x, avg)
+        disp = clustered or stats.overdispersion(kind, y, x, avg)
         at_point = {}
         for level in stats.FUNNEL_LEVELS:
             lower, upper = stats.funnel_normal_limits(kind, grid, avg, level, method, disp)
@@ -102,7 +121,11 @@ def funnel(rows: pd.DataFrame, benchmark: float | None, indicator: Indicator) ->
             at_point[level] = stats.funnel_normal_limits(kind, x, avg, level, method, disp)
         position = stats.funnel_position(y, at_point[0.95][0], at_point[0.95][1],
                                          at_point[0.998][0], at_point[0.998][1])
-        if not disp.overdispersed:
+        if clustered is not None:
+            text = (f"The same people recur in caseload rates, so the limits are widened by BSol's person-level "
+                    f"over-dispersion: variance multiplied by phi = {disp.phi:.2f} (person-clustered sandwich "
+                    "variance over Poisson).")
+        elif not disp.overdispersed:
             text = (f"The practices are not over-dispersed (phi {disp.phi:.2f}), so the limits are the "
                     "usual 95% and 99.8% limits around the BSol value.")
         elif method == "multiplicative":
@@ -111,8 +134,8 @@ def funnel(rows: pd.DataFrame, benchmark: float | None, indicator: Indicator) ->
         else:
             text = (f"Limits are widened for over-dispersion between areas (additive random effects, "
                     f"Spiegelhalter 2005; phi = {disp.phi:.2f}).")
-        if indicator.dispersion == "person_clustered":
-            text += " The same people recur in caseload rates; person-level data would be needed for a person-clustered interval."
+        if indicator.dispersion == "person_clustered" and clustered is None:
+            text += " The same people recur in caseload rates, but BSol has no person-clustered interval for this period."
     points = pd.DataFrame({"geography": shown["geography"].to_numpy(), "x": x,
                            "value": shown["value"].astype(float).to_numpy(), "position": position})
     x_label = "Denominator" if not indicator.annualised else "Person-years"

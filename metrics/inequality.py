@@ -24,10 +24,11 @@ from sqlalchemy import Connection, delete, inspect, select
 
 from data_loaders.db import ensure_derived_table
 from data_loaders.tables import inequality_result, measure_result
-from metrics import stats
+from metrics import disclosure, stats
 from metrics.catalogue import INDICATORS, Indicator
+from metrics.dimensions import IMD_GROUPS
 
-QUINTILES = ("Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)")
+QUINTILES = IMD_GROUPS  # metrics.dimensions
 REPETITIONS = 10_000  # PHE's own tests use 10,000; phe_sii's default is 100,000
 SEED = 1
 CONFIDENCE = 0.95
@@ -95,9 +96,15 @@ def compute_inequality(results: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[COLUMNS]
 
 
-def refresh_inequality(conn: Connection) -> int:
-    """Recompute ``inequality_result`` from the stored results (inside the caller's transaction)."""
+def refresh_inequality(conn: Connection, policy: disclosure.DisclosurePolicy | None = None) -> int:
+    """Recompute ``inequality_result`` from the stored results (inside the caller's transaction).
+
+    Disclosure rule: the SII/RII are computed from the CONTROLLED quintile rows (values, limits
+    and denominators as ``results.for_display`` shows them under ``policy``: from rounded counts),
+    so the index, a weighted combination of the quintiles, carries nothing about their exact
+    counts beyond what the shown quintiles do (README "Disclosure control")."""
     from data_loaders.bulk import bulk_insert
+    from metrics.results import for_display
 
     wanted = [i.id for i in INDICATORS if applies(i)]
     t = measure_result
@@ -105,7 +112,8 @@ def refresh_inequality(conn: Connection) -> int:
     results = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.columns])
     for col in ("value", "lower_ci", "upper_ci", "denominator"):
         results[col] = pd.to_numeric(results[col], errors="coerce").astype(float)
-    rows = compute_inequality(results)
+    shown = for_display(results, policy or disclosure.DEFAULT_RULE) if not results.empty else results
+    rows = compute_inequality(shown)
     ensure_derived_table(conn, inequality_result)
     conn.execute(delete(inequality_result))
     if not rows.empty:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, insert
@@ -16,9 +17,11 @@ from sqlalchemy import Connection, delete, insert
 from data_loaders.db import write_transaction
 from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
+from metrics import disclosure
 from metrics.compute import refresh_results
+from metrics.events import refresh_events
 from metrics.inequality import refresh_inequality
-from metrics.prepost import refresh_prepost
+from metrics.prepost import DEFAULT_WINDOW, refresh_flow, refresh_prepost
 
 if TYPE_CHECKING:
     from data_loaders.demo import Size
@@ -27,22 +30,31 @@ Progress = Callable[[str], None]
 
 
 def refresh_all(conn: Connection, progress: Progress | None = None,
-                timings: dict[str, Any] | None = None) -> dict[str, int]:
+                timings: dict[str, Any] | None = None, *, prepost_window: int = DEFAULT_WINDOW,
+                policy: disclosure.DisclosurePolicy | None = None) -> dict[str, int]:
     """Recompute the stored results: indicators, their inequality indices, then pre/post INT tables.
 
     `timings` (a dict, for the benchmark) receives per-scan and per-indicator times and the
-    seconds spent on measures, inequality indices and pre/post."""
+    seconds spent on measures, inequality indices and pre/post. `prepost_window`: the configured
+    pre/post window (settings.prepost_window_months, passed by the edges), stored beside 3, 6, 12.
+    `policy` (resolved from the settings by the caller; default: the documented one) decides the
+    stored suppression flags and is recorded in dataset_info, so the app can refuse flags worked
+    out under another policy (disclosure.stale_policy)."""
+    policy = policy or disclosure.DEFAULT_RULE
     started = time.perf_counter()
-    counts = {"measure_result": refresh_results(conn, progress=progress, timings=timings)}
+    counts = {"chart_event": refresh_events(conn)}  # INT go-lives from the loaded register
+    counts["measure_result"] = refresh_results(conn, progress=progress, timings=timings, policy=policy)
     measures_s = time.perf_counter() - started
     if progress:
         progress("inequality (slope index, PHE simulation)")
-    counts["inequality_result"] = refresh_inequality(conn)
+    counts["inequality_result"] = refresh_inequality(conn, policy)
     inequality_s = time.perf_counter() - started - measures_s
-    counts["prepost_result"] = refresh_prepost(conn)
+    counts["prepost_result"] = refresh_prepost(conn, configured=prepost_window)
+    counts["prepost_flow"] = refresh_flow(conn, configured=prepost_window)
     if timings is not None:
         timings.update(measures_s=round(measures_s, 3), inequality_s=round(inequality_s, 3),
                        prepost_s=round(time.perf_counter() - started - measures_s - inequality_s, 3))
+    set_dataset_info(conn, {disclosure.POLICY_INFO_KEY: policy.fingerprint})
     return counts
 
 
@@ -52,7 +64,8 @@ def set_dataset_info(conn: Connection, facts: Mapping[str, str]) -> None:
 
 
 def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date | None = None,
-               progress: Progress | None = None) -> dict[str, int]:
+               progress: Progress | None = None, *, prepost_window: int = DEFAULT_WINDOW,
+               policy: disclosure.DisclosurePolicy | None = None) -> dict[str, int]:
     """Replace the whole database with a freshly generated, validated synthetic dataset.
 
     Tables stream from the generator one at a time: each is validated, loaded and dropped before
@@ -83,11 +96,15 @@ def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date |
             del typed
         set_dataset_info(conn, demo.dataset_facts(size=size, seed=seed, end=end))
         say("computing measures")
-        counts.update(refresh_all(conn, progress=lambda i: say(f"computing {i}")))
+        counts.update(refresh_all(conn, progress=lambda i: say(f"computing {i}"), prepost_window=prepost_window,
+                                  policy=policy))
     return counts
 
 
-def load_and_refresh(url: str, paths: list[str], extract: str | None = None, progress: bool = True):
+def load_and_refresh(url: str, paths: list[str], extract: str | None = None, progress: bool = True, *,
+                     data_dir: Path, prepost_window: int = DEFAULT_WINDOW,
+                     policy: disclosure.DisclosurePolicy | None = None,
+                     source_ends: dict | None = None):
     """Load extract files atomically and refresh the results inside the same transaction.
 
     The extracts the results cannot be computed without (REQUIRED_EXTRACTS) must have rows
@@ -95,8 +112,9 @@ def load_and_refresh(url: str, paths: list[str], extract: str | None = None, pro
     """
     from data_loaders.extracts import REQUIRED_EXTRACTS
 
-    return load_files(url, paths, extract=extract, progress=progress, after_load=refresh_all,
-                      required=REQUIRED_EXTRACTS)
+    return load_files(url, paths, extract=extract, progress=progress,
+                      after_load=lambda conn: refresh_all(conn, prepost_window=prepost_window, policy=policy),
+                      data_dir=data_dir, required=REQUIRED_EXTRACTS, source_ends=source_ends)
 
 
 def _extract(name: str):

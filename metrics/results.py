@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from data_loaders.tables import measure_result
-from metrics import disclosure, spc, stats
+from metrics import disclosure, events, spc, stats
 from metrics.catalogue import (
     INDICATORS,
     INDICATORS_BY_ID,
@@ -21,10 +21,12 @@ from metrics.catalogue import (
     disclosure_columns,
     measure_of,
 )
-from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS  # noqa: F401  (re-exported for readers of results)
-
-PERIOD_TYPES = ("month", "quarter", "financial_year")
-PERIOD_TYPE_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
+from metrics.dimensions import (  # noqa: F401  (re-exported for readers of results)
+    BREAKDOWN_LABELS,
+    LEVEL_LABELS,
+    PERIOD_TYPE_LABELS,
+    PERIOD_TYPES,
+)
 
 
 def read_results(conn: Connection, indicator_ids: list[str] | None = None, period_type: str | None = None,
@@ -47,7 +49,7 @@ def read_results(conn: Connection, indicator_ids: list[str] | None = None, perio
 
 def for_display(frame: pd.DataFrame, rule: disclosure.DisclosurePolicy | None = None) -> pd.DataFrame:
     """Results as they may be shown anywhere (disclosure.protect_results with the catalogue facts)."""
-    rule = rule or disclosure.configured_rule()
+    rule = rule or disclosure.DEFAULT_RULE
     if frame.empty:
         return frame.assign(suppressed=pd.Series(dtype=bool))
     extra = disclosure_columns(frame["indicator_id"])
@@ -80,22 +82,84 @@ class ScorecardRow:
     trial_limits: bool
     spark: list[float | None]
     spark_periods: list[str]
+    # 0.998 when the 99.8% interval also excludes the comparator, 0.95 when only the 95% one does
+    comparison_level: float | None = None
+    period_note: str = ""  # "to date", "provisional" (period_note below): said beside the period
+
+    @property
+    def period_label(self) -> str | None:
+        return period_label(self.period, self.period_note) if self.period else None
+
+
+def period_note(row: pd.Series | dict | None) -> str:
+    """The one wording of a partial period, from the stored flags: "to date" (a financial year not
+    complete at the data end) and "provisional" (it holds the latest month of a usually-revised
+    source); "" for a complete, final period."""
+    if row is None:
+        return ""
+    get = row.get
+    return ", ".join(word for col, word in (("to_date", "to date"), ("provisional", "provisional"))
+                     if bool(get(col, False)) and not pd.isna(get(col, False)))
+
+
+def period_label(period: str, note: str = "") -> str:
+    """A period as every page, grid, download and pack shows it: "2026-27 (to date)"."""
+    return f"{period} ({note})" if note else str(period)
+
+
+def _rebase(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame | None) -> list[object] | None:
+    """The catalogue's fixed rebase dates plus, where declared, the area's stored INT go-lives."""
+    points: list[object] = list(indicator.spc_rebase)
+    if indicator.rebase_at_go_live and area_events is not None and not area_events.empty:
+        points += events.rebase_points(area_events, series)
+    return points or None
+
+
+def _xmr(series: pd.DataFrame, indicator: Indicator, area_events: pd.DataFrame | None) -> pd.DataFrame:
+    """XmR on the values of one series as given (callers pass DISPLAYED rows: the controlled values;
+    suppressed points are gaps)."""
+    values = series["value"].astype(float).where(~series["suppressed"].astype(bool))
+    frame = spc.xmr(values.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
+                    polarity=indicator.polarity.value, target=indicator.target,
+                    rebase=_rebase(series, indicator, area_events))
+    if _rolling(series):  # a rolling series keeps its points but no limits, centre line or signals
+        frame[list(spc.LINE_COLUMNS)] = np.nan
+        frame[list(spc.FLAG_COLUMNS)] = False
+        frame["segment"] = 0
+        frame["rule"] = None
+        frame["point_type"] = ["common_cause" if shown else None for shown in frame["value"].notna()]
+    return frame
+
+
+# Rolling years overlap by 11 months, so consecutive points are not independent: the XmR rules
+# (runs, trends, limits from moving ranges) would fire on the overlap itself.
+NO_SPC_ROLLING = ("No SPC rules: rolling 12-month values overlap by 11 months, so they are not "
+                  "independent points (see the monthly or quarterly view for variation)")
+
+
+def _rolling(series: pd.DataFrame) -> bool:
+    return "period_type" in series and bool(series["period_type"].eq("rolling_12m").any())
 
 
 def spc_frame(series: pd.DataFrame, indicator: Indicator,
-              rule: disclosure.DisclosureRule | None = None) -> pd.DataFrame:
+              rule: disclosure.DisclosureRule | None = None,
+              area_events: pd.DataFrame | None = None) -> pd.DataFrame:
     """XmR chart for one series of EXACT stored rows (oldest first), safe to show.
 
-    Why here: limits must come from exact values (not display-rounded ones) and must not let
-    anyone recover a hidden point, so suppressed points are gaps excluded from every calculation,
-    the ``value`` column is replaced by the displayed values, and the limit and centre lines are
-    rounded to the indicator's display precision. Rebases come from the catalogue (``spc_rebase``).
+    Disclosure rule (README "Disclosure control"): the centre line and process limits are
+    computed from the CONTROLLED values -- the shown points, derived from rounded counts, with
+    hidden points as gaps excluded from every calculation. Why: lines from exact values give the
+    exact values back (mean x n = the exact total; with the limits, mean +- 2.66 x the mean moving
+    range, a short segment's points), so they would undo the rounding; lines from the shown points
+    carry nothing the points do not. The lines are rounded to the indicator's display precision.
+    Rebases: the catalogue's ``spc_rebase`` and, for ``rebase_at_go_live`` indicators, the area's
+    stored go-lives (``area_events``, metrics/events.py); the ``event`` column labels the periods in
+    which an event falls (for the chart's annotations).
     """
-    exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
-    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
-                    polarity=indicator.polarity.value, target=indicator.target,
-                    rebase=indicator.spc_rebase or None)
     shown = for_display(series.reset_index(drop=True), rule)
+    frame = _xmr(shown, indicator, area_events)
+    frame["event"] = (events.in_periods(area_events, series.reset_index(drop=True)).to_numpy()
+                      if area_events is not None and not area_events.empty and not _rolling(series) else None)
     frame["value"] = shown["value"].astype(float).where(~shown["suppressed"].astype(bool)).to_numpy()
     frame[spc.LINE_COLUMNS[1:]] = frame[spc.LINE_COLUMNS[1:]].astype(float).round(indicator.decimals)
     frame["mean"] = frame["mean"].astype(float).round(indicator.decimals)
@@ -104,36 +168,41 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
     return frame
 
 
-def spc_summary(series: pd.DataFrame, indicator: Indicator) -> spc.SpcSummary:
-    """Variation/assurance icons from EXACT stored rows (suppressed points are gaps)."""
-    exact = series["value"].astype(float).where(~series["suppressed"].astype(bool))
-    frame = spc.xmr(exact.to_numpy(), dates=pd.to_datetime(series["period_start"]).reset_index(drop=True),
-                    polarity=indicator.polarity.value, target=indicator.target,
-                    rebase=indicator.spc_rebase or None)
+def spc_summary(series: pd.DataFrame, indicator: Indicator,
+                area_events: pd.DataFrame | None = None) -> spc.SpcSummary:
+    """Variation/assurance icons from DISPLAYED rows (``for_display``; suppressed points are gaps):
+    the same controlled values as the chart's lines (``spc_frame``)."""
+    frame = _xmr(series, indicator, area_events)
+    if _rolling(series):
+        values = frame["value"].dropna()
+        return spc.SpcSummary(None, None, NO_SPC_ROLLING, False, len(values),
+                              float(values.iloc[-1]) if len(values) else None)
     return spc.summarise(frame, polarity=indicator.polarity.value, target=indicator.target)
 
 
 def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = "BSol",
-              period_type: str | None = None) -> list[ScorecardRow]:
+              period_type: str | None = None, rule: disclosure.DisclosurePolicy | None = None) -> list[ScorecardRow]:
     """One row per indicator: latest value, CI, comparison, SPC variation and assurance."""
     wanted = [geography] if geography_level == "bsol" else [geography, "BSol"]
     exact = read_results(conn, geographies=wanted, breakdown="none")
-    frame = for_display(exact)
+    frame = for_display(exact, rule)
+    area_events = events.read_events(conn, geography_level, geography)
     rows: list[ScorecardRow] = []
     for ind in INDICATORS:
         ptype = period_type if period_type in ind.frequency else default_period_type(ind)
         sub = frame[(frame.indicator_id == ind.id) & (frame.period_type == ptype)]
         local = sub[(sub.geography_level == geography_level) & (sub.geography == geography)].sort_values("period_start")
         bsol = sub[sub.geography_level == "bsol"].set_index("period")
-        mine = exact[(exact.indicator_id == ind.id) & (exact.period_type == ptype)
-                     & (exact.geography_level == geography_level) & (exact.geography == geography)]
-        rows.append(_scorecard_row(ind, local, bsol, geography_level, mine.sort_values("period_start")))
+        rows.append(scorecard_row(ind, local, bsol, geography_level, area_events=area_events))
     return rows
 
 
-def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
-                   exact: pd.DataFrame | None = None) -> ScorecardRow:
-    """One scorecard row from displayed rows; SPC icons from the exact rows when given."""
+def scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, level: str,
+                  exact: pd.DataFrame | None = None, area_events: pd.DataFrame | None = None) -> ScorecardRow:
+    """One scorecard row from displayed rows; the SPC icons too (the chart's controlled values).
+
+    ``exact`` is not used for the icons any more (kept so callers need not change): icons from exact
+    values could signal what the shown points cannot, and the chart's lines are from shown values."""
     if local.empty:
         return ScorecardRow(ind, None, None, None, None, False, "not compared", "", None, None,
                             "No data for this selection", False, [], [])
@@ -147,18 +216,32 @@ def _scorecard_row(ind: Indicator, local: pd.DataFrame, bsol: pd.DataFrame, leve
         benchmark, comparator = ind.target, ("target" if ind.target is not None else "")
     if ind.target is not None and level == "bsol":
         benchmark, comparator = ind.target, "target"
-    comparison = (
-        stats.compare_with_benchmark(value, lower, upper, benchmark, ind.polarity.value)
-        if benchmark is not None and value is not None else "not compared"
-    )
-    summary = spc_summary(local if exact is None or exact.empty else exact, ind)
+    compared = stats.compare_row(last, benchmark, ind.polarity.value)  # at 95% and 99.8%
+    summary = spc_summary(local, ind, area_events)  # displayed rows: the same controlled values as the chart
     return ScorecardRow(
         indicator=ind, period=str(last["period"]), value=value, lower=lower, upper=upper,
-        suppressed=bool(last["suppressed"]), comparison=comparison, comparator=comparator,
+        suppressed=bool(last["suppressed"]), comparison=compared.result, comparator=comparator,
+        comparison_level=compared.level,
         variation=summary.variation, assurance=summary.assurance, rule=summary.rule,
         trial_limits=summary.trial_limits,
         spark=[_num(v) for v in local["value"]], spark_periods=list(local["period"]),
+        period_note=period_note(last),
     )
+
+
+def patients_to_target(shown: pd.DataFrame, indicator: Indicator) -> pd.Series:
+    """CVDPREVENT's "patients needed to reach the target" per row of DISPLAYED results (``for_display``):
+    ceil(target share x denominator - numerator), 0 where the target is met, NaN where either count
+    is hidden or the indicator has no such gap. From the shown (rounded) counts only, so it reveals
+    nothing the row itself does not."""
+    if not indicator.patients_to_target or indicator.target is None or shown.empty:
+        return pd.Series(np.nan, index=shown.index, dtype=float)
+    num = pd.to_numeric(shown["numerator"], errors="coerce")
+    den = pd.to_numeric(shown["denominator"], errors="coerce")
+    hidden = shown["suppressed"].astype(bool) | num.isna() | den.isna() | (den <= 0)
+    share = indicator.target / indicator.multiplier
+    gap = np.ceil((share * den - num).round(6))  # round first: 0.8 x 1000 - 700 is not 100.0000001
+    return gap.clip(lower=0).where(~hidden)
 
 
 def _num(x: object) -> float | None:
@@ -183,6 +266,7 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
 
 
 __all__ = [
-    "read_results", "for_display", "scorecard", "ScorecardRow", "format_value",
+    "read_results", "for_display", "scorecard", "scorecard_row", "ScorecardRow", "format_value",
+    "patients_to_target", "period_label", "period_note",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]

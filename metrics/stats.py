@@ -141,8 +141,12 @@ def wilson_ci(
 # --------------------------------------------------------------------------- counts and rates
 
 
-def byars_ci_array(count: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+def byars_ci_array(count: ArrayLike, confidence: float = 0.95,
+                   exact_below: float = EXACT_POISSON_BELOW) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised Poisson limits for counts: exact below 10, Byar's approximation from 10.
+
+    ``exact_below`` moves the switch where a national specification says so (NHS Digital's
+    CCG OIS 2.6 uses exact limits below 389).
 
     Why the switch: this is what ``phe_rate`` does -- Byar's approximation is poor for small
     counts, so counts < 10 use the exact limits from the chi-square distribution:
@@ -168,14 +172,14 @@ def byars_ci_array(count: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarr
             raise ValueError("counts must be >= 0")
         nan = np.isnan(x)
         safe = np.where(nan, 0.0, x)
-        small = safe < EXACT_POISSON_BELOW
+        small = safe < exact_below
         # exact (chi-square) limits
         ex_lower = np.where(
             safe > 0, st.chi2.ppf(alpha / 2.0, 2.0 * np.maximum(safe, 1e-300)) / 2.0, 0.0
         )
         ex_upper = st.chi2.ppf(1.0 - alpha / 2.0, 2.0 * safe + 2.0) / 2.0
         # Byar's approximation (evaluated on a safe copy to avoid warnings for small x)
-        bx = np.where(small, EXACT_POISSON_BELOW, safe)
+        bx = np.where(small, max(exact_below, 1.0), safe)
         by_lower = bx * (1.0 - 1.0 / (9.0 * bx) - z / (3.0 * np.sqrt(bx))) ** 3
         bx1 = bx + 1.0
         by_upper = bx1 * (1.0 - 1.0 / (9.0 * bx1) + z / (3.0 * np.sqrt(bx1))) ** 3
@@ -227,7 +231,8 @@ def rate_ci(
 
 
 def dobson_ci_array(
-    value: ArrayLike, variance: ArrayLike, count: ArrayLike, confidence: float = 0.95
+    value: ArrayLike, variance: ArrayLike, count: ArrayLike, confidence: float = 0.95,
+    exact_below: float = EXACT_POISSON_BELOW,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised Dobson limits for a weighted sum of Poisson counts (a DSR), unscaled.
 
@@ -243,7 +248,7 @@ def dobson_ci_array(
     v = _as_float_array(value)
     var = _as_float_array(variance)
     o = _as_float_array(count)
-    lo_o, hi_o = byars_ci_array(o, confidence)
+    lo_o, hi_o = byars_ci_array(o, confidence, exact_below)
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.sqrt(var / np.where(o > 0, o, np.nan))
         lower = np.maximum(v + k * (lo_o - o), 0.0)
@@ -261,6 +266,7 @@ def dsr_by_group(
     total_standard: float | None = None,
     multiplier: float = 100_000,
     confidence: float = 0.95,
+    exact_below: float = EXACT_POISSON_BELOW,
 ) -> pd.DataFrame:
     """Directly standardised rates with Dobson limits for many groups at once (one row per band).
 
@@ -294,7 +300,7 @@ def dsr_by_group(
     ok = ((g["denominator"] > 0) & ~g["undefined"]).to_numpy()
     value = np.where(ok, g["wr"] / total_w, np.nan)
     var = np.where(ok, g["wv"] / total_w**2, np.nan)
-    lower, upper = dobson_ci_array(value, var, g["numerator"].to_numpy(), confidence)
+    lower, upper = dobson_ci_array(value, var, g["numerator"].to_numpy(), confidence, exact_below)
     g["value"] = value * multiplier
     g["lower_ci"] = lower * multiplier
     g["upper_ci"] = upper * multiplier
@@ -348,6 +354,80 @@ def dsr(
     row = dsr_by_group(pd.DataFrame({"g": np.zeros(x.size, dtype=int)}), x, n, w,
                        multiplier=multiplier, confidence=confidence).iloc[0]
     return (float(row["value"]), float(row["lower_ci"]), float(row["upper_ci"]))
+
+
+# --------------------------------------------------------------------------- person-clustered rates
+#: How person-clustered caseload-rate intervals are described in stored rows.
+CLUSTERED_METHOD = "Person-clustered (sandwich) log-normal"
+
+
+def clustered_rate_ci_array(
+    events: ArrayLike, time: ArrayLike, resid_ss: ArrayLike, people: ArrayLike, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Person-clustered (sandwich) log-normal limits of rates ``events / time``, from group sums.
+
+    Why: on INT caseloads a few high users account for most events, so treating every event as
+    independent (Poisson, Byar's) makes the interval far too narrow. With per-person counts y_i and
+    person-time t_i, R = sum y / sum t and the robust variance of log R is
+    n/(n-1) * sum (y_i - R t_i)^2 / (sum y)^2 (``resid_ss`` = sum (y_i - R t_i)^2 per group,
+    ``people`` = n), which equals R's sandwich variance n/(n-1) sum (y_i - R t_i)^2 / T^2 over R^2:
+    the HC1 sandwich of an intercept-only Poisson GLM with offset log(t) (R ``sandwich::vcovHC(...,
+    type = "HC1")``; one row per person, so clustering by person is the same thing). Limits
+    R exp(-/+ z se). NaN where there are no events, no person-time or fewer than 2 people.
+    """
+    y, t, ss, n = (_as_float_array(a) for a in (events, time, resid_ss, people))
+    z = _z(confidence)
+    ok = (y > 0) & (t > 0) & (n >= 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(ok, y / np.where(t > 0, t, 1.0), np.nan)
+        se_log = np.where(ok, np.sqrt(n / np.where(n > 1, n - 1, 1.0) * ss) / np.where(y > 0, y, 1.0), np.nan)
+    return rate * np.exp(-z * se_log), rate * np.exp(z * se_log)
+
+
+def clustered_rate_ci(y: ArrayLike, t: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Rate, lower and upper person-clustered limits from per-person counts ``y`` and times ``t``."""
+    y, t = _as_float_array(y), _as_float_array(t)
+    total, T = float(y.sum()), float(t.sum())
+    rate = total / T if T > 0 else math.nan
+    ss = float(np.sum((y - rate * t) ** 2)) if T > 0 else math.nan
+    lo, hi = clustered_rate_ci_array([total], [T], [ss], [len(y)], confidence)
+    return rate, float(lo[0]), float(hi[0])
+
+
+def clustered_rate_ratio_ci(y0: ArrayLike, y1: ArrayLike, t0: ArrayLike, t1: ArrayLike,
+                            confidence: float = 0.95) -> tuple[float, float]:
+    """Person-clustered (sandwich) log-normal interval for the rate ratio (sum y1/sum t1)/(sum y0/sum t0).
+
+    Why: pre and post are paired within people, so the two log rates' influences are combined per
+    person before squaring: u_i = (y1_i - R1 t1_i)/sum y1 - (y0_i - R0 t0_i)/sum y0, variance
+    n/(n-1) sum u_i^2 (the same sandwich as ``clustered_rate_ci_array``). NaN when either total is
+    0 or fewer than 2 people.
+    """
+    y0, y1, t0, t1 = (_as_float_array(a) for a in (y0, y1, t0, t1))
+    n = len(y0)
+    s0, s1, T0, T1 = y0.sum(), y1.sum(), t0.sum(), t1.sum()
+    if n < 2 or s0 <= 0 or s1 <= 0 or T0 <= 0 or T1 <= 0:
+        return math.nan, math.nan
+    u = (y1 - s1 / T1 * t1) / s1 - (y0 - s0 / T0 * t0) / s0
+    se = math.sqrt(n / (n - 1) * float(np.sum(u**2)))
+    z = _z(confidence)
+    log_rr = math.log((s1 / T1) / (s0 / T0))
+    return math.exp(log_rr - z * se), math.exp(log_rr + z * se)
+
+
+def clustered_phi(value: float, upper: float, denominator: float, multiplier: float = 1.0,
+                  confidence: float = 0.95) -> float:
+    """Variance inflation of a person-clustered rate over Poisson, from its stored limits.
+
+    Why: the funnel of a caseload rate widens Poisson limits by BSol's own person-level
+    over-dispersion: phi = var_robust(R) / (R / T), with se(R) = R ln(upper / R) / z (log-normal
+    limits). NaN when undefined.
+    """
+    rate, up = value / multiplier, upper / multiplier
+    if not (rate > 0 and up > rate and denominator > 0):
+        return math.nan
+    se = rate * math.log(up / rate) / _z(confidence)
+    return se * se * denominator / rate
 
 
 # --------------------------------------------------------------------------- means
@@ -770,6 +850,54 @@ def compare_with_benchmark(
         return direction
     good = (direction == "higher") == (polarity == HIGH_IS_GOOD)
     return "better" if good else "worse"
+
+
+class Comparison(NamedTuple):
+    """A comparison with a benchmark and the level at which it holds.
+
+    ``result`` is ``compare_with_benchmark`` on the 95% interval; ``level`` is 0.998 when the 99.8%
+    interval also excludes the benchmark, 0.95 when only the 95% one does, None when similar or not
+    compared (Fingertips shows both levels; 99.8% is the stricter, fewer false alarms).
+    """
+
+    result: str
+    level: float | None
+
+
+#: The level in words, as pages and packs say it beside the comparison.
+COMPARISON_LEVEL_WORDS: dict[float, str] = {0.998: "99.8%", 0.95: "95% only"}
+
+
+def level_suffix(level: float | None) -> str:
+    """' (99.8%)', ' (95% only)' or '' (similar, not compared)."""
+    return f" ({COMPARISON_LEVEL_WORDS[level]})" if level in COMPARISON_LEVEL_WORDS else ""
+
+
+def compare_levels(value: float | None, lower95: float | None, upper95: float | None,
+                   lower998: float | None, upper998: float | None, benchmark: float | None,
+                   polarity: str) -> Comparison:
+    """Compare at 95% and 99.8% at once: the one comparison the scorecard, grids and charts use."""
+    result = compare_with_benchmark(value, lower95, upper95, benchmark, polarity)
+    if result in ("similar", "not compared"):
+        return Comparison(result, None)
+    strict = compare_with_benchmark(value, lower998, upper998, benchmark, polarity)
+    return Comparison(result, 0.998 if strict == result else 0.95)
+
+
+def compare_row(row: object, benchmark: float | None, polarity: str) -> Comparison:
+    """``compare_levels`` on a result row (mapping or Series with the stored limit columns)."""
+    get = getattr(row, "get", None)
+
+    def num(col: str) -> float | None:
+        v = get(col) if get is not None else None
+        try:
+            f = float(v)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return None if math.isnan(f) else f
+
+    lower95, upper95, lower998, upper998 = (num(c) for c in LIMIT_COLUMNS)
+    return compare_levels(num("value"), lower95, upper95, lower998, upper998, benchmark, polarity)
 
 
 # --------------------------------------------------------------------------- funnel plots

@@ -61,6 +61,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
         if "pg_url" in names:
             item.add_marker(pytest.mark.postgres)
+        # Under pytest-xdist (--dist loadgroup) a file's tests stay on one worker, so its module
+        # fixtures are built once; every browser test shares one group (dash_duo serves on :8050).
+        group = "browser" if item.get_closest_marker("browser") else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -239,22 +243,30 @@ def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 # --------------------------------------------------------------------------- the app
 @contextmanager
 def app_on(data_dir: Path, *, request_context: bool = True) -> Iterator[Any]:
-    """The app module serving the database in `data_dir` to an analyst, with a cold page cache.
+    """A new app (`.app` the Dash app, `.server` its Flask server) serving the database in
+    `data_dir` to an analyst, with a cold page cache.
 
-    The environment is set before `app` is imported (settings are read at the edge)."""
+    Its settings are read from an environment pointing at `data_dir`, which stays set while the
+    app is used (the CLI commands, run through the server's test runner, read it at their edge)."""
+    from types import SimpleNamespace
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BSOL_DATA_DIR", str(data_dir))
         mp.delenv("DATABASE_URL", raising=False)
+        mp.delenv("BSOL_AUDIT_URL", raising=False)
         mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
-        import app as app_module
-        from callbacks.data import cache
+        from app import create_app
+        from caching import cache
 
-        cache.clear()
+        dash_app = create_app()
+        built = SimpleNamespace(app=dash_app, server=dash_app.server)
+        with dash_app.server.app_context():
+            cache.clear()
         if not request_context:
-            yield app_module
+            yield built
             return
-        with app_module.server.test_request_context("/"):
-            yield app_module
+        with dash_app.server.test_request_context("/"):
+            yield built
             cache.clear()
 
 

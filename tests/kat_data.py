@@ -17,6 +17,23 @@ def _df(rows: list[tuple], cols: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols.split())
 
 
+SPELL_CODING = ("patient_classification", "admission_source", "secondary_diagnoses", "procedure_codes")
+
+
+def with_spell_coding(spells: pd.DataFrame, coding: dict[str, tuple] | None = None) -> pd.DataFrame:
+    """Add the APC coding columns (empty = not recorded) and set `coding[spell_id]` in their order."""
+    out = spells.copy()
+    for col in SPELL_CODING:
+        out[col] = pd.Series([None] * len(out), dtype=object)
+    out["patient_classification"] = out["patient_classification"].astype("Int64")
+    for sid, values in (coding or {}).items():
+        row = out.index[out["spell_id"] == sid]
+        assert len(row) == 1, sid
+        for col, v in zip(SPELL_CODING, values, strict=True):
+            out.loc[row, col] = v
+    return out
+
+
 def frames() -> dict[str, pd.DataFrame]:
     f: dict[str, pd.DataFrame] = {}
     f["practice"] = _df([
@@ -88,6 +105,9 @@ def frames() -> dict[str, pd.DataFrame]:
         # s11: pat_m, epilepsy at 19: not in m21 (under 19s)
         ("s11", "pat_m", date(2024, 5, 25), date(2024, 5, 26), "21", "G409", None, None, None, False),
     ], "spell_id patient_id admission_date discharge_date admission_method primary_diagnosis cause_code discharge_ready_date discharge_pathway admitted_from_care_home")
+    # every spell an ordinary admission (classification 1) from home (source 19), nothing else coded
+    f["inpatient_spell"] = with_spell_coding(f["inpatient_spell"], {
+        sid: (1, "19", None, None) for sid in f["inpatient_spell"]["spell_id"]})
     f["ae_attendance"] = _df([
         ("a1", "pat_a", datetime(2024, 4, 3, 10, 0), "01", False),
         ("a2", "pat_c", datetime(2024, 4, 7, 12, 0), "03", True),

@@ -24,9 +24,9 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from tests.kat_data import _df
+from data_loaders.calendar import DATA_START  # noqa: F401  (re-exported: tests import it from here)
+from tests.kat_data import _df, with_spell_coding
 
-DATA_START = date(2023, 4, 1)
 DATA_END = date(2024, 6, 30)
 
 
@@ -129,13 +129,13 @@ def frames() -> dict[str, pd.DataFrame]:
     def spell(sid: str, pid: str, day: date, method: str = "21") -> tuple:
         return (sid, pid, day, day, method, "J44X", None, None, None, False)
 
-    f["inpatient_spell"] = _df([
+    f["inpatient_spell"] = with_spell_coding(_df([
         spell("s_a1", "pat_a", date(2023, 6, 1)),          # a pre
         spell("s_a2", "pat_a", date(2023, 6, 20), "11"),   # a pre (elective: all methods count)
         spell("s_a3", "pat_a", date(2024, 1, 10)),         # a post
         spell("s_b1", "pat_b", date(2024, 2, 29)),         # b post, on the day of death
         spell("s_c1", "ctl2", date(2023, 8, 1)),           # control pre
-    ], spell_cols)
+    ], spell_cols))
     f["community_contact"] = _df([
         ("c_a1", "pat_a", date(2023, 12, 1), "community", "District nursing"),  # a post
         ("c_b1", "pat_b", date(2023, 11, 29), "outpatient", "Cardiology"),      # b pre

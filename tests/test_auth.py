@@ -42,9 +42,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         from tests.kat_db import build_kat_db
 
         build_kat_db(f"duckdb:///{data_dir / 'bsol.duckdb'}")
-        import app as app_module
+        from app import create_app
 
-        srv = app_module.server
+        srv = create_app().server
         original = srv.config["BSOL_AUTH"], srv.config["BSOL_AUDIT_URL"]
         srv.config["BSOL_AUDIT_URL"] = f"sqlite:///{data_dir / 'audit.sqlite'}"
         srv.test_client().get("/")  # Dash registers its callbacks on the first request
@@ -85,13 +85,10 @@ def callback_body(app: Any, key: str) -> dict[str, Any]:
 
 
 def dash_app() -> Any:
-    """The Dash app, its callbacks registered (Dash does that on its first request)."""
+    """A Dash app, for its callback specs (every app built has the same callbacks)."""
     import app as app_module
 
-    if not app_module.app.callback_map:
-        with app_module.server.test_request_context("/"):
-            app_module.server.preprocess_request()
-    return app_module.app
+    return app_module.default_app()
 
 
 ANONYMOUS_TARGETS = ["/_dash-layout", "/_dash-dependencies", "/assets/style.css", MEASURE_CSV, "/download/prepost.csv",

@@ -163,13 +163,18 @@ def test_scorecard_row_opens_measure_page_and_url_reloads(dash_duo: Any, dash_ap
                                                           screenshot: Callable[[str], Path]) -> None:
     dash_duo.start_server(dash_app)
     dash_duo.driver.get(dash_duo.server_url + "/?locality=West&period_type=quarter")
-    dash_duo.wait_for_element("#home-content table.scorecard")
-    link = dash_duo.find_element("a.indicator-link[href^='/measure/m12_hypertension_bp_target']")
-    assert "locality=West" in link.get_attribute("href")
-    link.click()
+    # Wait for conditions, never sleeps: the scorecard settled for West (its links carry the locality),
+    # then the click lands on a link that is no longer re-rendered under it.
+    _wait_loaded(dash_duo, "#home-content table.scorecard")
+    link_css = "a.indicator-link[href^='/measure/m12_hypertension_bp_target'][href*='locality=West']"
+    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, link_css))
+    _wait_loaded(dash_duo, "#home-content table.scorecard")
+    dash_duo.driver.execute_script("arguments[0].click()", dash_duo.find_element(link_css))
+    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+        lambda d: "/measure/m12_hypertension_bp_target" in d.current_url)
     _wait_loaded(dash_duo, "#measure-content .stats-row")
-    assert "/measure/m12_hypertension_bp_target" in dash_duo.driver.current_url
-    dash_duo.wait_for_contains_text(".stats-row", "West", timeout=10)
+    dash_duo.wait_for_contains_text(".stats-row", "West", timeout=15)
     headline = dash_duo.find_element(".stats-row").text
     # change period type: the URL follows, and reloading the URL gives the same view
     _select(dash_duo, PERIOD_TYPE, "Financial year")
@@ -341,6 +346,23 @@ def test_tartan_rug_opens_a_locality_whose_pack_is_that_localitys(dash_duo: Any,
         if kind in ("cell-better", "cell-worse"):
             assert c.text[:1] in "▲▼" and any(ch.isdigit() for ch in c.text), c.text
     screenshot("locality-overview")
+    # on demand: every neighbourhood by measures, in a keyboard-scrollable region within the page
+    assert not dash_duo.find_elements("#neighbourhood-rug")
+    dash_duo.driver.execute_script("arguments[0].click()", dash_duo.find_element("#all-neighbourhoods-button"))
+    _wait_loaded(dash_duo, "#neighbourhood-rug table.grid")
+    hood_heads = [th.text for th in dash_duo.find_elements("#neighbourhood-rug thead th")][3:]
+    hood_rows = dash_duo.find_elements("#neighbourhood-rug tbody tr")
+    assert len(hood_heads) > 6 and len(hood_rows) == len(dash_duo.find_elements("#tartan-rug tbody tr"))
+    hood_cells = dash_duo.find_elements("#neighbourhood-rug tbody td.grid-cell")
+    assert len(hood_cells) == len(hood_heads) * len(hood_rows)
+    kinds = {c.get_attribute("class").split()[-1] for c in hood_cells}
+    assert kinds & {"cell-better", "cell-worse", "cell-similar"}, kinds
+    region = dash_duo.find_element("#neighbourhood-rug .table-scroll")
+    assert region.get_attribute("tabindex") == "0" and region.get_attribute("role") == "region"
+    region.send_keys(Keys.ARROW_RIGHT)  # focusable: the wide rug scrolls with the keyboard
+    assert dash_duo.driver.switch_to.active_element == region
+    _full_screenshot(dash_duo, screenshot, "locality-every-neighbourhood")
+    _axe(dash_duo, "locality-every-neighbourhood")
     dash_duo.find_element("#locality-content a.locality-link[href$='locality=East']").click()
     _wait_loaded(dash_duo, "#locality-content table.grid")
     assert "locality=East" in dash_duo.driver.current_url
@@ -408,4 +430,59 @@ def test_summary_matrix_filters_and_phone_scorecard_shows_values(dash_duo: Any, 
     dash_duo.driver.execute_script("document.querySelector('#home-content table.scorecard').scrollIntoView()")
     screenshot("scorecard-phone")
     dash_duo.driver.set_window_size(1280, 900)
+    _no_errors(dash_duo)
+
+
+def test_rolling_12_month_view_where_months_are_suppressed(dash_duo: Any, dash_app: Any,
+                                                             screenshot: Callable[[str], Path]) -> None:
+    """A small area's monthly chart has [c] gaps: the page offers the rolling 12-month view, whose points
+    are rolling years with no SPC rules, and the choice is in the URL."""
+    dash_duo.start_server(dash_app)
+    dash_duo.driver.get(dash_duo.server_url + "/measure/m05_ucr_referrals_rate?locality=Solihull&period_type=month")
+    _wait_loaded(dash_duo, "#measure-content .stats-row")
+    offer = dash_duo.wait_for_element("#rolling-offer", timeout=15)
+    assert "period_type=rolling_12m" in offer.get_attribute("href")
+    dash_duo.driver.execute_script("arguments[0].click()", offer)
+    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(lambda d: "period_type=rolling_12m" in d.current_url)
+    _wait_loaded(dash_duo, "#measure-content .stats-row")
+    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+        lambda d: "12m to" in d.find_element(By.CSS_SELECTOR, ".stats-row .stat-label").text)
+    assert dash_duo.find_element(".stats-row .stat-value").text != "[c]"  # a rolling year is shown
+    assert "Not assessed on rolling years" in dash_duo.find_element(".stats-row").text
+    caption = dash_duo.find_element("#measure-content .chart-caption").text
+    assert caption.startswith("Rolling 12-month trend") and "overlap by 11 months" in caption, caption
+    assert dash_duo.find_element(PERIOD_TYPE).text.strip().startswith("Rolling 12 months")
+    assert not dash_duo.find_elements("#rolling-offer")  # offered on the monthly view only
+    screenshot("measure-rolling-12m")
+    _no_errors(dash_duo)
+    _axe(dash_duo, "measure-rolling")
+
+
+QUIET_PAGES = [(n, p, r) for n, p, r in PAGES if not n.startswith(("bad", "not"))]
+DASH_REQUESTS = ("return performance.getEntriesByType('resource')"
+                 ".filter(e => e.name.includes('_dash-update-component')).length")
+
+
+def test_no_callback_fires_once_a_page_has_settled(dash_duo: Any, dash_app: Any) -> None:
+    """Each page: wait for its loading states to clear and its requests to stop, then no request to
+    _dash-update-component for 5 s without a user action (a self-firing callback loop would)."""
+    dash_duo.start_server(dash_app)
+    for name, path, ready in QUIET_PAGES:
+        dash_duo.driver.get(dash_duo.server_url + path)
+        dash_duo.driver.execute_script("performance.setResourceTimingBufferSize(100000)")
+        _wait_loaded(dash_duo, ready)
+        last = [-1, time.monotonic()]
+
+        def settled(d: Any, last: list = last) -> bool:
+            n = d.execute_script(DASH_REQUESTS)
+            if n != last[0]:
+                last[0], last[1] = n, time.monotonic()
+            return time.monotonic() - last[1] >= 1.0
+
+        WebDriverWait(dash_duo.driver, 30, poll_frequency=0.2).until(settled)
+        _wait_loaded(dash_duo, ready)
+        before = dash_duo.driver.execute_script(DASH_REQUESTS)
+        time.sleep(5)  # the observation window itself (not a wait for a condition)
+        after = dash_duo.driver.execute_script(DASH_REQUESTS)
+        assert after == before, f"{name}: {after - before} callback request(s) with no user action"
     _no_errors(dash_duo)

@@ -90,15 +90,17 @@ def _matches(list_name: str, code: str) -> bool:
 
 
 def test_shipped_chronic_acsc_list_is_nhs_of_2_3_i() -> None:
-    """Defect 4: codes on / off the NHS OF 2.3.i (IAP00068) chronic ACSC list, worked from the
-    specification's condition list (hepatitis B, AF, CHF incl. I13.0, IDA incl. D51/D52, diabetes
-    incl. uncomplicated .9), and near misses just outside it."""
+    """Defect 4: codes on / off the chronic ACSC list, worked from NHS Digital's CCG OIS 2.6
+    specification v1.15 (the CCG-level NHS OF 2.3.i), data filter 1 and appendix 2 (hepatitis B, AF,
+    CHF incl. I13.0, IDA incl. D51/D52, diabetes incl. uncomplicated .9), and near misses just outside it."""
     on = ["B180", "B181", "I480", "I489", "I130", "I110", "I500", "J81X", "D501", "D508", "D509", "D510",
-          "D513", "D518", "D520", "D529", "E109", "E119", "E149", "E101", "I10X", "I119", "I200", "I240",
-          "I248", "I249", "I251", "J410", "J42X", "J439", "J449", "J47X", "J459", "J46X", "G409", "G41X",
-          "R568", "O15X", "F00X", "F03X", "G309"]
+          "D513", "D518", "D520", "D529", "E109", "E119", "E149", "E101", "I10X", "I119", "I200", "I251",
+          "J410", "J42X", "J439", "J449", "J47X", "J459", "J46X", "G409", "G41X", "F00X", "F03X"]
     off = ["B182",  # chronic hepatitis C is not on the list
            "I241",  # Dressler's syndrome (I24.1) is not angina
+           "I240", "I248", "I249",  # filter 1(f) names I20 and I25 only (the wider Purdy angina set has I24)
+           "R568", "O15X",  # filter 1(i): epilepsy is G40, G41 only (no convulsions R56 or eclampsia O15)
+           "G309",  # dementia is F00-F03; Alzheimer disease G30 is not listed
            "D500",  # iron deficiency anaemia secondary to blood loss
            "D530",  # other nutritional anaemias
            "E40X", "E43X", "E550", "E643",  # nutritional deficiencies: not chronic ACSCs

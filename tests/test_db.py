@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
-from data_loaders.db import data_version, duckdb_path, read_engine, write_transaction
+from data_loaders.db import data_version, database_file, read_engine, write_transaction
 from data_loaders.tables import dataset_info
 
 
@@ -31,7 +31,7 @@ def test_reader_sees_old_data_until_the_write_lands(db_url: str) -> None:
 def test_failed_write_changes_nothing(db_url: str) -> None:
     with write_transaction(db_url) as conn:
         conn.execute(insert(dataset_info), [{"key": "a", "value": "1"}])
-    path = duckdb_path(db_url)
+    path = database_file(db_url)
     before = hashlib.sha256(path.read_bytes()).hexdigest() if path else None
     version = data_version(db_url)
     with pytest.raises(RuntimeError), write_transaction(db_url) as conn:
@@ -53,7 +53,7 @@ def test_copy_left_by_a_killed_load_is_cleaned_by_the_next_load(db_url: str) -> 
 
     with write_transaction(db_url) as conn:
         conn.execute(insert(dataset_info), [{"key": "a", "value": "1"}])
-    path = duckdb_path(db_url)
+    path = database_file(db_url)
     script = ("import sys, time\nfrom data_loaders.db import write_transaction\n"
               "with write_transaction(sys.argv[1]) as conn:\n    print('copying done', flush=True)\n    time.sleep(120)\n")
     load = subprocess.Popen([sys.executable, "-c", script, db_url], stdout=subprocess.PIPE, text=True,

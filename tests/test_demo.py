@@ -93,6 +93,21 @@ def test_end_too_early_is_refused():
         demo.generate("small", end=date(2024, 5, 31))
 
 
+def test_app_default_size_covers_every_neighbourhood_and_unknown_sizes_are_refused(monkeypatch):
+    """`python app.py` builds the medium demo: every neighbourhood of every locality (small has three each)."""
+    from data_loaders.settings import load_settings
+
+    monkeypatch.delenv("BSOL_DEMO_SIZE", raising=False)
+    size = load_settings().demo_size
+    assert size == "medium" and demo.SIZES[size].neighbourhoods_per_locality is None
+    assert demo.SIZES["small"].patients < demo.SIZES[size].patients < demo.SIZES["full"].patients
+    monkeypatch.setenv("BSOL_DEMO_SIZE", "huge")
+    with pytest.raises(ValueError, match="small, medium, full"):
+        load_settings()
+    with pytest.raises(ValueError, match="small, medium, full"):
+        demo.generate("huge", end=END)  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------------- pilot cohort
 def _prepost(frames: dict[str, pd.DataFrame], team: str, months: int = 6) -> dict[str, tuple[int, int]]:
     """docs/design.md rules, written out independently of demo.py."""

@@ -161,3 +161,22 @@ def test_secondary_suppression_breakdowns_and_areas() -> None:
     out = secondary_suppression(frame, primary.to_numpy(), hier)
     # White and the smallest other group (Asian, 0) hidden; Solihull (6) forces Birmingham hidden too.
     assert out.tolist() == [False, True, True, False, True, True]
+
+
+def test_complementary_unpins_two_hidden_cells_that_rounding_gives_back() -> None:
+    """Worked by hand: parts 12, 12, 7, 7 (total 38, shown 40 = 38-42; the 12s shown 10 = 8-12, so
+    16-24 together): the hidden pair sums to 14-26, and two counts of at most 7 can only be 7 and 7.
+    With the policy, secondary suppression hides the smallest visible cell too; set b (10, [c], 0)
+    is the classic one-hidden-cell case and gets its zero hidden, as before."""
+    import pandas as pd
+
+    from metrics.disclosure import complementary, pinned_sets
+
+    f = pd.DataFrame({"s": ["a"] * 4 + ["b"] * 3, "n": [12, 12, 7, 7, 10, 3, 0]})
+    primary = POLICY.small(f["n"])
+    assert list(pinned_sets(f["s"].factorize()[0], primary, f["n"].to_numpy(float), POLICY)) == [0]
+    assert complementary(f, primary, [["s"]], "n").tolist() == [False, False, True, True, False, True, True]
+    assert complementary(f, primary, [["s"]], "n", POLICY).tolist() == [True, False, True, True, False, True, True]
+    # 13 instead of 12 (shown 15 = 13-17): total 39 (38-42) less 21-29 visible: the pair sums to 9-21 -> each 2-7, not pinned
+    g = f.assign(n=[13, 12, 7, 7, 10, 3, 0])
+    assert complementary(g, POLICY.small(g["n"]), [["s"]], "n", POLICY).tolist()[:4] == [False, False, True, True]

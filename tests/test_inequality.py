@@ -101,3 +101,28 @@ def test_refresh_writes_and_reads_back(db_url: str) -> None:
         engine.dispose()
     assert got.loc["East", "sii"] == pytest.approx(2 * got.loc["BSol", "sii"], rel=1e-9)
     assert got.loc["BSol", "sii"] == pytest.approx(1000 * (math.exp(-1) - 1), rel=1e-9)
+
+
+@pytest.mark.parametrize("db_url", ["duckdb"], indirect=True)
+def test_refresh_computes_the_index_from_the_controlled_quintiles(db_url: str) -> None:
+    """Disclosure rule: the stored SII/RII come from the quintiles as shown (counts rounded to 5,
+    value and limits from them), so the index cannot carry the exact counts. Counts 201..606 of
+    1,001..1,006 are shown as 200..605 of 1,000..1,005: an index from the exact rows differs."""
+    from metrics.results import for_display
+    from metrics.stats import wilson_ci_array
+
+    num, den = np.array([201.0, 302, 403, 504, 606]), np.array([1001.0, 1002, 1003, 1004, 1006])
+    lo, hi = wilson_ci_array(num, den, 0.95)
+    exact = quintiles(PERCENT, 100 * num / den, 100 * lo, 100 * hi).assign(numerator=num, denominator=den)
+    with write_transaction(db_url) as conn:
+        metadata.create_all(conn)
+        bulk_insert(conn, measure_result, exact)
+        assert inequality.refresh_inequality(conn) == 1
+        stored = inequality.read_inequality(conn, PERCENT.id).iloc[0]
+    shown = for_display(exact)
+    assert shown["numerator"].tolist() == [200, 300, 405, 505, 605]
+    from_shown = inequality.compute_inequality(shown).iloc[0]
+    from_exact = inequality.compute_inequality(exact).iloc[0]
+    assert stored["sii"] == pytest.approx(from_shown["sii"], rel=1e-12)
+    assert stored["rii"] == pytest.approx(from_shown["rii"], rel=1e-12)
+    assert abs(from_exact["sii"] - from_shown["sii"]) > 1e-6

@@ -81,9 +81,10 @@ def test_replace_by_key(db_url: str, tmp_path: Path) -> None:
     load_files(db_url, [VALID / "inpatient_spell.csv"], progress=False, data_dir=tmp_path)
     update = write(tmp_path / "inpatient_spell__update.csv", (
         "spell_id,patient_id,admission_date,discharge_date,admission_method,primary_diagnosis,"
-        "cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home\n"
-        "S2,P0002,2024-01-06,2024-01-20,11,I500,W01,2024-01-19,2,yes\n"
-        "S4,P0001,2024-03-01,2024-03-02,22,J440,,,,no\n"))
+        "cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home,"
+        "patient_classification,admission_source,secondary_diagnoses,procedure_codes\n"
+        "S2,P0002,2024-01-06,2024-01-20,11,I500,W01,2024-01-19,2,yes,1,19,,\n"
+        "S4,P0001,2024-03-01,2024-03-02,22,J440,,,,no,,,,\n"))
     load_files(db_url, [update], progress=False, data_dir=tmp_path)
     got = rows(db_url, "SELECT spell_id, discharge_date, discharge_pathway FROM inpatient_spell ORDER BY spell_id")
     assert got == [("S1", dt.date(2024, 1, 9), 1), ("S2", dt.date(2024, 1, 20), 2),
@@ -289,7 +290,8 @@ def test_load_frames_accepts_python_dates(db_url: str) -> None:
 
 # ----------------------------------------------------------------------------- kept and counted
 SPELL_HEADER = ("spell_id,patient_id,admission_date,discharge_date,admission_method,primary_diagnosis,"
-                "cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home\n")
+                "cause_code,discharge_ready_date,discharge_pathway,admitted_from_care_home,"
+                "patient_classification,admission_source,secondary_diagnoses,procedure_codes\n")
 DEATH_HEADER = "patient_id,date_of_death,place_of_death,underlying_cause,on_palliative_register,eol_care_plan\n"
 
 
@@ -304,11 +306,11 @@ def found(url: str) -> dict[tuple[str, str], tuple[int, int]]:
 
 def test_event_for_a_patient_not_in_the_spine_is_kept_and_counted(db_url: str, tmp_path: Path) -> None:
     """Counted whether the spine comes in the same load or is already stored; a later spine clears it."""
-    orphan = write(tmp_path / "inpatient_spell-extra.csv", SPELL_HEADER + "S8,P0099,2024-01-07,,21,J45,,,,no\n")
+    orphan = write(tmp_path / "inpatient_spell-extra.csv", SPELL_HEADER + "S8,P0099,2024-01-07,,21,J45,,,,no,,,,\n")
     load_files(db_url, [*VALID_FILES, orphan], progress=False, data_dir=tmp_path)  # same load
     assert found(db_url)[("inpatient_spell", "patient_id")] == (1, 4)
     assert rows(db_url, "SELECT patient_id FROM inpatient_spell WHERE spell_id = 'S8'") == [("P0099",)]
-    later = write(tmp_path / "inpatient_spell-later.csv", SPELL_HEADER + "S7,P0098,2024-01-08,,21,J45,,,,no\n")
+    later = write(tmp_path / "inpatient_spell-later.csv", SPELL_HEADER + "S7,P0098,2024-01-08,,21,J45,,,,no,,,,\n")
     load_files(db_url, [later], progress=False, data_dir=tmp_path)  # spine already stored
     assert found(db_url)[("inpatient_spell", "patient_id")] == (2, 5)
     spine = write(tmp_path / "patient-new.csv", (
@@ -342,7 +344,7 @@ def test_data_quality_table_lists_the_counts(db_url: str, tmp_path: Path) -> Non
     from data_loaders.db import read_engine
     from metrics.quality import completeness
 
-    orphan = write(tmp_path / "inpatient_spell-extra.csv", SPELL_HEADER + "S8,P0099,2024-01-07,,21,J45,,,,no\n")
+    orphan = write(tmp_path / "inpatient_spell-extra.csv", SPELL_HEADER + "S8,P0099,2024-01-07,,21,J45,,,,no,,,,\n")
     load_files(db_url, [*VALID_FILES, orphan], progress=False, data_dir=tmp_path)
     with read_engine(db_url).connect() as conn:
         table = {c.measure: (c.count, c.total, c.of) for c in completeness(conn)}

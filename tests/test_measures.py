@@ -470,6 +470,18 @@ EXPECTED: dict[str, list[K]] = {
         K(FY, 1, 996.57769, 3.5120192, breakdown="imd_quintile", group="Unknown"),  # s9: 7000/(4000 Y91)/200000 x 1e5
         K(FY, 2, 1245.7221, 21.072115, breakdown="sex", group="Female"),  # a, c: (2.5 + 2.75)/Y91 over W = 100,000 (one sex)
     ],
+    # Indirectly standardised ratio: observed / expected x 100, expected = area population x BSol's rate in
+    # the period by age band and sex. Each kat band is at one practice only, so an area's expected equals its
+    # observed: May s2 (F80-84) and s3 (M70-74), both P1 -> 2 / 2. FY and June hold s7 in M65-69, a band with
+    # no population (no rate): not calculated; the expected sums the bands with rates (FY: s2, s3, s5, s9 = 4).
+    "m16_acsc_chronic_isr": [
+        K(MAY, 2, 2, 100),
+        K(MAY, 2, 2, 100, level="practice", geo="Y90001"),
+        K(MAY, 0, 0, None, level="practice", geo="Y90002"),   # no expected events: no ratio
+        K(APR, 0, 0, None),
+        K(FY, 5, 4, None, note="s7 in the empty M65-69 band"),
+        K(JUN, 3, 2, None, note="s7 in the empty M65-69 band"),
+    ],
     # BCF 2025-26: emergency admissions aged 65+: s1 (a 84), s2 (a), s3 (b 73, '22'), s6 (g 78), s7 (f 68) = 5;
     # s4 is elective, s8 (k) is 64 on 2024-05-15, s5/s9/s11 are under 65. Population 65+ 6000.
     "m16_emergency_admissions_65": [
@@ -609,9 +621,16 @@ def test_poisson_ci_for_rates_is_exact_below_ten(kat: pd.DataFrame) -> None:
     assert (lo, hi) == pytest.approx((0.618672, 8.767273), abs=1e-5)
     r = one(kat, "m04_care_home_admissions_65", FY)   # 3 / (6000 x Y91) x 1e5
     assert _ci(r) == pytest.approx((lo / (6000 * Y91) * 1e5, hi / (6000 * Y91) * 1e5), rel=1e-9)
-    r = one(kat, "m02_caseload_emergency_admissions", APR)   # 1 admission / 60 person-days
+    # 1 admission / 60 person-days (pat_a, pat_e: both female). The area row is person-clustered
+    # (tests/test_clustered.py); breakdown groups keep the Poisson interval.
+    r = one(kat, "m02_caseload_emergency_admissions", APR, breakdown="sex", group="Female")
     lo1, hi1 = exact_poisson(1)
     assert _ci(r) == pytest.approx((lo1 / (60 / 365.25), hi1 / (60 / 365.25)), rel=1e-9)
+    # the BSol row: y = (1, 0), t = (30, 30) days, R = 1/60 a day; residuals 1/2, -1/2; sandwich
+    # se(log R) = sqrt(2/1 x (1/4 + 1/4)) / 1 = 1, limits R exp(-/+ 1.96)
+    r = one(kat, "m02_caseload_emergency_admissions", APR)
+    rate = 365.25 / 60
+    assert _ci(r) == pytest.approx((rate * math.exp(-1.959963984540054), rate * math.exp(1.959963984540054)), rel=1e-9)
     r = one(kat, "m11_hypertension_detection", FY)     # register 4 / expected 6, CI on the register count
     lo4, hi4 = exact_poisson(4)
     assert _ci(r) == pytest.approx((lo4 / 6 * 100, hi4 / 6 * 100), rel=1e-9)
@@ -776,6 +795,28 @@ def test_each_source_has_its_own_data_end_and_latest_revised_month_is_provisiona
     assert not kat[kat.indicator_id == "m04_care_home_admissions_65"].provisional.any()
 
 
+def test_rolling_12_months_known_answers(kat: pd.DataFrame) -> None:
+    """Rolling years (Fingertips' small-area view): each month with the 11 before it, from the first
+    month with 12 months of data (data start April 2023, so 12m to 2024-03 is the first)."""
+    first = kat[kat.period_type == "rolling_12m"].sort_values("period_start").iloc[0]
+    assert first.period == "12m to 2024-03" and first.period_start == date(2023, 4, 1)
+    # UCR referrals u1-u4 (April and May 2024): a count, so a year without any is 0.
+    for period, want in (("12m to 2024-03", 0), ("12m to 2024-04", 2), ("12m to 2024-06", 4)):
+        assert one(kat, "m05_ucr_referrals", ("rolling_12m", period)).value == want, period
+    # u1 (1h30) and u3 (2h) within two hours of u1-u3 eligible: 2 of 3.
+    r = one(kat, "m05_ucr_2h", ("rolling_12m", "12m to 2024-06"))
+    assert (r.numerator, r.denominator) == (2, 3) and _close(r.value, 66.666667)
+    # GPAD ends May 2024: 12m to 2024-05 holds April (700 of 1900) and May (1000 of 1000).
+    r = one(kat, "m19_gp_same_day", ("rolling_12m", "12m to 2024-05"))
+    assert (r.numerator, r.denominator) == (1700, 2900) and _close(r.value, 58.62069)
+    assert _select(kat, "m19_gp_same_day", ("rolling_12m", "12m to 2024-06")).empty  # after GPAD's end
+    # 3000 appointments / (20,000 people x 366/365.25 years: June 2023-May 2024 holds 29 Feb) x 1000;
+    # the population is 2024-25's, the financial year of the window's last month.
+    r = one(kat, "m18_gp_appointments_rate", ("rolling_12m", "12m to 2024-05"))
+    assert (r.numerator, r.denominator) == (3000, 20000) and _close(r.value, 149.69263)
+    assert bool(r.provisional)  # it holds GPAD's latest (revised) month
+
+
 def test_count_indicators_report_zero_for_a_complete_month_without_events(kat: pd.DataFrame) -> None:
     rows = _select(kat, "m05_ucr_referrals", JUN)
     assert len(rows) == 1 and rows.iloc[0].value == 0, "June 2024 UCR referrals: 0 by hand, row missing"
@@ -891,3 +932,91 @@ def test_reporting_periods_partial_quarter_and_year() -> None:
     assert _p(rp, "quarter").period.tolist() == ["2023-24 Q2", "2023-24 Q3", "2023-24 Q4"]
     assert _p(rp, "financial_year").period_start.tolist() == [date(2023, 5, 1)]
     assert _p(rp, "month").period.iloc[0] == "2023-05"
+
+
+# ------------------------------------------------------------------ m16: the CCG OIS 2.6 exclusions
+# Extra May emergency spells for pat_a (F 84, P1 F80-84, 1000) and pat_b (M 73, P1 M70-74, 3000),
+# each worked against the NHS Digital CCG OIS 2.6 v1.15 data filters (the NHS OF 2.3.i chronic ACSC):
+# (id, patient, method, primary, classification, source, secondaries, procedures, counted?, why)
+ACSC_EXTRA = [
+    ("x01", "pat_a", "21", "I500", 2, "19", None, None, False, "day case: CLASSPAT must be 1"),
+    ("x02", "pat_a", "21", "J440", 1, "51", None, None, False, "transfer: ADMISORC 51"),
+    ("x03", "pat_b", "21", "I500", 1, "52", None, None, False, "transfer: ADMISORC 52"),
+    ("x04", "pat_b", "21", "I209", 1, "19", None, "U051 K634", False, "angina with K63 (chapter K) second"),
+    ("x05", "pat_b", "21", "I259", 1, "19", None, "U051 Y534", True, "angina: U and Y do not exclude"),
+    ("x06", "pat_b", "21", "I500", 1, "19", None, "K634", True, "heart failure: K63 is not a listed cardiac code"),
+    ("x07", "pat_b", "21", "I110", 1, "19", None, "K491", False, "heart failure with K49 (K4)"),
+    ("x08", "pat_a", "21", "I10X", 1, "19", None, "K571", False, "hypertension with K57"),
+    ("x09", "pat_a", "21", "J209", 1, "19", "I10X J449", None, True, "J20 with a COPD secondary (J44)"),
+    ("x10", "pat_a", "21", "J209", 1, "19", "I10X", None, False, "J20 without COPD"),
+    ("x11", "pat_a", "21", "J209", None, None, None, None, False, "J20, no secondaries recorded"),
+    ("x12", "pat_b", "21", "B181", 1, "19", "D570", None, False, "hepatitis B with sickle-cell (D57)"),
+    ("x13", "pat_b", "21", "B181", 1, "19", "K703", None, True, "hepatitis B, no D57"),
+    ("x14", "pat_a", "21", "I240", 1, "19", None, None, False, "I24.0 is not on the CCG OIS 2.6 list"),
+    ("x15", "pat_b", "21", "R568", 1, "19", None, None, False, "R56 is not on the list"),
+    ("x16", "pat_a", "21", "I500", 1, None, None, None, True, "source not recorded: not a transfer"),
+    ("x19", "pat_b", "21", "I500", None, "19", None, None, False, "classification not recorded: not CLASSPAT 1"),
+    ("x17", "pat_a", "2B", "I500", 1, "19", None, None, True, "method 2B is in ADMIMETH; source 19 is no transfer"),
+    ("x18", "pat_a", "11", "I500", 1, "19", None, None, False, "elective"),
+    ("x20", "pat_g", "21", "I500", 1, "19", None, None, True, "P2's woman aged 78 (F75-79, 2000)"),
+]
+
+
+def _with_acsc_extra(frames: dict[str, pd.DataFrame]) -> None:
+    """The extra spells, and the shipped acsc_chronic* code lists in place of the test's short one
+    (which the hand-worked answers check: they are read from the specification, not from the file)."""
+    from data_loaders.reference import REFERENCE_DIR
+    from tests.kat_data import SPELL_CODING
+
+    shipped = pd.read_csv(REFERENCE_DIR / "code_list.csv", dtype=str)
+    lists = frames["code_list"]
+    frames["code_list"] = pd.concat([lists[~lists["list_name"].str.startswith("acsc_chronic")],
+                                     shipped[shipped["list_name"].str.startswith("acsc_chronic")]], ignore_index=True)
+
+    day = date(2024, 5, 6)
+    extra = pd.DataFrame([(sid, pid, day, day, method, dx, None, None, None, False, cls, src, sec, ops)
+                          for sid, pid, method, dx, cls, src, sec, ops, _, _ in ACSC_EXTRA],
+                         columns=list(frames["inpatient_spell"].columns[:10]) + list(SPELL_CODING))
+    extra["patient_classification"] = extra["patient_classification"].astype("Int64")
+    spells = frames["inpatient_spell"]  # s11 (G409 at 19) is on the shipped list, in a band with no population
+    # 1,000 women aged 80-84 at P2 too, so the practices share a band (for the indirect standardisation)
+    frames["population"] = pd.concat([frames["population"], pd.DataFrame(
+        [("2024-25", "Y90002", "F", 80, 5, "White", 1000)], columns=frames["population"].columns)], ignore_index=True)
+    frames["inpatient_spell"] = pd.concat([spells[spells["spell_id"] != "s11"], extra], ignore_index=True)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def kat_acsc(request: pytest.FixtureRequest) -> pd.DataFrame:
+    template_db: TemplateDb = request.getfixturevalue("template_db")
+    return _read(template_db(request.param, "kat-acsc", lambda url: build_kat_db(url, _with_acsc_extra)))
+
+
+def test_m16_follows_the_ccg_ois_2_6_exclusions(kat_acsc: pd.DataFrame) -> None:
+    counted = [e for e in ACSC_EXTRA if e[8]]
+    assert [e[0] for e in counted] == ["x05", "x06", "x09", "x13", "x16", "x17", "x20"]
+    # May: s2 and x09, x16, x17 for pat_a (F80-84: 2,000 with P2's 1,000); s3 and x05, x06, x13 for pat_b
+    # (M70-74, 3000); x20 for pat_g (F75-79, 2000). ESP weights 2500, 5000, 4000; W = 2 x 100,000:
+    # (2500 x 4/2000 + 5000 x 4/3000 + 4000 x 1/2000) / Y31 / 200,000 x 1e5 = 13.666667 / Y31 / 2 = 80.512118
+    r = one(kat_acsc, "m16_acsc_chronic", MAY)
+    assert r.numerator == 9
+    assert r.value == pytest.approx((5 + 20 / 3 + 2) / Y31 / 2, rel=1e-9)
+    assert r.value == pytest.approx(80.512118, rel=1e-6)
+    assert one(kat_acsc, "m16_acsc_chronic", MAY, breakdown="sex", group="Male").numerator == 4
+
+
+def test_m16_indirectly_standardised_ratio_by_practice(kat_acsc: pd.DataFrame) -> None:
+    """BCF 2023-25 template: observed / expected x 100, expected from BSol's May rates by age band and
+    sex: F80-84 4/2000, M70-74 4/3000, F75-79 1/2000 (no events in the other bands). Byar's interval
+    on the observed count (exact Poisson below 10), the expected count held fixed."""
+    # P1 (Y90001): observed 8 (s2, x09, x16, x17, s3, x05, x06, x13); expected 1000 x 4/2000 + 3000 x 4/3000 = 6
+    # P2 (Y90002): observed 1 (x20); expected 1000 x 4/2000 + 2000 x 1/2000 = 3; BSol 9 / 9
+    for geo, observed, expected in (("Y90001", 8, 6.0), ("Y90002", 1, 3.0)):
+        r = one(kat_acsc, "m16_acsc_chronic_isr", MAY, level="practice", geo=geo)
+        assert (r.numerator, r.denominator) == (observed, pytest.approx(expected, rel=1e-12)), geo
+        assert r.value == pytest.approx(observed / expected * 100, rel=1e-9), geo
+        lo = sps.chi2.ppf(0.025, 2 * observed) / 2
+        hi = sps.chi2.ppf(0.975, 2 * observed + 2) / 2
+        assert _ci(r) == pytest.approx((lo / expected * 100, hi / expected * 100), rel=1e-9), geo
+    assert one(kat_acsc, "m16_acsc_chronic_isr", MAY, level="practice", geo="Y90001").value == pytest.approx(133.33333)
+    bsol = one(kat_acsc, "m16_acsc_chronic_isr", MAY)
+    assert (bsol.numerator, bsol.denominator, bsol.value) == (9, pytest.approx(9.0), pytest.approx(100.0))

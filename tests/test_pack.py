@@ -8,6 +8,7 @@ the small synthetic demo (conftest's session `demo_db`) for packs with realistic
 from __future__ import annotations
 
 import io
+import math
 import os
 import subprocess
 import sys
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INJECTED = '=HYPERLINK("http://x","y")'
 GENERATED = datetime(2024, 7, 15, 9, 30, tzinfo=pack.LONDON)
 SHEETS = ["Cover", "Contents", "Notes", "Scorecard", "WP1 Integrated teams", "WP2 Intermediate care",
-          "WP3 Long term conditions", "WP4 Primary care", "WP5 Children", "Neighbourhoods", "Pre-post INT",
+          "WP3 Long term conditions", "WP4 Primary care", "WP5 Children", "Neighbourhoods", "To target", "Pre-post INT",
           "Data quality"]
 WP_SHEETS = SHEETS[4:9]
 LEVELS = {"BSol": "bsol", "Place": "place", "Locality": "locality"}
@@ -285,6 +286,29 @@ def test_demo_figures_and_charts(demo_url: str, demo_packs: dict[str, Workbook])
     assert set(hoods["Locality"]) == {"North", "South", "East", "West", "Central"}
 
 
+def test_scorecard_says_which_periods_are_to_date_or_provisional(kat_url: str) -> None:
+    """kat_data ends 2024-06-30: FY 2024-25 is to date; GPAD (m18, usually revised) ends in May, its
+    latest month, so its year is provisional too; care-home admissions (m04) are not revised."""
+    card = _table(_pack(kat_url, "bsol", "2024-25"), "tbl_scorecard").set_index("Indicator id")
+    assert card.loc["m04_care_home_admissions_65", "Period status"] == "to date"
+    assert card.loc["m18_gp_appointments_rate", "Period status"] == "to date, provisional"
+
+
+def test_demo_patients_needed_to_reach_the_target(demo_packs: dict[str, Workbook]) -> None:
+    """CVDPREVENT's gap, by hand from each row's own displayed counts: ceil(0.8 x denominator - numerator),
+    0 where met; areas, neighbourhoods and IMD quintiles of the pack's scope."""
+    table = _table(demo_packs["birmingham"], "tbl_to_target")
+    assert set(table["Indicator id"]) == {"m11_hypertension_detection", "m12_hypertension_bp_target"}
+    assert {"Place", "Locality", "Neighbourhood"} <= set(table["Level"])
+    assert "Q1 (most deprived)" in set(table["IMD quintile"])
+    shown = table[table["Patients needed"] != pack.SUPPRESSED]
+    assert len(shown) > 10 and (table[table["Numerator"] == pack.SUPPRESSED]["Patients needed"] == pack.SUPPRESSED).all()
+    for r in shown.itertuples(index=False):
+        want = max(0, math.ceil(round(0.8 * float(r.Denominator) - float(r.Numerator), 6)))
+        assert r[-1] == want, r
+    assert (shown["Patients needed"] > 0).any()
+
+
 def test_demo_prepost_tables(demo_packs: dict[str, Workbook]) -> None:
     plan = _table(demo_packs["bsol"], "tbl_prepost_plan_pilot")
     assert {"EAST INT", "WEST INT", "TOTAL"} <= set(plan["INT"])
@@ -461,3 +485,30 @@ def test_locality_pack_is_for_that_locality(kat_url: str) -> None:
     localities = set(table.loc[table["Area type"] == "Locality", "Area"])
     assert localities == {"East"}, localities
     assert not {"Solihull", "North", "West"} & set(table["Area"])
+
+
+def test_scorecard_spc_icons_are_the_pages(demo_url: str, demo_packs: dict[str, Workbook]) -> None:
+    """The pack's SPC variation and assurance are the app scorecard's, i.e. computed on the exact
+    stored series (as the page's chart), not on the displayed (rounded, suppressed) figures."""
+    from exports.pack.sheets import _ASSURANCE_TEXT, _VARIATION_TEXT
+    from metrics.results import scorecard
+
+    differs, levels = 0, []
+    with read_engine(demo_url).connect() as conn:
+        for place, wb in demo_packs.items():
+            level, area = pack.get_scope(place).headline
+            page = {r.indicator.id: r for r in scorecard(conn, level, area, "quarter")}
+            card = _table(wb, "tbl_scorecard").set_index("Indicator id")
+            for ind_id, r in card.iterrows():
+                if r["Period"] != page[ind_id].period or r["SPC variation"] == "Not assessed":
+                    continue
+                assert r["SPC variation"] == _VARIATION_TEXT[page[ind_id].variation], (place, ind_id)
+                if page[ind_id].assurance:
+                    assert r["SPC assurance"] == _ASSURANCE_TEXT[page[ind_id].assurance], (place, ind_id)
+                differs += 1
+                levels.append(page[ind_id].comparison_level)
+                if page[ind_id].comparator:  # the comparison says its level, as the page's badge
+                    suffix = {0.998: " (99.8%)", 0.95: " (95% only)", None: ""}[page[ind_id].comparison_level]
+                    assert r["Comparison"] == page[ind_id].comparison.capitalize() + suffix, (place, ind_id)
+    assert differs > 20  # most indicators were compared
+    assert 0.998 in levels and None in levels  # strict differences and similar ones both occur

@@ -164,6 +164,35 @@ def test_downloads_have_no_small_counts(kat_app: Any) -> None:
                 assert not pd.to_numeric(below["Value"], errors="coerce").between(1, 7).any()
 
 
+def test_practice_names_beside_codes_in_downloads_and_tables(kat_app: Any) -> None:
+    """kat_data: Y90001 is "Practice One" (East). The download names it beside its code, and the
+    practices table behind the measure page does too; other areas have no practice name."""
+    from callbacks import measure as measure_cb
+
+    client = kat_app.server.test_client()
+    response = client.get("/download/measure/m19_gp_same_day.csv?locality=East&period_type=month&period=2024-04")
+    assert response.status_code == 200, response.data[:200]
+    table = pd.read_csv(io.StringIO(response.data.decode("utf-8-sig")), dtype=str, keep_default_na=False)
+    practices = table[table["Level"] == "Practice"]
+    assert set(zip(practices["Area"], practices["Practice name"], strict=True)) == {("Y90001", "Practice One")}
+    assert set(table.loc[table["Level"] != "Practice", "Practice name"]) == {""}
+    view = {"locality": "East", "period_type": "month", "period": "2024-04", "breakdown": "sex"}
+    trigger = {"type": "table-open", "section": "practices", "period": "2024-04"}
+    body, *_ = measure_cb.update_table(1, 0, 0, None, view, "m19_gp_same_day", trigger)
+    text = _text(body)
+    assert "Practice One" in text and "Y90001" in text
+
+
+def test_every_neighbourhood_rug_on_demand(kat_app: Any) -> None:
+    """kat_data has two neighbourhoods, East One (East) and Solihull One: both are columns, East first."""
+    from callbacks import pages
+
+    assert pages.show_all_neighbourhoods(0, None) is None  # nothing until asked for
+    rug = _text(pages.show_all_neighbourhoods(1, "financial_year"))
+    assert "Every neighbourhood (2)" in rug and rug.index("East One") < rug.index("Solihull One")
+    _assert_no_patient_data(rug)
+
+
 def _as_role(kat_app: Any, monkeypatch: pytest.MonkeyPatch, role: str) -> None:
     """Everyone has `role` (AUTH_MODE=none with BSOL_DEFAULT_ROLE=role; access.py reads it per request)."""
     from dataclasses import replace
@@ -340,3 +369,27 @@ def test_prepost_bad_url_gives_in_page_message(kat_app: Any, monkeypatch: pytest
     assert client.get("/download/prepost.pdf?cohort=all&window=3").status_code == 404
     _as_role(kat_app, monkeypatch, "viewer")
     assert client.get("/download/prepost.csv?cohort=all&window=3").status_code == 403
+
+
+
+def test_each_app_serves_its_own_settings(kat_app: Any) -> None:
+    """Settings are resolved once per app and passed down: a second app built in the same process
+    with BSOL_PREPOST_MONTHS=9 and a stricter suppression rule offers the 9-month window and states
+    its own rule, while the first app keeps 3, 6 and 12 months and the standard rule."""
+    from dataclasses import replace
+
+    import dash
+
+    from app import create_app
+    from callbacks import data
+    from layouts.components import suppression_legend
+
+    other = create_app(replace(data.settings(), prepost_window_months=9, suppress_max=10))
+    layout = dash.page_registry["prepost"]["layout"]
+    with other.server.test_request_context("/"):
+        page = _text(layout(window="9"))
+        assert "Unknown window" not in page and '"9 months"' in page
+        assert "fewer than 11 people" in _text(suppression_legend(data.policy()))
+    page = _text(layout(window="9"))  # kat_app's request context: the environment's settings
+    assert "Unknown window “9”" in page and "3, 6, 12 months" in page
+    assert "fewer than 8 people" in _text(suppression_legend(data.policy()))

@@ -16,14 +16,16 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
+from data_loaders.calendar import DATA_START
 from data_loaders.db import read_engine, write_transaction
 from data_loaders.load import load_frames
 from data_loaders.reference import load_reference
+from data_loaders.tables import prepost_flow
 from metrics import prepost as pp
 from metrics.disclosure import DisclosureRule
 from metrics.pipeline import set_dataset_info
 from tests.conftest import BACKENDS, TemplateDb
-from tests.prepost_data import DATA_END, DATA_START, frames
+from tests.prepost_data import DATA_END, frames
 
 YEAR = 365.25
 
@@ -55,6 +57,7 @@ def _build(url: str) -> None:
         set_dataset_info(conn, {"data_start": DATA_START.isoformat(), "data_end": DATA_END.isoformat(),
                                 "is_demo": "false"})
         pp.refresh_prepost(conn)
+        pp.refresh_flow(conn)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -133,6 +136,24 @@ def test_cohort_filter_and_flow(url: str) -> None:
     assert flow.loc["INT01"].tolist() == [5, 5, 1, 0, 0, 4]   # pat_e: pre window before data
     assert flow.loc["INT02"].tolist() == [4, 4, 0, 1, 1, 2]   # pat_f: post incomplete; pat_h dead
     assert flow.loc["TOTAL"].tolist() == [8, 8, 1, 1, 1, 5]
+
+
+
+def test_cohort_flow_is_stored_at_refresh(url: str, tmp_path: Path) -> None:
+    """The page's "who is counted" reads prepost_flow (stored at refresh), never patient rows: the
+    same hand-worked counts as the live query, for the "all" preset and the 6-month window."""
+    with read_engine(url).connect() as conn:
+        stored = pp.read_flow(conn, "all", 6).set_index("int_team_code")
+        assert set(pp.read_flow(conn, "all", 3)["int_team_code"]) == {"INT01", "INT02", "TOTAL"}
+        assert pp.read_flow(conn, "all", 9).empty  # not a stored window
+    assert stored.loc["INT01"].tolist() == [5, 5, 1, 0, 0, 4]
+    assert stored.loc["INT02"].tolist() == [4, 4, 0, 1, 1, 2]
+    assert stored.loc["TOTAL"].tolist() == [8, 8, 1, 1, 1, 5]
+    old = f"duckdb:///{tmp_path / 'old.duckdb'}"  # a database refreshed before the table existed
+    with write_transaction(old) as conn:
+        prepost_flow.drop(conn)
+    with read_engine(old).connect() as conn:
+        assert pp.read_flow(conn, "all", 6).empty
 
 
 def test_window_length_is_configurable(url: str) -> None:
@@ -216,9 +237,9 @@ def test_control_sample_is_portable_and_deterministic(url: str, monkeypatch: pyt
     p = pp.T["patient"]
     with read_engine(url).connect() as conn:
         assert pp.control_fraction(conn) == 1.0
-        monkeypatch.setattr(pp, "MAX_CONTROL_POOL", 2)
+        monkeypatch.setattr(pp.matching, "MAX_CONTROL_POOL", 2)
         assert pp.control_fraction(conn) == pytest.approx(2 / 5)  # ctl1..ctl5
-        got = set(conn.execute(sa.select(p.c.patient_id).where(pp._sampled(p.c.patient_id, 0.5))).scalars())
+        got = set(conn.execute(sa.select(p.c.patient_id).where(pp.matching._sampled(p.c.patient_id, 0.5))).scalars())
     ids = frames()["patient"]["patient_id"]
     want = {i for i in ids if hashlib.md5(i.encode()).hexdigest()[:4] < "8000"}
     assert got == want
@@ -234,7 +255,7 @@ def test_did_strata_band_zero_from_population() -> None:
         {**key, "prior_band": "0", "n": 1.0, **vals, "post_care_packages": 1.0, "ss_care_packages": 1.0},
     ])
     pop = pd.DataFrame([{**key, "population": 10}])
-    strata = pp._strata_frame(active, pop).set_index("prior_band")
+    strata = pp.matching._strata_frame(active, pop).set_index("prior_band")
     assert strata.loc["0", "n"] == 8 and strata.loc["2", "n"] == 2
     assert strata.loc["0", "post_care_packages"] == 1
 

@@ -44,13 +44,15 @@ def test_ethnicity_mapping() -> None:
 
 def test_code_lists() -> None:
     codes = reference.read_reference("code_list")
-    assert set(codes["list_name"]) == {"acsc_chronic", "falls_cause", "injury_diagnosis", "wound_bnf", "cyp_ltc"}
+    assert set(codes["list_name"]) == {"acsc_chronic", "falls_cause", "injury_diagnosis", "wound_bnf", "cyp_ltc",
+                                       *(f"acsc_chronic_{c}{s}" for c in ("angina", "cardiac") for s in ("", "_procedure")),
+                                       *(f"acsc_chronic_{c}{s}" for c in ("hep_b", "bronchitis") for s in ("", "_secondary"))}
     assert codes["source"].str.len().min() > 10 and codes["version"].notna().all()
     # NHS OF 2.3.i (IAP00068): see also tests/test_catalogue.py::test_shipped_chronic_acsc_list_is_nhs_of_2_3_i
-    for code in ("I209", "J459", "I500", "I110", "G409", "R568", "J449", "F03", "G309", "E105",
-                 "E112", "E148", "I10", "I119", "D509", "I248", "E109", "E119", "I489", "B181", "I130"):
+    for code in ("I209", "J459", "I500", "I110", "G409", "J449", "F03", "E105",
+                 "E112", "E148", "I10", "I119", "D509", "E109", "E119", "I489", "B181", "I130"):
         assert matches("acsc_chronic", code), code
-    for code in ("E43", "E550", "I111", "J189", "I21", "D500", "J20"):
+    for code in ("E43", "E550", "I111", "J189", "I21", "D500", "J20", "R568", "G309", "I248"):
         assert not matches("acsc_chronic", code), code
     assert prefixes("falls_cause") == [f"W{i:02d}" for i in range(20)]
     assert matches("injury_diagnosis", "S720") and matches("injury_diagnosis", "T983")

@@ -33,17 +33,21 @@ UNAVAILABLE = "The database is unavailable just now"
 @pytest.fixture
 def app_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The app with everyone a data manager; `app_on(url)` points it at a database."""
-    import app as app_module
+    from dataclasses import replace
 
-    srv: Flask = app_module.server
+    from app import create_app
+    from callbacks.data import SETTINGS_KEY
+
+    srv: Flask = create_app().server
     monkeypatch.setitem(srv.config, "BSOL_AUTH", AuthSettings(mode="none", default_role="data_manager",
                                                               secret_key=srv.config["SECRET_KEY"]))
     srv.test_client().get("/")  # Dash registers its callbacks on the first request
 
     def point(url: str, data_dir: Path) -> Flask:
-        monkeypatch.setenv("DATABASE_URL", url)
-        monkeypatch.setenv("BSOL_DATA_DIR", str(data_dir))
-        monkeypatch.setitem(srv.config, "BSOL_AUDIT_URL", f"sqlite:///{data_dir / 'audit.sqlite'}")
+        audit = f"sqlite:///{data_dir / 'audit.sqlite'}"
+        monkeypatch.setitem(srv.config, SETTINGS_KEY, replace(srv.config[SETTINGS_KEY], database_url=url,
+                                                              data_dir=data_dir, audit_url=audit))
+        monkeypatch.setitem(srv.config, "BSOL_AUDIT_URL", audit)
         return srv
 
     yield point

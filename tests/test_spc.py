@@ -12,6 +12,7 @@ fires no rule itself.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -188,7 +189,9 @@ def test_invalid_polarity():
         xmr(BASE, polarity="UP")
 
 
-def test_spc_frame_uses_exact_values_and_hides_suppressed_points():
+def test_spc_frame_lines_come_from_the_shown_values_and_hide_suppressed_points():
+    """Limits from the controlled (shown) values: exact 101, 102, 103 are shown as 100, 100, 105
+    (rounded to 5), and lines from the exact ones would give the exact total back (mean x n)."""
     from metrics.catalogue import INDICATORS_BY_ID
     from metrics.results import spc_frame
 
@@ -203,10 +206,15 @@ def test_spc_frame_uses_exact_values_and_hides_suppressed_points():
         "suppressed": [i == 20 for i in range(24)],
     })
     series.loc[20, "value"] = 9999.0  # a hidden point must not move the limits
-    frame = spc_frame(series, ind)
-    gapped = xmr([v if i != 20 else np.nan for i, v in enumerate(exact)],
-                 dates=pd.to_datetime(series["period_start"]), rebase=ind.spc_rebase)
-    assert frame["segment"].tolist() == [0] * 12 + [1] * 12  # rebased at January 2025
+    go_live = pd.DataFrame([{"geography_level": "locality", "geography": "East", "event_date": date(2025, 1, 6),
+                             "kind": "rollout", "label": "INT roll-out widens (X INT)", "rebase": True}])
+    frame = spc_frame(series, ind, area_events=go_live)
+    shown = [{101.0: 100.0, 102.0: 100.0, 103.0: 105.0}[v] for v in exact]
+    gapped = xmr([v if i != 20 else np.nan for i, v in enumerate(shown)],
+                 dates=pd.to_datetime(series["period_start"]), rebase=[date(2025, 1, 1)])
+    assert frame["mean"].tolist() == gapped["mean"].round(ind.decimals).tolist()
+    assert frame["segment"].tolist() == [0] * 12 + [1] * 12  # rebased in January 2025 (go-live 6 Jan)
+    assert frame["event"].iloc[12] == "INT roll-out widens (X INT)" and frame["event"].iloc[:12].isna().all()
     assert frame["upper_limit"].tolist() == gapped["upper_limit"].round(ind.decimals).tolist()
     assert math.isnan(frame["value"].iloc[20]) and frame["mr"].isna().all()
     assert set(frame["value"].dropna()) <= {100.0, 105.0}  # displayed (rounded) counts only

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats as st
 
@@ -317,3 +318,21 @@ def test_compare_with_benchmark(value, lower, upper, benchmark, polarity, expect
 def test_compare_with_benchmark_bad_polarity():
     with pytest.raises(ValueError):
         compare_with_benchmark(1, 0, 2, 1, "UP")
+
+
+@pytest.mark.parametrize(("limits", "expected"), [
+    # value 12 against 10, higher is better: 95% (11, 13) excludes 10; 99.8% (9.5, 14.5) does not
+    ((11.0, 13.0, 9.5, 14.5), ("better", 0.95)),
+    ((11.0, 13.0, 10.5, 13.5), ("better", 0.998)),  # both exclude it
+    ((9.0, 15.0, 8.0, 16.0), ("similar", None)),
+    ((11.0, 13.0, None, None), ("better", 0.95)),  # no 99.8% limits: the 95% comparison only
+])
+def test_compare_levels(limits, expected) -> None:
+    from metrics.stats import Comparison, compare_levels, compare_row, level_suffix
+
+    got = compare_levels(12.0, *limits, 10.0, "HIGH_IS_GOOD")
+    assert got == Comparison(*expected)
+    row = dict(zip(("lower_ci", "upper_ci", "lower_ci_998", "upper_ci_998"), limits, strict=True), value=12.0)
+    assert compare_row(pd.Series(row), 10.0, "HIGH_IS_GOOD") == got
+    assert compare_levels(12.0, *limits, 10.0, "LOW_IS_GOOD").result == {"better": "worse"}.get(expected[0], expected[0])
+    assert level_suffix(got.level) == {0.95: " (95% only)", 0.998: " (99.8%)", None: ""}[expected[1]]

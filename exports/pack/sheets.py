@@ -1,64 +1,52 @@
-"""Committee packs: one .xlsx that a committee secretary can circulate unchanged.
+"""The pack's sheets: cover, contents, notes, scorecard, one per work programme, neighbourhoods,
+pre/post INT and data quality.
 
-Layout follows the Analysis Function guidance "Releasing statistics in spreadsheets": a cover
-sheet, a contents sheet with links, a notes sheet, then one table per sheet region with its title
-in column A, no merged cells, no hidden data, no blank cells inside tables (shorthand instead:
-``[c]`` confidential / suppressed, ``[x]`` not available, ``[z]`` not applicable).
-
-Why aggregate only: the pack reads ``measure_result`` (already aggregated), ``prepost_result``,
-``load_log``, ``dataset_info`` and the practice reference table; it never reads patient rows.
-Every indicator figure passes ``metrics.results.for_display`` (the one disclosure rule) before it
-is written, so the pack cannot disagree with the app.
-
-Formula injection: any text cell whose text starts with ``=``, ``+``, ``-``, ``@`` (or tab / CR)
-is written as a plain string prefixed with an apostrophe, e.g. ``'=HYPERLINK(...)``. openpyxl then
-stores a string cell (``data_type == "s"``; never an ``<f>`` formula element), Excel and LibreOffice
-show the text with a visible apostrophe (a signal that the value was neutralised), reading the file
-back gives a string that does not start with ``=``, and if someone edits the cell Excel takes the
-leading apostrophe as its own "treat as text" prefix, so the value stays inert. This is the OWASP
-"CSV injection" recommendation applied to xlsx.
+Why this module exists: each sheet is a function of the PackData it is given (plus, for pre/post and
+data quality, the stored tables they summarise), written with the framework in exports.pack.sheet.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
-import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.hyperlink import Hyperlink
-from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
-from data_loaders.extracts import ETHNIC_GROUPS, LOCALITIES
-from data_loaders.tables import dataset_info, load_log, measure_result, prepost_result
-from exports.files import neutralise, workbook_bytes, write_bytes
-from metrics import dimensions, disclosure, results
+from data_loaders.extracts import ETHNIC_GROUPS
+from exports.pack.data import _BREAKDOWNS, PackData, _in_areas, _load_log, _prepost_table_current
+from exports.pack.figures import _ci, _count, _figure, _signed, _status, _unit, _value_format
+from exports.pack.periods import _long_date, _when
+from exports.pack.sheet import (
+    _HEADING_FONT,
+    _TITLE_FONT,
+    _WRAP,
+    NOT_APPLICABLE,
+    NOT_AVAILABLE,
+    SUPPRESSED,
+    Col,
+    Num,
+    TablePlace,
+    _print_setup,
+    _put,
+    _sheet_intro,
+    _write_table,
+)
+from metrics import dimensions, disclosure, results, stats
 from metrics.catalogue import INDICATORS, WORK_PROGRAMMES, Indicator, measure_of
 from metrics.docs import indicator_rows
 
-SUPPRESSED = "[c]"
-NOT_AVAILABLE = "[x]"
-NOT_APPLICABLE = "[z]"
-PLACES = ("bsol", "birmingham", "solihull")
-# Birmingham localities each have a pack for their LDP (Solihull's locality is its Place).
-LOCALITY_PACKS = tuple(loc.lower() for loc in LOCALITIES if loc != "Solihull")
-LONDON = ZoneInfo("Europe/London")
+_IMD_GROUPS = (*dimensions.IMD_GROUPS, dimensions.UNKNOWN)
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_IMD_GROUPS = ("Q1 (most deprived)", "Q2", "Q3", "Q4", "Q5 (least deprived)", "Unknown")
-_BREAKDOWNS = (("none", "Area"), *((k, dimensions.BREAKDOWN_LABELS[k]) for k in ("imd_quintile", "ethnicity")))
+
 _PERIOD_WORDS = {"month": "monthly", "quarter": "quarterly", "financial_year": "by financial year"}
 _VARIATION_TEXT = {
     "common_cause": "Common cause variation",
@@ -88,365 +76,6 @@ _WP_SHEETS = {
     4: "WP4 Primary care",
     5: "WP5 Children",
 }
-_TITLE_FONT = Font(bold=True, size=16)
-_HEADING_FONT = Font(bold=True, size=12)
-_BOLD = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
-_TOP = Alignment(vertical="top")
-_TABLE_STYLE = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-
-
-# --------------------------------------------------------------------------- scope and period
-@dataclass(frozen=True)
-class Scope:
-    """Which areas a pack covers: the headline area first, then its places and localities."""
-
-    key: str
-    name: str
-    audience: str
-    areas: tuple[tuple[str, str], ...]  # (geography_level, geography)
-
-    @property
-    def headline(self) -> tuple[str, str]:
-        return self.areas[0]
-
-    @property
-    def localities(self) -> tuple[str, ...]:
-        return tuple(g for level, g in self.areas if level == "locality")
-
-
-_BIRMINGHAM_LOCALITIES = tuple(loc for loc in LOCALITIES if loc != "Solihull")
-SCOPES: dict[str, Scope] = {
-    "bsol": Scope("bsol", "Birmingham and Solihull (BSol)", "BSol Community Care Collaborative Steering Group",
-                  (("bsol", "BSol"), ("place", "Birmingham"), ("place", "Solihull"),
-                   *(("locality", loc) for loc in LOCALITIES))),
-    "birmingham": Scope("birmingham", "Birmingham", "Birmingham Place Committee",
-                        (("place", "Birmingham"), *(("locality", loc) for loc in _BIRMINGHAM_LOCALITIES))),
-    "solihull": Scope("solihull", "Solihull", "Solihull Place Committee",
-                      (("place", "Solihull"), ("locality", "Solihull"))),
-    # One pack per locality, for its Locality Delivery Partnership chair (compared with BSol).
-    **{loc.lower(): Scope(loc.lower(), f"{'Central Birmingham' if loc == 'Central' else loc} locality",
-                          f"{loc} Locality Delivery Partnership", (("locality", loc),))
-       for loc in _BIRMINGHAM_LOCALITIES},
-}
-
-
-def get_scope(place: str) -> Scope:
-    key = place.strip().lower()
-    if key not in SCOPES:
-        raise ValueError(f"place must be one of {', '.join(PLACES + LOCALITY_PACKS)}, got {place!r}")
-    return SCOPES[key]
-
-
-@dataclass(frozen=True)
-class PackPeriod:
-    """The reporting period of a pack, with the dates the data actually cover."""
-
-    period_type: str
-    label: str
-    start: date
-    end: date  # last day with data in the period
-    nominal_end: date  # last day of the whole period
-
-    @property
-    def complete(self) -> bool:
-        return self.end >= self.nominal_end
-
-    @property
-    def type_text(self) -> str:
-        return results.PERIOD_TYPE_LABELS[self.period_type].lower()
-
-    def describe(self) -> str:
-        """Plain-English dates, e.g. 'April to June 2024' (GSS: no ambiguous date formats)."""
-        if self.period_type == "month":
-            text = f"{self.start:%B %Y}"
-        elif self.start.year == self.nominal_end.year:
-            text = f"{self.start:%B} to {self.nominal_end:%B %Y}"
-        else:
-            text = f"{self.start:%B %Y} to {self.nominal_end:%B %Y}"
-        if not self.complete:
-            text += f" (incomplete: data to {_long_date(self.end)})"
-        return text
-
-
-_FY_OR_MONTH = re.compile(r"^(\d{4})[-/](\d{2})$")
-_QUARTER = re.compile(r"^(\d{4})[-/](\d{2})\s*Q([1-4])$", re.IGNORECASE)
-
-
-def parse_period(label: str) -> tuple[str, str]:
-    """(period_type, canonical label) from '2024-25', '2024-25 Q2' or '2024-06'."""
-    text = label.strip()
-    if m := _QUARTER.match(text):
-        year, nxt, q = int(m[1]), int(m[2]), m[3]
-        if nxt != (year + 1) % 100:
-            raise ValueError(f"{label!r}: a quarter looks like '2024-25 Q2'")
-        return "quarter", f"{year}-{nxt:02d} Q{q}"
-    if m := _FY_OR_MONTH.match(text):
-        year, second = int(m[1]), int(m[2])
-        if second == (year + 1) % 100:
-            return "financial_year", f"{year}-{second:02d}"
-        if 1 <= second <= 12:
-            return "month", f"{year}-{second:02d}"
-    raise ValueError(f"{label!r} is not a period: use a financial year (2024-25), a quarter "
-                     "('2024-25 Q2') or a month (2024-06)")
-
-
-def _add_months(d: date, months: int) -> date:
-    index = d.year * 12 + d.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def _nominal_end(period_type: str, start: date) -> date:
-    months = {"month": 1, "quarter": 3, "financial_year": 12}[period_type]
-    return _add_months(start, months) - timedelta(days=1)
-
-
-def _available_periods(conn: Connection) -> pd.DataFrame:
-    t = measure_result
-    stmt = (select(t.c.period_type, t.c.period, func.min(t.c.period_start).label("start"),
-                   func.max(t.c.period_end).label("end"))
-            .group_by(t.c.period_type, t.c.period))
-    frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["period_type", "period", "start", "end"])
-    for col in ("start", "end"):
-        frame[col] = pd.to_datetime(frame[col]).dt.date
-    return frame.sort_values("start", ignore_index=True)
-
-
-def _data_end(conn: Connection, periods: pd.DataFrame) -> date | None:
-    info = _dataset_info(conn)
-    try:
-        return date.fromisoformat(info.get("data_end", ""))
-    except ValueError:
-        months = periods[periods.period_type == "month"]
-        return max(months["end"]) if len(months) else None
-
-
-def resolve_period(conn: Connection, period: str | None = None) -> PackPeriod:
-    """The pack's period: the label given, or the latest complete quarter in the results."""
-    periods = _available_periods(conn)
-    if periods.empty:
-        raise ValueError("No results are stored: load data (or build the demo) first.")
-    if period is None:
-        quarters = periods[periods.period_type == "quarter"].copy()
-        if quarters.empty:
-            raise ValueError("No quarterly results are stored.")
-        data_end = _data_end(conn, periods)
-        quarters["nominal"] = [_nominal_end("quarter", s) for s in quarters["start"]]
-        complete = quarters[quarters["nominal"] <= data_end] if data_end else quarters.iloc[0:0]
-        row = (complete if len(complete) else quarters).iloc[-1]
-        ptype, label = "quarter", str(row["period"])
-    else:
-        ptype, label = parse_period(period)
-        row = None
-    match = periods[(periods.period_type == ptype) & (periods.period == label)]
-    if match.empty:
-        known = ", ".join(periods[periods.period_type == ptype]["period"]) or "none"
-        raise ValueError(f"No results for {ptype.replace('_', ' ')} {label}; available: {known}")
-    row = match.iloc[0]
-    return PackPeriod(ptype, label, row["start"], row["end"], _nominal_end(ptype, row["start"]))
-
-
-def pack_filename(place: str, period: PackPeriod | str) -> str:
-    """A safe download name, e.g. 'bsol-outcomes-pack-birmingham-2024-25-Q1.xlsx'."""
-    label = period.label if isinstance(period, PackPeriod) else period
-    return f"bsol-outcomes-pack-{get_scope(place).key}-{re.sub(r'[^0-9A-Za-z]+', '-', label)}.xlsx"
-
-
-# --------------------------------------------------------------------------- safe cell writing (exports.files)
-@dataclass(frozen=True)
-class Num:
-    """A number with its Excel number format (the format travels with the value)."""
-
-    value: float
-    fmt: str
-
-
-def _put(ws: Worksheet, row: int, col: int, value: Any, font: Font | None = None,
-         align: Alignment | None = None) -> None:
-    """The single place cells are written: strings neutralised, NaN shown as [x]."""
-    cell = ws.cell(row=row, column=col)
-    if isinstance(value, Num):
-        cell.value = value.value
-        cell.number_format = value.fmt
-    elif isinstance(value, bool):
-        cell.value = "Yes" if value else "No"
-    elif isinstance(value, int | float):
-        cell.value = NOT_AVAILABLE if isinstance(value, float) and math.isnan(value) else value
-    elif isinstance(value, datetime):
-        cell.value = value.replace(tzinfo=None)
-        cell.number_format = "d mmmm yyyy hh:mm"
-    elif isinstance(value, date):
-        cell.value = value
-        cell.number_format = "d mmmm yyyy"
-    elif value is None:
-        cell.value = NOT_AVAILABLE
-    else:
-        cell.value = neutralise(str(value))
-        cell.data_type = "s"
-    if font is not None:
-        cell.font = font
-    if align is not None:
-        cell.alignment = align
-
-
-@dataclass(frozen=True)
-class Col:
-    header: str
-    width: float = 14
-    wrap: bool = False
-
-
-@dataclass
-class TablePlace:
-    header_row: int
-    first_row: int
-    last_row: int
-    columns: dict[str, int] = field(default_factory=dict)
-
-
-def _write_table(ws: Worksheet, top: int, name: str, columns: Sequence[Col], rows: Sequence[Sequence[Any]],
-                 title: str | None = None) -> TablePlace:
-    """A titled Excel table from column A: header row, data rows, autofilter, banding."""
-    if title:
-        _put(ws, top, 1, title, font=_HEADING_FONT)
-        top += 1
-    for j, col in enumerate(columns, start=1):
-        _put(ws, top, j, col.header, font=_BOLD, align=_WRAP)
-        letter = get_column_letter(j)
-        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, col.width)
-    rows = list(rows) or [[NOT_AVAILABLE] * len(columns)]  # Excel tables need a data row
-    for i, values in enumerate(rows, start=top + 1):
-        for j, (col, value) in enumerate(zip(columns, values, strict=True), start=1):
-            _put(ws, i, j, value, align=_WRAP if col.wrap else None)
-    last = top + len(rows)
-    table = Table(displayName=name, ref=f"A{top}:{get_column_letter(len(columns))}{last}")
-    table.tableStyleInfo = _TABLE_STYLE
-    ws.add_table(table)
-    return TablePlace(top, top + 1, last, {c.header: j for j, c in enumerate(columns, start=1)})
-
-
-def _print_setup(ws: Worksheet, title_row: int | None = None) -> None:
-    """Landscape A4, fit to one page wide (as many pages tall as needed)."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    if title_row:
-        ws.print_title_rows = f"{title_row}:{title_row}"
-
-
-def _sheet_intro(ws: Worksheet, title: str, lines: Iterable[str]) -> int:
-    """Title in A1 and short explanatory lines; returns the next free row."""
-    _put(ws, 1, 1, title, font=_TITLE_FONT)
-    row = 2
-    for line in lines:
-        _put(ws, row, 1, line)
-        row += 1
-    return row
-
-
-# --------------------------------------------------------------------------- formatting figures
-def _value_format(ind: Indicator) -> str:
-    decimals = "0" if ind.decimals == 0 else "0." + "0" * ind.decimals
-    if ind.unit == "percent":
-        return f'{decimals}"%"'
-    if ind.unit == "count":
-        return "#,##0"
-    return f"#,##{decimals}" if ind.decimals else "#,##0"
-
-
-def _figure(value: object, ind: Indicator, suppressed: bool, fmt: str | None = None) -> Any:
-    if suppressed:
-        return SUPPRESSED
-    if value is None or pd.isna(value):
-        return NOT_AVAILABLE
-    return Num(float(value), fmt or _value_format(ind))
-
-
-def _ci(value: object, ind: Indicator, suppressed: bool) -> Any:
-    if ind.ci == "none":
-        return NOT_APPLICABLE
-    return _figure(value, ind, suppressed)
-
-
-def _count(value: object, suppressed: bool) -> Any:
-    if suppressed:
-        return SUPPRESSED
-    if value is None or pd.isna(value):
-        return NOT_AVAILABLE
-    number = float(value)  # type: ignore[arg-type]
-    return Num(number, "#,##0" if number.is_integer() else "#,##0.0")  # person-years keep a decimal
-
-
-def _status(ind: Indicator) -> str:
-    return measure_of(ind).status_label
-
-
-def _unit(ind: Indicator) -> str:
-    return ind.unit_label + (" (annualised)" if ind.annualised else "")
-
-
-# --------------------------------------------------------------------------- data access
-def _dataset_info(conn: Connection) -> dict[str, str]:
-    if not sa.inspect(conn).has_table(dataset_info.name):
-        return {}
-    return {k: v for k, v in conn.execute(select(dataset_info.c.key, dataset_info.c.value)).all()}
-
-
-def _neighbourhoods(conn: Connection, scope: Scope) -> pd.DataFrame:
-    """Neighbourhood -> locality for the scope's localities (practice reference table)."""
-    from data_loaders.tables import EXTRACT_TABLES
-
-    practice = EXTRACT_TABLES["practice"]
-    if not sa.inspect(conn).has_table(practice.name):
-        return pd.DataFrame(columns=["neighbourhood", "locality"])
-    stmt = (select(practice.c.neighbourhood_name.label("neighbourhood"), practice.c.locality)
-            .where(practice.c.locality.in_(scope.localities)).distinct())
-    frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["neighbourhood", "locality"])
-    order = {loc: i for i, loc in enumerate(scope.localities)}
-    return frame.sort_values(["locality", "neighbourhood"], key=lambda s: s.map(order) if s.name == "locality" else s,
-                             ignore_index=True)
-
-
-def _in_areas(frame: pd.DataFrame, areas: Iterable[tuple[str, str]]) -> pd.DataFrame:
-    keys = pd.MultiIndex.from_tuples(list(areas), names=["geography_level", "geography"])
-    index = pd.MultiIndex.from_frame(frame[["geography_level", "geography"]])
-    return frame[index.isin(keys)]
-
-
-@dataclass
-class PackData:
-    """Everything the sheets need, read once (aggregates only, disclosure rule applied)."""
-
-    scope: Scope
-    period: PackPeriod
-    current: pd.DataFrame  # the pack period: scope areas + neighbourhoods, all breakdowns
-    series: pd.DataFrame  # headline + BSol, breakdown none, pack period type, up to the period
-    neighbourhoods: pd.DataFrame
-    info: dict[str, str]
-    rule: disclosure.DisclosureRule
-
-
-def read_pack_data(conn: Connection, place: str, period: str | None = None,
-                   rule: disclosure.DisclosureRule | None = None) -> PackData:
-    """Read only what the pack shows; apply the disclosure rule to all of it."""
-    scope = get_scope(place)
-    pack_period = resolve_period(conn, period)
-    rule = rule or disclosure.configured_rule()
-    hoods = _neighbourhoods(conn, scope)
-    names = sorted({g for _, g in scope.areas} | set(hoods["neighbourhood"]))
-    current = results.read_results(conn, period_type=pack_period.period_type, period=pack_period.label,
-                                   geographies=names)
-    current = current[current.breakdown.isin([b for b, _ in _BREAKDOWNS])]
-    hood_areas = [("neighbourhood", n) for n in hoods["neighbourhood"]]
-    current = results.for_display(_in_areas(current, [*scope.areas, *hood_areas]), rule)
-    series = results.read_results(conn, period_type=pack_period.period_type, breakdown="none",
-                                  geographies=sorted({scope.headline[1], "BSol"}))
-    series = _in_areas(series, {scope.headline, ("bsol", "BSol")})
-    series = series[pd.to_datetime(series["period_start"]).dt.date <= pack_period.start]
-    return PackData(scope, pack_period, current.reset_index(drop=True),
-                    results.for_display(series, rule).reset_index(drop=True), hoods, _dataset_info(conn), rule)
 
 
 # --------------------------------------------------------------------------- sheets
@@ -456,6 +85,8 @@ _SHEETS_DESCRIPTION: dict[str, str] = {
     "Notes": "Definitions of every indicator, generated from the measure catalogue",
     "Scorecard": "Every indicator for the headline area: value, 95% confidence interval, comparison, SPC variation and assurance",
     "Neighbourhoods": "Every indicator by neighbourhood (no breakdowns)",
+    "To target": "Patients needed to reach the target (hypertension register and treatment), by area, "
+                 "neighbourhood and IMD quintile",
     "Pre-post INT": "Activity before and after joining an Integrated Neighbourhood Team caseload",
     "Data quality": "Data sources, load history, completeness of breakdown fields and indicator coverage",
 }
@@ -545,17 +176,23 @@ def _notes(ws: Worksheet) -> None:
     _print_setup(ws, place.header_row)
 
 
+def _comparison_text(card: results.ScorecardRow) -> str:
+    """'Worse (99.8%)', 'Better (95% only)', 'Similar': the level said, as on the page."""
+    return card.comparison.capitalize() + stats.level_suffix(card.comparison_level)
+
+
 def _scorecard(ws: Worksheet, data: PackData) -> None:
     level, area = data.scope.headline
     ptype = data.period.period_type
     top = _sheet_intro(ws, f"Scorecard: {area}, {data.period.label}", [
         f"Every indicator for {area} in {data.period.label} ({data.period.describe()}).",
-        "Comparison: the 95% confidence interval against BSol (place packs) or the target (BSol pack).",
+        "Comparison: the 95% confidence interval against BSol (place packs) or the target (BSol pack); "
+        "'(99.8%)' when the stricter 99.8% interval excludes it too, '(95% only)' when it does not.",
         f"SPC: XmR chart of the {_PERIOD_WORDS[ptype]} series up to this period (NHS England Making Data Count).",
     ])
     columns = [Col("Work programme", 10), Col("Measure", 9), Col("Measure status", 18, wrap=True),
                Col("Indicator id", 30), Col("Indicator", 50, wrap=True), Col("Area", 14), Col("Period", 12),
-               Col("Value", 12), Col("Lower 95% CI", 12), Col("Upper 95% CI", 12), Col("Unit", 16, wrap=True),
+               Col("Period status", 12), Col("Value", 12), Col("Lower 95% CI", 12), Col("Upper 95% CI", 12), Col("Unit", 16, wrap=True),
                Col("Compared with", 12), Col("Comparison", 14), Col("SPC variation", 30, wrap=True),
                Col("SPC assurance", 30, wrap=True), Col("SPC detail", 45, wrap=True), Col("Target", 10)]
     series = data.series
@@ -565,7 +202,7 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
         head = [m.work_programme, m.number, m.status_label, ind.id, ind.title, area, data.period.label]
         target = Num(ind.target, _value_format(ind)) if ind.target is not None else NOT_APPLICABLE
         if ptype not in ind.frequency:
-            rows.append([*head, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, _unit(ind), NOT_APPLICABLE,
+            rows.append([*head, "", NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE, _unit(ind), NOT_APPLICABLE,
                          NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE,
                          f"Not published {_PERIOD_WORDS[ptype]}", target])
             continue
@@ -573,10 +210,12 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
         local = sub[(sub.geography_level == level) & (sub.geography == area)].sort_values("period_start")
         bsol = sub[sub.geography_level == "bsol"].set_index("period")
         if local.empty or local.iloc[-1]["period"] != data.period.label:
-            rows.append([*head, NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, _unit(ind), NOT_AVAILABLE,
+            rows.append([*head, "", NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, _unit(ind), NOT_AVAILABLE,
                          NOT_AVAILABLE, NOT_AVAILABLE, NOT_AVAILABLE, "No data for this period", target])
             continue
-        card = results._scorecard_row(ind, local, bsol, level)  # the app's own scorecard logic
+        # the app's own scorecard logic; SPC from the exact series, as the page's chart
+        exact = data.exact_headline[data.exact_headline.indicator_id == ind.id].sort_values("period_start")
+        card = results.scorecard_row(ind, local, bsol, level, exact, data.events)
         variation = _VARIATION_TEXT.get(card.variation or "", "Not assessed")
         if card.assurance:
             assurance = _ASSURANCE_TEXT[card.assurance]
@@ -587,10 +226,10 @@ def _scorecard(ws: Worksheet, data: PackData) -> None:
         else:
             assurance = "Not assessed"
         detail = "; ".join(filter(None, [card.rule, "trial limits (fewer than 20 points)" if card.trial_limits else ""]))
-        rows.append([*head, _figure(card.value, ind, card.suppressed),
+        rows.append([*head, card.period_note, _figure(card.value, ind, card.suppressed),
                      _ci(card.lower, ind, card.suppressed), _ci(card.upper, ind, card.suppressed), _unit(ind),
                      card.comparator or NOT_APPLICABLE,
-                     card.comparison.capitalize() if card.comparator else NOT_APPLICABLE,
+                     _comparison_text(card) if card.comparator else NOT_APPLICABLE,
                      variation, assurance, detail or NOT_AVAILABLE, target])
     place = _write_table(ws, top, "tbl_scorecard", columns, rows)
     ws.freeze_panes = ws.cell(row=place.first_row, column=6)
@@ -743,6 +382,36 @@ def _neighbourhood_sheet(ws: Worksheet, data: PackData) -> None:
     _print_setup(ws, place.header_row)
 
 
+def _to_target_sheet(ws: Worksheet, data: PackData) -> None:
+    """CVDPREVENT's "patients needed to reach the target" (results.patients_to_target), from the
+    pack's displayed counts: the scope's areas and neighbourhoods, and each area by IMD quintile."""
+    top = _sheet_intro(ws, f"Patients needed to reach the target: {data.scope.name}, {data.period.label}", [
+        f"{data.period.describe()}. The target share of the denominator, less the numerator, rounded up; 0 where "
+        "the target is met. Worked out from the figures as shown, so suppressed rows [c] have no figure.",
+    ])
+    columns = [Col("Indicator id", 30), Col("Indicator", 45, wrap=True), Col("Target", 10), Col("Level", 14),
+               Col("Area", 24), Col("IMD quintile", 20), Col("Numerator", 12), Col("Denominator", 12),
+               Col("Value", 12), Col("Patients needed", 14)]
+    order = {area: i for i, area in enumerate([*data.scope.areas, *(("neighbourhood", n)
+                                                                   for n in data.neighbourhoods["neighbourhood"])])}
+    rows = []
+    for ind in (i for i in INDICATORS if i.patients_to_target):
+        if data.period.period_type not in ind.frequency:
+            continue
+        part = data.current[(data.current.indicator_id == ind.id)
+                            & data.current.breakdown.isin(["none", "imd_quintile"])]
+        part = part.assign(needed=results.patients_to_target(part, ind),
+                           _o=[order.get(k, len(order)) for k in zip(part.geography_level, part.geography, strict=True)])
+        for r in part.sort_values(["_o", "breakdown", "group"]).itertuples(index=False):
+            sup = bool(r.suppressed)
+            rows.append([ind.id, ind.title, _figure(ind.target, ind, False), dimensions.LEVEL_LABELS[r.geography_level],
+                         r.geography, "All" if r.breakdown == "none" else r.group, _count(r.numerator, sup),
+                         _count(r.denominator, sup), _figure(r.value, ind, sup), _count(r.needed, sup)])
+    place = _write_table(ws, top, "tbl_to_target", columns, rows)
+    ws.freeze_panes = ws.cell(row=place.first_row, column=3)
+    _print_setup(ws, place.header_row)
+
+
 def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
     """The plan's pre/post INT table and its statistics, for the INTs in the pack's localities.
 
@@ -755,9 +424,7 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
 
     tables = []
     if _prepost_table_current(conn):
-        from data_loaders.settings import load_settings
-
-        window = load_settings().prepost_window_months
+        window = data.prepost_window
         for cohort, (label, _frm, _to) in prepost.COHORT_PRESETS.items():
             frame = prepost.read_prepost(conn, cohort=cohort, window_months=window)
             if frame.empty:
@@ -822,59 +489,6 @@ def _prepost_sheet(ws: Worksheet, conn: Connection, data: PackData) -> None:
     _print_setup(ws)
 
 
-def _prepost_table_current(conn: Connection) -> bool:
-    """True when prepost_result exists with today's columns (a stale table needs a refresh).
-
-    Checked up front rather than by catching the error: a failed statement would abort the
-    caller's transaction on PostgreSQL and take the rest of the pack with it.
-    """
-    inspector = sa.inspect(conn)
-    if not inspector.has_table(prepost_result.name):
-        return False
-    probe = select(sa.literal_column("*")).select_from(sa.table(prepost_result.name)).limit(0)
-    stored = set(conn.execute(probe).keys())  # (duckdb-engine's get_columns fails on DuckDB 2)
-    return {c.name for c in prepost_result.columns} <= stored
-
-
-def _missing(value: object) -> bool:
-    return value is None or bool(pd.isna(value))
-
-
-def _signed(shown: object, exact: object, fmt: str) -> Any:
-    """A pre/post figure: [c] where for_display hid an exact value, [x] where none was computed."""
-    if _missing(shown):
-        return NOT_AVAILABLE if _missing(exact) else SUPPRESSED
-    return Num(float(shown), fmt)  # type: ignore[arg-type]
-
-
-def _sources(conn: Connection) -> pd.DataFrame:
-    """Source, first/last date and last load per extract (metrics.quality when present)."""
-    log = _load_log(conn)
-    from metrics.quality import source_coverage
-
-    coverage = source_coverage(conn)
-    loaded = log[log["outcome"] == "loaded"] if len(log) else log
-    latest = (loaded.sort_values("loaded_at").groupby("extract").tail(1).set_index("extract")
-              if len(loaded) else pd.DataFrame(columns=["loaded_at", "file_name"]))
-    if coverage.empty and len(latest):
-        coverage = pd.DataFrame({"Source": latest.index, "Extract": latest.index, "Rows": latest["rows"],
-                                 "Period column": "—", "First": "—", "Last": "—"})
-    coverage = coverage.copy()
-    coverage["Last loaded"] = [
-        _when(latest.loc[e, "loaded_at"]) if e in latest.index else "not recorded" for e in coverage["Extract"]
-    ]
-    coverage["File"] = [latest.loc[e, "file_name"] if e in latest.index else "—" for e in coverage["Extract"]]
-    return coverage
-
-
-def _load_log(conn: Connection) -> pd.DataFrame:
-    cols = [c.name for c in load_log.columns]
-    if not sa.inspect(conn).has_table(load_log.name):
-        return pd.DataFrame(columns=cols)
-    rows = conn.execute(select(load_log).order_by(load_log.c.loaded_at.desc())).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=cols)
-
-
 def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.DataFrame) -> None:
     row = _sheet_intro(ws, "Data quality", [
         "Three tables: the data sources behind the pack, completeness of the fields used by the "
@@ -936,70 +550,3 @@ def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.D
                                  f"({n_areas} areas in this pack)")
     ws.freeze_panes = "A2"
     _print_setup(ws)
-
-
-# --------------------------------------------------------------------------- assembly
-def _when(value: object) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "not recorded"
-    ts = pd.Timestamp(value)
-    return f"{ts:%d %B %Y %H:%M}"
-
-
-def _long_date(value: object) -> str:
-    if value is None or value == "":
-        return "unknown"
-    try:
-        d = value if isinstance(value, date) else date.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    return f"{d.day} {d:%B %Y}"
-
-
-def build_workbook(conn: Connection, place: str, period: str | None = None,
-                   generated_at: datetime | None = None,
-                   rule: disclosure.DisclosureRule | None = None) -> Workbook:
-    """The pack as an openpyxl Workbook (build_pack serialises it)."""
-    data = read_pack_data(conn, place, period, rule)
-    generated = (generated_at or datetime.now(LONDON)).astimezone(LONDON)
-    sources = _sources(conn)
-    wb = Workbook()
-    _cover(wb, data, generated, sources)
-    names = ["Cover", "Contents", "Notes", "Scorecard", *_WP_SHEETS.values(), "Neighbourhoods",
-             "Pre-post INT", "Data quality"]
-    sheets = {name: (wb["Cover"] if name == "Cover" else wb.create_sheet(name)) for name in names}
-    descriptions = {**_SHEETS_DESCRIPTION, **{
-        sheet: f"Work programme {wp}: {WORK_PROGRAMMES[wp]}: every indicator by area, IMD quintile and "
-               "ethnic group, with charts" for wp, sheet in _WP_SHEETS.items()}}
-    _contents(sheets["Contents"], [(n, descriptions[n]) for n in names])
-    _notes(sheets["Notes"])
-    _scorecard(sheets["Scorecard"], data)
-    for wp, sheet in _WP_SHEETS.items():
-        _work_programme(sheets[sheet], wp, data, f"tbl_wp{wp}")
-    _neighbourhood_sheet(sheets["Neighbourhoods"], data)
-    _prepost_sheet(sheets["Pre-post INT"], conn, data)
-    _data_quality(sheets["Data quality"], conn, data, sources)
-    wb.properties.title = f"BSol outcomes pack: {data.scope.name}, {data.period.label}"
-    wb.properties.creator = "BSol outcomes dashboard"
-    wb.properties.language = "en-GB"
-    return wb
-
-
-def build_pack(conn: Connection, place: str, period: str | None = None, *,
-               generated_at: datetime | None = None, rule: disclosure.DisclosureRule | None = None) -> bytes:
-    """The pack as .xlsx bytes (for the app's download button).
-
-    place: bsol, birmingham or solihull. period: '2024-25', '2024-25 Q2', '2024-06' or None for
-    the latest complete quarter. Raises ValueError for an unknown place or period.
-    """
-    return workbook_bytes(build_workbook(conn, place, period, generated_at, rule))
-
-
-def write_pack(conn: Connection, place: str, period: str | None, path: str | Path, **kwargs: Any) -> Path:
-    """Write the pack to a file (written to a sibling temp file first, then renamed)."""
-    return write_bytes(path, build_pack(conn, place, period, **kwargs))
-
-
-__all__ = ["PLACES", "LOCALITY_PACKS", "SCOPES", "PackPeriod", "build_pack", "build_workbook", "write_pack", "resolve_period",
-           "parse_period", "pack_filename", "neutralise", "read_pack_data", "SUPPRESSED", "NOT_AVAILABLE",
-           "NOT_APPLICABLE"]
