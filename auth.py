@@ -226,7 +226,7 @@ def _register_errors(server: Flask) -> None:
 
     @server.errorhandler(SQLAlchemyError)
     def database_error(error: SQLAlchemyError) -> Response:
-        log.warning("database unavailable: %s", error.__class__.__name__)
+        log.warning("database unavailable: %s", error.__class__.__name__, exc_info=error)
         return page("Database unavailable", f"<p>{UNAVAILABLE}</p>", 503)
 
     @server.errorhandler(Exception)

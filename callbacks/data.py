@@ -62,9 +62,16 @@ def refuse_stale_results() -> Response | None:
     """before_request: data routes refuse stored flags worked out under another policy (run refresh)."""
     from access import DASH_CALLBACK_PATH
 
+    from auth import is_database_error
+
     if not request.path.startswith(("/download", DASH_CALLBACK_PATH)):
         return None
-    problem = stale_results()
+    try:
+        problem = stale_results()
+    except Exception as error:  # a database that is down: the route itself answers that (in-page or 503)
+        if not is_database_error(error):
+            raise
+        return None
     if problem is None:
         return None
     response = jsonify({"error": problem})

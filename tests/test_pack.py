@@ -76,14 +76,13 @@ def kat_packs(kat_url: str) -> dict[str, Workbook]:
 @pytest.fixture(scope="module")
 def kat_open_pack(tmp_path_factory: pytest.TempPathFactory) -> Workbook:
     """The BSol pack of the kat data refreshed and shown under a policy suppressing only counts of 1
-    (BSOL_SUPPRESS_MAX=1): its BSol counts are all small, so only this way do the layout tests have
+    (passed to refresh and pack): its BSol counts are all small, so only this way do the layout tests have
     BSol figures to look at."""
     url = f"duckdb:///{tmp_path_factory.mktemp('kat-open') / 'bsol.duckdb'}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BSOL_SUPPRESS_MAX", "1")
-        _build_kat(url)
-        with read_engine(url).connect() as conn:
-            content = pack.build_pack(conn, "bsol", None, generated_at=GENERATED, rule=DisclosureRule(max_suppressed=1))
+    open_rule = DisclosureRule(max_suppressed=1)
+    build_kat_db(url, _inject, open_rule)
+    with read_engine(url).connect() as conn:
+        content = pack.build_pack(conn, "bsol", None, generated_at=GENERATED, rule=open_rule)
     return load_workbook(io.BytesIO(content))
 
 
