@@ -61,7 +61,6 @@ def stale_results() -> str | None:
 def refuse_stale_results() -> Response | None:
     """before_request: data routes refuse stored flags worked out under another policy (run refresh)."""
     from access import DASH_CALLBACK_PATH
-
     from auth import is_database_error
 
     if not request.path.startswith(("/download", DASH_CALLBACK_PATH)):

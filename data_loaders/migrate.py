@@ -17,6 +17,7 @@ are not migrated: every refresh recomputes them and recreates one whose columns 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,18 @@ def _adopt(conn: Connection, chain: Chain) -> None:
     command.stamp(_config(chain, conn), base)
 
 
+# Alembic's commands publish their context through module globals (alembic.context, .op), so two
+# threads migrating at once (the first audit records of a multi-threaded server) break each other.
+_ALEMBIC = threading.RLock()
+
+
 def upgrade(conn: Connection, chain_name: str = "stored", revision: str = "heads") -> None:
     """Upgrade one chain to ``revision`` inside the caller's transaction (rows are kept)."""
     chain = CHAINS[chain_name]
-    _adopt(conn, chain)
     target = f"{chain_name}@head" if revision == "heads" else revision
-    command.upgrade(_config(chain, conn), target)
+    with _ALEMBIC:
+        _adopt(conn, chain)
+        command.upgrade(_config(chain, conn), target)
 
 
 def differences(conn: Connection, chain_name: str = "stored") -> list[Any]:

@@ -63,7 +63,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.postgres)
         # Under pytest-xdist (--dist loadgroup) a file's tests stay on one worker, so its module
         # fixtures are built once; every browser test shares one group (dash_duo serves on :8050).
+        # A module may split its group by one parameter (XDIST_SPLIT_BY = "world": one per dataset).
         group = "browser" if item.get_closest_marker("browser") else item.nodeid.split("::")[0]
+        split = getattr(getattr(item, "module", None), "XDIST_SPLIT_BY", None)
+        callspec = getattr(item, "callspec", None)
+        if group != "browser" and split and callspec is not None and split in callspec.params:
+            group += f"[{callspec.params[split]}]"
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -48,6 +48,7 @@ from scipy import stats as st
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID
 from tests.conftest import app_on
 
+XDIST_SPLIT_BY = "world"  # conftest: under pytest-xdist the demo and tricky worlds may run side by side
 KEY = ["indicator_id", "period_type", "period", "geography_level", "geography", "breakdown", "group"]
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 INJECTED = {
@@ -128,11 +129,14 @@ def _with_facts(frame: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the adversary
 def _decimals(x: np.ndarray) -> np.ndarray:
     """Shown precision of each number: the fewest decimals (<= 12) that reproduce it."""
+    x = np.asarray(x, dtype=float)
     out = np.full(x.shape, 13, dtype=int)
-    for k in range(12, -1, -1):
-        with np.errstate(invalid="ignore"):
-            same = np.isclose(np.round(x, k), x, rtol=0, atol=1e-12 * np.maximum(1, np.abs(x)))
-        out = np.where(same, k, out)
+    with np.errstate(invalid="ignore"):
+        atol = 1e-12 * np.maximum(1, np.abs(x))
+        for k in range(12, -1, -1):
+            rounded = np.round(x, k)
+            same = (rounded == x) | (np.abs(rounded - x) <= atol)  # np.isclose(rtol=0), without its overhead
+            out = np.where(same, k, out)
     return out
 
 
@@ -158,12 +162,6 @@ def _wilson(n: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         centre = (2 * n + Z * Z) / (2 * (d + Z * Z))
         half = Z * np.sqrt(Z * Z + 4 * n * (1 - p)) / (2 * (d + Z * Z))
     return np.where(n == 0, 0.0, centre - half), np.where(n == d, 1.0, centre + half)
-
-
-def _close(shown: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """Shown figure consistent with a prediction (NaN shown: no information, so consistent)."""
-    with np.errstate(invalid="ignore"):
-        return np.isnan(shown) | (np.abs(shown - pred) <= _tol(shown))
 
 
 def audit_results(shown: pd.DataFrame, exact: pd.DataFrame, keys: list[str]) -> Counter:
@@ -193,26 +191,34 @@ def audit_results(shown: pd.DataFrame, exact: pd.DataFrame, keys: list[str]) -> 
         mult = m["multiplier"].to_numpy(float)
     hits = np.zeros(len(m), dtype=int)
     which = np.full(len(m), np.nan)
+    tol_val, tol_lo, tol_hi = _tol(val), _tol(lo), _tol(hi)  # the shown precision, once
+
+    def close(shown: np.ndarray, tol: np.ndarray, pred: np.ndarray) -> np.ndarray:
+        """Shown figure consistent with a prediction (NaN shown: no information, so consistent)."""
+        return np.isnan(shown) | (np.abs(shown - pred) <= tol)
+
     for k in range(7):  # shown count: it +-2 (rounding to 5); hidden count: 1..7
         cand_n = np.where(np.isnan(num), float(k + 1), num + (k - 2) if k < 5 else np.nan)
         ok_any = np.zeros(len(m), dtype=bool)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bl, bu = _byar(cand_n)
         for dd_off in range(-2, 3):
             cand_d = np.where(dd, den + dd_off, den if dd_off == 0 else np.nan)
             with np.errstate(invalid="ignore", divide="ignore"):
                 v_pred = np.where(count_unit, cand_n, c_eff * cand_n / np.where(np.isnan(cand_d), 1.0, cand_d))
                 wl, wu = _wilson(cand_n, cand_d)
-                bl, bu = _byar(cand_n)
                 lo_pred = np.where(ci == "wilson", wl * mult, np.where(ci == "byar", bl * c_eff / cand_d, np.nan))
                 hi_pred = np.where(ci == "wilson", wu * mult, np.where(ci == "byar", bu * c_eff / cand_d, np.nan))
                 ok = (cand_n >= 0) & ~np.isnan(cand_n)
                 dsr = ci == "dobson"
-                ok &= np.where(dsr, True, _close(val, v_pred))
-                ok &= np.where(np.isin(ci, ["wilson", "byar"]), _close(lo, lo_pred) & _close(hi, hi_pred), True)
+                ok &= np.where(dsr, True, close(val, tol_val, v_pred))
+                ok &= np.where(np.isin(ci, ["wilson", "byar"]), close(lo, tol_lo, lo_pred) & close(hi, tol_hi, hi_pred),
+                               True)
                 # Dobson: (value - lower) / (upper - value) = (n - L(n)) / (U(n) - n) for the count used.
                 r_shown = (val - lo) / (hi - val)
                 r_pred = (cand_n - bl) / (bu - cand_n)
                 ok &= np.where(dsr & ~np.isnan(r_shown), np.abs(r_shown - r_pred) <= 1e-6 * np.abs(r_pred)
-                               + (_tol(val) + _tol(lo)) / np.maximum(hi - val, 1e-300) * 2, True)
+                               + (tol_val + tol_lo) / np.maximum(hi - val, 1e-300) * 2, True)
             ok_any |= ok
         hits += ok_any
         which = np.where(ok_any, cand_n, which)
@@ -222,7 +228,7 @@ def audit_results(shown: pd.DataFrame, exact: pd.DataFrame, keys: list[str]) -> 
     if mean_rows.any():
         hits_d = np.zeros(len(m), dtype=int)
         which_d = np.full(len(m), np.nan)
-        tol = _tol(val)
+        tol = tol_val
         for off in range(-2, 3):
             d = den + off
             total = np.round(val * d)
@@ -241,8 +247,9 @@ def _bounds(shown: np.ndarray, base: int = 5, band: int = 7) -> tuple[np.ndarray
     return lo, np.where(shown > 0, shown + half, 0.0)
 
 
-def pinned_cells(parts: pd.DataFrame, total_shown: float) -> int:
-    """Hidden cells of one additive set whose exact count interval arithmetic pins to one value.
+def pinned_by_set(set_id: np.ndarray, hidden: np.ndarray, shown: np.ndarray, exact: np.ndarray,
+                  total_shown: np.ndarray) -> np.ndarray:
+    """Hidden cells per additive set whose exact count interval arithmetic pins to one value.
 
     The worst-case adversary: knows the total (shown, rounded) and the visible parts (rounded),
     and which hidden cells are primary (1-7) -- the others are only known to be >= 0. For each
@@ -250,21 +257,34 @@ def pinned_cells(parts: pd.DataFrame, total_shown: float) -> int:
     lo - sum other a)]. A single value equal to the exact count is a leak (one hidden cell is the
     classic case: its interval is exact when nothing is rounded; with rounding to 5 and the 1-7
     band, two or more hidden cells can still be pinned at the band's edges).
+
+    One row per cell: `set_id` (0..k-1) names its set, `total_shown` is its set's shown total (NaN:
+    hidden, so nothing is pinned). Returns the count per set (length k).
     """
-    hidden = parts["hidden"].to_numpy(bool)
-    if not hidden.any() or np.isnan(total_shown):
-        return 0
-    vis_lo, vis_hi = _bounds(parts.loc[~hidden, "numerator"].to_numpy(float))
-    t_lo, t_hi = _bounds(np.array([total_shown]))
-    exact = parts.loc[hidden, "exact_num"].to_numpy(float)
-    primary = (exact >= 1) & (exact <= 7)
+    k = int(set_id.max()) + 1 if len(set_id) else 0
+    vis_lo, vis_hi = _bounds(np.where(hidden, 0.0, shown))
+    vis_lo, vis_hi = np.where(hidden, 0.0, vis_lo), np.where(hidden, 0.0, vis_hi)
+    t_lo, t_hi = _bounds(total_shown)
+    primary = hidden & (exact >= 1) & (exact <= 7)
     a = np.where(primary, 1.0, 0.0)
-    b = np.where(primary, 7.0, np.inf)
-    h_lo_sum, h_hi_sum = t_lo[0] - vis_hi.sum(), t_hi[0] - vis_lo.sum()
+    b = np.where(primary, 7.0, np.where(hidden, np.inf, 0.0))
+    per_set = {name: np.bincount(set_id, weights=w, minlength=k)
+               for name, w in (("vis_lo", vis_lo), ("vis_hi", vis_hi), ("a", a), ("b", b))}
     with np.errstate(invalid="ignore"):
-        lo = np.maximum(a, h_lo_sum - (b.sum() - b))
-        hi = np.minimum(b, h_hi_sum - (a.sum() - a))
-    return int(((lo == hi) & (hi == exact) & (exact > 0)).sum())
+        h_lo_sum = t_lo - per_set["vis_hi"][set_id]
+        h_hi_sum = t_hi - per_set["vis_lo"][set_id]
+        lo = np.maximum(a, h_lo_sum - (per_set["b"][set_id] - b))
+        hi = np.minimum(b, h_hi_sum - (per_set["a"][set_id] - a))
+        pinned = hidden & ~np.isnan(total_shown) & (lo == hi) & (hi == exact) & (exact > 0)
+    return np.bincount(set_id, weights=pinned, minlength=k).astype(int)
+
+
+def pinned_cells(parts: pd.DataFrame, total_shown: float) -> int:
+    """pinned_by_set for one additive set (parts: numerator as shown, exact_num, hidden)."""
+    n = len(parts)
+    return int(pinned_by_set(np.zeros(n, dtype=int), parts["hidden"].to_numpy(bool),
+                             parts["numerator"].to_numpy(float), parts["exact_num"].to_numpy(float),
+                             np.full(n, float(total_shown))).sum())
 
 
 def differencing(shown: pd.DataFrame, exact: pd.DataFrame, tree: pd.DataFrame) -> Counter:
@@ -285,40 +305,59 @@ def differencing(shown: pd.DataFrame, exact: pd.DataFrame, tree: pd.DataFrame) -
         parent[("neighbourhood", r.neighbourhood)] = ("locality", r.locality)
         parent[("locality", r.locality)] = ("place", r.place)
         parent[("place", r.place)] = ("bsol", "BSol")
-    totals = frame.drop_duplicates(KEY).set_index(KEY)["numerator"]
+    totals = frame.drop_duplicates(KEY)[KEY + ["numerator"]].rename(columns={"numerator": "_total"})
 
-    def audit(groups: pd.core.groupby.DataFrameGroupBy, total_key: Any) -> None:
-        for key, g in groups:
-            n_hidden = int(g["hidden"].sum())
-            if not n_hidden or len(g) < 2:
-                continue
-            tk = total_key(key, g.iloc[0])
-            if tk not in totals.index:
-                continue
-            if n_hidden == 1:
-                found["differenced"] += int(not np.isnan(totals.loc[tk]))
-            else:
-                found["differenced-2+"] += pinned_cells(g, float(totals.loc[tk]))
+    def audit(cells: pd.DataFrame, by: list[str], total_key: dict[str, str | pd.Series]) -> None:
+        """`by`: the columns naming a set; `total_key`: each KEY column of the set's total, as a
+        column of `cells` or a constant."""
+        if cells.empty:
+            return
+        cells = cells.assign(_set=cells.groupby(by, sort=False).ngroup().to_numpy())
+        cells = cells[cells["_set"] >= 0]  # (groupby drops sets with a missing key)
+        set_id = cells["_set"].to_numpy()
+        k = int(set_id.max()) + 1 if len(set_id) else 0
+        hidden = cells["hidden"].to_numpy(bool)
+        size, n_hidden = np.bincount(set_id, minlength=k), np.bincount(set_id, weights=hidden, minlength=k)
+        keyed = pd.DataFrame({c: (cells[v].to_numpy() if isinstance(v, str) and v in cells.columns
+                                  else np.full(len(cells), v, dtype=object)) for c, v in total_key.items()})
+        keyed = keyed.astype({c: totals[c].dtype for c in KEY})
+        looked = keyed.merge(totals, on=KEY, how="left", indicator=True)
+        has_total = np.zeros(k, dtype=bool)
+        has_total[set_id[(looked["_merge"] == "both").to_numpy()]] = True
+        total = looked["_total"].to_numpy(float)
+        audited = (n_hidden >= 1) & (size >= 2) & has_total
+        one = audited & (n_hidden == 1)
+        shown_total = np.zeros(k)
+        shown_total[set_id] = total
+        found["differenced"] += int((one & ~np.isnan(shown_total)).sum())
+        many = audited & (n_hidden >= 2)
+        if many.any():
+            pinned = pinned_by_set(set_id, hidden, cells["numerator"].to_numpy(float),
+                                   cells["exact_num"].to_numpy(float), total)
+            found["differenced-2+"] += int(pinned[many].sum())
 
     bd = frame[frame.breakdown != "none"]
-    audit(bd.groupby(["indicator_id", "period_type", "period", "geography_level", "geography", "breakdown"]),
-          lambda k, r: (k[0], k[1], k[2], k[3], k[4], "none", "All"))
+    audit(bd, ["indicator_id", "period_type", "period", "geography_level", "geography", "breakdown"],
+          {"indicator_id": "indicator_id", "period_type": "period_type", "period": "period",
+           "geography_level": "geography_level", "geography": "geography", "breakdown": "none", "group": "All"})
     kids = frame.assign(parent=[parent.get((lv, g), ("", "")) for lv, g in zip(frame.geography_level,
                                                                                frame.geography, strict=True)])
     kids = kids[kids["parent"] != ("", "")]
     kids = kids.assign(p_level=[p[0] for p in kids["parent"]], p_geo=[p[1] for p in kids["parent"]])
-    audit(kids.groupby(["indicator_id", "period_type", "period", "breakdown", "group", "geography_level", "p_level",
-                        "p_geo"]),
-          lambda k, r: (k[0], k[1], k[2], k[6], k[7], k[3], k[4]))
+    audit(kids, ["indicator_id", "period_type", "period", "breakdown", "group", "geography_level", "p_level", "p_geo"],
+          {"indicator_id": "indicator_id", "period_type": "period_type", "period": "period",
+           "geography_level": "p_level", "geography": "p_geo", "breakdown": "breakdown", "group": "group"})
     timed = frame[frame.indicator_id.isin(EVENT_COUNTS) & (frame.period_type == "month")]
     if not timed.empty:
         start = pd.to_datetime(timed["period_start"])
         fy = np.where(start.dt.month >= 4, start.dt.year, start.dt.year - 1)
         q = ((start.dt.month - 4) % 12) // 3 + 1
         labels = [f"{y}-{(y + 1) % 100:02d} Q{n}" for y, n in zip(fy, q, strict=True)]
-        timed = timed.assign(quarter=labels)
-        audit(timed.groupby(["indicator_id", "geography_level", "geography", "breakdown", "group", "quarter"]),
-              lambda k, r: (k[0], "quarter", k[5], k[1], k[2], k[3], k[4]))
+        timed = timed.assign(quarter=labels, quarter_type="quarter")
+        audit(timed, ["indicator_id", "geography_level", "geography", "breakdown", "group", "quarter"],
+              {"indicator_id": "indicator_id", "period_type": "quarter_type", "period": "quarter",
+               "geography_level": "geography_level", "geography": "geography", "breakdown": "breakdown",
+               "group": "group"})
     return found
 
 
@@ -636,7 +675,11 @@ class KeyIndex:
     """Stored cells by the label tokens a page can show for them (period, area, group, indicator title)."""
 
     frame: pd.DataFrame
-    by_token: dict[str, np.ndarray] = field(default_factory=dict)
+    by_token: dict[str, np.ndarray] = field(default_factory=dict)  # sorted row numbers per token
+    columns: dict[str, np.ndarray] = field(default_factory=dict)  # key columns as plain numpy arrays
+    by_indicator: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (indicator, period type)
+
+    KEY_COLUMNS = ("indicator_id", "period_type", "geography", "geography_level", "breakdown", "period")
 
     @classmethod
     def build(cls, exact: pd.DataFrame) -> KeyIndex:
@@ -656,18 +699,32 @@ class KeyIndex:
         for values in columns.values():
             for key, idx in pd.Series(values.astype(str).map(_norm)).groupby(values.astype(str).map(_norm)).indices.items():
                 tokens.setdefault(key, []).append(idx)
-        return cls(frame, {k: np.unique(np.concatenate(v)) for k, v in tokens.items()})
+        plain = {c: frame[c].to_numpy(dtype=object) for c in cls.KEY_COLUMNS}
+        groups = frame.groupby(["indicator_id", "period_type"]).indices
+        return cls(frame, {k: np.unique(np.concatenate(v)) for k, v in tokens.items()}, plain,
+                   {k: np.asarray(v) for k, v in groups.items()})
+
+    @staticmethod
+    def _within(pool: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """The rows of `pool` that are in `rows` (sorted): a binary search per pooled row."""
+        if not len(rows):
+            return pool[:0]
+        at = np.minimum(np.searchsorted(rows, pool), len(rows) - 1)
+        return pool[rows[at] == pool]
 
     def match(self, labels: list[Any], ctx: dict[str, Any]) -> int | None:
         """The one stored cell these labels and the page's context name (None: none or ambiguous)."""
-        f = self.frame
-        pool = np.arange(len(f))
-        for col in ("indicator_id", "period_type"):
-            if ctx.get(col):
-                pool = pool[f[col].to_numpy()[pool] == ctx[col]]
+        col_of = self.columns
+        if ctx.get("indicator_id") and ctx.get("period_type"):
+            pool = self.by_indicator.get((ctx["indicator_id"], ctx["period_type"]), np.arange(0))
+        else:
+            pool = np.arange(len(self.frame))
+            for col in ("indicator_id", "period_type"):
+                if ctx.get(col):
+                    pool = pool[col_of[col][pool] == ctx[col]]
         known = [t for t in dict.fromkeys(_norm(x) for x in labels if isinstance(x, str)) if t in self.by_token]
         for t in known:
-            narrower = np.intersect1d(pool, self.by_token[t], assume_unique=True)
+            narrower = self._within(pool, self.by_token[t])
             if len(narrower):
                 pool = narrower
         if not known:
@@ -675,7 +732,7 @@ class KeyIndex:
         for col, want in (("geography", ctx.get("geography")), ("geography_level", ctx.get("level")),
                           ("breakdown", ctx.get("breakdown")), ("breakdown", "none"), ("period", ctx.get("period"))):
             if len(pool) > 1 and want:
-                narrower = pool[f[col].to_numpy()[pool] == want]
+                narrower = pool[col_of[col][pool] == want]
                 if len(narrower):
                     pool = narrower
         return int(pool[0]) if len(pool) == 1 else None

@@ -185,9 +185,10 @@ def test_a_load_while_people_browse_gives_no_errors_and_no_mixed_versions(tmp_pa
     finally:
         process.terminate()
         process.wait(timeout=30)
+        server_log = process.stderr.read().decode(errors="replace") if process.stderr else ""
     assert len(results) == CLIENTS * REQUESTS_EACH
     errors = [r for kind, r in results if kind == "error"]
-    assert errors == [], errors[:5]
+    assert errors == [], f"{errors[:5]}\nserver log (tail):\n{server_log[-4000:]}"
     assert after[1] is True and after[0] != before[0], "the load landed and the pages show it"
     pages = [r for kind, r in results if kind == "page"]
     mixed = [p for p in pages if p not in (before, after)]
