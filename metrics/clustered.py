@@ -39,9 +39,10 @@ def _per_person(conn: Connection, ind: Indicator, periods_df: pd.DataFrame, data
     keys = ["period_type", "period", *GEO, "patient_id"]
     periods_df = periods_df[periods_df.period_type.isin(ind.frequency)]
     frames = []
+    codes = c.read_code_lists(conn)
     for source, name in ((ind.numerator, "y"), (ind.denominator, "t")):
         assert source is not None, f"{ind.id}: a caseload rate has a numerator and a denominator"
-        base = c._scan_base(source, periods_df, data_end)
+        base = c._scan_base(source, periods_df, data_end, codes)
         pid = base.row._table.c.patient_id if base.row is not None else base.spans.c.patient_id
         cols = [*base.period_cols, *(base.dims[g].label(g) for g in GEO), pid.label("patient_id")]
         stmt = select(*cols, c._measures(source, base, None)["n"].label(name)).select_from(base.from_)
