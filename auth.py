@@ -247,8 +247,8 @@ def is_database_error(error: BaseException) -> bool:
 
 
 def init_app(server: Flask, auth: AuthSettings, audit_url: str, script_hashes: Callable[[], list[str]]) -> None:
-    """`script_hashes()` gives Dash's inline-script hashes; called after the first request, when Dash
-    has added its own inline scripts (the pages title callback)."""
+    """`script_hashes()` gives Dash's inline-script hashes, asked on every response (Dash adds its
+    own inline scripts, the pages title callback, on the first request its hooks see)."""
     server.config.update(
         SECRET_KEY=auth.secret_key,
         BSOL_AUDIT_URL=audit_url,
@@ -271,14 +271,18 @@ def init_app(server: Flask, auth: AuthSettings, audit_url: str, script_hashes: C
                                                                                    "geolocation": "()"})
     limiter = Limiter(get_remote_address, app=server, storage_uri="memory://", default_limits=[])
 
-    policy: list[str] = []
+    policies: dict[tuple[str, ...], str] = {}
 
     @server.after_request
     def no_versions(response: Response) -> Response:
-        if not policy:
-            policy.append("; ".join(f"{k} {' '.join(v) if isinstance(v, list) else v}"
-                                    for k, v in csp(script_hashes()).items()))
-        response.headers["Content-Security-Policy"] = policy[0]
+        # Worked out per response: Dash adds its inline scripts (the pages title callback) on the
+        # first request its own hooks see, which is not the first request when sign-in or a refusal
+        # answered that one first; a policy fixed then would block them for good.
+        hashes = tuple(script_hashes())
+        if hashes not in policies:
+            policies[hashes] = "; ".join(f"{k} {' '.join(v) if isinstance(v, list) else v}"
+                                         for k, v in csp(list(hashes)).items())
+        response.headers["Content-Security-Policy"] = policies[hashes]
         response.headers["Server"] = "bsol"
         if access.auth_settings().tls:  # served over HTTPS (here or at the TLS proxy)
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
