@@ -371,9 +371,6 @@ def test_tartan_rug_opens_a_locality_whose_pack_is_that_localitys(dash_duo: Any,
     folder = Path(dash_duo.download_path)
     before = set(folder.glob("*"))
     button.click()
-    folder = Path(dash_duo.download_path)
-    before = set(folder.glob("*"))
-    dash_duo.find_element("#pack-button").click()
     # the status region shows a loading state while the pack builds, then says it is ready
     dash_duo.wait_for_contains_text("#pack-status", "Pack ready", timeout=120)
     WebDriverWait(dash_duo.driver, 60, poll_frequency=0.25).until(
