@@ -47,6 +47,8 @@ from scipy import stats as st
 
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID
 from tests.conftest import app_on
+from tests.dash_json import components, figures
+from tests.dash_json import text as shown_text
 
 XDIST_SPLIT_BY = "world"  # conftest: under pytest-xdist the demo and tricky worlds may run side by side
 KEY = ["indicator_id", "period_type", "period", "geography_level", "geography", "breakdown", "group"]
@@ -812,43 +814,8 @@ class KeyIndex:
         return int(pool[0]) if len(pool) == 1 else None
 
 
-def _figures(obj: Any) -> Iterator[dict]:
-    if isinstance(obj, dict):
-        if isinstance(obj.get("data"), list) and "layout" in obj:
-            yield obj
-            return
-        for v in obj.values():
-            yield from _figures(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _figures(v)
-
-
-def _text(obj: Any) -> str:
-    if obj is None or isinstance(obj, bool):
-        return ""
-    if isinstance(obj, str | int | float):
-        return str(obj)
-    if isinstance(obj, list):
-        return "".join(_text(v) for v in obj)
-    if isinstance(obj, dict):
-        return _text(obj.get("props", {}).get("children"))
-    return ""
-
-
-def _components(obj: Any, kind: str) -> Iterator[dict]:
-    if isinstance(obj, dict):
-        if obj.get("type") == kind and "props" in obj:
-            yield obj
-        for v in obj.values():
-            yield from _components(v, kind)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _components(v, kind)
-
-
 def _children(node: dict, kind: str) -> list[dict]:
-    return list(_components(node.get("props", {}).get("children"), kind))
+    return list(components(node.get("props", {}).get("children"), kind))
 
 
 def _numbers_in(text: str) -> list[float]:
@@ -860,7 +827,7 @@ def _numbers_in(text: str) -> list[float]:
 
 def chart_points(payload: Any) -> Iterator[tuple[list[Any], dict[str, float]]]:
     """(labels, {value, lower_ci, upper_ci}) of every data point of every figure in a response."""
-    for fig in _figures(payload):
+    for fig in figures(payload):
         for tr in fig["data"]:
             if tr.get("mode") in ROLE_LINES:
                 continue
@@ -889,7 +856,7 @@ def spc_lines(payload: Any) -> int:
     shown on it, at the line's shown precision. A line from exact values, or one that counts a hidden
     point, gives exact values back (mean x n = the exact total) and is counted here."""
     bad = 0
-    for fig in _figures(payload):
+    for fig in figures(payload):
         traces = fig["data"]
         points: dict[Any, float] = {}
         for tr in traces:
@@ -911,13 +878,13 @@ def spc_lines(payload: Any) -> int:
 
 def table_cells(payload: Any) -> Iterator[tuple[str, list[str], list[tuple[str, str]]]]:
     """(caption, header texts, [(header, cell text)] per row) of every HTML table in a response."""
-    for table in _components(payload, "Table"):
-        caption = " ".join(_text(c) for c in _children(table, "Caption"))
-        head = [_text(th) for thead in _children(table, "Thead") for th in _children(thead, "Th")]
+    for table in components(payload, "Table"):
+        caption = " ".join(shown_text(c) for c in _children(table, "Caption"))
+        head = [shown_text(th) for thead in _children(table, "Thead") for th in _children(thead, "Th")]
         for tbody in _children(table, "Tbody"):
             for tr in _children(tbody, "Tr"):
                 cells = [c for c in tr.get("props", {}).get("children") or [] if isinstance(c, dict)]
-                yield caption, head, [(head[j] if j < len(head) else "", _text(c)) for j, c in enumerate(cells)]
+                yield caption, head, [(head[j] if j < len(head) else "", shown_text(c)) for j, c in enumerate(cells)]
 
 
 def audit_page(payload: Any, ctx: dict[str, Any], index: KeyIndex, shown_counts: pd.DataFrame) -> tuple[Counter, int]:

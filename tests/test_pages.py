@@ -22,6 +22,8 @@ from plotly.utils import PlotlyJSONEncoder
 from layouts import filters as flt
 from metrics.catalogue import INDICATORS
 from tests.conftest import app_on
+from tests.dash_json import components
+from tests.dash_json import text as cell_text
 from tests.kat_data import frames as kat_frames
 
 
@@ -216,41 +218,18 @@ def test_downloads_need_the_analyst_role(kat_app: Any, monkeypatch: pytest.Monke
 PREPOST_COUNT_COLUMNS = {"People", "Pre", "Post", "Matched people", "Unmatched people", "Caseload", "Population"}
 
 
-def _components(node: Any) -> Iterator[dict]:
-    if isinstance(node, dict):
-        if "type" in node and "props" in node:
-            yield node
-            yield from _components(node["props"].get("children"))
-        else:
-            for value in node.values():
-                yield from _components(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _components(item)
-
-
-def _cell_text(node: Any) -> str:
-    if isinstance(node, str | int | float):
-        return str(node)
-    if isinstance(node, list):
-        return "".join(_cell_text(x) for x in node)
-    if isinstance(node, dict) and "props" in node:
-        return _cell_text(node["props"].get("children"))
-    return ""
-
-
 def _table_cells(output: Any) -> Iterator[tuple[str, str, dict[str, str], str]]:
     """(table id, column, the row's cells by column, text) for every body cell of every HTML table."""
     tree = json.loads(_text(output)) if output is not None else None
-    for table in (c for c in _components(tree) if c["type"] == "Table"):
-        parts = list(_components(table["props"].get("children")))
-        heads = [_cell_text(th) for th in parts if th["type"] == "Th" and th["props"].get("scope") == "col"]
+    for table in (c for c in components(tree) if c["type"] == "Table"):
+        parts = list(components(table["props"].get("children")))
+        heads = [cell_text(th) for th in parts if th["type"] == "Th" and th["props"].get("scope") == "col"]
         for tr in (c for c in parts if c["type"] == "Tr"):
-            tds = [c for c in _components(tr["props"].get("children")) if c["type"] == "Td"]
+            tds = [c for c in components(tr["props"].get("children")) if c["type"] == "Td"]
             if not tds:
                 continue
             cols = heads[len(heads) - len(tds):]
-            row = {col: _cell_text(td) for col, td in zip(cols, tds, strict=True)}
+            row = {col: cell_text(td) for col, td in zip(cols, tds, strict=True)}
             row["_int"] = tr["props"].get("data-int", row.get("INT", ""))
             row["_measure"] = tr["props"].get("data-measure", "")
             for col in cols:
