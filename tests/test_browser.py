@@ -20,6 +20,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import requests
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -43,9 +44,15 @@ def dash_app(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterato
         yield app_module.app
 
 
+def _until(driver: Any, timeout: float = 15, poll: float = 0.1) -> WebDriverWait:
+    """A wait that re-polls when Dash re-renders the element under a condition (stale element)."""
+    return WebDriverWait(driver, timeout, poll_frequency=poll,
+                         ignored_exceptions=(StaleElementReferenceException,))
+
+
 def _wait_loaded(duo: Any, selector: str, timeout: float = 15) -> None:
     duo.wait_for_element(selector, timeout=timeout)
-    WebDriverWait(duo.driver, timeout, poll_frequency=0.1).until(lambda d: d.execute_script(
+    _until(duo.driver, timeout).until(lambda d: d.execute_script(
         "return document.querySelectorAll(\"._dash-loading, [data-dash-is-loading='true']\").length === 0"))
 
 
@@ -167,28 +174,28 @@ def test_scorecard_row_opens_measure_page_and_url_reloads(dash_duo: Any, dash_ap
     # then the click lands on a link that is no longer re-rendered under it.
     _wait_loaded(dash_duo, "#home-content table.scorecard")
     link_css = "a.indicator-link[href^='/measure/m12_hypertension_bp_target'][href*='locality=West']"
-    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+    _until(dash_duo.driver, 15, 0.1).until(
         lambda d: d.find_elements(By.CSS_SELECTOR, link_css))
     _wait_loaded(dash_duo, "#home-content table.scorecard")
     dash_duo.driver.execute_script("arguments[0].click()", dash_duo.find_element(link_css))
-    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+    _until(dash_duo.driver, 15, 0.1).until(
         lambda d: "/measure/m12_hypertension_bp_target" in d.current_url)
     _wait_loaded(dash_duo, "#measure-content .stats-row")
     dash_duo.wait_for_contains_text(".stats-row", "West", timeout=15)
     headline = dash_duo.find_element(".stats-row").text
     # change period type: the URL follows, and reloading the URL gives the same view
     _select(dash_duo, PERIOD_TYPE, "Financial year")
-    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+    _until(dash_duo.driver, 15, 0.1).until(
         lambda d: (lambda t: t.startswith("West, 20") and " Q" not in t)(
             d.find_element(By.CSS_SELECTOR, ".stats-row .stat-label").text))
-    WebDriverWait(dash_duo.driver, 10).until(lambda d: "period_type=financial_year" in d.current_url)
+    _until(dash_duo.driver, 10).until(lambda d: "period_type=financial_year" in d.current_url)
     shared = dash_duo.driver.current_url
     view = dash_duo.find_element(".stats-row").text
     assert view != headline
     dash_duo.driver.get("about:blank")
     dash_duo.driver.get(shared)
     _wait_loaded(dash_duo, "#measure-content .stats-row")
-    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+    _until(dash_duo.driver, 15, 0.1).until(
         lambda d: d.find_element(By.CSS_SELECTOR, ".stats-row").text == view)
     assert dash_duo.find_element(LOCALITY).text.strip().startswith("West")
     screenshot("measure-shared-url")
@@ -297,18 +304,18 @@ def test_prepost_window_change_team_filter_and_csv(dash_duo: Any, dash_app: Any,
     _wait_loaded(dash_duo, "#prepost-plan-table")
     assert _plan_cell(dash_duo, "EAST INT", "PRE-INT INTERVENTION") == "2,110"
     _select(dash_duo, WINDOW, "3 months")
-    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+    _until(dash_duo.driver, 15, 0.1).until(
         lambda _d: "3 months before and after" in _text_of(dash_duo, "#prepost-plan h2"))
     _wait_loaded(dash_duo, "#prepost-plan-table")
     assert _plan_cell(dash_duo, "EAST INT", "PRE-INT INTERVENTION") not in ("2,110", None)
-    WebDriverWait(dash_duo.driver, 10).until(lambda d: "window=3" in d.current_url)
+    _until(dash_duo.driver, 10).until(lambda d: "window=3" in d.current_url)
     dash_duo.wait_for_contains_text("#prepost-did", "6-month window only", timeout=10)
     # the global locality filter limits the table to that locality's teams (plus the BSol Total)
     _select(dash_duo, LOCALITY, "West")
-    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(lambda d: d.execute_script(
+    _until(dash_duo.driver, 15, 0.1).until(lambda d: d.execute_script(
         "return Array.from(document.querySelectorAll('#prepost-plan-table th.plan-int'), e => e.textContent)"
     ) == ["WEST INT", "TOTAL"])
-    WebDriverWait(dash_duo.driver, 10).until(lambda d: "locality=West" in d.current_url)
+    _until(dash_duo.driver, 10).until(lambda d: "locality=West" in d.current_url)
     assert dash_duo.find_element(TEAM).text.strip().startswith("All INTs in West")
     _wait_loaded(dash_duo, "#prepost-profile-panel .graph")
     screenshot("prepost-west-3m")
@@ -373,7 +380,7 @@ def test_tartan_rug_opens_a_locality_whose_pack_is_that_localitys(dash_duo: Any,
     button.click()
     # the status region shows a loading state while the pack builds, then says it is ready
     dash_duo.wait_for_contains_text("#pack-status", "Pack ready", timeout=120)
-    WebDriverWait(dash_duo.driver, 60, poll_frequency=0.25).until(
+    _until(dash_duo.driver, 60, 0.25).until(
         lambda _d: [p for p in set(folder.glob("*.xlsx")) - before if p.stat().st_size > 0]
         and not list(folder.glob("*.crdownload")))
     (pack,) = set(folder.glob("*.xlsx")) - before
@@ -402,7 +409,7 @@ def test_summary_matrix_filters_and_phone_scorecard_shows_values(dash_duo: Any, 
     names = links[pick].find_element(By.XPATH, "..").find_elements(By.CSS_SELECTOR, ".mdc-names li")
     wanted = sorted(n.text.split(" ")[0] for n in names)
     links[pick].click()
-    WebDriverWait(dash_duo.driver, 20, poll_frequency=0.2).until(
+    _until(dash_duo.driver, 20, 0.2).until(
         lambda d: "status=" in d.current_url and d.find_elements(By.CSS_SELECTOR, ".filter-note"))
     _wait_loaded(dash_duo, "#home-content table.scorecard")
     rows = dash_duo.find_elements("#home-content table.scorecard tbody tr")
@@ -412,7 +419,7 @@ def test_summary_matrix_filters_and_phone_scorecard_shows_values(dash_duo: Any, 
     assert "locality=East" in dash_duo.driver.current_url
     screenshot("scorecard-filtered")
     dash_duo.find_element("#clear-status").click()
-    WebDriverWait(dash_duo.driver, 20, poll_frequency=0.2).until(
+    _until(dash_duo.driver, 20, 0.2).until(
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#home-content table.scorecard tbody tr")) == 21)
     # phone width: each row still shows its value and its status (icon + words)
     dash_duo.driver.set_window_size(390, 844)
@@ -440,9 +447,9 @@ def test_rolling_12_month_view_where_months_are_suppressed(dash_duo: Any, dash_a
     offer = dash_duo.wait_for_element("#rolling-offer", timeout=15)
     assert "period_type=rolling_12m" in offer.get_attribute("href")
     dash_duo.driver.execute_script("arguments[0].click()", offer)
-    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(lambda d: "period_type=rolling_12m" in d.current_url)
+    _until(dash_duo.driver, 15, 0.1).until(lambda d: "period_type=rolling_12m" in d.current_url)
     _wait_loaded(dash_duo, "#measure-content .stats-row")
-    WebDriverWait(dash_duo.driver, 15, poll_frequency=0.1).until(
+    _until(dash_duo.driver, 15, 0.1).until(
         lambda d: "12m to" in d.find_element(By.CSS_SELECTOR, ".stats-row .stat-label").text)
     assert dash_duo.find_element(".stats-row .stat-value").text != "[c]"  # a rolling year is shown
     assert "Not assessed on rolling years" in dash_duo.find_element(".stats-row").text
@@ -476,7 +483,7 @@ def test_no_callback_fires_once_a_page_has_settled(dash_duo: Any, dash_app: Any)
                 last[0], last[1] = n, time.monotonic()
             return time.monotonic() - last[1] >= 1.0
 
-        WebDriverWait(dash_duo.driver, 30, poll_frequency=0.2).until(settled)
+        _until(dash_duo.driver, 30, 0.2).until(settled)
         _wait_loaded(dash_duo, ready)
         before = dash_duo.driver.execute_script(DASH_REQUESTS)
         time.sleep(5)  # the observation window itself (not a wait for a condition)
