@@ -342,10 +342,8 @@ def _caseload_profile(version_key: str, scope: str, cohort: str) -> pd.DataFrame
 
     if not database_exists(_url()):
         return pd.DataFrame()
-    _label, frm, to = prepost.COHORT_PRESETS[cohort]
-    with _reader() as conn:
-        return prepost.profile_for_display(prepost.caseload_profile(conn, scope, cohort_from=frm, cohort_to=to),
-                                           policy())
+    with _reader() as conn:  # stored at refresh: no patient rows read here
+        return prepost.profile_for_display(prepost.read_profile(conn, scope, cohort), policy())
 
 
 def caseload_profile_display(scope: str = "BSol", cohort: str = "pilot") -> pd.DataFrame:

@@ -8,7 +8,8 @@ tables may sit in another database (a SQLite file beside an embedded DuckDB file
 * ``stored`` (version table ``alembic_version``): every extract table, ``load_log``, ``dataset_info``;
 * ``audit`` (version table ``alembic_version_audit``): ``audit_log``, ``app_user``.
 
-Derived tables (``DERIVED_TABLES``: measure_result, prepost_result, prepost_flow, inequality_result, chart_event)
+Derived tables (``DERIVED_TABLES``: measure_result, prepost_result, prepost_flow, caseload_profile_result,
+inequality_result, chart_event)
 are not migrated: every refresh recomputes them and recreates one whose columns changed
 (``db.ensure_derived_table``). Every write runs ``upgrade`` first inside its own transaction
 (``db.write_transaction``), so a load or refresh upgrades the schema atomically with its data;
@@ -32,6 +33,7 @@ from sqlalchemy import Connection, MetaData, Table
 from data_loaders import dialect
 from data_loaders.tables import (
     audit_metadata,
+    caseload_profile_result,
     chart_event,
     inequality_result,
     measure_result,
@@ -42,7 +44,8 @@ from data_loaders.tables import (
 
 dialect.register_migration_engines()
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
-DERIVED_TABLES: tuple[Table, ...] = (measure_result, prepost_result, prepost_flow, inequality_result, chart_event)
+DERIVED_TABLES: tuple[Table, ...] = (measure_result, prepost_result, prepost_flow, caseload_profile_result,
+                                     inequality_result, chart_event)
 
 
 @dataclass(frozen=True)

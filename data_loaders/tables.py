@@ -182,6 +182,31 @@ prepost_flow = Table(
     comment="Pre/post cohort flow (people counts; exact, disclosure at the edge by flow_for_display).",
 )
 
+caseload_profile_result = Table(
+    "caseload_profile_result",
+    metadata,
+    # what: who each caseload reaches against the population it serves, per cohort preset x scope
+    # (BSol, each locality, each INT team) x breakdown group, computed at refresh
+    # (metrics.prepost.store.refresh_profile) so the pre/post page reads it, never patient rows
+    Column("cohort", String(40), nullable=False),
+    Column("caseload_of", String(80), nullable=False),  # the scope: "BSol", a locality or an INT code
+    Column("area", String(120), nullable=False),
+    Column("geography_level", String(16), nullable=False),
+    Column("financial_year", String(16), nullable=True),
+    Column("breakdown", String(32), nullable=False),
+    Column("group", String(80), nullable=False),
+    Column("position", Integer, nullable=False),  # the groups' order on the page
+    Column("caseload", Float(53), nullable=False),
+    Column("caseload_share", Float(53), nullable=True),
+    Column("population", Float(53), nullable=False),
+    Column("population_share", Float(53), nullable=True),
+    Column("representation", Float(53), nullable=True),
+    Column("representation_lower", Float(53), nullable=True),
+    Column("representation_upper", Float(53), nullable=True),
+    Column("flag", String(40), nullable=False),
+    comment="Caseload profile (people counts; exact, disclosure at the edge by profile_for_display).",
+)
+
 inequality_result = Table(
     "inequality_result",
     metadata,
@@ -215,7 +240,8 @@ chart_event = Table(
     comment="Chart events per area (INT go-lives from int_team); reference facts, no patients.",
 )
 
-APP_TABLES = (load_log, dataset_info, measure_result, prepost_result, prepost_flow, inequality_result, chart_event)
+APP_TABLES = (load_log, dataset_info, measure_result, prepost_result, prepost_flow, caseload_profile_result,
+              inequality_result, chart_event)
 
 # The audit log lives in its own MetaData: on PostgreSQL it sits beside the other tables, but with
 # an embedded DuckDB file (one writer, replaced whole by every load) it goes to a sibling SQLite

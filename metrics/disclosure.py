@@ -27,7 +27,8 @@ The rule (NHS Digital HES/ECDS analysis guide, as used locally; ``DisclosurePoli
   and the quarters of a year, for event counts) no set is left with exactly one hidden cell; the
   smallest other cell is hidden too, deterministically (ties by key), until no set changes; with
   the policy, also no set whose two or more hidden cells interval arithmetic on the rounded total
-  and parts pins to one value (``pinned_sets``).
+  and parts pins to one value (``pinned_sets``), and no pair of consecutive rolling 12-month totals
+  whose difference, R(t) - R(t-1) = M(t) - M(t-12), pins a hidden month (``pinned_relations``).
 
 Stored results keep exact values; the ``suppressed`` flag stored with them includes the secondary
 suppression, worked out at refresh over all cells (a page only ever sees some of them).
@@ -42,6 +43,9 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
+SECONDARY_METHOD = "sets and rolling differences (2)"
+"""Names the secondary-suppression method in the policy's fingerprint: results refreshed under an
+older method (e.g. before rolling differences were protected) are stale and are not served."""
 COUNT_UNITS = frozenset({"count", "number", "n"})
 MEASURE_COLUMNS = ("numerator", "denominator", "value", "lower_ci", "upper_ci", "lower_ci_998", "upper_ci_998")
 
@@ -79,7 +83,8 @@ class DisclosurePolicy:
     def fingerprint(self) -> str:
         """The parameters, as stored with the results at refresh (dataset_info ``disclosure_policy``)."""
         return (f"suppress {self.min_count}-{self.max_suppressed}; round to {self.rounding}; DSR on "
-                f"{self.min_dsr_count}+ events; means to {self.mean_decimals} dp; exempt: {','.join(self.exempt_levels)}")
+                f"{self.min_dsr_count}+ events; means to {self.mean_decimals} dp; exempt: {','.join(self.exempt_levels)}; "
+                f"secondary: {SECONDARY_METHOD}")
 
     def small(self, x: pd.Series | np.ndarray | float) -> np.ndarray:
         """True where a count is in the suppressed band; NaN and 0 are never small."""
@@ -277,8 +282,86 @@ def pinned_sets(code: np.ndarray, hidden: np.ndarray, size: np.ndarray, policy: 
     return np.unique(code[pinned])
 
 
+ROLLING_SIGNS = np.array([1.0, -1.0, -1.0, 1.0])
+"""R(t) - R(t-1) - M(t) + M(t-12) = 0: consecutive rolling 12-month totals and the months they differ by."""
+
+
+def pinned_relations(cells: np.ndarray, hidden: np.ndarray, size: np.ndarray, policy: DisclosurePolicy,
+                     signs: np.ndarray = ROLLING_SIGNS) -> np.ndarray:
+    """Relations (rows of ``cells``) in which interval arithmetic pins a hidden cell to one value.
+
+    ``cells`` holds, per relation sum_i signs_i x_i = 0, the row of each term (-1: no row, so no
+    events: an exact 0). The adversary's knowledge is ``pinned_sets``': a shown r > 0 is in
+    [r - rounding/2, r + rounding/2] above the band, 0 is exact, a hidden primary is in the band,
+    another hidden cell only >= 0. Why: the months of a quarter are a set, but consecutive rolling
+    totals give back their difference M(t) - M(t-12), which no set holds (issue 10).
+    """
+    if not len(cells):
+        return np.zeros(0, dtype=bool)
+    half = policy.rounding // 2
+    band_hi = float(policy.max_suppressed)
+    x = np.nan_to_num(size.astype(float))
+    shown = policy.round(x)
+    primary = hidden & policy.small(x)
+    lo = np.where(hidden, np.where(primary, float(policy.min_count), 0.0),
+                  np.where(shown > 0, np.maximum(shown - half, band_hi + 1), 0.0))
+    hi = np.where(hidden, np.where(primary, band_hi, np.inf), np.where(shown > 0, shown + half, 0.0))
+    present = cells >= 0
+    at = np.where(present, cells, 0)
+    c_lo, c_hi = np.where(present, lo[at], 0.0), np.where(present, hi[at], 0.0)
+    c_hidden = present & hidden[at]
+    t_lo = np.where(signs > 0, c_lo, -c_hi)  # bounds of each signed term
+    t_hi = np.where(signs > 0, c_hi, -c_lo)
+    pinned = np.zeros(len(cells), dtype=bool)
+    for j in range(cells.shape[1]):
+        others = [i for i in range(cells.shape[1]) if i != j]
+        rest_lo, rest_hi = t_lo[:, others].sum(axis=1), t_hi[:, others].sum(axis=1)
+        # signs_j x_j = -(rest): x_j in [-rest_hi, -rest_lo] (sign +1) or [rest_lo, rest_hi] (sign -1)
+        j_lo, j_hi = (-rest_hi, -rest_lo) if signs[j] > 0 else (rest_lo, rest_hi)
+        with np.errstate(invalid="ignore"):
+            low, high = np.maximum(c_lo[:, j], j_lo), np.minimum(c_hi[:, j], j_hi)
+        exact_j = np.where(present[:, j], x[at[:, j]], 0.0)
+        pinned |= c_hidden[:, j] & (low == high) & (exact_j > 0)
+    return pinned
+
+
+def rolling_relations(frame: pd.DataFrame, indicators: Iterable[str]) -> np.ndarray:
+    """Rows (R(t), R(t-1), M(t), M(t-12)) of each rolling-difference relation (``pinned_relations``),
+    for the event-count indicators whose months add up (``additive_over_time``); -1 = no row."""
+    empty = np.zeros((0, 4), dtype=int)
+    need = {"period_type", "period_end", "indicator_id", "geography_level", "geography", "breakdown", "group"}
+    if frame.empty or not need <= set(frame.columns):
+        return empty
+    timed = frame["indicator_id"].isin(list(indicators)).to_numpy()
+    kind = frame["period_type"].to_numpy()
+    if not (timed & (kind == "rolling_12m")).any():
+        return empty
+    series = frame.groupby(["indicator_id", "geography_level", "geography", "breakdown", "group"], sort=False,
+                           dropna=False).ngroup().to_numpy()
+    end = pd.to_datetime(frame["period_end"]).dt.to_period("M")
+    month_no = (end.dt.year * 12 + end.dt.month).to_numpy()
+    pos = np.arange(len(frame))
+
+    def lookup(mask: np.ndarray) -> pd.Series:
+        return pd.Series(pos[mask], index=pd.MultiIndex.from_arrays([series[mask], month_no[mask]]))
+
+    rolling, months = lookup(timed & (kind == "rolling_12m")), lookup(timed & (kind == "month"))
+
+    def find(table: pd.Series, s: np.ndarray, m: np.ndarray) -> np.ndarray:
+        got = table.reindex(pd.MultiIndex.from_arrays([s, m]))
+        return got.fillna(-1).to_numpy(int)
+
+    r_s, r_m = series[rolling.to_numpy()], month_no[rolling.to_numpy()]
+    previous = find(rolling, r_s, r_m - 1)
+    keep = previous >= 0
+    cells = np.column_stack([rolling.to_numpy()[keep], previous[keep], find(months, r_s[keep], r_m[keep]),
+                             find(months, r_s[keep], r_m[keep] - 12)])
+    return cells if len(cells) else empty
+
+
 def complementary(frame: pd.DataFrame, hidden: np.ndarray, sets: Sequence[Sequence[str]],
-                  size: str | None, policy: DisclosurePolicy | None = None) -> np.ndarray:
+                  size: str | None, policy: DisclosurePolicy | None = None,
+                  relations: np.ndarray | None = None) -> np.ndarray:
     """Secondary suppression: no set (a group of rows by the columns of one entry of ``sets``) keeps
     exactly one hidden row; the smallest other row (by ``size``, then position) is hidden too.
     With ``policy`` also no set whose hidden cells interval arithmetic pins (``pinned_sets``: two
@@ -290,7 +373,7 @@ def complementary(frame: pd.DataFrame, hidden: np.ndarray, sets: Sequence[Sequen
     for one set is taken into account by the others (areas x groups x periods). Deterministic.
     """
     hidden = np.asarray(hidden, dtype=bool).copy()
-    if not len(frame) or not sets:
+    if not len(frame) or not (sets or (relations is not None and len(relations))):
         return hidden
     order = (pd.to_numeric(frame[size], errors="coerce").fillna(np.inf).to_numpy(float)
              if size and size in frame else np.zeros(len(frame)))
@@ -298,6 +381,14 @@ def complementary(frame: pd.DataFrame, hidden: np.ndarray, sets: Sequence[Sequen
     codes = [frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy() for keys in sets]
     for _ in range(50):
         changed = False
+        if relations is not None and len(relations) and policy is not None and size and size in frame:
+            x = pd.to_numeric(frame[size], errors="coerce").to_numpy(float)
+            pinned = relations[pinned_relations(relations, hidden, x, policy)]
+            for cells in pinned:  # hide the smallest visible term of each pinned relation
+                visible = [c for c in cells if c >= 0 and not hidden[c]]
+                if visible:
+                    hidden[min(visible, key=lambda c: (order[c], c))] = True
+                    changed = True
         for code in codes:
             work = pd.DataFrame({"set": code, "hidden": hidden, "size": order, "pos": position})
             counts = work.groupby("set", sort=False)["hidden"].agg(["sum", "size"])
@@ -507,12 +598,14 @@ def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy:
     Sets, each of which adds up to a shown total: (1) the groups of one breakdown for one area and
     period; (2) the areas with one parent for one group and period (also localities of BSol);
     (3) for indicators in ``additive_over_time`` (event counts), the months of one quarter and
-    the quarters of one financial year of an area and group. Means and medians are not additive
-    and are left out.
+    the quarters of one financial year of an area and group; and, with ``policy``, (4) for the
+    same indicators, consecutive rolling 12-month totals and the two months they differ by
+    (``rolling_relations``). Means and medians are not additive and are left out.
     """
     hidden = np.asarray(primary, dtype=bool).copy()
     if results.empty:
         return hidden
+    additive_over_time = list(additive_over_time)
     frame = results.reset_index(drop=True)
     agg = frame["aggregation"] if "aggregation" in frame else pd.Series("ratio", index=frame.index)
     additive = agg.isin(SUM_AGGREGATIONS).to_numpy()
@@ -548,7 +641,9 @@ def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy:
         ["indicator_id", "geography_level", "geography", "breakdown", "group", "year"],
     ]
     idx = np.flatnonzero(additive)
-    hidden[idx] = complementary(sub.reset_index(drop=True), hidden[idx], sets, "numerator", policy)
+    sub = sub.reset_index(drop=True)
+    hidden[idx] = complementary(sub, hidden[idx], sets, "numerator", policy,
+                                rolling_relations(sub, additive_over_time) if policy is not None else None)
     return hidden
 
 

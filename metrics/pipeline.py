@@ -21,7 +21,7 @@ from metrics import disclosure
 from metrics.compute import refresh_results
 from metrics.events import refresh_events
 from metrics.inequality import refresh_inequality
-from metrics.prepost import DEFAULT_WINDOW, refresh_flow, refresh_prepost
+from metrics.prepost import DEFAULT_WINDOW, refresh_flow, refresh_prepost, refresh_profile
 
 if TYPE_CHECKING:
     from data_loaders.demo import Size
@@ -51,6 +51,7 @@ def refresh_all(conn: Connection, progress: Progress | None = None,
     inequality_s = time.perf_counter() - started - measures_s
     counts["prepost_result"] = refresh_prepost(conn, configured=prepost_window)
     counts["prepost_flow"] = refresh_flow(conn, configured=prepost_window)
+    counts["caseload_profile_result"] = refresh_profile(conn)
     if timings is not None:
         timings.update(measures_s=round(measures_s, 3), inequality_s=round(inequality_s, 3),
                        prepost_s=round(time.perf_counter() - started - measures_s - inequality_s, 3))

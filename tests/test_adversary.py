@@ -425,9 +425,6 @@ def test_rolling_differencing_known_answers() -> None:
     assert rolling_differencing(*frames((40, nan), (nan, 1), (nan, 7))) == 0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="known leak (#10): consecutive rolling 12-month totals give back some "
-                   "hidden months (4 on the small demo); secondary suppression does not yet treat "
-                   "R(t) - R(t-1) = M(t) - M(t-12) as a set")
 def test_rolling_windows_give_back_no_hidden_month(world: World, shown_counts: pd.DataFrame) -> None:
     if world.name != "demo":
         pytest.skip("the small demo has the rare monthly counts this needs")

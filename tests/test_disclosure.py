@@ -19,7 +19,9 @@ from metrics.disclosure import (
     apply,
     complementary,
     is_suppressed_mask,
+    pinned_relations,
     protect,
+    rolling_relations,
     secondary_suppression,
 )
 from metrics.disclosure import Hierarchy as H
@@ -180,3 +182,43 @@ def test_complementary_unpins_two_hidden_cells_that_rounding_gives_back() -> Non
     # 13 instead of 12 (shown 15 = 13-17): total 39 (38-42) less 21-29 visible: the pair sums to 9-21 -> each 2-7, not pinned
     g = f.assign(n=[13, 12, 7, 7, 10, 3, 0])
     assert complementary(g, POLICY.small(g["n"]), [["s"]], "n", POLICY).tolist()[:4] == [False, False, True, True]
+
+
+def _rolling(rows: list[tuple[str, str, float]], series: str = "x") -> pd.DataFrame:
+    base = {"indicator_id": series, "geography_level": "bsol", "geography": "BSol", "breakdown": "none", "group": "All"}
+    return pd.DataFrame([{**base, "period_type": t, "period_end": e, "numerator": v} for t, e, v in rows])
+
+
+def test_rolling_relations_pair_consecutive_windows_with_the_months_they_differ_by() -> None:
+    frame = _rolling([("month", "2023-12-31", 7), ("rolling_12m", "2024-11-30", 50), ("month", "2024-12-31", 1),
+                      ("rolling_12m", "2024-12-31", 40), ("rolling_12m", "2025-02-28", 44)])
+    # R(Dec 24) = row 3, R(Nov 24) = row 1, M(Dec 24) = row 2, M(Dec 23) = row 0; Feb 25 has no Jan 25 window
+    assert rolling_relations(frame, ["x"]).tolist() == [[3, 1, 2, 0]]
+    assert rolling_relations(frame, ["other"]).shape == (0, 4)  # not an event count: no relation
+    no_back = _rolling([("rolling_12m", "2024-11-30", 50), ("rolling_12m", "2024-12-31", 40), ("month", "2024-12-31", 1)])
+    assert rolling_relations(no_back, ["x"]).tolist() == [[1, 0, 2, -1]]  # no December 2023 row: an exact 0
+
+
+def test_rolling_differences_that_pin_a_hidden_month_hide_one_more_cell() -> None:
+    """Worked by hand, rounding to 5 (a shown 40 is 38-42, 45 is 43-47, 50 is 48-52, 10 is 8-12)."""
+    def pinned(r_now: float, r_before: float, m_now: float, m_back: float, hidden: list[bool]) -> bool:
+        frame = _rolling([("rolling_12m", "2024-12-31", r_now), ("rolling_12m", "2024-11-30", r_before),
+                          ("month", "2024-12-31", m_now), ("month", "2023-12-31", m_back)])
+        cells = rolling_relations(frame, ["x"])
+        return bool(pinned_relations(cells, np.array(hidden), frame["numerator"].to_numpy(float), POLICY)[0])
+
+    # 40 - 50: M(t) - M(t-12) in [-14, -6]; both primaries (1-7) -> M(t) = 1, M(t-12) = 7: pinned
+    assert pinned(40, 50, 1, 7, [False, False, True, True])
+    # 45 - 45: the difference is in [-4, 4] -> neither month pinned
+    assert not pinned(45, 45, 3, 3, [False, False, True, True])
+    # M(t-12) shown 10: M(t) in [-7 + 8, -3 + 12] = [1, 9], within 1-7 not one value
+    assert not pinned(40, 45, 4, 10, [False, False, True, False])
+    # R(t-1) hidden too (a large count, only known >= 0): nothing pins
+    assert not pinned(40, 50, 1, 7, [False, True, True, True])
+    # complementary suppression hides the smaller visible rolling total (40) and then nothing pins
+    frame = _rolling([("rolling_12m", "2024-12-31", 40), ("rolling_12m", "2024-11-30", 50),
+                      ("month", "2024-12-31", 1), ("month", "2023-12-31", 7)])
+    cells = rolling_relations(frame, ["x"])
+    out = complementary(frame, np.array([False, False, True, True]), [], "numerator", POLICY, cells)
+    assert out.tolist() == [True, False, True, True]
+    assert not pinned_relations(cells, out, frame["numerator"].to_numpy(float), POLICY).any()

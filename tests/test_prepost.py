@@ -58,6 +58,7 @@ def _build(url: str) -> None:
                                 "is_demo": "false"})
         pp.refresh_prepost(conn)
         pp.refresh_flow(conn)
+        pp.refresh_profile(conn)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -281,6 +282,25 @@ def test_caseload_profile_against_locality(url: str) -> None:
     assert bsol.loc[bsol.breakdown == "sex", "caseload"].sum() == 8
     shown = pp.profile_for_display(prof, DisclosureRule())
     assert shown["suppressed"].any() and shown.loc[shown.suppressed, "caseload"].isna().all()
+
+
+def test_caseload_profile_is_stored_at_refresh(url: str) -> None:
+    """The pre/post page reads caseload_profile_result (stored at refresh), never patient rows: the
+    same hand-worked profile as the live query, for every scope the page can ask for."""
+    with read_engine(url).connect() as conn:
+        assert pp.profile_scopes(conn) == ["BSol", "North", "South", "East", "West", "Central", "Solihull",
+                                           "INT01", "INT02"]
+        stored = pp.read_profile(conn, "INT01", "all")
+        live = pp.caseload_profile(conn, "INT01")
+        pilot_live = pp.caseload_profile(conn, "East", cohort_from=pp.COHORT_PRESETS["pilot"][1],
+                                         cohort_to=pp.COHORT_PRESETS["pilot"][2])
+        pilot = pp.read_profile(conn, "East", "pilot")
+        assert pp.read_profile(conn, "Nowhere", "all").empty
+    age = stored[stored.breakdown == "age_band"].set_index("group")
+    assert age["caseload"].to_dict() == {"45-64": 1, "65-74": 1, "75-84": 2, "85+": 1}  # as the live test
+    assert age.loc["75-84", "representation"] == pytest.approx((2 / 5) / (60 / 400))
+    pd.testing.assert_frame_equal(stored, live, check_dtype=False)
+    pd.testing.assert_frame_equal(pilot, pilot_live, check_dtype=False)
 
 
 def test_refresh_replaces_an_old_table_layout(db_url: str) -> None:

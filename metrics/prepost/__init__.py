@@ -62,6 +62,7 @@ from metrics.prepost.display import (
 from metrics.prepost.matching import LIMITATIONS, comparison_cohort, control_fraction
 from metrics.prepost.profile import (
     PROFILE_BREAKDOWNS,
+    PROFILE_COLUMNS,
     PROFILE_SPEC,
     caseload_profile,
     profile_for_display,
@@ -69,10 +70,13 @@ from metrics.prepost.profile import (
 from metrics.prepost.stats import difference_in_differences, rate_ratio_exact, rate_ratio_robust
 from metrics.prepost.store import (
     compute_preset,
+    profile_scopes,
     read_flow,
     read_prepost,
+    read_profile,
     refresh_flow,
     refresh_prepost,
+    refresh_profile,
     stored_did_windows,
     stored_windows,
 )
@@ -81,11 +85,12 @@ from metrics.prepost.table import plan_layout, prepost_table
 __all__ = [
     "ACTIVITIES", "ACTIVITY_LABELS", "ACTIVITY_NAMES", "LIMITATIONS", "AGE_RANGES", "COHORT_PRESETS", "DATA_START", "DEFAULT_WINDOW",
     "DID_ACTIVITIES", "DID_COLUMNS", "DID_SEED", "FLOW_PARTS", "PER_PERSON_DECIMALS", "PHASE_LABELS",
-    "PREPOST_SPEC", "PRIOR_BANDS", "PROFILE_BREAKDOWNS", "PROFILE_SPEC", "RTM_CAUTION", "STORED_WINDOWS",
+    "PREPOST_SPEC", "PRIOR_BANDS", "PROFILE_BREAKDOWNS", "PROFILE_COLUMNS", "PROFILE_SPEC", "RTM_CAUTION", "STORED_WINDOWS",
     "STRATUM", "TABLE_COLUMNS", "TOTAL_CODE", "TOTAL_NAME", "Area", "T", "Window", "caseload_profile",
     "cohort_flow", "comparison_cohort", "compute_preset", "control_fraction", "difference_in_differences",
     "flow_for_display", "for_display", "int_teams", "plan_layout", "prepost_table", "profile_for_display",
-    "rate_ratio_exact", "rate_ratio_robust", "read_flow", "read_prepost", "refresh_flow", "refresh_prepost",
+    "profile_scopes", "rate_ratio_exact", "rate_ratio_robust", "read_flow", "read_prepost", "read_profile",
+    "refresh_flow", "refresh_prepost", "refresh_profile",
     "stored_did_windows",
     "stored_windows",
 ]

@@ -22,6 +22,10 @@ from metrics.prepost.cohorts import AGE_RANGES, Area, T, _age_years, _band, _ban
 
 # ------------------------------------------------------------------------------ caseload profile
 PROFILE_BREAKDOWNS = ("age_band", "sex", "imd_quintile", "ethnicity")
+PROFILE_COLUMNS = ("caseload_of", "area", "breakdown", "group", "caseload", "caseload_share", "population",
+                   "population_share", "representation", "representation_lower", "representation_upper", "flag",
+                   "geography_level", "financial_year")
+"""A profile's columns, as computed and as stored (caseload_profile_result)."""
 
 
 def _population_band(start: pd.Series) -> np.ndarray:
@@ -112,8 +116,8 @@ def caseload_profile(conn: Connection, team_or_locality: str = "BSol", area: Are
     out.insert(0, "area", area_name)
     out.insert(0, "caseload_of", key)
     out["geography_level"] = level
-    out["financial_year"] = financial_year
-    return out
+    out["financial_year"] = None if financial_year is None else str(financial_year)
+    return out[list(PROFILE_COLUMNS)]
 
 
 def _group_order(breakdown: str):

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, or_, select
 
 from data_loaders.db import ensure_derived_table
-from data_loaders.tables import prepost_flow, prepost_result
+from data_loaders.extracts import LOCALITIES
+from data_loaders.tables import caseload_profile_result, prepost_flow, prepost_result
 from metrics.prepost.cohorts import (
     ACTIVITIES,
     COHORT_PRESETS,
@@ -30,6 +31,7 @@ from metrics.prepost.cohorts import (
     cohort_flow,
 )
 from metrics.prepost.matching import _did_for
+from metrics.prepost.profile import PROFILE_COLUMNS, caseload_profile
 from metrics.prepost.table import _label, _summarise
 
 
@@ -127,6 +129,44 @@ def read_flow(conn: Connection, cohort: str, window_months: int) -> pd.DataFrame
     stmt = (select(t.c.int_team_code, *(t.c[k] for k in FLOW_COUNTS))
             .where(t.c.cohort == cohort, t.c.window_months == int(window_months)).order_by(t.c.int_team_code))
     return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["int_team_code", *FLOW_COUNTS])
+
+
+def profile_scopes(conn: Connection) -> list[str]:
+    """What the pre/post page can ask a profile of: BSol, each locality and each INT team code."""
+    teams = _teams(conn)
+    codes = sorted(str(c) for c in teams["grp"]) if not teams.empty else []
+    return ["BSol", *LOCALITIES, *codes]
+
+
+def refresh_profile(conn: Connection, cohorts: Sequence[str] | None = None) -> int:
+    """Recompute caseload_profile_result (delete + insert, in the caller's transaction) for every
+    preset x scope, so the page reads stored counts, never patient rows. Returns rows written."""
+    ensure_derived_table(conn, caseload_profile_result)
+    conn.execute(sa.delete(caseload_profile_result))
+    records: list[dict[str, object]] = []
+    scopes = profile_scopes(conn)
+    for cohort in cohorts or COHORT_PRESETS:
+        _label_text, frm, to = _preset_dates(cohort)
+        for scope in scopes:
+            profile = caseload_profile(conn, scope, cohort_from=frm, cohort_to=to)
+            records += [{"cohort": cohort, "position": i, **{k: _db_value(r[k]) for k in PROFILE_COLUMNS}}
+                        for i, r in enumerate(profile.to_dict("records"))]
+    if records:
+        conn.execute(sa.insert(caseload_profile_result), records)
+    return len(records)
+
+
+def read_profile(conn: Connection, scope: str, cohort: str) -> pd.DataFrame:
+    """Stored caseload profile of one scope and preset (exact; ``profile_for_display`` protects it),
+    in the columns and row order ``caseload_profile`` returns. Empty for an unknown scope, or a
+    database refreshed before the table existed (until the next refresh)."""
+    t = caseload_profile_result
+    if not sa.inspect(conn).has_table(t.name):
+        return pd.DataFrame(columns=list(PROFILE_COLUMNS))
+    stmt = (select(*(t.c[k] for k in PROFILE_COLUMNS))
+            .where(t.c.cohort == cohort, t.c.caseload_of == scope.strip()).order_by(t.c.position))
+    frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=list(PROFILE_COLUMNS))
+    return frame.assign(flag=frame["flag"].fillna(""))
 
 
 def _db_value(v: object, integer: bool = False) -> object:
