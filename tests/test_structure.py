@@ -181,3 +181,35 @@ def test_vocabulary_is_defined_once() -> None:
     problems = [m for package in APP_PACKAGES for path in sorted((ROOT / package).rglob("*.py"))
                 for m in vocabulary_copies(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))]
     assert not problems, "a second definition of shared vocabulary:\n" + "\n".join(problems)
+
+
+# Functions that read patient-level tables (pages read what the refresh stored instead).
+LIVE_PATIENT_READS = ("caseload_profile", "cohort_flow", "compute_preset", "comparison_cohort", "prepost_table",
+                      "refresh_results", "refresh_prepost", "refresh_flow", "refresh_profile")
+
+
+def live_reads(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every call of a patient-level reader, as a name or an attribute (pp.cohort_flow)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            fn = node.func
+            name = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else ""
+            if name in LIVE_PATIENT_READS:
+                found.append((node.lineno, name))
+    return found
+
+
+def test_the_live_read_checker_sees_attribute_and_name_calls() -> None:
+    source = "from metrics import prepost\ndef f(c):\n    prepost.caseload_profile(c, 'BSol')\n    return read_profile(c)\n"
+    assert live_reads(source) == [(3, "caseload_profile")]
+    assert live_reads("cohort_flow(conn, 6)\n") == [(1, "cohort_flow")]
+
+
+def test_pages_and_downloads_never_read_patient_level_tables() -> None:
+    """docs/design.md: pages, downloads and packs read precomputed results only (the caseload profile
+    and cohort flow too)."""
+    bad = [f"{path.relative_to(ROOT)}:{line} calls {name}"
+           for folder in ("callbacks", "layouts", "exports") for path in sorted((ROOT / folder).rglob("*.py"))
+           for line, name in live_reads(path.read_text(encoding="utf-8"))]
+    assert bad == []
