@@ -146,6 +146,23 @@ def display_results(indicator_ids: list[str] | None = None, period_type: str | N
 
 
 @cache.memoize()
+def _compared(version_key: str, indicator_ids: tuple[str, ...] | None, period_type: str | None,
+              geography_level: str | None, geographies: tuple[str, ...] | None, breakdown: str | None) -> pd.DataFrame:
+    frame = _results(version_key, indicator_ids, period_type, geography_level, geographies, breakdown)
+    bsol = _results(version_key, indicator_ids, period_type, "bsol", None, "none")
+    return results.with_comparisons(frame, pd.concat([frame[frame["breakdown"] == "none"], bsol], ignore_index=True))
+
+
+def compared_results(indicator_ids: list[str] | None = None, period_type: str | None = None,
+                     geography_level: str | None = None, geographies: list[str] | None = None,
+                     breakdown: str | None = None) -> pd.DataFrame:
+    """``display_results`` with each row's comparison with its benchmark (``results.with_comparisons``):
+    what the charts and grids colour, worked out before any layout draws it."""
+    return _compared(version(), tuple(indicator_ids) if indicator_ids else None, period_type, geography_level,
+                     tuple(geographies) if geographies else None, breakdown)
+
+
+@cache.memoize()
 def _inequality(version_key: str, indicator_id: str, period_type: str | None) -> pd.DataFrame:
     from metrics import inequality
 

@@ -7,12 +7,14 @@ behind a chart when it is opened, a page of rows at a time (`update_table`).
 
 from __future__ import annotations
 
+import pandas as pd
 from dash import MATCH, Input, Output, State, callback, ctx, no_update
 from dash.exceptions import MissingCallbackContextException
 
 from callbacks import data
 from layouts import components, ids, measure, views
 from layouts import filters as flt
+from metrics import funnel
 from metrics.catalogue import INDICATORS_BY_ID, Indicator
 
 
@@ -47,7 +49,7 @@ def _inputs(view: dict | None, indicator_id: str) -> tuple[Indicator, flt.Filter
     if ind is None or not view or not view.get("period"):
         return None
     f = flt.parse({k: view.get(k) or "" for k in ("locality", "period_type", "breakdown")})
-    frame = data.display_results([ind.id], period_type=f.period_type)
+    frame = data.compared_results([ind.id], period_type=f.period_type)
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
     return ind, f, frame, nbs, prs
@@ -65,7 +67,7 @@ def update_measure(locality: str | None, period_type: str | None, period: str | 
         return [components.errors_message(f.errors or ["Unknown indicator."], "/")], None
     if not data.has_results():
         return [components.no_data_message()], None
-    frame = data.display_results([ind.id], period_type=f.period_type)
+    frame = data.compared_results([ind.id], period_type=f.period_type)
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
     chart = data.spc_chart(ind.id, f.level, f.locality, f.period_type)
@@ -89,7 +91,19 @@ def update_below(n_clicks: int | None, view: dict | None, indicator_id: str) -> 
         return None
     ind, f, frame, nbs, prs = got
     return measure.below(ind, frame, f, view["period"], nbs, prs, data.dataset_info().get("data_end", ""),
-                         data.inequality_rows(ind.id, f.period_type), policy=data.policy())
+                         data.inequality_rows(ind.id, f.period_type), funnel_plot=_funnel(ind, frame, view["period"], nbs, prs),
+                         policy=data.policy())
+
+
+def _funnel(ind: Indicator, frame: pd.DataFrame, period: str, nbs: list | None,
+            prs: list | None) -> funnel.Funnel | None:
+    """The funnel of the page's areas around BSol, from the displayed rows (None: none to draw)."""
+    if funnel.kind_of(ind) is None:
+        return None
+    bsol = views.bsol_row(frame, period)
+    row = bsol.iloc[0] if not bsol.empty else None
+    value = None if row is None or pd.isna(row["value"]) else float(row["value"])
+    return funnel.funnel(views.funnel_areas(frame, period, nbs, prs), value, ind, row)
 
 
 @callback(Output(ids.table_id(ids.TABLE_BODY, MATCH, MATCH), "children"),

@@ -31,11 +31,10 @@ def update_locality(locality_value: str | None, period_type: str | None) -> html
     if (problem := _problem(f, "/locality")) is not None:
         return problem
     if f.level == "bsol":  # the overview (tartan rug): the LDP chairs' entry point
-        return locality.overview(data.display_results(geography_level="locality", breakdown="none"),
+        return locality.overview(data.compared_results(geography_level="locality", breakdown="none"),
                                  data.display_results(geography_level="bsol", breakdown="none"), f.period_type)
     nbs = data.neighbourhoods_of(f.locality)
-    nb_frame = data.display_results(geography_level="neighbourhood", geographies=nbs, breakdown="none") \
-        if nbs else data.display_results(geography_level="neighbourhood", geographies=["-"], breakdown="none")
+    nb_frame = data.compared_results(geography_level="neighbourhood", geographies=nbs or ["-"], breakdown="none")
     bsol_frame = data.display_results(geography_level="bsol", breakdown="none")
     return locality.content(data.scorecard("locality", f.locality, f.period_type),
                             data.scorecard("bsol", flt.BSOL, f.period_type), f, nb_frame, bsol_frame, nbs,
@@ -55,7 +54,7 @@ def show_all_neighbourhoods(n_clicks: int | None, period_type: str | None) -> ht
     order = {loc: i for i, loc in enumerate(flt.GEOGRAPHIES)}
     tree = tree.assign(_o=tree["locality"].map(order)).sort_values(["_o", "neighbourhood"])
     nbs = list(dict.fromkeys(tree["neighbourhood"].dropna().astype(str)))
-    return locality.all_neighbourhoods(data.display_results(geography_level="neighbourhood", breakdown="none"),
+    return locality.all_neighbourhoods(data.compared_results(geography_level="neighbourhood", breakdown="none"),
                                        data.display_results(geography_level="bsol", breakdown="none"),
                                        f.period_type, nbs)
 
@@ -66,7 +65,7 @@ def update_inequalities(locality_value: str | None, period_type: str | None) -> 
     f = _filters(locality_value, period_type)
     if (problem := _problem(f, "/inequalities")) is not None:
         return problem
-    frame = data.display_results(geography_level=f.level, geographies=[f.locality])
+    frame = data.compared_results(geography_level=f.level, geographies=[f.locality])
     return inequalities.content(frame, f, policy=data.policy())
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from metrics import stats
 from metrics.catalogue import Indicator
 from metrics.funnel import Funnel
 
@@ -214,12 +213,10 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
     counts = indicator.unit == "count"
     if counts:
         benchmark = None  # a count against a BSol total would imply a comparison that means nothing
-    lo3 = frame["lower_ci_998"].astype(float) if "lower_ci_998" in frame else pd.Series(np.nan, index=frame.index)
-    hi3 = frame["upper_ci_998"].astype(float) if "upper_ci_998" in frame else pd.Series(np.nan, index=frame.index)
-    compared = [stats.Comparison("not compared", None) if counts or benchmark is None or pd.isna(v) else
-                stats.compare_levels(v, lo_, hi_, l3, h3, benchmark, indicator.polarity.value)
-                for v, lo_, hi_, l3, h3 in zip(values, lower, upper, lo3, hi3, strict=True)]
-    cmp = [c.result for c in compared]
+    # Better/similar/worse: worked out before drawing (metrics.results.with_comparisons).
+    cmp = (frame["comparison"].astype(str).tolist() if "comparison" in frame and not counts and benchmark is not None
+           else ["not compared"] * len(frame))
+    levels = (frame["comparison_level"].tolist() if "comparison_level" in frame else [None] * len(frame))
     fig = go.Figure()
     fmt = f":,.{indicator.decimals}f"
     for kind, (name, colour, _mark) in COMPARISON_STYLE.items():
@@ -240,8 +237,8 @@ def comparison_figure(frame: pd.DataFrame, label_col: str, indicator: Indicator,
         else:
             fig.add_trace(go.Bar(x=labs, y=v.round(6).tolist(), error_y=err,
                                  hovertemplate=f"%{{x}}: %{{y{fmt}}}<extra></extra>", **bar))
-    ticks = [f"{lab} {COMPARISON_STYLE[c.result][2]}{'*' if c.level == 0.998 else ''}".rstrip() if not m else lab
-             for lab, c, m in zip(labels, compared, sup_mask, strict=True)]
+    ticks = [f"{lab} {COMPARISON_STYLE[c][2]}{'*' if lv == 0.998 and c != 'not compared' else ''}".rstrip()
+             if not m else lab for lab, c, lv, m in zip(labels, cmp, levels, sup_mask, strict=True)]
     order = {"categoryorder": "array", "categoryarray": labels, "type": "category", "tickvals": labels,
              "ticktext": ticks, "automargin": True}
     if horizontal:

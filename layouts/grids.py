@@ -6,7 +6,6 @@ import pandas as pd
 from dash import dcc, html
 
 from layouts import components
-from metrics import stats
 from metrics.catalogue import Indicator
 from metrics.results import format_value, period_label, period_note
 
@@ -31,16 +30,20 @@ def cell(row: pd.Series | None, bench: pd.Series | None, ind: Indicator, bench_l
     value = _num(row["value"])
     if value is None:
         return html.Td("—", className="grid-cell cell-missing", title="No data")
-    compared = stats.Comparison("not compared", None)
-    if bench is not None and _num(bench["value"]) is not None:
-        compared = stats.compare_row(row, _num(bench["value"]), ind.polarity.value)  # 95% and 99.8%
-    cmp = compared.result
+    cmp, level = comparison_of(row)  # worked out by metrics.results.with_comparisons
     mark = MARKS[cmp]
-    at = {0.998: " (99.8% interval excludes it)", 0.95: " (95% interval only; not at 99.8%)"}.get(compared.level, "")
+    at = {0.998: " (99.8% interval excludes it)", 0.95: " (95% interval only; not at 99.8%)"}.get(level or 0.0, "")
     return html.Td([html.Span(f"{mark} " if mark else "", **{"aria-hidden": "true"}), format_value(value, ind),
-                    html.Span("*", className="cmp-998-mark", **{"aria-hidden": "true"}) if compared.level == 0.998 else ""],
-                   className=("grid-cell cell-998" if compared.level == 0.998 else "grid-cell") + f" cell-{cmp.replace(' ', '-')}",
+                    html.Span("*", className="cmp-998-mark", **{"aria-hidden": "true"}) if level == 0.998 else ""],
+                   className=("grid-cell cell-998" if level == 0.998 else "grid-cell") + f" cell-{cmp.replace(' ', '-')}",
                    title=f"{LABELS[cmp]}{at} compared with {bench_label}")
+
+
+def comparison_of(row: pd.Series) -> tuple[str, float | None]:
+    """(comparison, level) stored on a displayed row; "not compared" where the callbacks left none."""
+    cmp = row.get("comparison")
+    level = _num(row.get("comparison_level"))
+    return (str(cmp), level) if isinstance(cmp, str) else ("not compared", None)
 
 
 def grid_table(rows: list, columns: list[str], caption: str, bench_label: str, search: str = "",

@@ -14,7 +14,7 @@ from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Indicator, measure_o
 from metrics.dimensions import BREAKDOWN_LABELS
 from metrics.disclosure import DisclosurePolicy
 from metrics.docs import indicator_rows
-from metrics.results import format_value, period_label, period_note, spc_summary
+from metrics.results import format_value, period_label, period_note
 
 SUFFIX = " | BSol outcomes dashboard"
 OTHER_BREAKDOWNS = ("sex", "age_band")
@@ -121,10 +121,6 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
     # Headline + SPC --------------------------------------------------------------------------
     latest = s[s.period == period]
     bsol = frame[(frame.geography_level == "bsol") & (frame.breakdown == "none") & (frame.period == period)]
-    if chart is None and len(s):
-        chart = (spc.xmr(s["value"].astype(float).where(~s["suppressed"].astype(bool)).to_numpy(),
-                         polarity=ind.polarity.value, target=ind.target).assign(period=list(s["period"])),
-                 spc_summary(s, ind))
     summary = chart[1] if chart is not None else None
     row = latest.iloc[0] if not latest.empty else None
     head: list = []
@@ -201,10 +197,11 @@ def content(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, requested_perio
 
 def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neighbourhoods: list[str] | None,
           practices: list[str] | None, data_end: str, inequality_rows: pd.DataFrame | None = None, *,
-          policy: DisclosurePolicy) -> list:
+          funnel_plot: funnel.Funnel | None = None, policy: DisclosurePolicy) -> list:
     """Neighbourhoods, practices, inequalities and the definition: rendered when the reader scrolls here.
 
-    ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``).
+    ``inequality_rows``: stored SII/RII rows of this indicator (``metrics.inequality``);
+    ``funnel_plot``: the funnel of ``views.funnel_areas`` (``metrics.funnel.funnel``, by the callback).
     """
     here = flt.GEOGRAPHY_LABELS[f.locality]
     s = views.series(frame, f)
@@ -224,7 +221,7 @@ def below(ind: Indicator, frame: pd.DataFrame, f: flt.Filters, period: str, neig
     if not pr.empty:
         geo.append(components.lazy_table("practices", period, f"Practices {scope} ({len(pr)}): show the table"))
     out.append(html.Section(geo, className="panel"))
-    out.append(_funnel_section(ind, pr if not pr.empty else nb, bsol, scope, shown))
+    out.append(_funnel_section(ind, pr if not pr.empty else nb, funnel_plot, scope, shown))
 
     if ind.patients_to_target:
         out.append(_to_target_section(ind, frame, f, period, neighbourhoods, shown))
@@ -345,15 +342,14 @@ def _all_suppressed(part: pd.DataFrame) -> html.P | None:
                   className="muted all-suppressed")
 
 
-def _funnel_section(ind: Indicator, areas: pd.DataFrame, bsol: pd.DataFrame, scope: str, period: str) -> html.Section:
+def _funnel_section(ind: Indicator, areas: pd.DataFrame, f: funnel.Funnel | None, scope: str,
+                    period: str) -> html.Section:
     """Funnel plot of practices (neighbourhoods where there are no practice figures) around BSol."""
     what = "Practices" if not areas.empty and (areas["geography_level"] == "practice").all() else "Neighbourhoods"
     head = html.H2(f"{what} {scope} compared with BSol (funnel plot)")
     if funnel.kind_of(ind) is None:
         return html.Section([head, html.P("A funnel plot is drawn for rates and percentages only.",
                                           className="muted")], className="panel", id="funnel")
-    f = funnel.funnel(areas, _n(bsol.iloc[0].value) if not bsol.empty else None, ind,
-                      bsol.iloc[0] if not bsol.empty else None)
     if f is None:
         return html.Section([head, html.P("Not enough areas with figures that can be shown for a funnel plot.",
                                           className="muted")], className="panel", id="funnel")

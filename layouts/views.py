@@ -60,6 +60,18 @@ def practices(frame: pd.DataFrame, period: str, codes: list[str] | None) -> pd.D
     return sub.sort_values("geography")
 
 
+def funnel_areas(frame: pd.DataFrame, period: str, neighbourhoods_: list[str] | None,
+                 practices_: list[str] | None) -> pd.DataFrame:
+    """The areas of the funnel plot: practices, or neighbourhoods where there are no practice figures."""
+    pr = practices(frame, period, practices_)
+    return pr if not pr.empty else neighbourhoods(frame, period, neighbourhoods_)
+
+
+def bsol_row(frame: pd.DataFrame, period: str) -> pd.DataFrame:
+    """BSol's overall row of one period (empty if none)."""
+    return frame[(frame.geography_level == "bsol") & (frame.breakdown == "none") & (frame.period == period)]
+
+
 def breakdown(frame: pd.DataFrame, f: Filters, period: str, kind: str) -> pd.DataFrame:
     sub = frame[(frame.period == period) & (frame.breakdown == kind) & (frame.geography_level == f.level)
                 & (frame.geography == f.locality)]

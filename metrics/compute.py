@@ -501,28 +501,37 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
     derived = all(_rolls_from_months(j) for j in jobs)  # rolling years summed from months below
     wanted_periods = sorted({t for j in jobs for t in _scanned_periods(j, derived)})
     scan_periods = periods_df[periods_df.period_type.isin(wanted_periods)]
-    base = _scan_base(jobs[0].source, scan_periods, data_end, read_code_lists(conn))
+    codes = read_code_lists(conn)
+    base = _scan_base(jobs[0].source, scan_periods, data_end, codes)
     job_sets = [_grouping_sets(j.indicator.breakdowns, base.dims, j.indicator.aggregation in BANDED_AGGREGATIONS,
                                j.indicator.standardise_by_sex) for j in jobs]
     sets = list(dict.fromkeys(s for js in job_sets for s in js))
     used = [d for d in DIMS if any(d in s for s in sets)]
-    wheres = [_where(j.source, base) for j in jobs]
-    cols: list[ColumnElement] = []
-    for k, (job, where) in enumerate(zip(jobs, wheres, strict=True)):
-        measures = _measures(job.source, base, _quantile(job.indicator))
-        if "n" in measures and isinstance(job.source, Events) and job.source.count == "rows":
-            pass  # the row count doubles as the match count
-        else:
-            measures = {**measures, "rows": func.count()}
-        for name, m in measures.items():
-            cols.append((m.filter(where) if where is not None else m).label(f"j{k}_{name}"))
-    filters = [w for w in wheres if w is not None]
-    row_filter = [or_(*filters)] if len(filters) == len(wheres) else []
+
+    def aggregates(b: ScanBase) -> tuple[list[ColumnElement], list]:
+        """Each job's aggregates under its own FILTER, and the scan's row filter, on one scan base."""
+        wheres = [_where(j.source, b) for j in jobs]
+        cols: list[ColumnElement] = []
+        for k, (job, where) in enumerate(zip(jobs, wheres, strict=True)):
+            measures = _measures(job.source, b, _quantile(job.indicator))
+            if "n" in measures and isinstance(job.source, Events) and job.source.count == "rows":
+                pass  # the row count doubles as the match count
+            else:
+                measures = {**measures, "rows": func.count()}
+            for name, m in measures.items():
+                cols.append((m.filter(where) if where is not None else m).label(f"j{k}_{name}"))
+        filters = [w for w in wheres if w is not None]
+        return cols, ([or_(*filters)] if len(filters) == len(wheres) else [])
+
     if all(_additive(j) for j in jobs):
-        frame = fetch_frame(conn, _rolled_up(base, used, sets, cols, row_filter))
+        frame = fetch_frame(conn, _rolled_up(base, used, sets, *aggregates(base)))
     else:
-        frame = pd.concat([_holistic(conn, base, used, batch, cols, row_filter)
-                           for batch in _batches(sets, HOLISTIC_SETS_PER_QUERY)], ignore_index=True)
+        parts = []
+        for part_periods, per_query in _holistic_parts(scan_periods, base.by_year):
+            b = base if part_periods is scan_periods else _scan_base(jobs[0].source, part_periods, data_end, codes)
+            cols, row_filter = aggregates(b)
+            parts += [_holistic(conn, b, used, batch, cols, row_filter) for batch in _batches(sets, per_query)]
+        frame = pd.concat(parts, ignore_index=True)
     fetched = time.perf_counter()
     out = []
     for k, (job, js) in enumerate(zip(jobs, job_sets, strict=True)):
@@ -558,6 +567,22 @@ HOLISTIC_SETS_PER_QUERY = 6
 """Grouping sets per query for distinct counts and quantiles. These cannot be rolled up, and the
 engine keeps every value of every group of every set in memory at once (quantile state cannot
 spill): all 21 sets of the discharge-delay medians in one query need ~1 GB at full size."""
+
+
+HOLISTIC_ROLLING_SETS_PER_QUERY = 2
+"""The same for rolling 12-month windows, scanned in their own queries: each row falls in up to 12
+windows (against one month, quarter and year), so a set holds four times the values; two sets a
+query keep the state near that of six sets of the other periods (the full-size build ran out of
+DuckDB's 1 GB on the discharge-delay medians once rolling windows were added)."""
+
+
+def _holistic_parts(scan_periods: pd.DataFrame, by_year: bool) -> list[tuple[pd.DataFrame, int]]:
+    """(periods, sets per query) of a non-additive scan: rolling windows apart from the others."""
+    rolling = scan_periods["period_type"].eq("rolling_12m")
+    if by_year or not rolling.any() or rolling.all():
+        return [(scan_periods, HOLISTIC_ROLLING_SETS_PER_QUERY if rolling.any() and not by_year
+                 else HOLISTIC_SETS_PER_QUERY)]
+    return [(scan_periods[~rolling], HOLISTIC_SETS_PER_QUERY), (scan_periods[rolling], HOLISTIC_ROLLING_SETS_PER_QUERY)]
 
 
 def _batches(items: list, size: int) -> list[list]:

@@ -168,6 +168,53 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
     return frame
 
 
+COMPARISON_KEY = ["indicator_id", "period_type", "period"]
+
+
+def with_comparisons(frame: pd.DataFrame, benchmarks: pd.DataFrame | None = None) -> pd.DataFrame:
+    """DISPLAYED rows with ``comparison`` (better/similar/worse, or higher/lower) and
+    ``comparison_level`` (0.998, 0.95 or NaN: ``stats.compare_levels``) against their benchmark.
+
+    The benchmark (one rule for every chart and grid): an area's overall row is compared with BSol
+    in the same period; a breakdown group with its own area's overall value. BSol's overall row,
+    counts (a count against a total means nothing), suppressed rows and rows without a shown
+    benchmark are "not compared". ``benchmarks`` holds the overall rows to look up (default: the
+    frame's own). Why here: pages draw the comparison; they do not compute it (issue 11).
+    """
+    out = frame.copy()
+    if frame.empty:
+        return out.assign(comparison=pd.Series(dtype=object), comparison_level=pd.Series(dtype=float))
+    src = frame if benchmarks is None else benchmarks
+    overall = src[src["breakdown"] == "none"].copy()
+    overall["shown"] = overall["value"].astype(float).where(~overall["suppressed"].astype(bool))
+    area_key = [*COMPARISON_KEY, "geography_level", "geography"]
+    bsol = overall[overall["geography_level"] == "bsol"].drop_duplicates(COMPARISON_KEY).set_index(COMPARISON_KEY)["shown"]
+    area = overall.drop_duplicates(area_key).set_index(area_key)["shown"]
+    whole = (frame["breakdown"] == "none").to_numpy()
+    vs_bsol = bsol.reindex(pd.MultiIndex.from_frame(frame[COMPARISON_KEY])).to_numpy(float)
+    vs_area = area.reindex(pd.MultiIndex.from_frame(frame[area_key])).to_numpy(float)
+    bench = np.where(whole, np.where(frame["geography_level"].to_numpy() == "bsol", np.nan, vs_bsol), vs_area)
+    value = frame["value"].astype(float).where(~frame["suppressed"].astype(bool)).to_numpy(float)
+
+    def col(name: str) -> np.ndarray:
+        return frame[name].astype(float).to_numpy() if name in frame else np.full(len(frame), np.nan)
+
+    limits = [col(c) for c in stats.LIMIT_COLUMNS]
+    ids = frame["indicator_id"].to_numpy()
+    result = np.full(len(frame), "not compared", dtype=object)
+    level = np.full(len(frame), np.nan)
+    for indicator_id in pd.unique(ids):
+        ind = INDICATORS_BY_ID.get(str(indicator_id))
+        if ind is None or ind.unit == "count":
+            continue
+        at = ids == indicator_id
+        lo95, hi95, lo998, hi998 = (lim[at] for lim in limits)
+        r, lv = stats.compare_levels_array(value[at], lo95, hi95, lo998, hi998, bench[at], ind.polarity.value)
+        result[at], level[at] = r, lv
+    out["comparison"], out["comparison_level"] = result, level
+    return out
+
+
 def spc_summary(series: pd.DataFrame, indicator: Indicator,
                 area_events: pd.DataFrame | None = None) -> spc.SpcSummary:
     """Variation/assurance icons from DISPLAYED rows (``for_display``; suppressed points are gaps):

@@ -884,6 +884,33 @@ def compare_levels(value: float | None, lower95: float | None, upper95: float | 
     return Comparison(result, 0.998 if strict == result else 0.95)
 
 
+def compare_levels_array(value: ArrayLike, lower95: ArrayLike, upper95: ArrayLike, lower998: ArrayLike,
+                         upper998: ArrayLike, benchmark: ArrayLike, polarity: str) -> tuple[np.ndarray, np.ndarray]:
+    """``compare_levels`` over arrays (NaN for a missing input): (results, levels; NaN level where
+    the comparison holds at no level). Why: a page compares thousands of rows; one rule either way."""
+    if polarity not in POLARITIES:
+        raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
+    v, b = np.asarray(value, dtype=float), np.asarray(benchmark, dtype=float)
+
+    def direction(lo: ArrayLike, hi: ArrayLike) -> np.ndarray:
+        lo_a, hi_a = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        missing = np.isnan(v) | np.isnan(lo_a) | np.isnan(hi_a) | np.isnan(b)
+        with np.errstate(invalid="ignore"):
+            out = np.where(lo_a > b, "higher", np.where(hi_a < b, "lower", "similar"))
+        return np.where(missing, "not compared", out).astype(object)
+
+    def judged(d: np.ndarray) -> np.ndarray:
+        if polarity == NO_JUDGEMENT:
+            return d
+        good, bad = ("higher", "lower") if polarity == HIGH_IS_GOOD else ("lower", "higher")
+        return np.where(d == good, "better", np.where(d == bad, "worse", d)).astype(object)
+
+    result, strict = judged(direction(lower95, upper95)), judged(direction(lower998, upper998))
+    decided = ~np.isin(result, ["similar", "not compared"])
+    level = np.where(decided, np.where(strict == result, 0.998, 0.95), np.nan)
+    return result, level
+
+
 def compare_row(row: object, benchmark: float | None, polarity: str) -> Comparison:
     """``compare_levels`` on a result row (mapping or Series with the stored limit columns)."""
     get = getattr(row, "get", None)

@@ -86,6 +86,34 @@ def test_measure_page_every_indicator(kat_app: Any) -> None:
                 assert page2 == 1 and not prev2 and "Showing rows 26-" in _text(table2)
 
 
+def test_charts_draw_the_comparisons_the_callbacks_worked_out(kat_app: Any) -> None:
+    """The localities chart colours each bar with the comparison metrics.results.with_comparisons
+    gave its displayed row (the layout draws it, never computes it): hand-checkable on the page."""
+    from callbacks import data, measure
+    from layouts.figures import COMPARISON_STYLE
+    from tests.dash_json import figures
+
+    names = {kind: style[0].format(b="BSol") for kind, style in COMPARISON_STYLE.items()}
+    checked, kinds = 0, set()
+    for ind in (i for i in INDICATORS if i.unit != "count"):
+        pt = ind.frequency[0]
+        content, view = measure.update_measure("BSol", pt, "latest", "sex", ind.id)
+        frame = data.compared_results([ind.id], period_type=pt)
+        rows = frame[(frame.geography_level == "locality") & (frame.breakdown == "none")
+                     & (frame.period == (view or {}).get("period")) & ~frame.suppressed.astype(bool)]
+        expected = {flt.GEOGRAPHY_LABELS[g]: c for g, c in zip(rows.geography, rows.comparison, strict=True)}
+        if not expected:
+            continue
+        chart = next(f for f in figures(json.loads(_text(content))) if str(f["layout"].get("title", {}).get(
+            "text", "")).startswith("Localities"))
+        drawn = {label: kind for trace in chart["data"] for kind, name in names.items()
+                 if trace.get("name") == name for label in trace["y"]}
+        assert {k: v for k, v in drawn.items() if k in expected} == expected, ind.id
+        assert {v for k, v in drawn.items() if k not in expected} <= {"not compared"}  # e.g. the BSol bar
+        checked, kinds = checked + 1, kinds | set(expected.values())
+    assert checked >= 3 and kinds & {"better", "similar", "worse"}, (checked, kinds)
+
+
 def test_bad_input_gives_messages(kat_app: Any) -> None:
     from callbacks import home, measure
     from layouts import measure as measure_layout

@@ -336,3 +336,56 @@ def test_compare_levels(limits, expected) -> None:
     assert compare_row(pd.Series(row), 10.0, "HIGH_IS_GOOD") == got
     assert compare_levels(12.0, *limits, 10.0, "LOW_IS_GOOD").result == {"better": "worse"}.get(expected[0], expected[0])
     assert level_suffix(got.level) == {0.95: " (95% only)", 0.998: " (99.8%)", None: ""}[expected[1]]
+
+
+def test_compare_levels_array_is_compare_levels_row_by_row() -> None:
+    """The array form (pages) and the scalar form (scorecard) are one rule: same answer on every case,
+    NaN limits and benchmarks included, for each polarity."""
+    from metrics.stats import POLARITIES, compare_levels, compare_levels_array
+
+    rng = np.random.default_rng(7)
+    n = 400
+    value = rng.choice([8.0, 10.0, 12.0, np.nan], n)
+    lo95, hi95 = value - rng.choice([0.5, 1.5, 3.0], n), value + rng.choice([0.5, 1.5, 3.0], n)
+    lo998, hi998 = lo95 - rng.choice([0.0, 1.0, 2.5], n), hi95 + rng.choice([0.0, 1.0, 2.5], n)
+    lo998[rng.random(n) < 0.1] = np.nan
+    bench = rng.choice([9.0, 10.0, 11.0, np.nan], n)
+    for polarity in POLARITIES:
+        result, level = compare_levels_array(value, lo95, hi95, lo998, hi998, bench, polarity)
+        for i in range(n):
+            c = compare_levels(value[i], lo95[i], hi95[i], lo998[i], hi998[i], bench[i], polarity)
+            assert (result[i], None if np.isnan(level[i]) else level[i]) == (c.result, c.level), (i, polarity)
+    # worked by hand: 12 (11-13; 99.8% 10.5-13.5) against 10, higher is good -> better at 99.8%
+    r, lv = compare_levels_array([12.0], [11.0], [13.0], [10.5], [13.5], [10.0], "HIGH_IS_GOOD")
+    assert r.tolist() == ["better"] and lv.tolist() == [0.998]
+
+
+def test_with_comparisons_uses_one_benchmark_rule() -> None:
+    """Areas against BSol in the same period, groups against their own area; counts, BSol itself,
+    suppressed rows and a hidden benchmark are not compared (worked by hand)."""
+    from metrics.results import with_comparisons
+
+    def row(level: str, geo: str, value: float, lo: float, hi: float, breakdown: str = "none", group: str = "All",
+            indicator: str = "m12_hypertension_bp_target", period: str = "2024-25 Q1", suppressed: bool = False) -> dict:
+        return {"indicator_id": indicator, "period_type": "quarter", "period": period, "geography_level": level,
+                "geography": geo, "breakdown": breakdown, "group": group, "value": value, "lower_ci": lo,
+                "upper_ci": hi, "lower_ci_998": lo - 1, "upper_ci_998": hi + 1, "suppressed": suppressed}
+
+    frame = pd.DataFrame([
+        row("bsol", "BSol", 60.0, 59.0, 61.0),
+        row("locality", "East", 65.0, 63.0, 67.0),          # 63-67 above 60; 62-68 too -> better (99.8%)
+        row("locality", "West", 58.5, 57.5, 59.5),          # 57.5-59.5 below 60; 56.5-60.5 not -> worse (95%)
+        row("locality", "North", 61.0, 59.0, 63.0),         # contains 60 -> similar
+        row("locality", "South", 70.0, 69.0, 71.0, suppressed=True),
+        row("locality", "East", 50.0, 48.0, 52.0, "sex", "F"),  # against East's 65 -> worse
+        row("locality", "East", 66.0, 64.0, 68.0, "sex", "M"),  # contains 65 -> similar
+        row("locality", "East", 9.0, 8.0, 10.0, period="2024-25 Q2"),  # no BSol row in Q2 -> not compared
+        row("locality", "East", 500.0, 400.0, 600.0, indicator="m01_caseload"),  # a count
+        row("bsol", "BSol", 1.0, 0.5, 1.5, indicator="m01_caseload"),
+    ])
+    got = with_comparisons(frame)
+    assert got["comparison"].tolist() == ["not compared", "better", "worse", "similar", "not compared", "worse",
+                                          "similar", "not compared", "not compared", "not compared"]
+    assert got["comparison_level"].tolist()[1:3] == [0.998, 0.95]
+    hidden = frame.assign(suppressed=frame.index == 0)  # BSol hidden: nothing compares with it
+    assert set(with_comparisons(hidden)["comparison"].iloc[1:5]) == {"not compared"}
