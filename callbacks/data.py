@@ -149,7 +149,10 @@ def display_results(indicator_ids: list[str] | None = None, period_type: str | N
 def _compared(version_key: str, indicator_ids: tuple[str, ...] | None, period_type: str | None,
               geography_level: str | None, geographies: tuple[str, ...] | None, breakdown: str | None) -> pd.DataFrame:
     frame = _results(version_key, indicator_ids, period_type, geography_level, geographies, breakdown)
-    bsol = _results(version_key, indicator_ids, period_type, "bsol", None, "none")
+    if geography_level is None and geographies is None and breakdown in (None, "none"):
+        bsol = frame[(frame["geography_level"] == "bsol") & (frame["breakdown"] == "none")]  # already read
+    else:
+        bsol = _results(version_key, indicator_ids, period_type, "bsol", None, "none")
     return results.with_comparisons(frame, pd.concat([frame[frame["breakdown"] == "none"], bsol], ignore_index=True))
 
 

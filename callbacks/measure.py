@@ -26,20 +26,19 @@ def _trigger() -> dict | str | None:
         return None
 
 
-@callback(Output(ids.filter_id("period"), "options"), Output(ids.filter_id("period"), "value"),
-          Input(ids.filter_id("period_type"), "value"), State(ids.MEASURE_ID, "data"),
-          State(ids.filter_id("period"), "value"))
-def update_periods(period_type: str | None, indicator_id: str, period: str | None) -> tuple[list, str]:
-    """Period choices for the period type; a period of another type (quarter -> year) falls back to latest."""
+def update_periods(period_type: str | None, indicator_id: str, period: str | None,
+                   frame: pd.DataFrame | None = None, changed: bool | None = None) -> tuple[list, str]:
+    """Period choices for the period type (BSol's periods); a period of another type (quarter ->
+    year) falls back to latest when the reader changed something (``changed``; default: a trigger)."""
     ind = INDICATORS_BY_ID.get(indicator_id)
     if ind is None:
         return [], measure.LATEST
-    frame = data.display_results([ind.id], period_type=period_type, breakdown="none", geography_level="bsol")
-    periods = views.periods(frame)
-    if _trigger() is not None and period not in periods:  # the reader changed the period type
+    if frame is None:
+        frame = data.display_results([ind.id], period_type=period_type, breakdown="none", geography_level="bsol")
+    periods = views.periods(frame[(frame.geography_level == "bsol") & (frame.breakdown == "none")])
+    if (_trigger() is not None if changed is None else changed) and period not in periods:
         period = measure.LATEST
-    options, value = measure.period_options(periods, period)
-    return options, value
+    return measure.period_options(periods, period)
 
 
 def _inputs(view: dict | None, indicator_id: str) -> tuple[Indicator, flt.Filters, object, list | None,
@@ -56,27 +55,32 @@ def _inputs(view: dict | None, indicator_id: str) -> tuple[Indicator, flt.Filter
 
 
 @callback(Output(ids.MEASURE_CONTENT, "children"), Output(ids.MEASURE_VIEW, "data"),
+          Output(ids.filter_id("period"), "options"), Output(ids.filter_id("period"), "value"),
           Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"),
           Input(ids.filter_id("period"), "value"), Input(ids.filter_id("breakdown"), "value"),
           State(ids.MEASURE_ID, "data"), State(ids.MEASURE_VIEW, "data"))
 def update_measure(locality: str | None, period_type: str | None, period: str | None, breakdown: str | None,
                    indicator_id: str, shown: dict | None = None) -> tuple:
+    """The first screen and the period choices in one round trip (the period dropdown is both an
+    input and an output of this callback: a page open waits for one callback, not two in a chain)."""
     ind = INDICATORS_BY_ID.get(indicator_id)
     f = flt.parse({"locality": locality or "", "period_type": period_type or "", "breakdown": breakdown or ""})
     if ind is None or f.errors:
-        return [components.errors_message(f.errors or ["Unknown indicator."], "/")], None
+        return [components.errors_message(f.errors or ["Unknown indicator."], "/")], None, no_update, no_update
     if not data.has_results():
-        return [components.no_data_message()], None
+        return [components.no_data_message()], None, no_update, no_update
     frame = data.compared_results([ind.id], period_type=f.period_type)
+    options, period = update_periods(f.period_type, ind.id, period, frame,
+                                     changed=_trigger() == ids.filter_id("period_type"))
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
     chart = data.spc_chart(ind.id, f.level, f.locality, f.period_type)
     children, resolved = measure.content(ind, frame, f, period, nbs, prs, data.dataset_info().get("data_end", ""),
                                          chart, policy=data.policy())
     key = measure.view_key(f, resolved)
-    if shown == key and _trigger() is not None:
-        return no_update, no_update  # the same view again (a dropdown re-sent its value): draw nothing
-    return children, key
+    if shown == key and _trigger() is not None:  # the same view again (a dropdown re-sent its value)
+        return no_update, no_update, no_update, no_update
+    return children, key, options, period
 
 
 @callback(Output(ids.MEASURE_BELOW, "children"),

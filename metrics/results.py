@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Date, Integer, select
 
+from data_loaders.dialect import fetch_frame
 from data_loaders.tables import measure_result
 from metrics import disclosure, events, spc, stats
 from metrics.catalogue import (
@@ -42,7 +43,12 @@ def read_results(conn: Connection, indicator_ids: list[str] | None = None, perio
                        ("breakdown", breakdown), ("period", period)):
         if value:
             stmt = stmt.where(t.c[col] == value)
-    frame = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=[c.name for c in t.columns])
+    frame = fetch_frame(conn, stmt).reindex(columns=[c.name for c in t.columns])  # columnar (no Row objects)
+    for c in t.columns:  # the types the row path gave: dates as dates, integers as int64
+        if isinstance(c.type, Date) and pd.api.types.is_datetime64_any_dtype(frame[c.name]):
+            frame[c.name] = frame[c.name].dt.date
+        elif isinstance(c.type, Integer) and not frame[c.name].isna().any():
+            frame[c.name] = frame[c.name].astype("int64")
     return frame.sort_values(["indicator_id", "period_start", "geography_level", "geography", "breakdown", "group"],
                              ignore_index=True)
 
