@@ -26,19 +26,25 @@ def _trigger() -> dict | str | None:
         return None
 
 
-def update_periods(period_type: str | None, indicator_id: str, period: str | None,
-                   frame: pd.DataFrame | None = None, changed: bool | None = None) -> tuple[list, str]:
-    """Period choices for the period type (BSol's periods); a period of another type (quarter ->
-    year) falls back to latest when the reader changed something (``changed``; default: a trigger)."""
+def period_choices(period_type: str | None, indicator_id: str, period: str | None,
+                   frame: pd.DataFrame | None = None) -> tuple[list, str]:
+    """Period choices for the period type (BSol's periods) and the value they show."""
     ind = INDICATORS_BY_ID.get(indicator_id)
     if ind is None:
         return [], measure.LATEST
     if frame is None:
         frame = data.display_results([ind.id], period_type=period_type, breakdown="none", geography_level="bsol")
-    periods = views.periods(frame[(frame.geography_level == "bsol") & (frame.breakdown == "none")])
-    if (_trigger() is not None if changed is None else changed) and period not in periods:
-        period = measure.LATEST
-    return measure.period_options(periods, period)
+    return measure.period_options(views.periods(frame[(frame.geography_level == "bsol") & (frame.breakdown == "none")]),
+                                  period)
+
+
+@callback(Output(ids.filter_id("period"), "value"), Input(ids.filter_id("period_type"), "value"),
+          State(ids.MEASURE_ID, "data"), State(ids.filter_id("period"), "value"), prevent_initial_call=True)
+def update_periods(period_type: str | None, indicator_id: str, period: str | None) -> str:
+    """A period of another type (the reader changed quarter to year) falls back to latest. Only on a
+    change: on opening, ``update_measure`` alone fills the choices (one round trip, nothing chained)."""
+    options, _value = period_choices(period_type, indicator_id, period)
+    return period if period in {o["value"] for o in options if "(no data)" not in o["label"]} else measure.LATEST
 
 
 def _inputs(view: dict | None, indicator_id: str) -> tuple[Indicator, flt.Filters, object, list | None,
@@ -55,23 +61,22 @@ def _inputs(view: dict | None, indicator_id: str) -> tuple[Indicator, flt.Filter
 
 
 @callback(Output(ids.MEASURE_CONTENT, "children"), Output(ids.MEASURE_VIEW, "data"),
-          Output(ids.filter_id("period"), "options"), Output(ids.filter_id("period"), "value"),
+          Output(ids.filter_id("period"), "options"),
           Input(ids.filter_id("locality"), "value"), Input(ids.filter_id("period_type"), "value"),
           Input(ids.filter_id("period"), "value"), Input(ids.filter_id("breakdown"), "value"),
           State(ids.MEASURE_ID, "data"), State(ids.MEASURE_VIEW, "data"))
 def update_measure(locality: str | None, period_type: str | None, period: str | None, breakdown: str | None,
                    indicator_id: str, shown: dict | None = None) -> tuple:
-    """The first screen and the period choices in one round trip (the period dropdown is both an
-    input and an output of this callback: a page open waits for one callback, not two in a chain)."""
+    """The first screen and the period choices in one round trip (a page open waits for one
+    callback, not two in a chain; ``update_periods`` resets the value when the period type changes)."""
     ind = INDICATORS_BY_ID.get(indicator_id)
     f = flt.parse({"locality": locality or "", "period_type": period_type or "", "breakdown": breakdown or ""})
     if ind is None or f.errors:
-        return [components.errors_message(f.errors or ["Unknown indicator."], "/")], None, no_update, no_update
+        return [components.errors_message(f.errors or ["Unknown indicator."], "/")], None, no_update
     if not data.has_results():
-        return [components.no_data_message()], None, no_update, no_update
+        return [components.no_data_message()], None, no_update
     frame = data.compared_results([ind.id], period_type=f.period_type)
-    options, period = update_periods(f.period_type, ind.id, period, frame,
-                                     changed=_trigger() == ids.filter_id("period_type"))
+    options, period = period_choices(f.period_type, ind.id, period, frame)
     nbs = data.neighbourhoods_of(f.locality) if f.level != "bsol" else None
     prs = data.practices_of(f.locality) if f.level != "bsol" else None
     chart = data.spc_chart(ind.id, f.level, f.locality, f.period_type)
@@ -79,8 +84,8 @@ def update_measure(locality: str | None, period_type: str | None, period: str | 
                                          chart, policy=data.policy())
     key = measure.view_key(f, resolved)
     if shown == key and _trigger() is not None:  # the same view again (a dropdown re-sent its value)
-        return no_update, no_update, no_update, no_update
-    return children, key, options, period
+        return no_update, no_update, no_update
+    return children, key, options
 
 
 @callback(Output(ids.MEASURE_BELOW, "children"),
