@@ -86,6 +86,35 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def warm_up(app: Dash) -> None:
+    """Render the landing scorecard and one measure page once, in this process, before anyone asks.
+
+    Why: a fresh server process pays for its first page once (lazy imports, Plotly's figure
+    validators, the first database connection and query plans): about half a second on the
+    full-size demo, which put the first measure page opened after a start over 1.5 s. Output is
+    discarded (nothing leaves the server); any failure (no data yet, a load in progress) is only
+    logged: the real request then simply pays the cost itself.
+    """
+    from callbacks import home, measure
+    from metrics.catalogue import INDICATORS
+
+    try:
+        with app.server.test_request_context("/"):
+            if data.has_results():
+                home.update_scorecard("BSol", None)
+                ind = INDICATORS[0]
+                measure.update_measure("BSol", ind.frequency[0], "latest", "sex", ind.id)
+    except Exception:  # a warm-up must never stop the server
+        app.server.logger.info("warm-up skipped", exc_info=True)
+
+
+def warm_up_in_background(app: Dash) -> None:
+    """``warm_up`` on a daemon thread: the server accepts requests at once."""
+    import threading
+
+    threading.Thread(target=warm_up, args=(app,), name="bsol-warm-up", daemon=True).start()
+
+
 BUILD_HINT = {"small": "30,000 people, about a minute", "medium": "500,000 people, a few minutes and 2 GB of memory",
               "full": "1.7 million people, several minutes and about 5 GB of memory"}
 """What a newcomer is told while the demo builds (measured: docs/performance.md)."""
@@ -107,6 +136,7 @@ def main() -> None:
         print(f"Demo built in {time.perf_counter() - started:.0f} s.", flush=True)
     print(f"Serving on http://{settings.host}:{settings.port}/", flush=True)
     app = create_app(settings)
+    warm_up_in_background(app)
     app.run(host=settings.host, port=settings.port, debug=settings.debug)
 
 

@@ -402,3 +402,24 @@ def test_each_app_serves_its_own_settings(kat_app: Any) -> None:
     page = _text(layout(window="9"))  # kat_app's request context: the environment's settings
     assert "Unknown window “9”" in page and "3, 6, 12 months" in page
     assert "fewer than 8 people" in _text(suppression_legend(data.policy()))
+
+
+def test_warm_up_renders_the_first_pages_once_and_never_fails(kat_app: Any, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.warm_up (python app.py, each gunicorn worker) leaves the landing scorecard and the first
+    measure page's data in this process's cache; on a server with no data it does nothing, quietly."""
+    import app as app_module
+    from callbacks import data
+    from metrics import results
+
+    from caching import cache
+
+    first = INDICATORS[0]
+    cache.clear()  # earlier tests in this module opened every page
+    app_module.warm_up(kat_app.app)
+    monkeypatch.setattr(results, "read_results", lambda *a, **k: (_ for _ in ()).throw(AssertionError("read")))
+    warmed = data.compared_results([first.id], period_type=first.frequency[0])  # a cache hit: nothing read
+    assert not warmed.empty and "comparison" in warmed
+    monkeypatch.undo()
+    with app_on(tmp_path) as empty:  # no database yet
+        app_module.warm_up(empty.app)
