@@ -7,7 +7,7 @@ data quality, the stored tables they summarise), written with the framework in e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -278,13 +278,14 @@ def _work_programme(ws: Worksheet, wp: int, data: PackData, table_name: str) -> 
                 continue
             part = sub[sub.breakdown == breakdown].set_index(["geography_level", "geography", "group"])
             groups = _groups(breakdown, part)
+            cells = _cells(part)
             areas = list(scope.areas)
             for area_level, area in areas:
                 start = len(rows)
                 for group in groups:
                     key = (area_level, area, group)
                     rows.append([*base, label, level_label[area_level], area, group,
-                                 *_figures(part, key, ind), _row_note(part, key)])
+                                 *_figures(cells, key, ind), _row_note(cells, key)])
                 if breakdown != "none" and (area_level, area) == scope.headline:
                     charts.append(_ChartSpec(ind, label, area, start, len(rows) - 1))
             if breakdown == "none":
@@ -304,25 +305,27 @@ def _groups(breakdown: str, part: pd.DataFrame) -> list[str]:
     return list(ETHNIC_GROUPS) + sorted(present - set(ETHNIC_GROUPS))
 
 
-def _figures(part: pd.DataFrame, key: tuple[str, str, str], ind: Indicator) -> list[Any]:
+def _cells(part: pd.DataFrame) -> dict[tuple, dict[str, Any]]:
+    """The rows of ``part`` by their index (the first of any repeated key): one dict lookup per cell
+    instead of a pandas ``.loc`` (a pack writes tens of thousands of cells)."""
+    return part[~part.index.duplicated()].to_dict("index")
+
+
+def _figures(cells: Mapping[tuple, Mapping[str, Any]], key: tuple[str, str, str], ind: Indicator) -> list[Any]:
     """Value, CI, unit, numerator, denominator for one cell of the table ([x] when absent)."""
-    if key not in part.index:
+    r = cells.get(key)
+    if r is None:
         return [NOT_AVAILABLE, _ci(None, ind, False), _ci(None, ind, False), _unit(ind), NOT_AVAILABLE,
                 NOT_AVAILABLE if ind.denominator is not None else NOT_APPLICABLE]
-    r = part.loc[key]
-    if isinstance(r, pd.DataFrame):
-        r = r.iloc[0]
     s = bool(r["suppressed"])
     return [_figure(r["value"], ind, s), _ci(r["lower_ci"], ind, s), _ci(r["upper_ci"], ind, s), _unit(ind),
             _count(r["numerator"], s), _count(r["denominator"], s) if ind.denominator is not None else NOT_APPLICABLE]
 
 
-def _row_note(part: pd.DataFrame, key: tuple[str, str, str]) -> str:
-    if key not in part.index:
+def _row_note(cells: Mapping[tuple, Mapping[str, Any]], key: tuple[str, str, str]) -> str:
+    r = cells.get(key)
+    if r is None:
         return "No data for this area, group and period"
-    r = part.loc[key]
-    if isinstance(r, pd.DataFrame):
-        r = r.iloc[0]
     return "Suppressed: small numbers" if bool(r["suppressed"]) else ""
 
 
@@ -368,14 +371,14 @@ def _neighbourhood_sheet(ws: Worksheet, data: PackData) -> None:
                Col("Lower 95% CI", 12), Col("Upper 95% CI", 12), Col("Unit", 16, wrap=True), Col("Numerator", 12),
                Col("Denominator", 12)]
     part = data.current[(data.current.geography_level == "neighbourhood") & (data.current.breakdown == "none")]
-    part = part.assign(group="All").set_index(["indicator_id", "geography", "group"])
+    cells = _cells(part.assign(group="All").set_index(["indicator_id", "geography", "group"]))
     rows = []
     for _, hood in data.neighbourhoods.iterrows():
         for ind in INDICATORS:
             if data.period.period_type not in ind.frequency:
                 figures = [NOT_APPLICABLE] * 3 + [_unit(ind), NOT_APPLICABLE, NOT_APPLICABLE]
             else:
-                figures = _figures(part, (ind.id, hood["neighbourhood"], "All"), ind)
+                figures = _figures(cells, (ind.id, hood["neighbourhood"], "All"), ind)
             rows.append([hood["locality"], hood["neighbourhood"], ind.id, ind.title, _status(ind), *figures])
     place = _write_table(ws, top, "tbl_neighbourhoods", columns, rows)
     ws.freeze_panes = ws.cell(row=place.first_row, column=3)
