@@ -409,10 +409,9 @@ def test_warm_up_renders_the_first_pages_once_and_never_fails(kat_app: Any, tmp_
     """app.warm_up (python app.py, each gunicorn worker) leaves the landing scorecard and the first
     measure page's data in this process's cache; on a server with no data it does nothing, quietly."""
     import app as app_module
+    from caching import cache
     from callbacks import data
     from metrics import results
-
-    from caching import cache
 
     first = INDICATORS[0]
     cache.clear()  # earlier tests in this module opened every page
