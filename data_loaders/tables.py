@@ -79,6 +79,11 @@ dataset_info = Table(
     comment="Facts about the loaded data: demo or real, generator seed and size, data end date.",
 )
 
+def _estimate(name: str) -> list[Column]:
+    """An estimate and its interval, ``name``, ``name_lower``, ``name_upper`` (nullable floats)."""
+    return [Column(c, Float(53), nullable=True) for c in (name, f"{name}_lower", f"{name}_upper")]
+
+
 def _period_and_area() -> list[Column]:
     """The reporting period and area every stored result is keyed on (fresh Columns per table)."""
     return [
@@ -144,9 +149,7 @@ prepost_result = Table(
     Column("post_per_person", Float(53), nullable=True),
     Column("pre_rate", Float(53), nullable=True),
     Column("post_rate", Float(53), nullable=True),
-    Column("rate_ratio", Float(53), nullable=True),
-    Column("rate_ratio_lower", Float(53), nullable=True),
-    Column("rate_ratio_upper", Float(53), nullable=True),
+    *_estimate("rate_ratio"),
     Column("rr_robust_lower", Float(53), nullable=True),
     Column("rr_robust_upper", Float(53), nullable=True),
     # comparison cohort (difference in differences, per person); NULL for GP appointments
@@ -200,9 +203,7 @@ caseload_profile_result = Table(
     Column("caseload_share", Float(53), nullable=True),
     Column("population", Float(53), nullable=False),
     Column("population_share", Float(53), nullable=True),
-    Column("representation", Float(53), nullable=True),
-    Column("representation_lower", Float(53), nullable=True),
-    Column("representation_upper", Float(53), nullable=True),
+    *_estimate("representation"),
     Column("flag", String(40), nullable=False),
     comment="Caseload profile (people counts; exact, disclosure at the edge by profile_for_display).",
 )
@@ -214,12 +215,8 @@ inequality_result = Table(
     # period x area, computed once at refresh by metrics.inequality (PHE phe_sii method)
     Column("indicator_id", String(64), nullable=False),
     *_period_and_area(),
-    Column("sii", Float(53), nullable=True),  # in the indicator's own unit (percentage points, per 100,000)
-    Column("sii_lower", Float(53), nullable=True),
-    Column("sii_upper", Float(53), nullable=True),
-    Column("rii", Float(53), nullable=True),
-    Column("rii_lower", Float(53), nullable=True),
-    Column("rii_upper", Float(53), nullable=True),
+    *_estimate("sii"),  # in the indicator's own unit (percentage points, per 100,000)
+    *_estimate("rii"),
     Column("interval_method", String(120), nullable=False),
     Column("interval_level", Float(53), nullable=False),
     comment="SII/RII across IMD quintiles (exact; only where no quintile is suppressed).",
