@@ -19,11 +19,22 @@ from dash import Dash
 import access
 import auth
 import cli
-from caching import cache
+from caching import cache, init_response_cache
 from callbacks import data
 from callbacks.faults import on_callback_error
 from data_loaders.settings import Settings, load_settings
+from layouts import ids
 from metrics.disclosure import DisclosurePolicy
+
+CACHED_PAGE_OUTPUTS = frozenset({
+    ids.HOME_CONTENT, ids.MEASURE_CONTENT, ids.MEASURE_VIEW, ids.FILTER, ids.MEASURE_BELOW,
+    ids.TABLE_BODY, ids.TABLE_PREV, ids.TABLE_NEXT, ids.TABLE_PAGE, ids.LOCALITY_CONTENT, ids.ALL_NEIGHBOURHOODS,
+    ids.INEQ_CONTENT, ids.PREPOST_CONTENT, ids.PREPOST_DID, ids.PREPOST_PROFILE,
+})
+"""Page callbacks whose answers the response cache keeps (caching.py): disclosure-controlled page
+output that depends on nothing but the request, the role and the data. Not the Data page (the
+load and audit logs change without a new data version) or the pack download. ids.FILTER: the
+period and team choices, which come from the data."""
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -56,6 +67,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     register_routes(app.server)
     app.server.teardown_request(data.close_request_connection)
     app.server.before_request(data.refuse_stale_results)
+    init_response_cache(app.server, path=access.DASH_CALLBACK_PATH,
+                        cacheable=lambda output: all(c in CACHED_PAGE_OUTPUTS for c in access.output_components(output)),
+                        key_parts=lambda: (access.current_role(), data.served_version(), data.policy().fingerprint))
 
     cli.register_commands(app.server)
     auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)

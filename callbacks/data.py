@@ -5,9 +5,11 @@ Cache keys include the data version, so a load that lands is visible on the next
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
+from pathlib import Path
 
 import pandas as pd
 from flask import Response, current_app, has_request_context, jsonify, request
@@ -52,7 +54,7 @@ def policy() -> DisclosurePolicy:
 
 def stale_results() -> str | None:
     """Why the stored results cannot be served under the app's policy (None: they can)."""
-    info = dataset_info()
+    info = _dataset_info(served_version(), _url())
     if not info:
         return None  # nothing loaded: the pages say so themselves
     return stale_policy(info, policy())
@@ -118,6 +120,44 @@ def version() -> str:
             value = stamped_version(conn)
     if has_request_context():
         request.environ["bsol.version"] = value
+    return value
+
+
+def served_version() -> str:
+    """The data version, cheaply: for the response cache's key and the stale-policy check, which run
+    before every callback, hit or miss. An embedded file's id is read at most once a second (see
+    ``_file_version``), so a load is served within a second of landing; anything that shows the
+    version itself reads ``version()``, from the request's own connection."""
+    path = database_file(_url())
+    return version() if path is None else _file_version(path)
+
+
+_FILE_VERSIONS: dict[tuple[str, int, int, int], tuple[str, float]] = {}
+FILE_VERSION_SECONDS = 1.0
+
+
+def _file_version(path: Path) -> str:
+    """An embedded file's write id, read at most once a second per file.
+
+    Why: so a request whose answer is cached need not open the database. Every write swaps in a
+    new file (new inode, size or modification time), but the id is only trusted for a second:
+    DuckDB hands a new connection the database instance another request still holds open, which
+    can be the file a load has just replaced, so the id read then may be the old one.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "none"
+    ident = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    now = time.monotonic()
+    known = _FILE_VERSIONS.get(ident)
+    if known is not None and now - known[1] < FILE_VERSION_SECONDS:
+        return known[0]
+    with _reader() as conn:
+        value = stamped_version(conn)
+    if len(_FILE_VERSIONS) > 64:
+        _FILE_VERSIONS.clear()
+    _FILE_VERSIONS[ident] = (value, now)
     return value
 
 

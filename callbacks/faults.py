@@ -13,6 +13,7 @@ import logging
 from dash import ctx, html, no_update
 
 from auth import UNAVAILABLE, is_database_error
+from caching import do_not_keep
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,7 @@ def on_callback_error(error: Exception) -> object:
     if not is_database_error(error):
         raise error
     log.warning("callback %s: database unavailable (%s)", ctx.triggered_id, error.__class__.__name__)
+    do_not_keep()
     outputs = ctx.outputs_list
     if isinstance(outputs, dict):
         return unavailable_message() if outputs.get("property") == "children" else no_update

@@ -194,3 +194,58 @@ def test_a_load_while_people_browse_gives_no_errors_and_no_mixed_versions(tmp_pa
     mixed = [p for p in pages if p not in (before, after)]
     assert mixed == [], f"{len(mixed)} responses mixed two loads: {mixed[:3]}"
     assert {c for kind, c in results if kind == "csv"} <= {csv_before, csv_after}
+
+
+# --------------------------------------------------------------------------- the page-response cache
+def test_a_page_answer_is_kept_per_role_data_version_and_policy(app_on: Any, tmp_path: Path, kat_db: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A repeated page callback is answered from the response cache (caching.py), byte for byte, and
+    only for the same role, data version and policy; the access and stale-policy checks still run."""
+    import gzip
+    import shutil
+    from dataclasses import replace
+
+    from caching import CACHE_HEADER
+    from callbacks.data import SETTINGS_KEY
+    from data_loaders.db import write_transaction
+    from layouts import ids
+    from metrics.pipeline import set_dataset_info
+
+    db = tmp_path / "bsol.duckdb"
+    shutil.copyfile(kat_db, db)
+    srv = app_on(f"duckdb:///{db}", tmp_path)
+    client = srv.test_client()
+    body = callback_body(dash_app(), f"{ids.HOME_CONTENT}.children")
+
+    def post(**headers: str) -> Any:
+        response = client.post("/_dash-update-component", json=body, headers=headers)
+        assert response.status_code == 200, response.data[:300]
+        return response
+
+    first = post()
+    assert first.headers[CACHE_HEADER] == "miss" and b"scorecard" in first.data
+    again = post()
+    assert again.headers[CACHE_HEADER] == "hit" and again.data == first.data
+    zipped = post(**{"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == first.data
+
+    auth = srv.config["BSOL_AUTH"]
+    monkeypatch.setitem(srv.config, "BSOL_AUTH", replace(auth, default_role="viewer"))  # another role: its own answer
+    assert post().headers[CACHE_HEADER] == "miss" and post().headers[CACHE_HEADER] == "hit"
+    monkeypatch.setitem(srv.config, "BSOL_AUTH", replace(auth, default_role="none"))
+    assert client.post("/_dash-update-component", json=body).status_code in (401, 403)  # the access check first
+    monkeypatch.setitem(srv.config, "BSOL_AUTH", auth)
+
+    with write_transaction(f"duckdb:///{db}") as conn:  # a load lands: a new data version
+        set_dataset_info(conn, {"note": "reloaded"})
+    assert post().headers[CACHE_HEADER] == "miss"
+
+    settings = srv.config[SETTINGS_KEY]
+    monkeypatch.setitem(srv.config, SETTINGS_KEY, replace(settings, round_to=settings.round_to * 2))
+    stale = client.post("/_dash-update-component", json=body)  # results flagged under another policy
+    assert stale.status_code == 503 and CACHE_HEADER not in stale.headers
+    monkeypatch.setitem(srv.config, SETTINGS_KEY, settings)
+
+    for key in (f"{ids.DATA_CONTENT}.children", f"..{ids.PACK_DOWNLOAD}.data...{ids.PACK_STATUS}.children.."):
+        other = client.post("/_dash-update-component", json=callback_body(dash_app(), key))
+        assert CACHE_HEADER not in other.headers, key  # never kept: the Data page's logs, the pack file
