@@ -203,19 +203,18 @@ def two_of_three_flags(close: np.ndarray, side: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- the chart
 
 
-def _empty_frame(x: np.ndarray, values: np.ndarray, segment: np.ndarray, target: float | None) -> pd.DataFrame:
+def _empty_columns(x: np.ndarray, values: np.ndarray, segment: np.ndarray, target: float | None) -> dict[str, np.ndarray]:
+    """Every column of the chart table as a plain array, before any segment fills its rows."""
     n = values.size
-    frame = pd.DataFrame({"x": x, "value": values, "segment": segment})
-    for col in LINE_COLUMNS:
-        frame[col] = np.nan
-    for col in FLAG_COLUMNS:
-        frame[col] = np.zeros(n, dtype=bool)
-    frame["direction"] = np.zeros(n, dtype=int)
-    frame["rule"] = pd.Series([None] * n, dtype=object)
-    frame["point_type"] = pd.Series([None] * n, dtype=object)
-    frame["target"] = np.nan if target is None else float(target)
-    frame["trial_limits"] = True
-    return frame[COLUMNS]
+    cols: dict[str, np.ndarray] = {"x": x, "value": values, "segment": segment}
+    cols.update({col: np.full(n, np.nan) for col in LINE_COLUMNS})
+    cols.update({col: np.zeros(n, dtype=bool) for col in FLAG_COLUMNS})
+    cols["direction"] = np.zeros(n, dtype=int)
+    cols["rule"] = np.full(n, None, dtype=object)
+    cols["point_type"] = np.full(n, None, dtype=object)
+    cols["target"] = np.full(n, np.nan if target is None else float(target))
+    cols["trial_limits"] = np.ones(n, dtype=bool)
+    return cols
 
 
 def _segments(x: pd.Series, rebase: Iterable[object] | None) -> np.ndarray:
@@ -332,12 +331,14 @@ def xmr(
     if baseline is not None and baseline < 1:
         raise ValueError("baseline must be a positive number of points")
     segment = _segments(x, rebase)
-    frame = _empty_frame(x.to_numpy(), y_all, segment, target)
+    cols = _empty_columns(x.to_numpy(), y_all, segment, target)
     for seg in np.unique(segment):
         rows = np.flatnonzero(segment == seg)
         for col, arr in _segment(y_all[rows], sign, rule_lengths, baseline).items():
-            frame.loc[rows, col] = arr
-    return frame
+            cols[col][rows] = arr
+    for col in ("rule", "point_type"):  # labels with gaps: kept as objects (None), not inferred as strings
+        cols[col] = pd.Series(cols[col], dtype=object)
+    return pd.DataFrame(cols, columns=COLUMNS)  # built once: column-by-column assignment cost more than the rules
 
 
 def segment_starts(frame: pd.DataFrame) -> list[int]:
