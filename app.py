@@ -19,7 +19,7 @@ from dash import Dash
 import access
 import auth
 import cli
-from caching import cache, init_response_cache
+from caching import init_caches, init_response_cache
 from callbacks import data
 from callbacks.faults import on_callback_error
 from data_loaders.settings import Settings, load_settings
@@ -50,8 +50,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         on_error=on_callback_error,
     )
     app.server.config[data.SETTINGS_KEY] = settings
-    cache.init_app(app.server, config={"CACHE_TYPE": "SimpleCache",
-                                       "CACHE_DEFAULT_TIMEOUT": settings.cache_timeout})
+    init_caches(app.server, folder=str(settings.data_dir / "page-cache"), timeout=settings.cache_timeout)
     access.init_app(app.server, settings.auth, lambda: set(app.callback_map))
     import callbacks
     from callbacks import shell as shell_callbacks

@@ -5,9 +5,10 @@ first; neither should reach into the other for it.
 
 The response cache keeps the finished answer of a page callback, so a page anyone has opened
 since the last load answers again without reading or drawing anything: the warm path is a hash
-and a dictionary lookup. It is safe because an answer depends only on what keys it: the whole
-callback request (inputs, state, which input changed), the caller's role, the data version (every
-load changes it) and the disclosure policy. It sits after the access check and the stale-policy
+and one small file read, in whichever worker the request lands. It is safe because an answer
+depends only on what keys it: the whole callback request (inputs, state, which input changed),
+the caller's role, the data version (every load changes it), the disclosure policy and the
+app's own code. It sits after the access check and the stale-policy
 check (both run for every request, hit or miss), and it only ever holds what the same caller was
 just sent: disclosure-controlled page output, never a download, a pack or the Data page.
 """
@@ -18,11 +19,28 @@ import gzip
 import hashlib
 import json
 from collections.abc import Callable, Collection
+from pathlib import Path
 
 from flask import Flask, Response, has_request_context, request
 from flask_caching import Cache
 
 cache = Cache()
+"""Stored-results frames per worker process (SimpleCache): cheap to rebuild, large to share."""
+responses = Cache()
+"""Finished page answers, shared by every worker on the machine (a FileSystemCache in the data
+folder): a page one worker drew is a hit in every other, which a per-process cache is not."""
+
+
+def init_caches(server: Flask, *, folder: str, timeout: int) -> None:
+    cache.init_app(server, config={"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": timeout})
+    responses.init_app(server, config={"CACHE_TYPE": "FileSystemCache", "CACHE_DIR": folder,
+                                       "CACHE_THRESHOLD": 5000, "CACHE_DEFAULT_TIMEOUT": timeout})
+
+
+def clear_caches() -> None:
+    """Empty both caches of the current app (tests that change what a page would show)."""
+    cache.clear()
+    responses.clear()
 
 RESPONSE_PREFIX = "page-response:"
 CACHE_HEADER = "X-Bsol-Cache"  # "hit" or "miss" on a cacheable callback's answer (tests and the benchmark read it)
@@ -35,10 +53,27 @@ def do_not_keep() -> None:
         request.environ[_KEY] = None
 
 
+def code_fingerprint() -> str:
+    """A hash of the app's own source: answers kept by older code (the cache outlives a restart
+    and is shared by every worker) are never served by newer code."""
+    if not _CODE:
+        root = Path(__file__).resolve().parent
+        digest = hashlib.sha256()
+        for path in sorted([*root.glob("*.py"), *(p for d in SOURCE_DIRS for p in (root / d).rglob("*.py"))]):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        _CODE.append(digest.hexdigest()[:16])
+    return _CODE[0]
+
+
+SOURCE_DIRS = ("callbacks", "layouts", "metrics", "data_loaders", "exports")
+_CODE: list[str] = []
+
+
 def response_key(body: object, parts: Collection[str]) -> str:
-    """The cache key of one callback request: the canonical request body and what else the answer depends on."""
+    """The cache key of one callback request: the canonical request body and what else the answer
+    depends on (`parts`: role, data version, policy), under this code's fingerprint."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return RESPONSE_PREFIX + hashlib.sha256("\x1f".join([canonical, *parts]).encode()).hexdigest()
+    return RESPONSE_PREFIX + hashlib.sha256("\x1f".join([code_fingerprint(), canonical, *parts]).encode()).hexdigest()
 
 
 def init_response_cache(server: Flask, *, path: str, cacheable: Callable[[str], bool],
@@ -61,7 +96,7 @@ def init_response_cache(server: Flask, *, path: str, cacheable: Callable[[str], 
         except Exception:  # the database is down or being swapped: the callback answers that itself
             return None
         key = request.environ[_KEY] = response_key(body, parts)
-        packed = cache.get(key)
+        packed = responses.get(key)
         if packed is None:
             return None
         request.environ[_KEY] = None  # answered: nothing to keep afterwards
@@ -72,7 +107,7 @@ def init_response_cache(server: Flask, *, path: str, cacheable: Callable[[str], 
         if not key or response.status_code != 200 or response.direct_passthrough:
             return response
         packed = gzip.compress(response.get_data(), compresslevel=1)
-        cache.set(key, packed)
+        responses.set(key, packed)
         return _answer(packed, "miss", response)
 
     server.before_request(serve_cached)

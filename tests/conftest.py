@@ -261,18 +261,18 @@ def app_on(data_dir: Path, *, request_context: bool = True) -> Iterator[Any]:
         mp.delenv("BSOL_AUDIT_URL", raising=False)
         mp.setenv("BSOL_DEFAULT_ROLE", "analyst")
         from app import create_app
-        from caching import cache
+        from caching import clear_caches
 
         dash_app = create_app()
         built = SimpleNamespace(app=dash_app, server=dash_app.server)
         with dash_app.server.app_context():
-            cache.clear()
+            clear_caches()
         if not request_context:
             yield built
             return
         with dash_app.server.test_request_context("/"):
             yield built
-            cache.clear()
+            clear_caches()
 
 
 # --------------------------------------------------------------------------- browser

@@ -1118,15 +1118,15 @@ def test_the_page_adversary_catches_a_planted_leak(world: World, shown_counts: p
     """The detector is tested too: pages served from exact (unprotected) results must be caught."""
     if world.name != "demo":
         pytest.skip("one dataset is enough to prove the detector")
-    from callbacks.data import cache
+    from caching import clear_caches
     from metrics import results
 
     monkeypatch.setattr(results, "for_display", lambda frame, rule=None: frame.assign(suppressed=False))
-    cache.clear()
+    clear_caches()
     try:
         found, _walked, _keyed = walk_pages(world, "viewer", shown_counts, limit=24)  # scorecards to measure pages
     finally:
-        cache.clear()
+        clear_caches()
     kinds = {k.split(" [")[0] for k, v in found.items() if v}
     assert any("(chart)" in k and k.split()[0] in ("inverted", "hidden-derived", "exact-value") for k in kinds), kinds
     assert any("(table)" in k and k.split()[0] in ("small", "unrounded") for k in kinds), kinds
@@ -1300,13 +1300,14 @@ def test_results_refreshed_under_another_policy_are_refused_until_refresh(
 
     import dataclasses
 
-    from callbacks.data import SETTINGS_KEY, cache
+    from caching import clear_caches
+    from callbacks.data import SETTINGS_KEY
     from layouts import ids
 
     server = world.app.server
     client = server.test_client()
     monkeypatch.setitem(server.config, SETTINGS_KEY, dataclasses.replace(server.config[SETTINGS_KEY], suppress_max=10))
-    cache.clear()
+    clear_caches()
     try:
         got = client.get("/download/measure/m02_caseload_emergency_admissions.csv")
         assert got.status_code == 503 and "flask --app app refresh" in got.json["error"]
@@ -1317,7 +1318,7 @@ def test_results_refreshed_under_another_policy_are_refused_until_refresh(
         assert refused.status_code == 503
         assert "Figures withheld" in client.get("/_dash-layout").get_data(as_text=True)
     finally:
-        cache.clear()
+        clear_caches()
     monkeypatch.undo()
     assert client.get("/download/measure/m02_caseload_emergency_admissions.csv").status_code == 200
     copy = tmp_path / "data"

@@ -409,12 +409,12 @@ def test_warm_up_renders_the_first_pages_once_and_never_fails(kat_app: Any, tmp_
     """app.warm_up (python app.py, each gunicorn worker) leaves the landing scorecard and the first
     measure page's data in this process's cache; on a server with no data it does nothing, quietly."""
     import app as app_module
-    from caching import cache
+    from caching import clear_caches
     from callbacks import data
     from metrics import results
 
     first = INDICATORS[0]
-    cache.clear()  # earlier tests in this module opened every page
+    clear_caches()  # earlier tests in this module opened every page
     app_module.warm_up(kat_app.app)
     monkeypatch.setattr(results, "read_results", lambda *a, **k: (_ for _ in ()).throw(AssertionError("read")))
     warmed = data.compared_results([first.id], period_type=first.frequency[0])  # a cache hit: nothing read

@@ -228,6 +228,13 @@ def test_a_page_answer_is_kept_per_role_data_version_and_policy(app_on: Any, tmp
     assert again.headers[CACHE_HEADER] == "hit" and again.data == first.data
     zipped = post(**{"Accept-Encoding": "gzip, deflate"})
     assert zipped.headers["Content-Encoding"] == "gzip" and gzip.decompress(zipped.data) == first.data
+    from app import create_app
+
+    other = create_app().server  # another worker process on the same machine: the answer is shared
+    for key in ("BSOL_AUTH", SETTINGS_KEY, "BSOL_AUDIT_URL"):
+        monkeypatch.setitem(other.config, key, srv.config[key])
+    shared = other.test_client().post("/_dash-update-component", json=body)
+    assert shared.headers[CACHE_HEADER] == "hit" and shared.data == first.data
 
     auth = srv.config["BSOL_AUTH"]
     monkeypatch.setitem(srv.config, "BSOL_AUTH", replace(auth, default_role="viewer"))  # another role: its own answer
