@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -89,6 +90,7 @@ def _free_port() -> int:
 
 
 def _start(data_dir: str, port: int) -> subprocess.Popen:
+    shutil.rmtree(Path(data_dir) / "page-cache", ignore_errors=True)  # cold: no answers kept from a last run
     env = {**os.environ, "BSOL_DATA_DIR": data_dir}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "--threads", str(THREADS), "-b", f"127.0.0.1:{port}",
