@@ -72,11 +72,18 @@ def create_app(settings: Settings | None = None) -> Dash:
 
     cli.register_commands(app.server)
     auth.init_app(app.server, settings.auth, settings.audit_url, app.csp_hashes)
-    # Dash registers its callbacks on the first request, but marks itself set up before it has
-    # finished: concurrent first requests in a new worker then find no callbacks. Set up now.
+    # Dash registers its callbacks, and its pages router adds the page-title script, on the first
+    # request, but each marks itself done before it has finished: concurrent first requests in a new
+    # worker then find no callbacks, or a page without the title script whose callback then fails
+    # in the browser. Do both now, before any request can arrive.
+    pages_router = [hook for hook in app.server.before_request_funcs.get(None, [])
+                    if getattr(hook, "__name__", "") == "router_sync"]
+    if len(pages_router) != 1:
+        raise RuntimeError("Dash's pages router hook was not found: check the pinned Dash version")
     with app.server.test_request_context("/") as context:
         context.request.environ[access.IDENTITY_KEY] = None  # nobody: the layout is only validated
         app._setup_server()
+        pages_router[0]()
     return app
 
 

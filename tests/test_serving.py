@@ -53,6 +53,26 @@ def app_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield point
 
 
+def test_a_new_app_is_set_up_before_its_first_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dash sets up callbacks and the pages' title script on a first request, marking itself done
+    before it has finished: a page served meanwhile lacked the script and its callback then failed
+    in the browser. Every one of several concurrent first page loads must carry it."""
+    from app import create_app
+
+    srv: Flask = create_app().server
+    monkeypatch.setitem(srv.config, "BSOL_AUTH", AuthSettings(mode="none", default_role="viewer",
+                                                              secret_key=srv.config["SECRET_KEY"]))
+
+    def first_page(_: int) -> str:
+        response = srv.test_client().get("/")
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    with ThreadPoolExecutor(8) as pool:
+        pages = list(pool.map(first_page, range(8)))
+    assert all("document.title = data.title" in page for page in pages)
+
+
 def _scorecard(client: Any) -> str:
     response = client.post("/_dash-update-component", json=callback_body(dash_app(), "home-content.children"))
     assert response.status_code == 200, response.data[:300]
