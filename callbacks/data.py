@@ -92,8 +92,8 @@ def _reader() -> Iterator[Connection]:
     Outside a request (the CLI, tests calling helpers) each use gets its own short connection.
     """
     if not has_request_context():
-        with _reader() as conn:
-            yield conn
+        with read_engine(_url()).connect() as conn:
+            yield snapshot(conn)
         return
     env = request.environ
     if _PINNED not in env:

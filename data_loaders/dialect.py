@@ -21,6 +21,8 @@ dialect.
 
 from __future__ import annotations
 
+import functools
+import threading
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -92,21 +94,141 @@ def _on_sqlite_connect(dbapi_conn: Any, _record: object) -> None:
 
 
 def make_engine(url: str, read_only: bool = False) -> Engine:
-    """An engine with the options its kind needs (no pooling for files; pre-ping for servers)."""
+    """An engine with the options its kind needs (no pooling for files; pre-ping for servers).
+
+    An embedded file's reading engine hands out connections to one read-only opening of the file
+    per process (``_OpenFile``), not a new opening per connection: opening a DuckDB file costs
+    about 25 ms and starts with an empty buffer pool, which every page request paid.
+    """
     name = backend(url)
-    if name in EMBEDDED_BACKENDS and database_file(url) is not None:
-        args: dict = {"config": dict(DUCKDB_CONFIG)}
+    path = database_file(url)
+    if name in EMBEDDED_BACKENDS and path is not None:
+        file = path
         if read_only:
-            args["read_only"] = True
-        return create_engine(url, poolclass=NullPool, connect_args=args)
+            return create_engine("duckdb:///:memory:", poolclass=NullPool, creator=lambda: _read_connection(file))
+        engine = create_engine(url, poolclass=NullPool, connect_args={"config": dict(DUCKDB_CONFIG)})
+        # DuckDB refuses a read-write opening of a file this process has open to read: a writer of
+        # the file itself (not a load's working copy: tests, in-place tools) takes it back first.
+        event.listen(engine, "do_connect", lambda *_args: close_reading(file))
+        return engine
     if name == "sqlite":
-        path = make_url(url).database
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        sqlite_file = make_url(url).database
+        if sqlite_file:
+            Path(sqlite_file).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, poolclass=NullPool)
         event.listen(engine, "connect", _on_sqlite_connect)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+READ_ALIAS = "bsol"
+"""The catalogue name a read-only opening of the embedded file is attached under."""
+
+
+class _OpenFile:
+    """One embedded file, opened read-only once per process and shared by its readers.
+
+    Why an in-memory instance with the file ATTACHed, not ``duckdb.connect(path)``: DuckDB keeps
+    one instance per path in a process, so while any reader of a replaced file is still open, a new
+    connect to the path returns that old instance and goes on reading the old file. Each opening
+    here is its own instance: a load's swap (a new file: another inode, size or mtime) gets a new
+    opening, and the old one is closed when its last reader has finished. A reader keeps reading the
+    file its opening was made on, as one request must (data_loaders.db: copy and swap).
+    """
+
+    def __init__(self, path: Path, identity: tuple[int, ...]) -> None:
+        import duckdb
+
+        self.identity = identity
+        self._lock = threading.Lock()
+        self._readers = 0
+        self._retired = False
+        config: dict[str, Any] = {**DUCKDB_CONFIG, "temp_directory": f"{path}.read.tmp"}
+        self._base = duckdb.connect(":memory:", config=config)
+        try:
+            self._base.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS {READ_ALIAS} (READ_ONLY)")
+        except BaseException:
+            self._base.close()
+            raise
+
+    def connect(self) -> Any:
+        with self._lock:
+            cursor = self._base.cursor()
+            self._readers += 1
+        try:
+            cursor.execute(f"USE {READ_ALIAS}")
+        except BaseException:
+            cursor.close()
+            self.release()
+            raise
+        return _connection_wrapper()(cursor, self)
+
+    def release(self) -> None:
+        with self._lock:
+            self._readers -= 1
+            if self._retired and self._readers == 0:
+                self._base.close()
+
+    def retire(self) -> None:
+        """Closed now if no reader is using it, else when its last reader closes."""
+        with self._lock:
+            self._retired = True
+            if self._readers == 0:
+                self._base.close()
+
+
+@functools.cache
+def _connection_wrapper() -> Any:
+    from duckdb_engine import ConnectionWrapper
+
+    class ReadConnection(ConnectionWrapper):
+        """duckdb-engine's connection, telling its opening when it is closed."""
+
+        def __init__(self, cursor: Any, opened: _OpenFile) -> None:
+            super().__init__(cursor)
+            self._opened: _OpenFile | None = opened
+
+        def close(self) -> None:
+            opened, self._opened = self._opened, None
+            super().close()
+            if opened is not None:
+                opened.release()
+
+    return ReadConnection
+
+
+_OPEN_FILES: dict[Path, _OpenFile] = {}
+_OPEN_FILES_LOCK = threading.Lock()
+
+
+def close_reading(path: Path) -> None:
+    """Retire this process's reading opening of `path` (closed once its readers have finished)."""
+    with _OPEN_FILES_LOCK:
+        opened = _OPEN_FILES.pop(path, None)
+    if opened is not None:
+        opened.retire()
+
+
+def _read_connection(path: Path) -> Any:
+    """A read-only DBAPI connection on the file as it is now (a new opening once it has changed)."""
+    import duckdb
+
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        stat = None
+    with _OPEN_FILES_LOCK:
+        opened = _OPEN_FILES.get(path)
+        identity = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns) if stat else ()
+        if opened is not None and opened.identity != identity:
+            del _OPEN_FILES[path]
+            opened.retire()
+            opened = None
+        if stat is None:
+            raise duckdb.IOException(f'Cannot open database "{path}" in read-only mode: database does not exist')
+        if opened is None:
+            opened = _OPEN_FILES[path] = _OpenFile(path, identity)
+        return opened.connect()
 
 
 def flush_to_file(conn: Connection) -> None:

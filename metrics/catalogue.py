@@ -153,6 +153,9 @@ class Indicator:
     dispersion: Dispersion = "random_effects"
     spc_rebase: tuple[str, ...] = ()
     rebase_at_go_live: bool = False
+    # A cohort followed up for this many days (ASCOF 2B(1): 91): a period is reported only once its
+    # last day's rows have been followed up by the data end, never from the handful that have.
+    follow_up_days: int = 0
 
     @property
     def unit_label(self) -> str:
@@ -185,6 +188,8 @@ _AGGREGATION_RULES: dict[str, str] = {
             "(that band has no rate), nor for an area with no expected events."),
 }
 
+
+_REABLEMENT_FOLLOW_UP = 91  # ASCOF 2B(1): status 91 days after discharge
 
 def calculation_rules(ind: Indicator) -> str:
     """Every rule the computation applies to this indicator, in words (defect 13: nothing silent)."""
@@ -596,10 +601,11 @@ MEASURES: tuple[Measure, ...] = (
             title="Older people (65+) at home 91 days after discharge into reablement",
             numerator=Events("reablement_discharge", "hospital_discharge_date",
                              lambda r: (r.age >= 65) & (r.status_91_days == "at_home")
-                             & r.followed_up(r.hospital_discharge_date, 91), fy_quarter=3),
+                             & r.followed_up(r.hospital_discharge_date, _REABLEMENT_FOLLOW_UP), fy_quarter=3),
             denominator=Events("reablement_discharge", "hospital_discharge_date",
                                lambda r: (r.age >= 65) & (r.status_91_days != "unknown")
-                               & r.followed_up(r.hospital_discharge_date, 91), fy_quarter=3),
+                               & r.followed_up(r.hospital_discharge_date, _REABLEMENT_FOLLOW_UP), fy_quarter=3),
+            follow_up_days=_REABLEMENT_FOLLOW_UP,
             numerator_text="People aged 65+ discharged into reablement/rehabilitation who were at home 91 days later",
             denominator_text="People aged 65+ discharged from hospital into reablement/rehabilitation (deaths count as not at home)",
             unit="percent", multiplier=100, polarity=Polarity.HIGH_IS_GOOD, aggregation="ratio", ci="wilson",
@@ -608,7 +614,7 @@ MEASURES: tuple[Measure, ...] = (
             definition_year="2024-25",
             frequency=("quarter", "financial_year"),
             source="Reablement discharges with 91-day follow-up (reablement_discharge)",
-            caveats="Quarterly values use each quarter's discharges; the financial-year value is the national October–December cohort only. Status unknown is excluded, and discharges whose 91 days have not yet passed by the data end are not counted.",
+            caveats="Quarterly values use each quarter's discharges; the financial-year value is the national October–December cohort only. Status unknown is excluded. A quarter (and a year's October–December cohort) is reported only once the 91 days after its last day have passed by the data end, so the latest quarter shown is usually the one before the latest in the data.",
         ),
     )),
     Measure(9, 2, "Emergency admission to acute hospital following a fall for older people (BCF metric).", (

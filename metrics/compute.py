@@ -977,6 +977,20 @@ def _provisional(results: pd.DataFrame, ind: Indicator, ends: dict[str, date]) -
     return (pd.to_datetime(results["period_end"]) >= pd.Timestamp(latest_month_start)).to_numpy()
 
 
+def followed_up_periods(frame: pd.DataFrame, indicator: Indicator, data_end: date) -> np.ndarray:
+    """Rows of periods whose cohort has been followed up `indicator.follow_up_days` by the data end:
+    a quarter once its end plus the follow-up has passed; a year that takes one quarter's cohort
+    (ASCOF 2B(1): October-December) once that quarter's has."""
+    ends = pd.to_datetime(frame["period_end"])
+    quarter = getattr(indicator.numerator, "fy_quarter", None)
+    if quarter:
+        starts = pd.to_datetime(frame["period_start"])
+        fy_start = pd.to_datetime({"year": starts.dt.year - (starts.dt.month < 4), "month": 4, "day": 1})
+        cohort_end = fy_start + pd.DateOffset(months=3 * quarter) - pd.Timedelta(days=1)
+        ends = ends.where(frame["period_type"] != "financial_year", cohort_end)
+    return (ends + pd.Timedelta(days=indicator.follow_up_days) <= pd.Timestamp(data_end)).to_numpy()
+
+
 def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
                 progress: Callable[[str], None] | None = None,
                 data_end: date | None = None,
@@ -1000,6 +1014,8 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
         ind_end = ind_ends[ind.id]
         frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
                                   periods_by_end[ind_end], std)
+        if ind.follow_up_days:
+            frame = frame[followed_up_periods(frame, ind, ind_end)].reset_index(drop=True)
         frame["provisional"] = _provisional(frame, ind, ends)
         frame["clustered"] = False
         if clustered.applies(ind):  # caseload rates: person-clustered limits on the area rows

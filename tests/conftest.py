@@ -53,23 +53,55 @@ DEMO_END = date(2025, 3, 31)  # the demo's data end in every test: never today's
 
 
 # --------------------------------------------------------------------------- markers
+@pytest.hookimpl(trylast=True)  # after pytest has ordered the tests by their fixtures
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark tests by what they use, so `-m "not browser"` / `-m "not postgres"` just work."""
+    """Mark tests by what they use, so `-m "not browser"` / `-m "not postgres"` just work; the
+    slowest files first (see SLOWEST_FIRST)."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         if names & BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)
         if "pg_url" in names:
             item.add_marker(pytest.mark.postgres)
-        # Under pytest-xdist (--dist loadgroup) a file's tests stay on one worker, so its module
-        # fixtures are built once; every browser test shares one group (dash_duo serves on :8050).
-        # A module may split its group by one parameter (XDIST_SPLIT_BY = "world": one per dataset).
-        group = "browser" if item.get_closest_marker("browser") else item.nodeid.split("::")[0]
-        split = getattr(getattr(item, "module", None), "XDIST_SPLIT_BY", None)
-        callspec = getattr(item, "callspec", None)
-        if group != "browser" and split and callspec is not None and split in callspec.params:
-            group += f"[{callspec.params[split]}]"
-        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: _slowness_rank(item.nodeid.split("::")[0]))  # stable: a file keeps its order
+
+
+# The files with the most work (seconds of one worker, session 7), handed out first under
+# pytest-xdist (`--no-loadscope-reorder`): the longest groups start at once and the short files fill
+# in around them, so both workers finish together.
+SLOWEST_FIRST = ("tests/test_browser.py", "tests/test_adversary.py", "tests/test_pack.py", "tests/test_cli.py",
+                 "tests/test_pages.py", "tests/test_serving.py", "tests/test_measures.py")
+
+
+def _slowness_rank(path: str) -> int:
+    return SLOWEST_FIRST.index(path) if path in SLOWEST_FIRST else len(SLOWEST_FIRST)
+
+
+# Under pytest-xdist a file's tests run on one worker, so its module and session fixtures are built
+# once, not once per worker; every browser test is in test_browser.py, so they never serve on :8050
+# at once. A file listed here runs as one group per dataset instead (the adversary's two worlds side
+# by side): the first part of the test's parameter id names it.
+SPLIT_BY_DATASET = {"tests/test_adversary.py": ("demo", "tricky")}
+
+
+def xdist_group_of(nodeid: str) -> str:
+    """The group (a file, or a file's dataset) a test runs in under pytest-xdist."""
+    path = nodeid.split("::")[0]
+    params = nodeid.rsplit("[", 1)[1].rstrip("]") if nodeid.endswith("]") else ""
+    dataset = params.split("-")[0]
+    return f"{path}[{dataset}]" if dataset in SPLIT_BY_DATASET.get(path, ()) else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Groups as ``xdist_group_of`` says. Why not ``--dist=loadgroup``: pytest-xdist 3.8 marks a
+    group by rewriting ``Item._nodeid``, which pytest 9 no longer reads, so every test ran alone."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group_of(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -144,7 +176,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def db_engine(db_url: str) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    from data_loaders.dialect import make_engine
+
+    engine = make_engine(db_url)  # a writer of the file itself: it takes it back from this process's readers
     yield engine
     engine.dispose()
 

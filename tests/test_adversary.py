@@ -50,7 +50,6 @@ from tests.conftest import app_on
 from tests.dash_json import components, figures
 from tests.dash_json import text as shown_text
 
-XDIST_SPLIT_BY = "world"  # conftest: under pytest-xdist the demo and tricky worlds may run side by side
 KEY = ["indicator_id", "period_type", "period", "geography_level", "geography", "breakdown", "group"]
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 INJECTED = {

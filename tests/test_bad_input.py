@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from data_loaders.db import database_file
+from data_loaders.dialect import make_engine
 from data_loaders.load import REJECTIONS_FILE, load_files, read_rejections
 from data_loaders.readers import MAX_CELL_CHARS
 from data_loaders.tables import metadata
@@ -42,7 +43,7 @@ def snapshot(url: str) -> dict[str, object]:
     path = database_file(url)
     if path is not None:
         state["__file_sha256__"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    engine = make_engine(url)
     try:
         with engine.connect() as c:
             for name in sorted(sa.inspect(c).get_table_names()):
@@ -372,7 +373,7 @@ def test_practice_in_the_same_load_is_accepted(loaded: str, tmp_path: Path) -> N
         PRACTICE_HEADER, "Y01234,New Surgery,U12345,N01,East Birmingham 1,East,Birmingham"))
     (folder / "gp_appointments.csv").write_bytes(lines(GPA_HEADER, "2024-03-01,Y01234,same_day,attended,7"))
     load_files(loaded, [folder], progress=False, data_dir=tmp_path / "data")
-    engine = sa.create_engine(loaded, poolclass=sa.NullPool)
+    engine = make_engine(loaded)
     try:
         with engine.connect() as c:
             assert c.execute(sa.text("SELECT COUNT(*) FROM practice")).scalar_one() == 3

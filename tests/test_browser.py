@@ -44,6 +44,19 @@ def dash_app(tmp_path_factory: pytest.TempPathFactory, demo_db: Path) -> Iterato
         yield app_module.app
 
 
+def test_browser_renders_dash_app(dash_duo: Any, screenshot: Callable[[str], Path]) -> None:
+    """The browser set-up itself: a minimal Dash app renders in headless Chromium, screenshot taken."""
+    from dash import Dash, html
+
+    app = Dash(__name__)
+    app.layout = html.Div([html.H1("BSol"), html.Div("Hello from Dash", id="hello")])
+    dash_duo.start_server(app)
+    dash_duo.wait_for_text_to_equal("#hello", "Hello from Dash", timeout=10)
+    path = screenshot("infra")
+    assert path.stat().st_size > 1000
+    assert dash_duo.get_logs() == [], "browser console errors"
+
+
 def _until(driver: Any, timeout: float = 15, poll: float = 0.1) -> WebDriverWait:
     """A wait that re-polls when Dash re-renders the element under a condition (stale element)."""
     return WebDriverWait(driver, timeout, poll_frequency=poll,

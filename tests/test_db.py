@@ -70,3 +70,48 @@ def test_copy_left_by_a_killed_load_is_cleaned_by_the_next_load(db_url: str) -> 
         conn.execute(insert(dataset_info), [{"key": "b", "value": "2"}])
     assert [p.name for p in path.parent.iterdir() if ".loading-" in p.name] == []
     assert _count(db_url) == 2
+
+
+def _open_deleted_files(path: Path) -> list[str]:
+    """This process's open handles on a replaced (deleted) copy of `path`."""
+    fd = Path("/proc/self/fd")
+    found = []
+    for entry in fd.iterdir():
+        try:
+            target = str(entry.readlink())
+        except OSError:
+            continue
+        if target.startswith(str(path)) and target.endswith("(deleted)"):
+            found.append(target)
+    return found
+
+
+@pytest.mark.parametrize("db_url", ["duckdb"], indirect=True)
+def test_readers_share_one_opening_of_the_file_and_let_go_of_a_replaced_one(db_url: str) -> None:
+    """Readers of an embedded file share one read-only opening per process (opening the file for
+    every request cost ~25 ms and a cold cache); a load's swap gets a new opening at once, while a
+    reader already open keeps its own file; the replaced file is let go when its last reader closes;
+    a writer of the file itself is not refused by this process's readers."""
+    from data_loaders.dialect import make_engine
+
+    with write_transaction(db_url) as conn:
+        conn.execute(insert(dataset_info), [{"key": "a", "value": "1"}])
+    path = database_file(db_url)
+    assert path is not None
+    old_reader = read_engine(db_url).connect()
+    keys = select(func.count()).select_from(dataset_info).where(dataset_info.c.key != "write_id")
+    assert old_reader.execute(keys).scalar_one() == 1
+    with write_transaction(db_url) as conn:
+        conn.execute(insert(dataset_info), [{"key": "b", "value": "2"}])
+    assert _count(db_url) == 2, "a connection opened after the swap reads the new file"
+    assert old_reader.execute(keys).scalar_one() == 1, "a reader opened before the swap goes on reading its own file"
+    assert _open_deleted_files(path), "the replaced file is still open for its reader"
+    old_reader.close()
+    assert _open_deleted_files(path) == [], "the replaced file is let go once its last reader closed"
+    writer = make_engine(db_url)
+    try:
+        with writer.begin() as conn:  # in place, with this process's reading opening alive
+            conn.execute(insert(dataset_info), [{"key": "c", "value": "3"}])
+    finally:
+        writer.dispose()
+    assert _count(db_url) == 3

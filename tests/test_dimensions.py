@@ -6,6 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from data_loaders.dialect import make_engine
 from data_loaders.tables import measure_result
 from layouts import filters as flt
 from metrics import compute, dimensions
@@ -28,7 +29,7 @@ def test_registry_lists_derive_from_the_records() -> None:
 
 
 def test_stored_results_use_only_registered_levels_and_breakdowns(kat_db: Path) -> None:
-    engine = sa.create_engine(f"duckdb:///{kat_db}", poolclass=sa.NullPool)
+    engine = make_engine(f"duckdb:///{kat_db}")
     try:
         with engine.connect() as conn:
             pairs = set(conn.execute(sa.select(measure_result.c.geography_level, measure_result.c.breakdown)

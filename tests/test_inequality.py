@@ -14,10 +14,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
 from data_loaders.bulk import bulk_insert
 from data_loaders.db import write_transaction
+from data_loaders.dialect import make_engine
 from data_loaders.tables import measure_result, metadata
 from metrics import inequality
 from metrics.catalogue import INDICATORS_BY_ID
@@ -88,7 +88,7 @@ def test_refresh_writes_and_reads_back(db_url: str) -> None:
     values, lower, upper = log_linear()
     frame = pd.concat([quintiles(RATE, values, lower, upper),
                        quintiles(RATE, values * 2, lower * 2, upper * 2, geography="East")], ignore_index=True)
-    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    engine = make_engine(db_url)
     try:
         with write_transaction(db_url) as conn:
             metadata.create_all(conn)

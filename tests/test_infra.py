@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from dash import Dash, html
+
+from data_loaders.dialect import make_engine
 
 
 def test_db_url_roundtrip(db_url: str) -> None:
@@ -20,7 +21,7 @@ def test_db_url_roundtrip(db_url: str) -> None:
         sa.Column("name", sa.String(20), nullable=False),
         sa.Column("value", sa.Float),
     )
-    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    engine = make_engine(db_url)
     try:
         with engine.begin() as c:
             meta.create_all(c)
@@ -43,7 +44,7 @@ def test_db_url_is_fresh(db_engine: sa.Engine) -> None:
 
 @pytest.mark.postgres
 def test_postgres_server_is_real(pg_url: str) -> None:
-    engine = sa.create_engine(pg_url, poolclass=sa.NullPool)
+    engine = make_engine(pg_url)
     try:
         with engine.connect() as c:
             version = c.execute(sa.text("SELECT version()")).scalar_one()
@@ -53,17 +54,6 @@ def test_postgres_server_is_real(pg_url: str) -> None:
     assert version.startswith("PostgreSQL "), version
     if "BSOL_TEST_PG_URL" not in os.environ:
         assert fsync == "off"  # our throwaway server, not someone's real one
-
-
-@pytest.mark.browser
-def test_browser_renders_dash_app(dash_duo, screenshot) -> None:
-    app = Dash(__name__)
-    app.layout = html.Div([html.H1("BSol"), html.Div("Hello from Dash", id="hello")])
-    dash_duo.start_server(app)
-    dash_duo.wait_for_text_to_equal("#hello", "Hello from Dash", timeout=10)
-    path = screenshot("infra")
-    assert path.stat().st_size > 1000
-    assert dash_duo.get_logs() == [], "browser console errors"
 
 
 def test_ci_runs_the_readme_test_command() -> None:

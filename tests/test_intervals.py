@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from data_loaders.dialect import make_engine
 from data_loaders.tables import measure_result
 from metrics import stats
 from metrics.catalogue import INDICATORS_BY_ID
@@ -22,7 +23,7 @@ from metrics.catalogue import INDICATORS_BY_ID
 @pytest.fixture(scope="module")
 def stored(kat_db: Path) -> Iterator[pd.DataFrame]:
     """The run's known-answer database (conftest `kat_db`, built once), read back."""
-    engine = sa.create_engine(f"duckdb:///{kat_db}", poolclass=sa.NullPool)
+    engine = make_engine(f"duckdb:///{kat_db}")
     with engine.connect() as conn:
         yield pd.DataFrame(conn.execute(sa.select(measure_result)).mappings().all())
     engine.dispose()

@@ -29,22 +29,18 @@ def loaded(records: list, shipped: bool = False) -> list:
 
 
 def counts(url: str) -> dict[str, int]:
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        with engine.connect() as c:
-            names = [n for n in sa.inspect(c).get_table_names()]
-            return {n: c.execute(sa.text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one() for n in names}
-    finally:
-        engine.dispose()
+    from data_loaders.db import read_engine
+
+    with read_engine(url).connect() as c:  # the app's reader (it shares the process's opening of a file)
+        names = [n for n in sa.inspect(c).get_table_names()]
+        return {n: c.execute(sa.text(f'SELECT COUNT(*) FROM "{n}"')).scalar_one() for n in names}
 
 
 def rows(url: str, sql: str) -> list[tuple]:
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    try:
-        with engine.connect() as c:
-            return [tuple(r) for r in c.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
+    from data_loaders.db import read_engine
+
+    with read_engine(url).connect() as c:
+        return [tuple(r) for r in c.execute(sa.text(sql))]
 
 
 def write(path: Path, text: str) -> Path:

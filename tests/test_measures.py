@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ import pytest
 import sqlalchemy as sa
 from scipy import stats as sps
 
+from data_loaders.dialect import make_engine
 from data_loaders.tables import measure_result
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Events
 from metrics.compute import _derive_fy, reporting_periods
@@ -69,7 +71,7 @@ class _Results(pd.DataFrame):
 
 
 def _read(url: str) -> pd.DataFrame:
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             frame = pd.DataFrame(conn.execute(sa.select(measure_result)).mappings().all())
@@ -1020,3 +1022,38 @@ def test_m16_indirectly_standardised_ratio_by_practice(kat_acsc: pd.DataFrame) -
     assert one(kat_acsc, "m16_acsc_chronic_isr", MAY, level="practice", geo="Y90001").value == pytest.approx(133.33333)
     bsol = one(kat_acsc, "m16_acsc_chronic_isr", MAY)
     assert (bsol.numerator, bsol.denominator, bsol.value) == (9, pytest.approx(9.0), pytest.approx(100.0))
+
+
+# Worked independently from the ASCOF 2B(1) definition (session 7, a helper that had not read the
+# code): ages in completed years at discharge; a quarter only once its end + 91 days <= data end.
+M08_EXTRA = [
+    ("pat_k", date(2024, 6, 30), "reablement", "at_home"),  # 65 since 2024-06-01; followed up 2024-09-29
+    ("pat_a", date(2024, 7, 1), "reablement", "died"),      # 84: in, not at home; its own 91 days end 2024-09-30
+    ("pat_j", date(2024, 7, 1), "reablement", "at_home"),   # 64 (65 only on 2025-01-01): out
+    ("pat_b", date(2024, 7, 2), "rehabilitation", "at_home"),
+    ("pat_f", date(2024, 9, 15), "reablement", "unknown"),  # status unknown: out
+]
+M08_WANT = {  # data end -> {period: (numerator, denominator)}; any other period is absent
+    date(2024, 9, 30): {"2023-24 Q3": (2, 3), "2023-24 Q4": (1, 1), "2024-25 Q1": (2, 2), "2023-24": (2, 3)},
+    date(2024, 12, 31): {"2023-24 Q3": (2, 3), "2023-24 Q4": (1, 1), "2024-25 Q1": (2, 2), "2024-25 Q2": (1, 2),
+                         "2023-24": (2, 3)},
+}
+
+
+def test_m08_reports_a_quarter_only_once_its_91_day_follow_up_is_complete(tmp_path: Path) -> None:
+    """With data to 30 Sep 2024, 2024-25 Q2 is not shown although a's 1 July discharge has had its 91
+    days: the quarter's value would come from that one early discharge (0%), not from its cohort."""
+    from data_loaders.db import write_transaction
+    from data_loaders.load import load_frames
+    from metrics.compute import compute_all
+    from tests.kat_data import frames
+
+    data = frames()
+    extra = pd.DataFrame(M08_EXTRA, columns=list(data["reablement_discharge"].columns))
+    data["reablement_discharge"] = pd.concat([data["reablement_discharge"], extra], ignore_index=True)
+    with write_transaction(f"duckdb:///{tmp_path / 'm08.duckdb'}") as conn:
+        load_frames(conn, data)
+        for end, want in M08_WANT.items():
+            got = compute_all(conn, [INDICATORS_BY_ID["m08_reablement_91d"]], data_end=end)
+            got = got[(got.geography_level == "bsol") & (got.breakdown == "none")]
+            assert {r.period: (r.numerator, r.denominator) for r in got.itertuples()} == want, end

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-
+from data_loaders.dialect import make_engine
 from layouts import grids, views
 from layouts.filters import Filters
 from metrics import results
@@ -18,7 +17,7 @@ from tests.conftest import duckdb_url
 
 
 def _scorecard(kat_db: Path, period_type: str) -> dict[str, results.ScorecardRow]:
-    engine = sa.create_engine(duckdb_url(kat_db), poolclass=sa.NullPool)
+    engine = make_engine(duckdb_url(kat_db))
     try:
         with engine.connect() as conn:
             return {r.indicator.id: r for r in results.scorecard(conn, period_type=period_type)}
@@ -36,7 +35,7 @@ def test_scorecard_rows_say_to_date_and_provisional(kat_db: Path) -> None:
 
 
 def test_grids_and_downloads_carry_the_label(kat_db: Path) -> None:
-    engine = sa.create_engine(duckdb_url(kat_db), poolclass=sa.NullPool)
+    engine = make_engine(duckdb_url(kat_db))
     try:
         with engine.connect() as conn:
             frame = results.for_display(results.read_results(conn, indicator_ids=["m01_caseload"],

@@ -18,6 +18,7 @@ from scipy import stats as st
 
 from data_loaders.calendar import DATA_START
 from data_loaders.db import read_engine, write_transaction
+from data_loaders.dialect import make_engine
 from data_loaders.load import load_frames
 from data_loaders.reference import load_reference
 from data_loaders.tables import prepost_flow
@@ -306,7 +307,7 @@ def test_caseload_profile_is_stored_at_refresh(url: str) -> None:
 def test_refresh_replaces_an_old_table_layout(db_url: str) -> None:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    engine = make_engine(db_url)
     with engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE prepost_result (int_team VARCHAR(80))"))
     engine.dispose()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from data_loaders import reference
 from data_loaders.db import write_transaction
+from data_loaders.dialect import make_engine
 from data_loaders.dictionary import DICTIONARY_PATH, main, render_data_dictionary
 from data_loaders.extracts import EXTRACTS, NHS_ETHNIC_CATEGORIES
 from data_loaders.validate import ExtractValidationError
@@ -75,7 +76,7 @@ def test_load_reference(db_url: str) -> None:
             records = reference.load_reference(conn)
     assert [r.extract for r in records] == ["standard_population", "ethnicity_code", "code_list"]
     assert all(r.file_name.startswith("reference/") and len(r.sha256) == 64 for r in records)
-    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    engine = make_engine(db_url)
     try:
         with engine.connect() as c:
             got = {r.extract: c.execute(sa.text(f"SELECT COUNT(*) FROM {r.extract}")).scalar_one() for r in records}
@@ -97,7 +98,7 @@ def test_bad_shipped_file_is_rejected_before_writing(db_url: str, tmp_path: Path
     with pytest.raises(ExtractValidationError) as e, write_transaction(db_url) as conn:
         reference.load_reference(conn)
     assert "reference/code_list.csv, row 2, column code_prefix: 'w01' does not match" in str(e.value)
-    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    engine = make_engine(db_url)
     try:
         with engine.connect() as c:
             assert not sa.inspect(c).has_table("standard_population")
@@ -135,7 +136,7 @@ def test_install_reference_keeps_the_tables_in_step(db_url: str) -> None:
         again = reference.install_reference(conn)
     assert [r.extract for r in again] == ["code_list"]
     shipped = len(reference.read_reference("code_list"))
-    engine = sa.create_engine(db_url, poolclass=sa.NullPool)
+    engine = make_engine(db_url)
     try:
         with engine.connect() as c:
             assert c.execute(sa.text("SELECT COUNT(*) FROM code_list")).scalar_one() == shipped
