@@ -190,25 +190,15 @@ def duckdb_url(path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small demo, built once per run by `flask demo` exactly as a user runs it: under
-    pytest-xdist by the first worker to ask (the others wait on a lock and read the same file)."""
-    import fcntl
-
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder
-    folder = shared / "demo-db"
-    with open(shared / "demo-db.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (folder / "bsol.duckdb").exists():
-            work = shared / f"demo-db.building-{os.getpid()}"
-            env = {**os.environ, "BSOL_DATA_DIR": str(work)}
-            env.pop("DATABASE_URL", None)
-            done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "demo", "--size", "small",
-                                   "--end", DEMO_END.isoformat()], cwd=ROOT, env=env, capture_output=True,
-                                  text=True, timeout=600)
-            assert done.returncode == 0, done.stderr
-            assert "demo (small) built" in done.stdout
-            work.rename(folder)
+    """The small demo, built once per run by `flask demo` exactly as a user runs it."""
+    folder = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "BSOL_DATA_DIR": str(folder)}
+    env.pop("DATABASE_URL", None)
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "demo", "--size", "small",
+                           "--end", DEMO_END.isoformat()], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "demo (small) built" in done.stdout
     return folder / "bsol.duckdb"
 
 
