@@ -139,27 +139,60 @@ PAGES = [
 ]
 
 
-def test_every_page_renders_accessibly(dash_duo: Any, dash_app: Any, screenshot: Callable[[str], Path]) -> None:
+DASH_REQUESTS = ("return performance.getEntriesByType('resource')"
+                 ".filter(e => e.name.includes('_dash-update-component')).length")
+QUIET_WINDOW = 5.0  # seconds with no user action in which a settled page must send no callback request
+
+
+def _settle(duo: Any, ready: str) -> int:
+    """Wait for the page's loading states to clear and its callback requests to stop for 1 s; the count."""
+    _wait_loaded(duo, ready)
+    last = [-1, time.monotonic()]
+
+    def settled(d: Any) -> bool:
+        n = d.execute_script(DASH_REQUESTS)
+        if n != last[0]:
+            last[0], last[1] = n, time.monotonic()
+        return time.monotonic() - last[1] >= 1.0
+
+    _until(duo.driver, 30, 0.2).until(settled)
+    _wait_loaded(duo, ready)
+    return int(duo.driver.execute_script(DASH_REQUESTS))
+
+
+def test_every_page_renders_accessibly_and_settles(dash_duo: Any, dash_app: Any,
+                                                   screenshot: Callable[[str], Path]) -> None:
+    """Each page renders with no errors, passes axe and is screenshotted (desktop and phone); then,
+    once settled, it sends no request to _dash-update-component for QUIET_WINDOW seconds without a user
+    action (a self-firing callback loop would). The window runs while the screenshots and axe work,
+    which are no user action for Dash (no callback listens to window size or relayout)."""
     dash_duo.start_server(dash_app, dev_tools_ui=True, dev_tools_props_check=True)
     for name, path, ready in PAGES:
         dash_duo.driver.get(dash_duo.server_url + path)
+        dash_duo.driver.execute_script("performance.setResourceTimingBufferSize(100000)")
         _wait_loaded(dash_duo, ready)
         if name == "measure":  # the lower sections render when scrolled to; tables when opened
             _scroll_to_below(dash_duo)
             _open_table(dash_duo, "all")
-        time.sleep(0.3)
+        quiet = not name.startswith(("bad", "not"))
+        before = _settle(dash_duo, ready) if quiet else 0
+        watched_from = time.monotonic()
         assert dash_duo.find_element(".demo-banner").text.startswith("Synthetic demo data")
         assert dash_duo.driver.title.endswith("BSol outcomes dashboard"), dash_duo.driver.title
         assert "Traceback" not in dash_duo.driver.page_source
         _full_screenshot(dash_duo, screenshot, f"page-{name}")
-        if not name.startswith(("bad", "not")):  # and at phone width
+        if quiet:  # and at phone width
             dash_duo.driver.set_window_size(390, 844)
             time.sleep(0.3)
             screenshot(f"page-{name}-phone")
             dash_duo.driver.set_window_size(1280, 900)
         _no_errors(dash_duo)
-        if not name.startswith(("bad", "not")):
+        if quiet:
             _axe(dash_duo, name)
+            time.sleep(max(0.0, QUIET_WINDOW - (time.monotonic() - watched_from)))
+            after = dash_duo.driver.execute_script(DASH_REQUESTS)
+            assert after == before, f"{name}: {after - before} callback request(s) with no user action"
+    _no_errors(dash_duo)
 
 
 def test_locality_change_updates_figures_url_and_nav(dash_duo: Any, dash_app: Any,
@@ -473,33 +506,3 @@ def test_rolling_12_month_view_where_months_are_suppressed(dash_duo: Any, dash_a
     screenshot("measure-rolling-12m")
     _no_errors(dash_duo)
     _axe(dash_duo, "measure-rolling")
-
-
-QUIET_PAGES = [(n, p, r) for n, p, r in PAGES if not n.startswith(("bad", "not"))]
-DASH_REQUESTS = ("return performance.getEntriesByType('resource')"
-                 ".filter(e => e.name.includes('_dash-update-component')).length")
-
-
-def test_no_callback_fires_once_a_page_has_settled(dash_duo: Any, dash_app: Any) -> None:
-    """Each page: wait for its loading states to clear and its requests to stop, then no request to
-    _dash-update-component for 5 s without a user action (a self-firing callback loop would)."""
-    dash_duo.start_server(dash_app)
-    for name, path, ready in QUIET_PAGES:
-        dash_duo.driver.get(dash_duo.server_url + path)
-        dash_duo.driver.execute_script("performance.setResourceTimingBufferSize(100000)")
-        _wait_loaded(dash_duo, ready)
-        last = [-1, time.monotonic()]
-
-        def settled(d: Any, last: list = last) -> bool:
-            n = d.execute_script(DASH_REQUESTS)
-            if n != last[0]:
-                last[0], last[1] = n, time.monotonic()
-            return time.monotonic() - last[1] >= 1.0
-
-        _until(dash_duo.driver, 30, 0.2).until(settled)
-        _wait_loaded(dash_duo, ready)
-        before = dash_duo.driver.execute_script(DASH_REQUESTS)
-        time.sleep(5)  # the observation window itself (not a wait for a condition)
-        after = dash_duo.driver.execute_script(DASH_REQUESTS)
-        assert after == before, f"{name}: {after - before} callback request(s) with no user action"
-    _no_errors(dash_duo)
