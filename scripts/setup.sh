@@ -65,9 +65,19 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -qq </dev/null
-    "${sudo[@]}" apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null
-    log "apt done ($((SECONDS - start)) s)"
+    apt_install() {
+        "${sudo[@]}" apt-get update -qq </dev/null
+        "${sudo[@]}" apt-get install -y -qq "${missing[@]}" </dev/null >/dev/null
+        log "apt done ($((SECONDS - start)) s)"
+    }
+    if [[ " ${missing[*]} " == *" python3"* ]]; then
+        apt_install   # the venv below needs it first
+    else
+        # Only the test tools (Chromium, PostgreSQL, Node): they install while pip works (about 20 s
+        # less on a fresh machine); waited for, and their failure fails the set-up, before the end.
+        apt_install &
+        apt_pid=$!
+    fi
 else
     log "apt packages present: ${want[*]:-none needed}"
 fi
@@ -95,6 +105,10 @@ if [ "$want_hash" != "$have_hash" ]; then
     log "pip done ($((SECONDS - start)) s)"
 else
     log ".venv up to date with requirements.txt"
+fi
+
+if [ -n "${apt_pid:-}" ]; then
+    wait "$apt_pid" || { log "apt-get install failed"; exit 1; }
 fi
 
 # ---------------------------------------------------------------- node test tools (not for --app-only)
