@@ -304,7 +304,7 @@ def _quality(version_key: str) -> tuple[pd.DataFrame, list[quality_mod.Completen
     if not database_exists(_url()):
         return pd.DataFrame(), []
     with _reader() as conn:
-        return quality_mod.source_coverage(conn), quality_mod.completeness(conn)
+        return quality_mod.read_coverage(conn), quality_mod.read_completeness(conn)  # stored at refresh
 
 
 def source_coverage() -> pd.DataFrame:

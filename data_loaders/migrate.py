@@ -9,7 +9,7 @@ tables may sit in another database (a SQLite file beside an embedded DuckDB file
 * ``audit`` (version table ``alembic_version_audit``): ``audit_log``, ``app_user``.
 
 Derived tables (``DERIVED_TABLES``: measure_result, prepost_result, prepost_flow, caseload_profile_result,
-inequality_result, chart_event)
+inequality_result, chart_event, completeness_result, coverage_result)
 are not migrated: every refresh recomputes them and recreates one whose columns changed
 (``db.ensure_derived_table``). Every write runs ``upgrade`` first inside its own transaction
 (``db.write_transaction``), so a load or refresh upgrades the schema atomically with its data;
@@ -35,6 +35,8 @@ from data_loaders.tables import (
     audit_metadata,
     caseload_profile_result,
     chart_event,
+    completeness_result,
+    coverage_result,
     inequality_result,
     measure_result,
     metadata,
@@ -45,7 +47,7 @@ from data_loaders.tables import (
 dialect.register_migration_engines()
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 DERIVED_TABLES: tuple[Table, ...] = (measure_result, prepost_result, prepost_flow, caseload_profile_result,
-                                     inequality_result, chart_event)
+                                     inequality_result, chart_event, completeness_result, coverage_result)
 
 
 @dataclass(frozen=True)

@@ -237,8 +237,37 @@ chart_event = Table(
     comment="Chart events per area (INT go-lives from int_team); reference facts, no patients.",
 )
 
+completeness_result = Table(
+    "completeness_result",
+    metadata,
+    # what: the Data page's and the pack's data-quality table (fields the breakdowns rely on, rows
+    # kept but counted by the cross-file checks), computed at refresh by metrics.quality so neither
+    # reads patient rows; exact counts, disclosure at the edge by completeness_for_display
+    Column("position", Integer, nullable=False),
+    Column("measure", String(200), nullable=False),
+    Column("affected", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("of", String(80), nullable=False),
+    comment="Data-quality counts (exact; disclosure at the edge by completeness_for_display).",
+)
+
+coverage_result = Table(
+    "coverage_result",
+    metadata,
+    # what: rows held and the first/last date each loaded extract covers, computed at refresh by
+    # metrics.quality.source_coverage (row counts: disclosure at the edge by rows_display)
+    Column("position", Integer, nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("extract", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("period_column", String(64), nullable=False),
+    Column("first", String(32), nullable=False),
+    Column("last", String(32), nullable=False),
+    comment="Source coverage per extract (row counts and date span).",
+)
+
 APP_TABLES = (load_log, dataset_info, measure_result, prepost_result, prepost_flow, caseload_profile_result,
-              inequality_result, chart_event)
+              inequality_result, chart_event, completeness_result, coverage_result)
 
 # The audit log lives in its own MetaData: on PostgreSQL it sits beside the other tables, but with
 # an embedded DuckDB file (one writer, replaced whole by every load) it goes to a sibling SQLite

@@ -22,6 +22,7 @@ from metrics.compute import refresh_results
 from metrics.events import refresh_events
 from metrics.inequality import refresh_inequality
 from metrics.prepost import DEFAULT_WINDOW, refresh_flow, refresh_prepost, refresh_profile
+from metrics.quality import refresh_quality
 
 if TYPE_CHECKING:
     from data_loaders.demo import Size
@@ -32,7 +33,7 @@ Progress = Callable[[str], None]
 def refresh_all(conn: Connection, progress: Progress | None = None,
                 timings: dict[str, Any] | None = None, *, prepost_window: int = DEFAULT_WINDOW,
                 policy: disclosure.DisclosurePolicy | None = None) -> dict[str, int]:
-    """Recompute the stored results: indicators, their inequality indices, then pre/post INT tables.
+    """Recompute the stored results: indicators, their inequality indices, pre/post INT tables, data quality.
 
     `timings` (a dict, for the benchmark) receives per-scan and per-indicator times and the
     seconds spent on measures, inequality indices and pre/post. `prepost_window`: the configured
@@ -52,6 +53,7 @@ def refresh_all(conn: Connection, progress: Progress | None = None,
     counts["prepost_result"] = refresh_prepost(conn, configured=prepost_window)
     counts["prepost_flow"] = refresh_flow(conn, configured=prepost_window)
     counts["caseload_profile_result"] = refresh_profile(conn)
+    counts["quality_result"] = refresh_quality(conn)  # the Data page's and the pack's data-quality tables
     if timings is not None:
         timings.update(measures_s=round(measures_s, 3), inequality_s=round(inequality_s, 3),
                        prepost_s=round(time.perf_counter() - started - measures_s - inequality_s, 3))

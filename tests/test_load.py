@@ -347,3 +347,27 @@ def test_data_quality_table_lists_the_counts(db_url: str, tmp_path: Path) -> Non
     assert table["Inpatient spells: rows for a patient not in the patient spine"] == (1, 4, "inpatient_spell rows")
     assert table["Patient spine: patients whose LSOA is not in the LSOA lookup"] == (2, 2, "patient rows")
     assert table["Sex unknown"] == (1, 3, "registered patients")
+
+
+def test_data_quality_is_stored_at_refresh_and_read_without_patient_rows(db_url: str, tmp_path: Path) -> None:
+    """The Data page and the pack read completeness_result and coverage_result (written by the
+    refresh), never the patient-level tables: after the tables change with no refresh, the stored
+    rows still say what the refresh saw, while the live checks already see the change."""
+    from data_loaders.db import read_engine
+    from metrics.pipeline import refresh_all
+    from metrics.quality import completeness, read_completeness, read_coverage, source_coverage
+
+    orphan = write(tmp_path / "inpatient_spell-extra.csv", SPELL_HEADER + "S8,P0099,2024-01-07,,21,J45,,,,no,,,,\n")
+    load_files(db_url, [*VALID_FILES, orphan], progress=False, data_dir=tmp_path, after_load=refresh_all)
+    with read_engine(db_url).connect() as conn:
+        stored, live = read_completeness(conn), completeness(conn)
+        coverage, live_coverage = read_coverage(conn), source_coverage(conn)
+    assert stored == live and len(stored) > 3
+    assert {c.measure: c.count for c in stored}["Inpatient spells: rows for a patient not in the patient spine"] == 1
+    pd.testing.assert_frame_equal(coverage, live_coverage, check_dtype=False)
+    assert coverage.set_index("Extract").loc["inpatient_spell", "Rows"] == 4
+    with write_transaction(db_url) as conn:  # a change no refresh has seen
+        conn.execute(sa.text("DELETE FROM inpatient_spell WHERE spell_id = 'S8'"))
+    with read_engine(db_url).connect() as conn:
+        assert read_completeness(conn) == stored and read_coverage(conn).equals(coverage)
+        assert completeness(conn) != stored  # the live check sees the deleted row

@@ -150,9 +150,9 @@ def _prepost_table_current(conn: Connection) -> bool:
 def _sources(conn: Connection) -> pd.DataFrame:
     """Source, first/last date and last load per extract (metrics.quality when present)."""
     log = _load_log(conn)
-    from metrics.quality import source_coverage
+    from metrics.quality import read_coverage
 
-    coverage = source_coverage(conn)
+    coverage = read_coverage(conn)  # stored at refresh
     loaded = log[log["outcome"] == "loaded"] if len(log) else log
     latest = (loaded.sort_values("loaded_at").groupby("extract").tail(1).set_index("extract")
               if len(loaded) else pd.DataFrame(columns=["loaded_at", "file_name"]))

@@ -518,9 +518,9 @@ def _data_quality(ws: Worksheet, conn: Connection, data: PackData, sources: pd.D
                           summary, title="Table 2: load log summary")
     row = placed.last_row + 2
     comp_rows = []
-    from metrics.quality import completeness, completeness_for_display
+    from metrics.quality import completeness_for_display, read_completeness
 
-    for _, c in completeness_for_display(completeness(conn), data.rule).iterrows():
+    for _, c in completeness_for_display(read_completeness(conn), data.rule).iterrows():  # stored at refresh
         comp_rows.append([c["Check"], _count(c["Affected"], pd.isna(c["Affected"])),
                           _count(c["Out of"], pd.isna(c["Out of"])),
                           Num(c["Percent"], '0.0"%"') if pd.notna(c["Percent"]) else SUPPRESSED])
