@@ -351,14 +351,19 @@ def test_data_quality_table_lists_the_counts(db_url: str, tmp_path: Path) -> Non
 
 def test_data_quality_is_stored_at_refresh_and_read_without_patient_rows(db_url: str, tmp_path: Path) -> None:
     """The Data page and the pack read completeness_result and coverage_result (written by the
-    refresh), never the patient-level tables: after the tables change with no refresh, the stored
+    refresh: metrics.pipeline.refresh_all calls refresh_quality; test_pages.test_other_pages), never the patient-level tables: after the tables change with no refresh, the stored
     rows still say what the refresh saw, while the live checks already see the change."""
     from data_loaders.db import read_engine
-    from metrics.pipeline import refresh_all
-    from metrics.quality import completeness, read_completeness, read_coverage, source_coverage
+    from metrics.quality import (
+        completeness,
+        read_completeness,
+        read_coverage,
+        refresh_quality,
+        source_coverage,
+    )
 
     orphan = write(tmp_path / "inpatient_spell-extra.csv", SPELL_HEADER + "S8,P0099,2024-01-07,,21,J45,,,,no,,,,\n")
-    load_files(db_url, [*VALID_FILES, orphan], progress=False, data_dir=tmp_path, after_load=refresh_all)
+    load_files(db_url, [*VALID_FILES, orphan], progress=False, data_dir=tmp_path, after_load=refresh_quality)
     with read_engine(db_url).connect() as conn:
         stored, live = read_completeness(conn), completeness(conn)
         coverage, live_coverage = read_coverage(conn), source_coverage(conn)

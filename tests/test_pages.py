@@ -170,6 +170,8 @@ def test_other_pages(kat_app: Any) -> None:
     data_page = _text(pages.update_data_page("/data"))
     _assert_no_patient_data(data_page)
     assert "What each source covers" in data_page and "Completeness" in data_page
+    # both read from the tables the full refresh stored (metrics.quality.refresh_quality), never live
+    assert "Sex unknown" in data_page and "inpatient_spell" in data_page
     for out in pages.update_prepost("BSol", "all", "pilot", 6):
         _assert_no_patient_data(_text(out))
 
