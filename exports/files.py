@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LEADING_SPACE = re.compile(r"^[ \u00a0\u2000-\u200b\u3000\n]*")
@@ -103,11 +103,12 @@ def make_inert(wb: Workbook) -> Workbook:
     """Every text or formula cell of a workbook neutralised and stored as a string (in place)."""
     for ws in wb.worksheets:
         ws.title = neutralise(ws.title)[:31] if ws.title.startswith(FORMULA_START) else ws.title
-        for row in ws.iter_rows():
-            for cell in row:
-                if isinstance(cell.value, str) or cell.data_type == "f":
-                    cell.value = neutralise(str(cell.value))
-                    cell.data_type = "s"
+        # The cells that exist (openpyxl's own store): iter_rows() would visit, and create, every
+        # blank cell of the used range, which took 0.6 s of a 3 s pack.
+        for cell in list(ws._cells.values()):
+            if isinstance(cell, Cell) and (isinstance(cell.value, str) or cell.data_type == "f"):
+                cell.value = neutralise(str(cell.value))
+                cell.data_type = "s"
     return wb
 
 

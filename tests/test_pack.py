@@ -511,3 +511,24 @@ def test_scorecard_spc_icons_are_the_pages(demo_url: str, demo_packs: dict[str, 
                     assert r["Comparison"] == page[ind_id].comparison.capitalize() + suffix, (place, ind_id)
     assert differs > 20  # most indicators were compared
     assert 0.998 in levels and None in levels  # strict differences and similar ones both occur
+
+
+def test_every_file_is_made_inert_before_it_is_written() -> None:
+    """The last step of every workbook (exports.files.workbook_bytes) neutralises each text or
+    formula cell wherever it was written, merged ranges and gaps included; numbers stay numbers."""
+    from exports.files import workbook_bytes
+
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "=HYPERLINK(\"http://x\",\"y\")"  # openpyxl stores this as a live formula
+    ws["C5"] = "+cmd|' /C calc'!A0"
+    ws["E9"] = " @SUM(1)"
+    ws["B2"] = 42
+    ws["D3"] = "-5.2%"  # a number written as text: left alone
+    ws.merge_cells("F1:G2")
+    ws["F1"] = "-1+2"
+    back = load_workbook(io.BytesIO(workbook_bytes(wb))).active
+    assert back["A1"].data_type == "s" and back["A1"].value == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert back["C5"].value == "'+cmd|' /C calc'!A0" and back["E9"].value == "' @SUM(1)"
+    assert back["F1"].value == "'-1+2" and back["B2"].value == 42 and back["D3"].value == "-5.2%"
+    assert not [c.coordinate for row in back.iter_rows() for c in row if c.data_type == "f"]
