@@ -1012,7 +1012,8 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
             progress(ind.id)
         started = time.perf_counter()
         ind_end = ind_ends[ind.id]
-        frame = compute_indicator(ind, sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")),
+        # popped, not read: each indicator's fetched rows are let go once it is computed (memory)
+        frame = compute_indicator(ind, sources.pop((ind.id, "numerator")), sources.pop((ind.id, "denominator"), None),
                                   periods_by_end[ind_end], std)
         if ind.follow_up_days:
             frame = frame[followed_up_periods(frame, ind, ind_end)].reset_index(drop=True)
@@ -1026,8 +1027,10 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     # complementary cell secondary suppression hides) are the same on DuckDB and PostgreSQL.
     results = pd.concat(frames, ignore_index=True).sort_values(["indicator_id", *KEY], kind="stable",
                                                                ignore_index=True)
+    del frames
     flagged = results.assign(**disclosure_columns(results["indicator_id"]))
     results["suppressed"] = stored_suppression(conn, flagged, policy or disclosure.DEFAULT_RULE, indicators)
+    del flagged
     for col in ("numerator", "denominator", "value", *stats.LIMIT_COLUMNS):
         results[col] = results[col].astype(float).replace([np.inf, -np.inf], np.nan)
     method = results["indicator_id"].map({i.id: stats.INTERVAL_METHODS[i.ci] for i in INDICATORS})
