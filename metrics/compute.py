@@ -323,7 +323,10 @@ def read_code_lists(conn: Connection) -> CodeLists:
     return {name: tuple(sorted(group["code_prefix"].astype(str))) for name, group in frame.groupby("list_name")}
 
 
-def _scan_base(source: Source, periods_df: pd.DataFrame, data_end: date, codes: CodeLists | None = None) -> ScanBase:
+def _scan_base(source: Source, periods_df: pd.DataFrame, data_end: date, codes: CodeLists | None = None,
+               by_month: bool = False) -> ScanBase:
+    """`by_month`: events dated to one month each, grouped by that month (`month_start`) and not
+    joined to the periods (`_from_histogram` joins its small aggregate to them instead)."""
     periods = _periods_clause(periods_df)
     p = periods.c
     period_cols = [p.period_type.label("period_type"), p.period.label("period")]
@@ -337,17 +340,22 @@ def _scan_base(source: Source, periods_df: pd.DataFrame, data_end: date, codes: 
             in_period = and_(when <= p.period_end, end >= p.period_start)
             age = _age_at(p.period_start) if patient_level else None
         else:
+            month = cast(func.date_trunc("month", when), Date)
             periods = _period_months_clause(periods_df)
-            in_period = periods.c.month_start == cast(func.date_trunc("month", when), Date)
+            in_period = periods.c.month_start == month
             age = _age_at(when) if patient_level else None
-            period_cols = [periods.c.period_type.label("period_type"), periods.c.period.label("period")]
+            period_cols = ([month.label("month_start")] if by_month else
+                           [periods.c.period_type.label("period_type"), periods.c.period.label("period")])
+        if by_month and source.until is not None:
+            raise ValueError(f"{source.table}: rows spanning periods ({source.until}) have no one month")
         if patient_level:
-            with_patient = source.table != "patient"
-            from_ = _join_patient(table, table.c.patient_id, with_patient).join(periods, in_period)
+            from_ = _join_patient(table, table.c.patient_id, with_patient=source.table != "patient")
             dims = _patient_dims(age)
         else:
-            from_ = table.join(practice_t, practice_t.c.practice_code == table.c.practice_code).join(periods, in_period)
+            from_ = table.join(practice_t, practice_t.c.practice_code == table.c.practice_code)
             dims = _geo_dims()
+        if not by_month:
+            from_ = from_.join(periods, in_period)
         return ScanBase(from_, Row(table, when, age, data_end, codes), dims, period_cols, False, p)
     if isinstance(source, Population):
         pop = T["population"]
@@ -525,6 +533,8 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
 
     if all(_additive(j) for j in jobs):
         frame = fetch_frame(conn, _rolled_up(base, used, sets, *aggregates(base)))
+    elif _histogram_value(jobs, base) is not None:
+        frame = _from_histogram(conn, jobs, scan_periods, data_end, codes, used, sets)
     else:
         parts = []
         for part_periods, per_query in _holistic_parts(scan_periods, base.by_year):
@@ -557,7 +567,7 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
             out.append(labelled)
     if timings is not None:
         timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),
-                        "rolled_up": all(_additive(j) for j in jobs),
+                        "rolled_up": all(_additive(j) for j in jobs) or _histogram_value(jobs, base) is not None,
                         "jobs": [f"{j.indicator.id}.{j.role}" for j in jobs], "rows_fetched": len(frame),
                         "query_s": round(fetched - started, 4), "split_s": round(time.perf_counter() - fetched, 4)})
     return out
@@ -605,6 +615,95 @@ def _holistic(conn: Connection, base: ScanBase, used: list[str], sets: list[tupl
     frame = fetch_frame(conn, stmt)
     frame["gid"] = frame["gid"].map({_gid(s, here): _gid(s, used) for s in sets})
     return frame
+
+
+def _histogram_value(jobs: list[Job], base: ScanBase) -> ColumnElement | None:
+    """The one integer value (e.g. days) whose quantiles every job of a scan asks for, or None.
+
+    Integer values have few distinct values, so counts per value can stand in for the values:
+    they add up over months and groups, and a quantile read from them is the one the engine's
+    `percentile_cont` gives (the same ranks, the same interpolation)."""
+    if base.row is None or base.by_year:
+        return None
+    exprs: dict[str, ColumnElement] = {}
+    for job in jobs:
+        src = job.source
+        if not (isinstance(src, Events) and src.count == "value" and src.value is not None
+                and src.until is None and _quantile(job.indicator) is not None):
+            return None
+        value = src.value(base.row)
+        if not isinstance(value.type, Integer):
+            return None
+        exprs[str(value.compile(compile_kwargs={"literal_binds": True}))] = value
+    return next(iter(exprs.values())) if len(exprs) == 1 else None
+
+
+def _from_histogram(conn: Connection, jobs: list[Job], scan_periods: pd.DataFrame, data_end: date,
+                    codes: CodeLists, used: list[str], sets: list[tuple[str, ...]]) -> pd.DataFrame:
+    """Counts, sums and quantiles of an integer value from how many rows had each value.
+
+    The rows are counted once per month x finest group x value; those counts are joined to every
+    period covering the month (rolling years included) and summed to every grouping set, so the
+    engine never holds each group's values (a quantile's state, which cannot be rolled up or
+    spilled). The frame has the columns `_holistic` gives, filled from the counts."""
+    base = _scan_base(jobs[0].source, scan_periods, data_end, codes, by_month=True)
+    value = _histogram_value(jobs, base)
+    assert value is not None
+    wheres = [_where(j.source, base) for j in jobs]
+    counts = [(func.count().filter(w) if w is not None else func.count()).label(f"c{k}") for k, w in enumerate(wheres)]
+    filters = [w for w in wheres if w is not None]
+    month = base.period_cols[0]
+    fine = (
+        select(month, *(base.dims[d].label(d) for d in used), value.label("v"), *counts)
+        .select_from(base.from_)
+        .where(*([or_(*filters)] if len(filters) == len(wheres) else []))
+        .group_by(month, *(base.dims[d] for d in used), value)
+        .subquery("fine")
+    )
+    f = fine.c
+    pm = _period_months_clause(scan_periods)
+    period = [pm.c.period_type.label("period_type"), pm.c.period.label("period")]
+    grouping_sets = func.grouping_sets(*[_tuple(pm.c.period_type, pm.c.period, *(f[d] for d in s), f.v) for s in sets])
+    gid = func.grouping(*(f[d] for d in used)).label("gid") if used else literal(0).label("gid")
+    stmt = (
+        select(*period, *(f[d] for d in used), f.v, gid, *(func.sum(f[f"c{k}"]).label(f"c{k}") for k in range(len(jobs))))
+        .select_from(fine.join(pm, pm.c.month_start == f.month_start))
+        .group_by(grouping_sets)
+    )
+    hist = fetch_frame(conn, stmt)
+    keys = ["period_type", "period", *used, "gid"]
+    group = hist.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    out = hist.loc[np.unique(group, return_index=True)[1], keys].reset_index(drop=True)
+    n_groups = len(out)
+    v = pd.to_numeric(hist["v"], errors="coerce").to_numpy(float)
+    for k, job in enumerate(jobs):
+        c = pd.to_numeric(hist[f"c{k}"], errors="coerce").fillna(0).to_numpy(float)
+        out[f"j{k}_rows"] = np.bincount(group, weights=c, minlength=n_groups)
+        known = ~np.isnan(v) & (c > 0)
+        g, x, w = group[known], v[known], c[known]
+        n = np.bincount(g, weights=w, minlength=n_groups)
+        out[f"j{k}_n"] = n
+        out[f"j{k}_s"] = np.where(n > 0, np.bincount(g, weights=w * x, minlength=n_groups), np.nan)
+        out[f"j{k}_ss"] = np.where(n > 0, np.bincount(g, weights=w * x * x, minlength=n_groups), np.nan)
+        out[f"j{k}_quantile"] = _quantile_from_counts(g, x, w, n, float(_quantile(job.indicator) or 0))
+    return out
+
+
+def _quantile_from_counts(group: np.ndarray, value: np.ndarray, count: np.ndarray, n: np.ndarray,
+                          q: float) -> np.ndarray:
+    """`percentile_cont(q)` of each group from (value, count) pairs: rank h = q(n - 1) of the
+    sorted values, interpolated between the values at ranks floor(h) and ceil(h)."""
+    order = np.lexsort((value, group))
+    x, cum = value[order], np.cumsum(count[order])
+    before = np.cumsum(n) - n  # rows of the groups sorted ahead of each group
+    h = q * (n - 1)
+    lo, hi = np.floor(h), np.ceil(h)
+    if not len(x):
+        return np.full(len(n), np.nan)
+    last = len(x) - 1  # an empty group's ranks point past the end; its result is NaN anyway
+    x_lo = x[np.minimum(np.searchsorted(cum, before + lo, side="right"), last)]
+    x_hi = x[np.minimum(np.searchsorted(cum, before + hi, side="right"), last)]
+    return np.where(n > 0, np.where(lo == hi, x_lo, x_lo + (h - lo) * (x_hi - x_lo)), np.nan)
 
 
 def _additive(job: Job) -> bool:

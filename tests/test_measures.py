@@ -48,7 +48,7 @@ from scipy import stats as sps
 from data_loaders.dialect import make_engine
 from data_loaders.tables import measure_result
 from metrics.catalogue import INDICATORS, INDICATORS_BY_ID, Events
-from metrics.compute import _derive_fy, reporting_periods
+from metrics.compute import _derive_fy, _quantile_from_counts, reporting_periods
 from tests.conftest import BACKENDS, TemplateDb
 from tests.kat_db import build_kat_db
 
@@ -119,6 +119,22 @@ def test_engines_agree_cell_by_cell(request: pytest.FixtureRequest) -> None:
 
 
 KEY_COLUMNS = ["period_type", "period", "geography_level", "geography", "breakdown", "group"]
+
+
+@pytest.mark.parametrize("q", [0.5, 0.9, 0.25, 0.0, 1.0])
+def test_quantile_from_counts_is_the_interpolated_quantile_of_the_values(q: float) -> None:
+    """Medians and centiles of integer days are read from counts per value (`_from_histogram`):
+    each group's result must be the linear-interpolation quantile (SQL percentile_cont) of its
+    values written out one by one; groups of 0, 1 and 2 values, ties and unsorted input."""
+    rng = np.random.default_rng(7)
+    groups: list[list[int]] = [[], [4], [0, 5], [5, 0, 5], [3, 3, 3, 3], list(rng.integers(0, 40, 101)),
+                               list(rng.integers(0, 3, 50)), [], list(rng.integers(0, 9, 12))]
+    rows = [(g, v) for g, values in enumerate(groups) for v in values]
+    frame = pd.DataFrame(rows, columns=["g", "v"]).value_counts().reset_index(name="c").sample(frac=1, random_state=1)
+    n = np.array([len(values) for values in groups], float)
+    got = _quantile_from_counts(frame["g"].to_numpy(), frame["v"].to_numpy(float), frame["c"].to_numpy(float), n, q)
+    want = [np.quantile(values, q, method="linear") if values else np.nan for values in groups]
+    np.testing.assert_array_equal(got, want)
 
 
 # ------------------------------------------------------------------------------------ helpers
