@@ -66,10 +66,13 @@ class LoadRecord:
 
 
 # ----------------------------------------------------------------------------- frames
-def frame_sha256(frame: pd.DataFrame) -> str:
-    """Content hash of a generated frame (stands in for the file hash in load_log)."""
-    digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+def frame_sha256(frame: pd.DataFrame | Sequence[pd.DataFrame]) -> str:
+    """Content hash of a generated frame, or of its parts in order: the same as the whole frame's
+    (stands in for the file hash in load_log)."""
+    parts = [frame] if isinstance(frame, pd.DataFrame) else list(frame)
+    digest = hashlib.sha256(",".join(map(str, parts[0].columns)).encode())
+    for part in parts:
+        digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -91,7 +94,7 @@ def _prepare(extract: Extract, frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_frames(
     conn: Connection,
-    frames: Mapping[str, pd.DataFrame],
+    frames: Mapping[str, pd.DataFrame | Sequence[pd.DataFrame]],
     file_names: Mapping[str, str] | None = None,
     hashes: Mapping[str, str] | None = None,
     progress: bool | Progress | None = None,
@@ -99,7 +102,8 @@ def load_frames(
     """Replace each extract's slice with its frame and log it, inside the caller's transaction.
 
     `frames` maps extract name -> typed frame (validate.validate_frame output, or generated data
-    with the catalogue's columns). `file_names`/`hashes` default to "<extract> (generated)" and a
+    with the catalogue's columns), or its parts (validate.validate_parts: disjoint slices, loaded
+    in turn and logged as one load). `file_names`/`hashes` default to "<extract> (generated)" and a
     hash of the frame. `progress`: True for a tqdm bar on stderr, or a callable(extract, rows).
     """
     file_names = file_names or {}
@@ -111,22 +115,23 @@ def load_frames(
     if progress is True:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(len(f) for f in frames.values()), unit="row", unit_scale=True,
+        bar = tqdm(total=sum(sum(map(len, _parts(f))) for f in frames.values()), unit="row", unit_scale=True,
                    desc="loading", file=sys.stderr)
     records: list[LoadRecord] = []
     try:
         for name, raw in frames.items():
             extract = get_extract(name)
             table = EXTRACT_TABLES[name]
-            frame = _prepare(extract, raw)
-            _replace_and_insert(conn, extract, table, frame)
+            parts = [_prepare(extract, part) for part in _parts(raw)]
+            for part in parts:
+                _replace_and_insert(conn, extract, table, part)
             record = LoadRecord(
                 load_id=str(uuid.uuid4()),
                 loaded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 extract=name,
                 file_name=file_names.get(name, f"{name} (generated)"),
-                sha256=hashes.get(name) or frame_sha256(frame),
-                rows=len(frame),
+                sha256=hashes.get(name) or frame_sha256(parts),
+                rows=sum(map(len, parts)),
             )
             conn.execute(insert(load_log).values(
                 load_id=record.load_id, loaded_at=record.loaded_at, extract=record.extract,
@@ -135,13 +140,17 @@ def load_frames(
             ))
             records.append(record)
             if bar is not None:
-                bar.update(len(frame))
+                bar.update(record.rows)
             elif callable(progress):
-                progress(name, len(frame))
+                progress(name, record.rows)
     finally:
         if bar is not None:
             bar.close()
     return records
+
+
+def _parts(frame: pd.DataFrame | Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
+    return [frame] if isinstance(frame, pd.DataFrame) else list(frame)
 
 
 def _replace_and_insert(conn: Connection, extract: Extract, table: Table, frame: pd.DataFrame) -> None:

@@ -71,13 +71,13 @@ def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date |
                policy: disclosure.DisclosurePolicy | None = None) -> dict[str, int]:
     """Replace the whole database with a freshly generated, validated synthetic dataset.
 
-    Tables stream from the generator one at a time: each is validated, loaded and dropped before
-    the next is made, so memory holds one table, never the whole dataset. Everything happens in
+    Tables stream from the generator one at a time: each is validated (a large one in parts),
+    loaded and dropped before the next is made, so memory holds one table, never the whole dataset. Everything happens in
     one write transaction: a table failing validation leaves the database as it was.
     """
     from data_loaders import demo
     from data_loaders.reference import install_reference
-    from data_loaders.validate import validate_frame
+    from data_loaders.validate import validate_parts
 
     say = progress or (lambda _msg: None)
     counts: dict[str, int] = {}
@@ -89,13 +89,13 @@ def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date |
         say(f"generating {size} demo data")
         for name, frame in demo.generate_stream(size=size, seed=seed, end=end, progress=say):
             say(f"validating {name} ({len(frame):,} rows)")
-            typed, problems = validate_frame(_extract(name), frame, f"demo:{name}")
+            typed, problems = validate_parts(_extract(name), frame, f"demo:{name}")
             if problems or typed is None:
                 raise ValueError(f"generated demo data failed validation: {problems}")
             del frame
             say(f"loading {name}")
             load_frames(conn, {name: typed}, file_names={name: f"demo:{name}"})
-            counts[name] = len(typed)
+            counts[name] = sum(map(len, typed))
             del typed
         set_dataset_info(conn, demo.dataset_facts(size=size, seed=seed, end=end))
         say("computing measures")

@@ -15,7 +15,7 @@ from data_loaders.db import write_transaction
 from data_loaders.extracts import get_extract
 from data_loaders.load import load_files, load_frames, read_load_log, read_rejections
 from data_loaders.readers import identify_extract, read_extract
-from data_loaders.validate import ExtractValidationError, validate_frame
+from data_loaders.validate import ExtractValidationError, validate_frame, validate_parts
 
 VALID = Path(__file__).resolve().parent / "data" / "valid"
 VALID_FILES = sorted(VALID.glob("*.csv"))
@@ -160,6 +160,45 @@ def test_load_frames_generated_data(db_url: str) -> None:
     assert rows(db_url, "SELECT age_band_start, persons FROM standard_population ORDER BY 1") == [(0, 10), (5, 20)]
     with write_transaction(db_url) as conn, pytest.raises(ValueError, match="missing"):
         load_frames(conn, {"standard_population": frame[["persons"]]})
+
+
+def _smoking(snapshots: list[str], people: int) -> pd.DataFrame:
+    """A smoking-status extract as a reader gives it: every person at every snapshot, in order."""
+    return pd.DataFrame([
+        {"snapshot_date": snap, "patient_id": f"P{i:04d}", "status": ("current", "ex", "never")[i % 3],
+         "status_date": "2024-01-0" + str(1 + i % 9), "referral_date": "", "ltc_register": "1" if i % 2 else "0"}
+        for snap in snapshots for i in range(people)
+    ], dtype=str)
+
+
+def test_a_large_frame_is_validated_and_loaded_in_parts_like_the_whole(db_url: str) -> None:
+    """validate_parts (the demo build's path, for memory) breaks only between snapshots, so a
+    duplicate key still lies in one part; the parts load and hash as the whole frame does."""
+    extract = get_extract("smoking_status")
+    raw = _smoking(["2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31"], 5)
+    whole, problems = validate_frame(extract, raw, "s.csv")
+    assert not problems and whole is not None
+    parts, problems = validate_parts(extract, raw, "s.csv", rows_per_part=8)
+    assert not problems and parts is not None
+    assert [len(p) for p in parts] == [10, 10], "two snapshots a part, never one cut through"
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+    bad = raw.copy()
+    bad.loc[17, "patient_id"] = bad.loc[16, "patient_id"]  # a duplicate in the last part: row 18
+    parts, problems = validate_parts(extract, bad, "s.csv", rows_per_part=8)
+    assert parts is None and {(p.row, p.column) for p in problems.items} >= {(18, "snapshot_date, patient_id")}, \
+        [(p.row, p.column, p.message) for p in problems.items]
+    # a snapshot in two runs of rows cannot be cut on: one part, so its duplicates are seen
+    shuffled = pd.concat([raw.iloc[:3], raw.iloc[5:], raw.iloc[3:5]], ignore_index=True)
+    parts, _ = validate_parts(extract, pd.concat([shuffled, raw.iloc[:1]], ignore_index=True), "s.csv", rows_per_part=8)
+    assert parts is None
+    parts, _ = validate_parts(extract, shuffled, "s.csv", rows_per_part=8)
+    assert parts is not None and len(parts) == 1
+    with write_transaction(db_url) as conn:
+        (record,) = load_frames(conn, {"smoking_status": validate_parts(extract, raw, "s.csv", rows_per_part=8)[0]})
+    with write_transaction(db_url) as conn:
+        (again,) = load_frames(conn, {"smoking_status": whole})
+    assert record.rows == again.rows == 20 and record.sha256 == again.sha256
+    assert rows(db_url, "SELECT count(*), count(DISTINCT snapshot_date) FROM smoking_status") == [(20, 4)]
 
 
 def test_several_files_of_one_extract_in_one_load(db_url: str, tmp_path: Path) -> None:
