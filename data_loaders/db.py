@@ -110,6 +110,7 @@ def write_transaction(url: str) -> Iterator[Connection]:
         engine = make_engine(file_url(url, work))
         try:
             with engine.begin() as conn:
+                conn.info[_WORKING_COPY] = True
                 migrate_schema(conn)
                 yield conn
                 _stamp(conn)
@@ -123,6 +124,20 @@ def write_transaction(url: str) -> Iterator[Connection]:
                 leftover.unlink(missing_ok=True)
             raise
     _read_engines.pop(url, None)
+
+
+_WORKING_COPY = "bsol_working_copy"
+
+
+def commit_so_far(conn: Connection) -> None:
+    """Commit what a write has done so far, where that keeps it all-or-nothing: on an embedded
+    database the write goes to a working copy that replaces the file only when the write ends
+    (and is deleted on any error), so a commit inside it is invisible to readers, and it lets the
+    engine write the rows out and free the memory they held (a full-size demo build otherwise
+    kept ~2 GB of uncommitted rows). Elsewhere (PostgreSQL: one transaction) it does nothing."""
+    if conn.info.get(_WORKING_COPY):
+        conn.exec_driver_sql("COMMIT")
+        conn.exec_driver_sql("BEGIN TRANSACTION")
 
 
 def remove_stale_copies(path: Path) -> list[Path]:

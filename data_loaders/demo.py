@@ -438,7 +438,7 @@ class _Gen:
         self.start_d, self.end_d = _d(DATA_START), _d(end)
         self.n_months = (end.year - 2023) * 12 + end.month - 4 + 1
         self.ref = _d(min(date(2024, 10, 1), end.replace(day=1)))
-        self.frames: dict[str, pd.DataFrame] = {}
+        self.frames: dict[str, pd.DataFrame | list[pd.DataFrame]] = {}
         self.t0 = time.perf_counter()
 
     def log(self, msg: str) -> None:
@@ -1327,7 +1327,10 @@ def _snapshots(g: _Gen, P: _People) -> None:
     ref_date = np.full(n, NO_DATE, dtype=np.int64)
     was_ref = (status == 0) & (rng.random(n) < 0.08)
     ref_date[was_ref] = snaps[0] - rng.integers(0, 700, int(was_ref.sum()))
-    parts = []
+    # QOF SMOK002 population: on a long-term condition register (own stream: other draws unchanged)
+    lrng = np.random.default_rng(np.random.SeedSequence([g.seed, 9002]))
+    on_ltc = lrng.random(n) < np.clip(0.12 + 0.010 * np.maximum(age_ref - 30, 0), 0, 0.85)
+    parts = []  # one frame per snapshot: the build validates and loads them in turn (18.7 m rows at full size)
     prev = snaps[0] - 91
     for si, s in enumerate(snaps):
         if si > 0:
@@ -1353,25 +1356,17 @@ def _snapshots(g: _Gen, P: _People) -> None:
         idx = np.flatnonzero(elig)
         sd = np.minimum(np.maximum(sdate[idx], P.birth[idx]), s)
         rd = np.minimum(ref_date[idx], NO_DATE)
-        parts.append((np.full(len(idx), s), idx, status[idx].copy(), sd, rd))
-    snap = np.concatenate([p[0] for p in parts])
-    person = np.concatenate([p[1] for p in parts])
-    st = np.concatenate([p[2] for p in parts])
-    sd = np.concatenate([p[3] for p in parts])
-    rd = np.concatenate([p[4] for p in parts])
-    rd_missing = (rd >= NO_DATE) | (rd > snap)
-    # QOF SMOK002 population: on a long-term condition register (own stream: other draws unchanged)
-    lrng = np.random.default_rng(np.random.SeedSequence([g.seed, 9002]))
-    on_ltc = lrng.random(n) < np.clip(0.12 + 0.010 * np.maximum(age_ref - 30, 0), 0, 0.85)
-    g.frames["smoking_status"] = pd.DataFrame({
-        "snapshot_date": _dates(snap),
-        "patient_id": _take(P.ids, person),
-        "status": _cat(st, ("current", "ex", "never", "not_recorded")),
-        "status_date": _dates(sd, mask=st == 3),
-        "referral_date": _dates(np.where(rd_missing, 0, rd), mask=rd_missing),
-        "ltc_register": _bool(on_ltc[person]),
-    })
-    del parts
+        st = status[idx]
+        rd_missing = (rd >= NO_DATE) | (rd > s)
+        parts.append(pd.DataFrame({
+            "snapshot_date": _dates(np.full(len(idx), s)),
+            "patient_id": _take(P.ids, idx),
+            "status": _cat(st, ("current", "ex", "never", "not_recorded")),
+            "status_date": _dates(sd, mask=st == 3),
+            "referral_date": _dates(np.where(rd_missing, 0, rd), mask=rd_missing),
+            "ltc_register": _bool(on_ltc[idx]),
+        }))
+    g.frames["smoking_status"] = parts
     g.log("smoking_status")
 
     # ---------------- hypertension and diabetes registers
@@ -1638,7 +1633,8 @@ def generate(size: Size = "small", seed: int = DEFAULT_SEED, end: date | None = 
     `progress` receives short status messages. Holds every table at once: loads should use
     `generate_stream`, which yields the same frames one at a time.
     """
-    frames = dict(generate_stream(size, seed, end, progress))
+    frames = {name: frame if isinstance(frame, pd.DataFrame) else pd.concat(frame, ignore_index=True)
+              for name, frame in generate_stream(size, seed, end, progress)}
     return {name: frames[name] for name in GENERATED_EXTRACTS}
 
 
@@ -1647,8 +1643,11 @@ _PILOT_TABLES = ("int_caseload", "gp_appointment", "ae_attendance", "inpatient_s
 
 
 def generate_stream(size: Size = "small", seed: int = DEFAULT_SEED, end: date | None = None,
-                    progress: Progress | None = None) -> Iterator[tuple[str, pd.DataFrame]]:
+                    progress: Progress | None = None) -> Iterator[tuple[str, pd.DataFrame | list[pd.DataFrame]]]:
     """Yield (extract name, frame) as each table is finished, so a caller can load and drop it.
+
+    The largest table (smoking status: 18.7 m rows at full size) comes as a list of one frame per
+    snapshot, which a caller may empty as it loads them (`validate.validate_parts`).
 
     The random streams are consumed in the same order as ever: the frames equal `generate`'s.
     Only the caseload people's rows of the pilot's activity tables are kept for the final
@@ -1658,10 +1657,14 @@ def generate_stream(size: Size = "small", seed: int = DEFAULT_SEED, end: date | 
     g = _Gen(size, seed, end, progress)
     kept: dict[str, pd.DataFrame] = {}
 
-    def finished() -> Iterator[tuple[str, pd.DataFrame]]:
+    def finished() -> Iterator[tuple[str, pd.DataFrame | list[pd.DataFrame]]]:
         for name in list(g.frames):
             frame = g.frames.pop(name)
             cols = list(_extract(name).column_names)
+            if isinstance(frame, list):
+                assert all(list(part.columns) == cols for part in frame), name
+                yield name, frame
+                continue
             frame = frame if list(frame.columns) == cols else frame[cols]
             if name == "int_caseload":
                 kept[name] = frame

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pandas as pd
 import sqlalchemy as sa
@@ -66,13 +66,25 @@ class LoadRecord:
 
 
 # ----------------------------------------------------------------------------- frames
-def frame_sha256(frame: pd.DataFrame | Sequence[pd.DataFrame]) -> str:
-    """Content hash of a generated frame, or of its parts in order: the same as the whole frame's
-    (stands in for the file hash in load_log)."""
-    parts = [frame] if isinstance(frame, pd.DataFrame) else list(frame)
-    digest = hashlib.sha256(",".join(map(str, parts[0].columns)).encode())
-    for part in parts:
-        digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+class FrameHash:
+    """Content hash of a generated frame, fed whole or a part at a time (the same digest either
+    way: rows are hashed one by one); stands in for the file hash in load_log."""
+
+    def __init__(self) -> None:
+        self._digest: Any = None
+
+    def update(self, frame: pd.DataFrame) -> None:
+        if self._digest is None:
+            self._digest = hashlib.sha256(",".join(map(str, frame.columns)).encode())
+        self._digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+
+    def hexdigest(self) -> str:
+        return (self._digest or hashlib.sha256()).hexdigest()
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    digest = FrameHash()
+    digest.update(frame)
     return digest.hexdigest()
 
 
@@ -94,7 +106,7 @@ def _prepare(extract: Extract, frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_frames(
     conn: Connection,
-    frames: Mapping[str, pd.DataFrame | Sequence[pd.DataFrame]],
+    frames: Mapping[str, pd.DataFrame | Iterable[pd.DataFrame]],
     file_names: Mapping[str, str] | None = None,
     hashes: Mapping[str, str] | None = None,
     progress: bool | Progress | None = None,
@@ -102,8 +114,8 @@ def load_frames(
     """Replace each extract's slice with its frame and log it, inside the caller's transaction.
 
     `frames` maps extract name -> typed frame (validate.validate_frame output, or generated data
-    with the catalogue's columns), or its parts (validate.validate_parts: disjoint slices, loaded
-    in turn and logged as one load). `file_names`/`hashes` default to "<extract> (generated)" and a
+    with the catalogue's columns), or its parts (validate.validate_parts, consumed as they come:
+    disjoint slices, loaded in turn and logged as one load). `file_names`/`hashes` default to "<extract> (generated)" and a
     hash of the frame. `progress`: True for a tqdm bar on stderr, or a callable(extract, rows).
     """
     file_names = file_names or {}
@@ -115,23 +127,30 @@ def load_frames(
     if progress is True:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(sum(map(len, _parts(f))) for f in frames.values()), unit="row", unit_scale=True,
-                   desc="loading", file=sys.stderr)
+        sized = all(isinstance(f, pd.DataFrame) for f in frames.values())
+        bar = tqdm(total=sum(len(f) for f in frames.values() if isinstance(f, pd.DataFrame)) if sized else None,
+                   unit="row", unit_scale=True, desc="loading", file=sys.stderr)
     records: list[LoadRecord] = []
     try:
         for name, raw in frames.items():
             extract = get_extract(name)
             table = EXTRACT_TABLES[name]
-            parts = [_prepare(extract, part) for part in _parts(raw)]
-            for part in parts:
-                _replace_and_insert(conn, extract, table, part)
+            digest, rows = FrameHash(), 0
+            for part in [raw] if isinstance(raw, pd.DataFrame) else raw:
+                prepared = _prepare(extract, part)
+                del part
+                _replace_and_insert(conn, extract, table, prepared)
+                if name not in hashes:
+                    digest.update(prepared)
+                rows += len(prepared)
+                del prepared
             record = LoadRecord(
                 load_id=str(uuid.uuid4()),
                 loaded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
                 extract=name,
                 file_name=file_names.get(name, f"{name} (generated)"),
-                sha256=hashes.get(name) or frame_sha256(parts),
-                rows=sum(map(len, parts)),
+                sha256=hashes.get(name) or digest.hexdigest(),
+                rows=rows,
             )
             conn.execute(insert(load_log).values(
                 load_id=record.load_id, loaded_at=record.loaded_at, extract=record.extract,
@@ -147,10 +166,6 @@ def load_frames(
         if bar is not None:
             bar.close()
     return records
-
-
-def _parts(frame: pd.DataFrame | Sequence[pd.DataFrame]) -> list[pd.DataFrame]:
-    return [frame] if isinstance(frame, pd.DataFrame) else list(frame)
 
 
 def _replace_and_insert(conn: Connection, extract: Extract, table: Table, frame: pd.DataFrame) -> None:

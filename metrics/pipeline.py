@@ -12,9 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from sqlalchemy import Connection, delete, insert
 
-from data_loaders.db import write_transaction
+from data_loaders.db import commit_so_far, write_transaction
 from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics import disclosure
@@ -77,7 +78,7 @@ def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date |
     """
     from data_loaders import demo
     from data_loaders.reference import install_reference
-    from data_loaders.validate import validate_parts
+    from data_loaders.validate import ExtractValidationError, validate_parts
 
     say = progress or (lambda _msg: None)
     counts: dict[str, int] = {}
@@ -88,15 +89,16 @@ def build_demo(url: str, size: Size = "small", seed: int = 20240626, end: date |
         install_reference(conn)
         say(f"generating {size} demo data")
         for name, frame in demo.generate_stream(size=size, seed=seed, end=end, progress=say):
-            say(f"validating {name} ({len(frame):,} rows)")
-            typed, problems = validate_parts(_extract(name), frame, f"demo:{name}")
-            if problems or typed is None:
-                raise ValueError(f"generated demo data failed validation: {problems}")
+            rows = len(frame) if isinstance(frame, pd.DataFrame) else sum(map(len, frame))
+            say(f"loading {name} ({rows:,} rows, validated a part at a time)")
+            try:
+                load_frames(conn, {name: validate_parts(_extract(name), frame, f"demo:{name}")},
+                            file_names={name: f"demo:{name}"})
+            except ExtractValidationError as error:
+                raise ValueError(f"generated demo data failed validation: {error}") from error
+            counts[name] = rows
             del frame
-            say(f"loading {name}")
-            load_frames(conn, {name: typed}, file_names={name: f"demo:{name}"})
-            counts[name] = sum(map(len, typed))
-            del typed
+            commit_so_far(conn)
         set_dataset_info(conn, demo.dataset_facts(size=size, seed=seed, end=end))
         say("computing measures")
         counts.update(refresh_all(conn, progress=lambda i: say(f"computing {i}"), prepost_window=prepost_window,

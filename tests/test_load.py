@@ -178,23 +178,29 @@ def test_a_large_frame_is_validated_and_loaded_in_parts_like_the_whole(db_url: s
     raw = _smoking(["2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31"], 5)
     whole, problems = validate_frame(extract, raw, "s.csv")
     assert not problems and whole is not None
-    parts, problems = validate_parts(extract, raw, "s.csv", rows_per_part=8)
-    assert not problems and parts is not None
+    parts = list(validate_parts(extract, raw, "s.csv", rows_per_part=8))
     assert [len(p) for p in parts] == [10, 10], "two snapshots a part, never one cut through"
     pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
     bad = raw.copy()
     bad.loc[17, "patient_id"] = bad.loc[16, "patient_id"]  # a duplicate in the last part: row 18
-    parts, problems = validate_parts(extract, bad, "s.csv", rows_per_part=8)
-    assert parts is None and {(p.row, p.column) for p in problems.items} >= {(18, "snapshot_date, patient_id")}, \
-        [(p.row, p.column, p.message) for p in problems.items]
+    with pytest.raises(ExtractValidationError) as caught:
+        list(validate_parts(extract, bad, "s.csv", rows_per_part=8))
+    assert {(p.row, p.column) for p in caught.value.problems} >= {(18, "snapshot_date, patient_id")}, str(caught.value)
     # a snapshot in two runs of rows cannot be cut on: one part, so its duplicates are seen
-    shuffled = pd.concat([raw.iloc[:3], raw.iloc[5:], raw.iloc[3:5]], ignore_index=True)
-    parts, _ = validate_parts(extract, pd.concat([shuffled, raw.iloc[:1]], ignore_index=True), "s.csv", rows_per_part=8)
-    assert parts is None
-    parts, _ = validate_parts(extract, shuffled, "s.csv", rows_per_part=8)
-    assert parts is not None and len(parts) == 1
+    split = pd.concat([raw.iloc[:3], raw.iloc[5:], raw.iloc[3:5]], ignore_index=True)
+    assert len(list(validate_parts(extract, split, "s.csv", rows_per_part=8))) == 1
+    with pytest.raises(ExtractValidationError):
+        list(validate_parts(extract, pd.concat([split, raw.iloc[:1]], ignore_index=True), "s.csv", rows_per_part=8))
+    # frames given apart (the generator's snapshots): emptied as checked, row numbers run on,
+    # and two frames may not share a snapshot
+    frames = [raw.iloc[:10].reset_index(drop=True), bad.iloc[10:].reset_index(drop=True)]
+    with pytest.raises(ExtractValidationError) as caught:
+        list(validate_parts(extract, frames, "s.csv"))
+    assert {p.row for p in caught.value.problems} >= {18} and frames == []
+    with pytest.raises(ValueError, match="share snapshot_date"):
+        list(validate_parts(extract, [raw.iloc[:10], raw.iloc[5:15]], "s.csv"))
     with write_transaction(db_url) as conn:
-        (record,) = load_frames(conn, {"smoking_status": validate_parts(extract, raw, "s.csv", rows_per_part=8)[0]})
+        (record,) = load_frames(conn, {"smoking_status": validate_parts(extract, [raw.iloc[:10], raw.iloc[10:]])})
     with write_transaction(db_url) as conn:
         (again,) = load_frames(conn, {"smoking_status": whole})
     assert record.rows == again.rows == 20 and record.sha256 == again.sha256
