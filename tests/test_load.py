@@ -207,6 +207,29 @@ def test_a_large_frame_is_validated_and_loaded_in_parts_like_the_whole(db_url: s
     assert rows(db_url, "SELECT count(*), count(DISTINCT snapshot_date) FROM smoking_status") == [(20, 4)]
 
 
+def test_a_demo_build_failing_part_way_changes_nothing(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build commits each table inside its working copy (commit_so_far, for memory); a table
+    failing after others were written must still leave the database exactly as it was."""
+    from data_loaders import demo
+    from metrics.pipeline import build_demo
+
+    extract = get_extract("smoking_status")
+    with write_transaction(db_url) as conn:
+        load_frames(conn, {"smoking_status": validate_parts(extract, _smoking(["2024-03-31"], 3))})
+    before = rows(db_url, "SELECT snapshot_date, patient_id FROM smoking_status ORDER BY 1, 2")
+    log_before = rows(db_url, "SELECT count(*) FROM load_log")
+
+    def stream(**_: object):
+        yield "smoking_status", [_smoking(["2024-06-30"], 4), _smoking(["2024-09-30"], 4)]
+        yield "hypertension", pd.DataFrame({"snapshot_date": ["2024-06-30"]})  # columns missing
+
+    monkeypatch.setattr(demo, "generate_stream", stream)
+    with pytest.raises(ValueError, match="missing columns"):
+        build_demo(db_url)
+    assert rows(db_url, "SELECT snapshot_date, patient_id FROM smoking_status ORDER BY 1, 2") == before
+    assert rows(db_url, "SELECT count(*) FROM load_log") == log_before
+
+
 def test_several_files_of_one_extract_in_one_load(db_url: str, tmp_path: Path) -> None:
     header = "month,practice_code,booking_interval,status,appointments\n"
     jan = write(tmp_path / "gp_appointments-2024-01.csv", header + "2024-01-01,M85001,same_day,attended,1\n")
