@@ -652,24 +652,8 @@ def _from_histogram(conn: Connection, jobs: list[Job], scan_periods: pd.DataFram
     wheres = [_where(j.source, base) for j in jobs]
     counts = [(func.count().filter(w) if w is not None else func.count()).label(f"c{k}") for k, w in enumerate(wheres)]
     filters = [w for w in wheres if w is not None]
-    month = base.period_cols[0]
-    fine = (
-        select(month, *(base.dims[d].label(d) for d in used), value.label("v"), *counts)
-        .select_from(base.from_)
-        .where(*([or_(*filters)] if len(filters) == len(wheres) else []))
-        .group_by(month, *(base.dims[d] for d in used), value)
-        .subquery("fine")
-    )
-    f = fine.c
-    pm = _period_months_clause(scan_periods)
-    period = [pm.c.period_type.label("period_type"), pm.c.period.label("period")]
-    grouping_sets = func.grouping_sets(*[_tuple(pm.c.period_type, pm.c.period, *(f[d] for d in s), f.v) for s in sets])
-    gid = func.grouping(*(f[d] for d in used)).label("gid") if used else literal(0).label("gid")
-    stmt = (
-        select(*period, *(f[d] for d in used), f.v, gid, *(func.sum(f[f"c{k}"]).label(f"c{k}") for k in range(len(jobs))))
-        .select_from(fine.join(pm, pm.c.month_start == f.month_start))
-        .group_by(grouping_sets)
-    )
+    stmt = _rolled_up_by_month(base, scan_periods, used, sets, counts,
+                               [or_(*filters)] if len(filters) == len(wheres) else [], value=value)
     hist = fetch_frame(conn, stmt)
     keys = ["period_type", "period", *used, "gid"]
     group = hist.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
@@ -747,6 +731,35 @@ def _rolling_from_months(frame: pd.DataFrame, periods_df: pd.DataFrame, measures
         summed.insert(0, "period_type", "rolling_12m")
         parts.append(summed[frame.columns])
     return pd.concat(parts, ignore_index=True)
+
+
+def _rolled_up_by_month(base: ScanBase, scan_periods: pd.DataFrame, used: list[str], sets: list[tuple[str, ...]],
+                        cols: list, row_filter: list, value: ColumnElement | None = None):
+    """`_rolled_up` for rows dated to one month (`base` from `_scan_base(by_month=True)`): the rows
+    are aggregated once per month x finest group (x `value`: counts per value), and those groups
+    are joined to the periods covering each month (rolling years too) and summed to every grouping
+    set. (Tried for the additive scans as well: no faster, as their finest groups are about as many
+    as their rows, so they keep `_rolled_up`.)"""
+    month = base.period_cols[0]
+    extra = [value] if value is not None else []
+    fine = (
+        select(month, *(base.dims[d].label(d) for d in used), *(v.label("v") for v in extra), *cols)
+        .select_from(base.from_)
+        .where(*row_filter)
+        .group_by(month, *(base.dims[d] for d in used), *extra)
+        .subquery("fine")
+    )
+    f = fine.c
+    tail = [f.v] if value is not None else []
+    pm = _period_months_clause(scan_periods)
+    grouping_sets = func.grouping_sets(*[_tuple(pm.c.period_type, pm.c.period, *(f[d] for d in s), *tail) for s in sets])
+    gid = func.grouping(*(f[d] for d in used)).label("gid") if used else literal(0).label("gid")
+    return (
+        select(pm.c.period_type.label("period_type"), pm.c.period.label("period"), *(f[d] for d in used), *tail, gid,
+               *(func.sum(f[c.name]).label(c.name) for c in cols))
+        .select_from(fine.join(pm, pm.c.month_start == f.month_start))
+        .group_by(grouping_sets)
+    )
 
 
 def _rolled_up(base: ScanBase, used: list[str], sets: list[tuple[str, ...]], cols: list, row_filter: list):
