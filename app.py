@@ -1,7 +1,7 @@
 """BSol Community Care Collaborative outcomes dashboard: the Dash app and its command line.
 
-`python app.py` builds the synthetic demo database (BSOL_DEMO_SIZE, default medium: 500,000 people,
-values rather than [c] in every locality) when no data is loaded, then serves.
+`python app.py` builds the synthetic demo database (BSOL_DEMO_SIZE, default full: BSol's 1.7 million
+people, so every locality's quarterly figures are values rather than [c]) when no data is loaded, then serves.
 `flask --app app <command>` runs the command line (demo, load, measures, prepost, pack, ...).
 `gunicorn app:server` serves the WSGI app.
 
@@ -135,8 +135,8 @@ def warm_up_in_background(app: Dash) -> None:
     threading.Thread(target=warm_up, args=(app,), name="bsol-warm-up", daemon=True).start()
 
 
-BUILD_HINT = {"small": "30,000 people, about a minute", "medium": "500,000 people, a few minutes and 2 GB of memory",
-              "full": "1.7 million people, several minutes and about 5 GB of memory"}
+BUILD_HINT = {"small": "30,000 people, about 15 seconds", "medium": "500,000 people, about a minute and 2.4 GB of memory",
+              "full": "1.7 million people, about two and a half minutes and 3.7 GB of memory"}
 """What a newcomer is told while the demo builds (measured: docs/performance.md)."""
 
 

@@ -162,8 +162,9 @@ class Settings:
         return is_embedded(self.database_url)
 
 
-DEFAULT_DEMO_SIZE = "medium"
-"""What `python app.py` builds when no data is loaded: values, not [c], in every locality (tests use small)."""
+DEFAULT_DEMO_SIZE = "full"
+"""What `python app.py` builds when no data is loaded: BSol's size, the one at which every locality's
+latest quarterly figures are values, not [c] (medium hides 4 of 264; tests use small)."""
 
 
 def load_settings() -> Settings:

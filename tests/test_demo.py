@@ -94,13 +94,14 @@ def test_end_too_early_is_refused():
 
 
 def test_app_default_size_covers_every_neighbourhood_and_unknown_sizes_are_refused(monkeypatch):
-    """`python app.py` builds the medium demo: every neighbourhood of every locality (small has three each)."""
+    """`python app.py` builds the full-size demo: BSol's people in every neighbourhood of every locality
+    (small, the tests' size, has three neighbourhoods each)."""
     from data_loaders.settings import load_settings
 
     monkeypatch.delenv("BSOL_DEMO_SIZE", raising=False)
     size = load_settings().demo_size
-    assert size == "medium" and demo.SIZES[size].neighbourhoods_per_locality is None
-    assert demo.SIZES["small"].patients < demo.SIZES[size].patients < demo.SIZES["full"].patients
+    assert size == "full" and demo.SIZES[size].neighbourhoods_per_locality is None
+    assert demo.SIZES["small"].patients < demo.SIZES["medium"].patients < demo.SIZES[size].patients == 1_700_000
     monkeypatch.setenv("BSOL_DEMO_SIZE", "huge")
     with pytest.raises(ValueError, match="small, medium, full"):
         load_settings()
