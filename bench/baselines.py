@@ -248,10 +248,14 @@ def care_home_admissions_65(conn: Connection, data_end: date) -> pd.DataFrame:
     c = _read(conn, "care_home_admission").merge(_spine(conn), on="patient_id")
     when = c["admission_date"]
     c["age"] = _age_at(when, c["birth_month"])
-    c = c[c["permanent"].fillna(False).astype(bool) & (c["age"] >= 65)].copy()
+    permanent = c["permanent"].fillna(False).astype(bool)
+    # ASCOF 2C as the catalogue reads it: a permanent admission after an earlier one is a transfer
+    first = c.loc[permanent].groupby("patient_id")["admission_date"].min()
+    c = c[permanent & (c["age"] >= 65) & (c["admission_date"] <= c["patient_id"].map(first))].copy()
     c["age_band"] = _age_band(c["age"])
     c["num"] = 1
-    num = _grouped(_period_rows(c, c["admission_date"], periods, ("month", "quarter", "financial_year")), ALL_BD, ["num"])
+    rows = _period_rows(c, c["admission_date"], periods, ("month", "quarter", "financial_year", "rolling_12m"))
+    num = _grouped(rows.drop_duplicates(["period_type", "period", "patient_id"]), ALL_BD, ["num"])  # people, once
     pop = _read(conn, "population")
     pop = pop[pop["age_band_start"] >= 65].merge(
         _read(conn, "practice").rename(columns={"neighbourhood_name": "neighbourhood"}), on="practice_code")
