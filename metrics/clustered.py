@@ -16,7 +16,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from data_loaders.dialect import fetch_frame
 from metrics import stats
@@ -42,6 +42,9 @@ def _per_person(conn: Connection, ind: Indicator, periods_df: pd.DataFrame, data
     codes = c.read_code_lists(conn)
     for source, name in ((ind.numerator, "y"), (ind.denominator, "t")):
         assert source is not None, f"{ind.id}: a caseload rate has a numerator and a denominator"
+        if isinstance(source, Events) and source.until is None and source.count in ("rows", "sum"):
+            frames.append(_events_per_person(conn, source, periods_df, data_end, codes, name).set_index(keys)[name])
+            continue
         base = c._scan_base(source, periods_df, data_end, codes)
         pid = base.row._table.c.patient_id if base.row is not None else base.spans.c.patient_id
         cols = [*base.period_cols, *(base.dims[g].label(g) for g in GEO), pid.label("patient_id")]
@@ -53,6 +56,33 @@ def _per_person(conn: Connection, ind: Indicator, periods_df: pd.DataFrame, data
         frames.append(fetch_frame(conn, stmt).set_index(keys)[name].astype(float))
     both = pd.concat(frames, axis=1).fillna(0.0).reset_index()
     return both
+
+
+def _events_per_person(conn: Connection, source: Events, periods_df: pd.DataFrame, data_end: date,
+                       codes: dict, name: str) -> pd.DataFrame:
+    """Each person's events per period, counted once per month and then summed to the periods
+    covering it: the rows' filter (the caseload check among them) runs once per row, not once per
+    row and period (each month is in up to 15: itself, its quarter and year, 12 rolling years)."""
+    from metrics import compute as c
+
+    base = c._scan_base(source, periods_df, data_end, codes, by_month=True)
+    assert base.row is not None
+    month, pid = base.period_cols[0], base.row._table.c.patient_id
+    geo = [base.dims[g] for g in GEO]
+    where = c._where(source, base)
+    fine = (select(month, *(d.label(g) for d, g in zip(geo, GEO, strict=True)), pid.label("patient_id"),
+                   c._measures(source, base, None)["n"].label(name))
+            .select_from(base.from_).where(*([where] if where is not None else []))
+            .group_by(month, *geo, pid).subquery("per_person_month"))
+    pm = c._period_months_clause(periods_df)
+    f = fine.c
+    cols = [pm.c.period_type.label("period_type"), pm.c.period.label("period"), *(f[g] for g in GEO), f.patient_id]
+    stmt = (select(*cols, func.sum(f[name]).label(name))
+            .select_from(fine.join(pm, pm.c.month_start == f.month_start))
+            .group_by(pm.c.period_type, pm.c.period, *(f[g] for g in GEO), f.patient_id))
+    frame = fetch_frame(conn, stmt)
+    frame[name] = frame[name].astype(float)
+    return frame
 
 
 def group_sums(per_person: pd.DataFrame) -> pd.DataFrame:
