@@ -183,7 +183,7 @@ def ucr_2h(conn: Connection, data_end: date) -> pd.DataFrame:
     eligible = ucr["two_hour_eligible"].fillna(False).astype(bool)
     ucr["den"] = eligible.astype(int)
     ucr["num"] = (eligible & (ucr["first_contact_datetime"] <= when + pd.Timedelta(hours=2))).astype(int)
-    rows = _period_rows(ucr, when, _periods(data_end), ("month", "quarter", "financial_year"))
+    rows = _period_rows(ucr, when, _periods(data_end), ("month", "quarter", "financial_year", "rolling_12m"))
     return _ratio(_grouped(rows, ALL_BD, ["num", "den"]))
 
 
@@ -193,7 +193,7 @@ def deaths_usual_residence(conn: Connection, data_end: date) -> pd.DataFrame:
     d["age_band"] = _age_band(_age_at(when, d["birth_month"]))
     d["den"] = 1
     d["num"] = d["place_of_death"].isin(["home", "care_home", "religious_establishment"]).astype(int)
-    rows = _period_rows(d, when, _periods(data_end), ("month", "quarter", "financial_year"))
+    rows = _period_rows(d, when, _periods(data_end), ("month", "quarter", "financial_year", "rolling_12m"))
     return _ratio(_grouped(rows, ALL_BD, ["num", "den"]))
 
 
@@ -239,7 +239,7 @@ def gp_same_day(conn: Connection, data_end: date) -> pd.DataFrame:
     a["den"] = a["appointments"].where(known, 0)
     a["num"] = a["appointments"].where(a["booking_interval"] == "same_day", 0)
     a = a[known]  # rows the denominator counts (the numerator is a subset)
-    rows = _period_rows(a, a["month"], _periods(data_end), ("month", "quarter", "financial_year"))
+    rows = _period_rows(a, a["month"], _periods(data_end), ("month", "quarter", "financial_year", "rolling_12m"))
     return _ratio(_grouped(rows, (), ["num", "den"]))
 
 
