@@ -255,6 +255,7 @@ def pinned_sets(code: np.ndarray, hidden: np.ndarray, size: np.ndarray, policy: 
     lo - sum other a)]; a set where that is one value for some j needs another cell hidden. The
     total is taken as the sum of the cells (the sets are additive).
     """
+    original = np.asarray(code)
     half = policy.rounding // 2
     band_hi = float(policy.max_suppressed)
     x = np.nan_to_num(size.astype(float))
@@ -265,22 +266,25 @@ def pinned_sets(code: np.ndarray, hidden: np.ndarray, size: np.ndarray, policy: 
     a = np.where(primary, float(policy.min_count), 0.0)
     b_fin = np.where(primary, band_hi, 0.0)
     b_inf = hidden & ~primary
-    work = pd.DataFrame({"set": code, "x": x, "vlo": np.where(hidden, 0.0, lo_v), "vhi": np.where(hidden, 0.0, hi_v),
-                         "a": np.where(hidden, a, 0.0), "b": b_fin, "binf": b_inf.astype(int)})
-    g = work.groupby("set", sort=False)
-    total = policy.round(g["x"].transform("sum").to_numpy())
+    _, code = np.unique(code, return_inverse=True)  # 0..sets-1, for the per-set sums below
+
+    def per_set(values: np.ndarray) -> np.ndarray:  # each row's set total (whole numbers: exact)
+        return np.bincount(code, weights=values)[code]
+
+    a = np.where(hidden, a, 0.0)
+    total = policy.round(per_set(x))
     t_lo = np.where(total > 0, np.maximum(total - half, band_hi + 1), 0.0)
     t_hi = np.where(total > 0, total + half, 0.0)
-    h_lo = t_lo - g["vhi"].transform("sum").to_numpy()
-    h_hi = t_hi - g["vlo"].transform("sum").to_numpy()
-    other_b_inf = g["binf"].transform("sum").to_numpy() - b_inf.astype(int) > 0
-    other_b = g["b"].transform("sum").to_numpy() - b_fin
-    other_a = g["a"].transform("sum").to_numpy() - a
+    h_lo = t_lo - per_set(np.where(hidden, 0.0, hi_v))
+    h_hi = t_hi - per_set(np.where(hidden, 0.0, lo_v))
+    other_b_inf = per_set(b_inf.astype(float)) - b_inf > 0
+    other_b = per_set(b_fin) - b_fin
+    other_a = per_set(a) - a
     b_self = np.where(primary, band_hi, np.inf)
     lo = np.maximum(a, np.where(other_b_inf, -np.inf, h_lo - other_b))
     hi = np.minimum(b_self, h_hi - other_a)
     pinned = hidden & (lo == hi) & (x > 0)
-    return np.unique(code[pinned])
+    return np.unique(original[pinned])
 
 
 ROLLING_SIGNS = np.array([1.0, -1.0, -1.0, 1.0])
@@ -380,28 +384,29 @@ def complementary(frame: pd.DataFrame, hidden: np.ndarray, sets: Sequence[Sequen
              if size and size in frame else np.zeros(len(frame)))
     position = np.arange(len(frame))
     codes = [frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy() for keys in sets]
+    # each set's rows smallest first (by size, then position): the first visible one is the pick
+    ranked = [np.lexsort((position, order, code)) for code in codes]
+    rows_in = [np.bincount(code) for code in codes]
+    x = pd.to_numeric(frame[size], errors="coerce").to_numpy(float) if size and size in frame else None
     for _ in range(50):
         changed = False
-        if relations is not None and len(relations) and policy is not None and size and size in frame:
-            x = pd.to_numeric(frame[size], errors="coerce").to_numpy(float)
+        if relations is not None and len(relations) and policy is not None and x is not None:
             pinned = relations[pinned_relations(relations, hidden, x, policy)]
             for cells in pinned:  # hide the smallest visible term of each pinned relation
                 visible = [c for c in cells if c >= 0 and not hidden[c]]
                 if visible:
                     hidden[min(visible, key=lambda c: (order[c], c))] = True
                     changed = True
-        for code in codes:
-            work = pd.DataFrame({"set": code, "hidden": hidden, "size": order, "pos": position})
-            counts = work.groupby("set", sort=False)["hidden"].agg(["sum", "size"])
-            lonely = counts.index[(counts["sum"] == 1) & (counts["size"] > 1)]
-            if policy is not None and size and size in frame:
-                pinned = pinned_sets(code, hidden, pd.to_numeric(frame[size], errors="coerce").to_numpy(float), policy)
-                lonely = lonely.union(pd.Index(pinned)[counts.loc[pinned, "sum"].to_numpy() < counts.loc[
-                    pinned, "size"].to_numpy()])
-            if not len(lonely):
+        for code, rank, size_of in zip(codes, ranked, rows_in, strict=True):
+            hidden_in = np.bincount(code, weights=hidden, minlength=len(size_of))
+            lonely = (hidden_in == 1) & (size_of > 1)
+            if policy is not None and x is not None:
+                pinned = pinned_sets(code, hidden, x, policy)
+                lonely[pinned[hidden_in[pinned] < size_of[pinned]]] = True
+            if not lonely.any():
                 continue
-            cand = work[work["set"].isin(lonely) & ~work["hidden"]].sort_values(["set", "size", "pos"])
-            pick = cand.drop_duplicates("set")["pos"].to_numpy()
+            cand = rank[lonely[code[rank]] & ~hidden[rank]]
+            pick = cand[np.unique(code[cand], return_index=True)[1]]
             hidden[pick] = True
             changed = True
         if not changed:
