@@ -60,8 +60,21 @@ def safe_frame(frame: pd.DataFrame, counts: Iterable[str] = ()) -> pd.DataFrame:
         if col in wanted and pd.api.types.is_numeric_dtype(s):
             out[col] = pd.to_numeric(s, errors="coerce").round().astype("Int64")
         elif not pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_datetime64_any_dtype(s):
-            out[col] = [neutralise(v) if isinstance(v, str) else v for v in s]
+            out[col] = _neutralised(s)
     return out
+
+
+def _neutralised(column: pd.Series) -> list[Any]:
+    """The column's cells with every text neutralised: each distinct text is checked once (a results
+    column holds a few hundred distinct texts in hundreds of thousands of rows)."""
+    values = column.to_numpy(dtype=object)
+    changed = {}
+    for value in pd.unique(values):
+        if isinstance(value, str) and (safe := neutralise(value)) != value:
+            changed[value] = safe
+    if changed:
+        values = np.array([changed.get(v, v) if isinstance(v, str) else v for v in values], dtype=object)
+    return values.tolist()
 
 
 def csv_bytes(frame: pd.DataFrame, counts: Iterable[str] = ()) -> bytes:

@@ -7,13 +7,16 @@ Databases
                variant carries the `postgres` marker. One backend only:
                @pytest.mark.parametrize("db_url", ["duckdb"], indirect=True)
     db_engine  a SQLAlchemy engine on db_url, disposed afterwards.
-    demo_db    session-scoped path of the small synthetic demo, built ONCE per run through the
+    demo_db    session-scoped path of the small synthetic demo, built ONCE per run (by whichever
+               pytest-xdist worker asks first; each worker gets its own copy) through the
                real command line (`flask demo --size small --end DEMO_END`): date-pinned, so
                every test sees the same data whatever today's date. Read it, or copy_db() it.
     kat_db     session-scoped path of the hand-built known-answer DuckDB database
                (tests/kat_db.py), built once per run. Read it, or copy it.
     template_db  session-scoped: template_db(backend, key, build) -> URL of a database that
-               build(url) filled once per run and backend ("duckdb" | "postgresql").
+               build(url) filled once per run and backend ("duckdb" | "postgresql"; DuckDB files
+               are built once for all workers, PostgreSQL ones once per worker's server). A key
+               names one build: the same key must always mean the same build(url).
     copy_db    copy_db(url) -> url of a private copy (DuckDB: the file; PostgreSQL: CREATE
                DATABASE ... TEMPLATE), so a test that writes never rebuilds a shared database.
     pg_url     session-scoped URL of the admin database of a REAL PostgreSQL server: a
@@ -29,6 +32,7 @@ Browser (dash[testing])
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -78,15 +82,21 @@ def _slowness_rank(path: str) -> int:
 
 
 # Under pytest-xdist a file's tests run on one worker, so its module and session fixtures are built
-# once, not once per worker; every browser test is in test_browser.py, so they never serve on :8050
-# at once. A file listed here runs as one group per dataset instead (the adversary's two worlds side
+# once, not once per worker. A file listed here runs as one group per dataset instead (the adversary's two worlds side
 # by side): the first part of the test's parameter id names it.
 SPLIT_BY_DATASET = {"tests/test_adversary.py": ("demo", "tricky")}
 
 
+# Files whose tests are each a group of their own: the browser tests (each serves on its worker's own
+# ports, see pytest_configure) spread over the workers while the others wait on Chromium.
+SPLIT_BY_TEST = {"tests/test_browser.py"}
+
+
 def xdist_group_of(nodeid: str) -> str:
-    """The group (a file, or a file's dataset) a test runs in under pytest-xdist."""
+    """The group (a file, a file's dataset, or one test) a test runs in under pytest-xdist."""
     path = nodeid.split("::")[0]
+    if path in SPLIT_BY_TEST:
+        return nodeid
     params = nodeid.rsplit("[", 1)[1].rstrip("]") if nodeid.endswith("]") else ""
     dataset = params.split("-")[0]
     return f"{path}[{dataset}]" if dataset in SPLIT_BY_DATASET.get(path, ()) else path
@@ -102,6 +112,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return xdist_group_of(nodeid)
 
     return GroupScheduling(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each pytest-xdist worker serves its dash_duo apps on ports of its own. dash[testing] numbers
+    them from one class-wide counter (58050, 58051, ...) that starts at the same port in every
+    worker process, so two workers' browser tests would otherwise serve on one port at once."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        from dash.testing.application_runners import BaseDashRunner
+
+        BaseDashRunner._next_port = 58050 + 200 * (1 + int(worker[2:]))
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -188,10 +209,37 @@ def duckdb_url(path: Path) -> str:
     return f"duckdb:///{path}"
 
 
-@pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The small demo, built once per run by `flask demo` exactly as a user runs it."""
-    folder = tmp_path_factory.mktemp("demo")
+def _run_root(factory: pytest.TempPathFactory) -> Path:
+    """The folder this whole run shares: under pytest-xdist each worker's basetemp is inside it."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(factory: pytest.TempPathFactory, key: str, build: Callable[[Path], None]) -> Path:
+    """A folder that build(folder) filled once in this run, whichever worker asked first.
+
+    The other workers wait on a lock for it rather than building their own. Callers copy what they
+    need out of it (a DuckDB file opened for writing by one process locks out the others)."""
+    root = _run_root(factory)
+    folder = root / f"once-{key}"
+    with open(root / f"once-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if build() fails
+        if not (folder / ".built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (folder / ".built").touch()
+    return folder
+
+
+def _private_copy(factory: pytest.TempPathFactory, folder: Path, name: str) -> Path:
+    """This worker's own copy of a database built once per run."""
+    target = factory.mktemp(name) / "bsol.duckdb"
+    shutil.copyfile(folder / "bsol.duckdb", target)
+    return target
+
+
+def _build_small_demo(folder: Path) -> None:
     env = {**os.environ, "BSOL_DATA_DIR": str(folder)}
     env.pop("DATABASE_URL", None)
     done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "demo", "--size", "small",
@@ -199,7 +247,12 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "demo (small) built" in done.stdout
-    return folder / "bsol.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo, built once per run by `flask demo` exactly as a user runs it."""
+    return _private_copy(tmp_path_factory, built_once(tmp_path_factory, "demo", _build_small_demo), "demo")
 
 
 @pytest.fixture(scope="session")
@@ -256,21 +309,21 @@ def template_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     duck: dict[str, str] = {}
 
     def template(backend: str, key: str, build: Callable[[str], None]) -> str:
-        if backend == "duckdb":
-            built = duck
-        elif backend == "postgresql":
-            built = request.getfixturevalue("_pg_templates")
-        else:
+        if backend == "duckdb":  # built once per run, whichever worker asks first; each reads its own copy
+            if key not in duck:
+                folder = built_once(tmp_path_factory, f"tmpl-{key}",
+                                    lambda folder: build(duckdb_url(folder / "bsol.duckdb")))
+                duck[key] = duckdb_url(_private_copy(tmp_path_factory, folder, f"tmpl-{key}"))
+            return duck[key]
+        if backend != "postgresql":
             raise ValueError(f"unknown backend {backend!r}")
+        built = request.getfixturevalue("_pg_templates")
         if key not in built:
-            if backend == "duckdb":
-                url = duckdb_url(tmp_path_factory.mktemp(f"tmpl-{key}") / "bsol.duckdb")
-            else:
-                admin: sa.Engine = request.getfixturevalue("_pg_admin")
-                name = f"tmpl_{key.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
-                with admin.connect() as c:
-                    c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-                url = admin.url.set(database=name).render_as_string(hide_password=False)
+            admin: sa.Engine = request.getfixturevalue("_pg_admin")
+            name = f"tmpl_{key.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
+            with admin.connect() as c:
+                c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            url = admin.url.set(database=name).render_as_string(hide_password=False)
             built[f"{url} (building)"] = url  # dropped at the end even if build() fails
             build(url)
             built[key] = built.pop(f"{url} (building)")

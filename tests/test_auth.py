@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,15 +34,13 @@ PACK_OUTPUT = "..pack-download.data...pack-status.children.."
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+def server(tmp_path_factory: pytest.TempPathFactory, kat_db: Path) -> Iterator[Flask]:
     data_dir = tmp_path_factory.mktemp("auth-data")
+    shutil.copyfile(kat_db, data_dir / "bsol.duckdb")  # the run's known-answer database (conftest)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BSOL_DATA_DIR", str(data_dir))
         mp.delenv("DATABASE_URL", raising=False)
         mp.delenv("BSOL_AUDIT_URL", raising=False)
-        from tests.kat_db import build_kat_db
-
-        build_kat_db(f"duckdb:///{data_dir / 'bsol.duckdb'}")
         from app import create_app
 
         srv = create_app().server

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -31,13 +32,16 @@ UNAVAILABLE = "The database is unavailable just now"
 
 
 @pytest.fixture
-def app_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The app with everyone a data manager; `app_on(url)` points it at a database."""
+def app_on(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The app with everyone a data manager; `app_on(url)` points it at a database. Its page cache
+    is this test's own (in the data folder it was created with), never the repository's `data/`."""
     from dataclasses import replace
 
     from app import create_app
     from callbacks.data import SETTINGS_KEY
 
+    monkeypatch.setenv("BSOL_DATA_DIR", str(tmp_path_factory.mktemp("serving-app")))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     srv: Flask = create_app().server
     monkeypatch.setitem(srv.config, "BSOL_AUTH", AuthSettings(mode="none", default_role="data_manager",
                                                               secret_key=srv.config["SECRET_KEY"]))
@@ -53,12 +57,14 @@ def app_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield point
 
 
-def test_a_new_app_is_set_up_before_its_first_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_app_is_set_up_before_its_first_requests(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Dash sets up callbacks and the pages' title script on a first request, marking itself done
     before it has finished: a page served meanwhile lacked the script and its callback then failed
     in the browser. Every one of several concurrent first page loads must carry it."""
     from app import create_app
 
+    monkeypatch.setenv("BSOL_DATA_DIR", str(tmp_path))  # never the repository's data/
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     srv: Flask = create_app().server
     monkeypatch.setitem(srv.config, "BSOL_AUTH", AuthSettings(mode="none", default_role="viewer",
                                                               secret_key=srv.config["SECRET_KEY"]))
@@ -79,9 +85,9 @@ def _scorecard(client: Any) -> str:
     return response.get_data(as_text=True)
 
 
-def test_duckdb_file_missing_or_broken_then_back(app_on: Any, tmp_path: Path) -> None:
+def test_duckdb_file_missing_or_broken_then_back(app_on: Any, tmp_path: Path, kat_db: Path) -> None:
     db = tmp_path / "bsol.duckdb"
-    build_kat_db(f"duckdb:///{db}")
+    shutil.copyfile(kat_db, db)
     client = app_on(f"duckdb:///{db}", tmp_path).test_client()
     assert "scorecard" in _scorecard(client) and client.get(MEASURE_CSV).status_code == 200
     away = tmp_path / "elsewhere.duckdb"
@@ -157,8 +163,8 @@ def _data_page_version(session: requests.Session, base: str, body: dict[str, Any
     return ids.pop(), "gp_appointments.csv" in load_log[0]
 
 
-def test_a_load_while_people_browse_gives_no_errors_and_no_mixed_versions(tmp_path: Path) -> None:
-    build_kat_db(f"duckdb:///{tmp_path / 'bsol.duckdb'}")
+def test_a_load_while_people_browse_gives_no_errors_and_no_mixed_versions(tmp_path: Path, kat_db: Path) -> None:
+    shutil.copyfile(kat_db, tmp_path / "bsol.duckdb")
     extract = tmp_path / "in" / "gp_appointments.csv"
     extract.parent.mkdir()
     changed = frames()["gp_appointments"].copy()
