@@ -24,7 +24,8 @@ from __future__ import annotations
 import functools
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -301,6 +302,26 @@ def _add_months_interval(element: add_months, compiler: SQLCompiler, **kw: Any) 
     col = compiler.process(list(element.clauses)[0], **kw)
     sign = "-" if element.months < 0 else "+"
     return f"{col} {sign} INTERVAL '{abs(element.months)} months'"
+
+
+ENGINE_CACHE_WHILE_COMBINING = "256MB"
+
+
+@contextmanager
+def engine_cache_released(conn: Connection) -> Iterator[None]:
+    """While Python works on what the queries fetched, DuckDB keeps the table blocks it read (up to
+    its memory limit) in the same process: lowering the limit evicts them, and the old limit comes
+    back for the writes that follow (DUCKDB_CONFIG's, which every engine here opens with: DuckDB
+    reports the limit rounded, so it is not read back). PostgreSQL's cache is the server's, not
+    ours: nothing to do."""
+    if conn.dialect.name != "duckdb":
+        yield
+        return
+    conn.exec_driver_sql(f"SET memory_limit = '{ENGINE_CACHE_WHILE_COMBINING}'")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
 
 
 # ------------------------------------------------------------------------------ reading

@@ -41,7 +41,7 @@ from sqlalchemy.sql import ColumnElement
 
 from data_loaders.calendar import DATA_START
 from data_loaders.db import ensure_derived_table
-from data_loaders.dialect import add_months, fetch_frame
+from data_loaders.dialect import add_months, engine_cache_released, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import clustered, disclosure, stats
@@ -564,13 +564,22 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
                                      with_std_sex=dsr and job.indicator.standardise_by_sex)
             if derived and "rolling_12m" in job.period_types:
                 labelled = _rolling_from_months(labelled, periods_df, kept, job.period_types)
-            out.append(labelled)
+            out.append(_compact_periods(labelled))
     if timings is not None:
         timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),
                         "rolled_up": all(_additive(j) for j in jobs) or _histogram_value(jobs, base) is not None,
                         "jobs": [f"{j.indicator.id}.{j.role}" for j in jobs], "rows_fetched": len(frame),
                         "query_s": round(fetched - started, 4), "split_s": round(time.perf_counter() - fetched, 4)})
     return out
+
+
+def _compact_periods(frame: pd.DataFrame) -> pd.DataFrame:
+    """Period columns as the string dtype, not Python objects: a population frame repeated for every
+    period of its year holds a million rows at full size, and an object column costs ~65 bytes a row."""
+    for col in ("period_type", "period"):
+        if frame[col].dtype == object:
+            frame[col] = frame[col].astype("str")
+    return frame
 
 
 HOLISTIC_SETS_PER_QUERY = 6
@@ -970,14 +979,9 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     # grid total: 2 x ESP for persons, 1 x ESP for a sex group.)
     total_w = (None if ind.standardise_by_sex
                else float(standard_population[standard_population.index >= (ind.min_age or 0)].sum()))
-    out = None
-    for level, lo_col, hi_col in stats.CONFIDENCE_LEVELS:
-        g = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
-                               multiplier=ind.multiplier, confidence=level,
-                               exact_below=ind.exact_poisson_below)
-        g = g.rename(columns={"lower_ci": lo_col, "upper_ci": hi_col})
-        out = g if out is None else out.assign(**{lo_col: g[lo_col].to_numpy(), hi_col: g[hi_col].to_numpy()})
-    assert out is not None
+    out = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
+                             multiplier=ind.multiplier, exact_below=ind.exact_poisson_below,
+                             levels=stats.CONFIDENCE_LEVELS)
     return out.reindex(columns=OUT_COLUMNS)
 
 
@@ -1117,6 +1121,18 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     std = standard_population_of(conn)
     scans: list[dict] = []
     sources, periods_by_end = source_frames(conn, indicators, ind_ends, progress, scans)
+    with engine_cache_released(conn):  # the scans are done: the memory is pandas' now
+        results = _combined(conn, indicators, sources, periods_by_end, ind_ends, ends, std, policy, progress, timings)
+    if timings is not None:
+        timings.update(scans=scans)
+    return results
+
+
+def _combined(conn: Connection, indicators: tuple[Indicator, ...], sources: dict[tuple[str, str], pd.DataFrame],
+              periods_by_end: dict[date, pd.DataFrame], ind_ends: dict[str, date], ends: dict[str, date],
+              std: pd.Series, policy: disclosure.DisclosurePolicy | None, progress: Callable[[str], None] | None,
+              timings: dict[str, Any] | None) -> pd.DataFrame:
+    """compute_all's second half: each indicator from its fetched frames, then the suppression flags."""
     combine: dict[str, float] = {}
     frames = []
     for ind in indicators:
@@ -1154,7 +1170,7 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     results["to_date"] = (results["period_type"] == "financial_year").to_numpy() & ~(
         (ends.dt.month == 3) & (ends.dt.day == 31)).to_numpy()
     if timings is not None:
-        timings.update(scans=scans, combine_s=combine)
+        timings.update(combine_s=combine)
     return results[RESULT_COLUMNS]
 
 

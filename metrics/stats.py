@@ -267,6 +267,7 @@ def dsr_by_group(
     multiplier: float = 100_000,
     confidence: float = 0.95,
     exact_below: float = EXACT_POISSON_BELOW,
+    levels: Sequence[tuple[float, str, str]] | None = None,
 ) -> pd.DataFrame:
     """Directly standardised rates with Dobson limits for many groups at once (one row per band).
 
@@ -278,7 +279,9 @@ def dsr_by_group(
     own weights). PHE rule (``calculate_dsr``: every denominator must be > 0): a group with a band
     that has events but no population has no DSR (NaN; its events stay in ``numerator``); a band
     with neither adds a rate of 0. Groups with no population get NaN. Returns the keys plus
-    numerator, denominator, value, lower_ci and upper_ci (value and limits per ``multiplier``).
+    numerator, denominator, value, lower_ci and upper_ci (value and limits per ``multiplier``);
+    with ``levels`` ((confidence, lower column, upper column), ...) the limits of each level
+    instead, from one pass over the bands.
     """
     x = np.nan_to_num(_as_float_array(counts), nan=0.0)
     n = np.nan_to_num(_as_float_array(populations), nan=0.0)
@@ -286,25 +289,35 @@ def dsr_by_group(
     has_pop = n > 0
     safe = np.where(has_pop, n, 1.0)
     keys = list(groups.columns)
-    work = groups.reset_index(drop=True).assign(
-        _x=x, _n=n, _w=w,
-        _wr=np.where(has_pop, w * x / safe, 0.0),
-        _wv=np.where(has_pop, w**2 * x / safe**2, 0.0),
-        _undefined=~has_pop & (x > 0),
-    )
-    g = work.groupby(keys, sort=False, dropna=False).agg(
+    # Each group numbered once (in order of first appearance), then summed over the numbers: the
+    # key columns are not copied beside the sums (a million bands at full size).
+    codes = groups.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    work = pd.DataFrame({
+        "_x": x, "_n": n, "_w": w,
+        "_wr": np.where(has_pop, w * x / safe, 0.0),
+        "_wv": np.where(has_pop, w**2 * x / safe**2, 0.0),
+        "_undefined": ~has_pop & (x > 0),
+    })
+    sums = work.groupby(codes, sort=True).agg(
         numerator=("_x", "sum"), denominator=("_n", "sum"), wr=("_wr", "sum"), wv=("_wv", "sum"),
         undefined=("_undefined", "any"), w=("_w", "sum"),
-    ).reset_index()
-    total_w = g["w"].to_numpy() if total_standard is None else np.full(len(g), float(total_standard))
-    ok = ((g["denominator"] > 0) & ~g["undefined"]).to_numpy()
-    value = np.where(ok, g["wr"] / total_w, np.nan)
-    var = np.where(ok, g["wv"] / total_w**2, np.nan)
-    lower, upper = dobson_ci_array(value, var, g["numerator"].to_numpy(), confidence, exact_below)
+    )
+    del work
+    first = np.unique(codes, return_index=True)[1]
+    g = groups.iloc[first].reset_index(drop=True)
+    for col in ("numerator", "denominator"):
+        g[col] = sums[col].to_numpy()
+    total_w = sums["w"].to_numpy() if total_standard is None else np.full(len(g), float(total_standard))
+    ok = (sums["denominator"].to_numpy() > 0) & ~sums["undefined"].to_numpy()
+    value = np.where(ok, sums["wr"].to_numpy() / total_w, np.nan)
+    var = np.where(ok, sums["wv"].to_numpy() / total_w**2, np.nan)
     g["value"] = value * multiplier
-    g["lower_ci"] = lower * multiplier
-    g["upper_ci"] = upper * multiplier
-    return g[[*keys, "numerator", "denominator", "value", "lower_ci", "upper_ci"]]
+    out = [*keys, "numerator", "denominator", "value"]
+    for level, lo_col, hi_col in levels or ((confidence, "lower_ci", "upper_ci"),):
+        lower, upper = dobson_ci_array(value, var, g["numerator"].to_numpy(), level, exact_below)
+        g[lo_col], g[hi_col] = lower * multiplier, upper * multiplier
+        out += [lo_col, hi_col]
+    return g[out]
 
 
 def dsr(
