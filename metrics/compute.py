@@ -1166,9 +1166,9 @@ def _combined(conn: Connection, indicators: tuple[Indicator, ...], sources: dict
     method = method.where(~results["clustered"].astype(bool), stats.CLUSTERED_METHOD)
     results["interval_method"] = method.where(has_interval, None)
     results["interval_level"] = np.where(has_interval & method.notna(), stats.CONFIDENCE_LEVELS[0][0], np.nan)
-    ends = pd.to_datetime(results["period_end"])
+    period_ends = pd.to_datetime(results["period_end"])
     results["to_date"] = (results["period_type"] == "financial_year").to_numpy() & ~(
-        (ends.dt.month == 3) & (ends.dt.day == 31)).to_numpy()
+        (period_ends.dt.month == 3) & (period_ends.dt.day == 31)).to_numpy()
     if timings is not None:
         timings.update(combine_s=combine)
     return results[RESULT_COLUMNS]
