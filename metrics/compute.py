@@ -962,7 +962,8 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     keys = [*KEY, "age5", *(("std_sex",) if ind.standardise_by_sex else ())]
     merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
         num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="outer")
-    merged = merged[merged["age5"] >= (ind.min_age or 0)]
+    if ind.min_age:
+        merged = merged[merged["age5"] >= ind.min_age]
     if ind.standardise_by_sex:
         merged = _age_sex_grid(merged, standard_population, ind.min_age or 0)
     merged["count"] = merged["count"].fillna(0.0)
@@ -1020,12 +1021,18 @@ def _isr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
 def _age_sex_grid(merged: pd.DataFrame, standard_population: pd.Series, min_age: int) -> pd.DataFrame:
     """Every group on the full grid of standard age bands x sex (F, M; a sex group its own sex only),
     so a band with no one in it weighs in as rate 0. Unknown sex is excluded (NHS OF 2.3.i)."""
-    merged = merged[merged["std_sex"].isin(("F", "M"))]
+    known = merged["std_sex"].isin(("F", "M"))
+    if not known.all():
+        merged = merged[known]
     groups = merged[KEY].drop_duplicates()
     bands = pd.DataFrame({"age5": [int(a) for a in standard_population.index if a >= min_age]})
-    grid = groups.merge(bands, how="cross").merge(pd.DataFrame({"std_sex": ["F", "M"]}), how="cross")
-    own = (grid["breakdown"] != "sex") | (grid["group"] == grid["std_sex"].map(SEX_LABELS))
-    return grid[own].merge(merged, on=[*KEY, "age5", "std_sex"], how="left")
+    # each group x (band x sex), in the order of a cross with the bands and then the sexes
+    grid = groups.merge(bands.merge(pd.DataFrame({"std_sex": ["F", "M"]}), how="cross"), how="cross")
+    del groups
+    own = ((grid["breakdown"] != "sex") | (grid["group"] == grid["std_sex"].map(SEX_LABELS))).to_numpy()
+    if not own.all():
+        grid = grid[own]
+    return grid.merge(merged, on=[*KEY, "age5", "std_sex"], how="left")
 
 
 # ------------------------------------------------------------------------------------ refresh
