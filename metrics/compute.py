@@ -41,7 +41,7 @@ from sqlalchemy.sql import ColumnElement
 
 from data_loaders.calendar import DATA_START
 from data_loaders.db import ensure_derived_table
-from data_loaders.dialect import add_months, engine_cache_released, fetch_frame
+from data_loaders.dialect import add_months, engine_memory_for, fetch_frame
 from data_loaders.extracts import EXTRACTS_BY_NAME
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, measure_result
 from metrics import clustered, disclosure, stats
@@ -1127,8 +1127,9 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     ind_ends = {ind.id: min((ends[t] for t in _indicator_tables(ind)), default=data_end) for ind in indicators}
     std = standard_population_of(conn)
     scans: list[dict] = []
-    sources, periods_by_end = source_frames(conn, indicators, ind_ends, progress, scans)
-    with engine_cache_released(conn):  # the scans are done: the memory is pandas' now
+    with engine_memory_for(conn, "scanning"):
+        sources, periods_by_end = source_frames(conn, indicators, ind_ends, progress, scans)
+    with engine_memory_for(conn, "combining"):  # the scans are done: the memory is pandas' now
         results = _combined(conn, indicators, sources, periods_by_end, ind_ends, ends, std, policy, progress, timings)
     if timings is not None:
         timings.update(scans=scans)
@@ -1142,7 +1143,11 @@ def _combined(conn: Connection, indicators: tuple[Indicator, ...], sources: dict
     """compute_all's second half: each indicator from its fetched frames, then the suppression flags."""
     combine: dict[str, float] = {}
     frames = []
-    for ind in indicators:
+    # The indicators with the most fetched rows first, while the fewest results are held (the rows
+    # are sorted below, so the order changes nothing stored).
+    fetched = {ind.id: sum(len(f) for f in (sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")))
+                           if f is not None) for ind in indicators}
+    for ind in sorted(indicators, key=lambda i: -fetched[i.id]):
         if progress:
             progress(ind.id)
         started = time.perf_counter()

@@ -117,29 +117,28 @@ def test_readers_share_one_opening_of_the_file_and_let_go_of_a_replaced_one(db_u
     assert _count(db_url) == 3
 
 
-def test_the_engine_cache_is_released_while_python_combines_and_restored_for_the_writes(db_url: str) -> None:
-    """DuckDB's memory limit is lowered inside engine_cache_released (its cached blocks are evicted
-    while pandas holds the fetched frames) and is the configured one again afterwards, also after
-    an error; on PostgreSQL nothing changes."""
-    from data_loaders.dialect import (
-        DUCKDB_CONFIG,
-        ENGINE_CACHE_WHILE_COMBINING,
-        engine_cache_released,
-    )
+def test_a_refresh_phase_sets_the_engines_memory_and_restores_it_for_the_writes(db_url: str) -> None:
+    """DuckDB's memory limit is the phase's inside engine_memory_for (lowering it evicts the blocks
+    DuckDB cached while pandas holds the fetched frames) and the configured one again afterwards,
+    also after an error; on PostgreSQL nothing changes."""
+    from data_loaders.dialect import DUCKDB_CONFIG, ENGINE_MEMORY_BY_PHASE, engine_memory_for
 
     def limit(conn: object) -> str:
         return str(conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar())  # type: ignore[attr-defined]
 
     with write_transaction(db_url) as conn:
         if conn.dialect.name != "duckdb":
-            with engine_cache_released(conn):
+            with engine_memory_for(conn, "combining"):
                 conn.execute(select(func.count()).select_from(dataset_info))
             return
         configured = limit(conn)
         assert configured == "953.6 MiB" and DUCKDB_CONFIG["memory_limit"] == "1GB"
-        with engine_cache_released(conn):
-            assert limit(conn) == "244.1 MiB" and ENGINE_CACHE_WHILE_COMBINING == "256MB"
+        assert ENGINE_MEMORY_BY_PHASE == {"scanning": "600MB", "combining": "256MB"}
+        with engine_memory_for(conn, "scanning"):
+            assert limit(conn) == "572.2 MiB"
+        with engine_memory_for(conn, "combining"):
+            assert limit(conn) == "244.1 MiB"
         assert limit(conn) == configured
-        with pytest.raises(RuntimeError), engine_cache_released(conn):
+        with pytest.raises(RuntimeError), engine_memory_for(conn, "combining"):
             raise RuntimeError("a combine step failed")
         assert limit(conn) == configured
