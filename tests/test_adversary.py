@@ -748,7 +748,8 @@ class KeyIndex:
 
     frame: pd.DataFrame
     by_token: dict[str, np.ndarray] = field(default_factory=dict)  # sorted row numbers per token
-    columns: dict[str, np.ndarray] = field(default_factory=dict)  # key columns as plain numpy arrays
+    codes: dict[str, np.ndarray] = field(default_factory=dict)  # key columns as integer codes (fast ==)
+    code_of: dict[str, dict[Any, int]] = field(default_factory=dict)  # each key column's value -> its code
     by_indicator: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)  # (indicator, period type)
 
     KEY_COLUMNS = ("indicator_id", "period_type", "geography", "geography_level", "breakdown", "period")
@@ -773,10 +774,18 @@ class KeyIndex:
             normed = text.map({u: _norm(u) for u in text.unique()})  # each distinct label once
             for key, idx in normed.groupby(normed).indices.items():
                 tokens.setdefault(key, []).append(idx)
-        plain = {c: frame[c].to_numpy(dtype=object) for c in cls.KEY_COLUMNS}
+        codes, code_of = {}, {}
+        for c in cls.KEY_COLUMNS:  # missing values get -1, which no wanted value's code is
+            codes[c], uniques = pd.factorize(frame[c].to_numpy(dtype=object))
+            code_of[c] = {u: i for i, u in enumerate(uniques)}
         groups = frame.groupby(["indicator_id", "period_type"]).indices
-        return cls(frame, {k: np.unique(np.concatenate(v)) for k, v in tokens.items()}, plain,
+        return cls(frame, {k: np.unique(np.concatenate(v)) for k, v in tokens.items()}, codes, code_of,
                    {k: np.asarray(v) for k, v in groups.items()})
+
+    def _equal(self, col: str, pool: np.ndarray, want: Any) -> np.ndarray:
+        """The rows of `pool` whose `col` is `want`, compared as integer codes: the page walks ask
+        thousands of times, and object-array == over every stored row was most of their own time."""
+        return pool[self.codes[col][pool] == self.code_of[col].get(want, -2)]
 
     @staticmethod
     def _within(pool: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -788,14 +797,13 @@ class KeyIndex:
 
     def match(self, labels: list[Any], ctx: dict[str, Any]) -> int | None:
         """The one stored cell these labels and the page's context name (None: none or ambiguous)."""
-        col_of = self.columns
         if ctx.get("indicator_id") and ctx.get("period_type"):
             pool = self.by_indicator.get((ctx["indicator_id"], ctx["period_type"]), np.arange(0))
         else:
             pool = np.arange(len(self.frame))
             for col in ("indicator_id", "period_type"):
                 if ctx.get(col):
-                    pool = pool[col_of[col][pool] == ctx[col]]
+                    pool = self._equal(col, pool, ctx[col])
         known = [t for t in dict.fromkeys(_norm(x) for x in labels if isinstance(x, str)) if t in self.by_token]
         for t in known:
             narrower = self._within(pool, self.by_token[t])
@@ -806,7 +814,7 @@ class KeyIndex:
         for col, want in (("geography", ctx.get("geography")), ("geography_level", ctx.get("level")),
                           ("breakdown", ctx.get("breakdown")), ("breakdown", "none"), ("period", ctx.get("period"))):
             if len(pool) > 1 and want:
-                narrower = pool[col_of[col][pool] == want]
+                narrower = self._equal(col, pool, want)
                 if len(narrower):
                     pool = narrower
         return int(pool[0]) if len(pool) == 1 else None
