@@ -12,7 +12,7 @@ from layouts.filters import BSOL, GEOGRAPHIES, Filters
 from metrics import dimensions
 from metrics.catalogue import Indicator
 from metrics.dimensions import BREAKDOWN_LABELS, LEVEL_LABELS
-from metrics.results import period_note
+from metrics.results import parts_by, period_note
 
 TABLE_COLUMNS = {
     "section": "Chart", "period": "Period", "period_status": "Period status", "geography_level": "Level", "geography": "Area",
@@ -193,14 +193,17 @@ def matrix(cells: pd.DataFrame, bench: pd.DataFrame, indicators: list[Indicator]
     (breakdown "none" for the geography or BSol). Indicators without data get an empty cell frame.
     """
     out = []
+    series = ["indicator_id", "period_type"]
+    cells_of, bench_of = parts_by(cells, series), parts_by(bench, series)
     for ind in indicators:
         pt = resolved_period_type(ind, period_type)
-        sub = cells[(cells.indicator_id == ind.id) & (cells.period_type == pt)]
+        sub = cells_of(ind.id, pt)
         if sub.empty:
             out.append((ind, None, None, sub))
             continue
         period = str(sub.sort_values("period_start").iloc[-1]["period"])
-        b = bench[(bench.indicator_id == ind.id) & (bench.period_type == pt) & (bench.period == period)]
+        b = bench_of(ind.id, pt)
+        b = b[b.period == period]
         out.append((ind, period, b.iloc[0] if not b.empty else None,
                     sub[sub.period == period].drop_duplicates(key).set_index(key)))
     return out

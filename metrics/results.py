@@ -6,6 +6,7 @@ disclosure rule is applied, so pages, downloads and Excel packs cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,19 @@ from metrics.dimensions import (  # noqa: F401  (re-exported for readers of resu
     PERIOD_TYPE_LABELS,
     PERIOD_TYPES,
 )
+
+
+def parts_by(frame: pd.DataFrame, columns: list[str]) -> Callable[..., pd.DataFrame]:
+    """part(*values): the rows of `frame` with those values of `columns`, in frame's order (an empty
+    frame if none). Why: one grouping instead of a mask, a sort and an index over the frame for each
+    of the 44 series a scorecard picks out (a third of a cold scorecard's time)."""
+    at = frame.groupby(columns, sort=False).indices
+    none = frame.iloc[:0]
+
+    def part(*values: object) -> pd.DataFrame:
+        rows = at.get(values if len(values) > 1 else values[0])
+        return none if rows is None else frame.iloc[rows]
+    return part
 
 
 def read_results(conn: Connection, indicator_ids: list[str] | None = None, period_type: str | None = None,
@@ -240,13 +254,15 @@ def scorecard(conn: Connection, geography_level: str = "bsol", geography: str = 
     exact = read_results(conn, geographies=wanted, breakdown="none")
     frame = for_display(exact, rule)
     area_events = events.read_events(conn, geography_level, geography)
+    series = ["indicator_id", "period_type"]  # one series' periods are unique: the sort has no ties
+    local_of = parts_by(frame[(frame.geography_level == geography_level) & (frame.geography == geography)]
+                        .sort_values("period_start"), series)
+    bsol_of = parts_by(frame[frame.geography_level == "bsol"].set_index("period"), series)
     rows: list[ScorecardRow] = []
     for ind in INDICATORS:
         ptype = period_type if period_type in ind.frequency else default_period_type(ind)
-        sub = frame[(frame.indicator_id == ind.id) & (frame.period_type == ptype)]
-        local = sub[(sub.geography_level == geography_level) & (sub.geography == geography)].sort_values("period_start")
-        bsol = sub[sub.geography_level == "bsol"].set_index("period")
-        rows.append(scorecard_row(ind, local, bsol, geography_level, area_events=area_events))
+        rows.append(scorecard_row(ind, local_of(ind.id, ptype), bsol_of(ind.id, ptype), geography_level,
+                                  area_events=area_events))
     return rows
 
 
@@ -320,6 +336,6 @@ def format_value(value: float | None, indicator: Indicator, suppressed: bool = F
 
 __all__ = [
     "read_results", "for_display", "scorecard", "scorecard_row", "ScorecardRow", "format_value",
-    "patients_to_target", "period_label", "period_note",
+    "patients_to_target", "period_label", "period_note", "parts_by",
     "INDICATORS_BY_ID", "measure_of", "PERIOD_TYPES",
 ]
