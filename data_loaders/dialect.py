@@ -304,26 +304,34 @@ def _add_months_interval(element: add_months, compiler: SQLCompiler, **kw: Any) 
     return f"{col} {sign} INTERVAL '{abs(element.months)} months'"
 
 
-ENGINE_MEMORY_BY_PHASE = {"scanning": "600MB", "combining": "256MB"}
-"""DuckDB's memory limit during a refresh's phases. Scanning: the aggregates spill beyond it
-rather than grow (600 MB kept the full refresh's scans at 1.6 GB, no slower than 1 GB).
-Combining: pandas holds the fetched frames and DuckDB only answers small queries."""
+ENGINE_MEMORY_BY_PHASE = {"refreshing": "600MB", "combining": "256MB"}
+"""DuckDB's memory limit during a refresh's phases. Refreshing (the whole refresh: scans, writes,
+pre/post and data-quality queries): the aggregates spill beyond it rather than grow (600 MB kept
+the full refresh's scans at 1.4-1.6 GB, no slower than 1 GB; pre/post's queries at 1 GB took the
+process to 1.77 GB, at 600 MB to 1.37 GB). Combining: pandas holds the fetched frames and DuckDB
+only answers small queries."""
+
+_PHASES_KEY = "engine_memory_phases"
 
 
 @contextmanager
 def engine_memory_for(conn: Connection, phase: str) -> Iterator[None]:
-    """DuckDB's memory limit for one phase of a refresh (ENGINE_MEMORY_BY_PHASE), then
-    DUCKDB_CONFIG's again, which every engine here opens with (DuckDB reports the limit rounded,
-    so it is not read back). Lowering the limit also evicts the table blocks DuckDB has cached
-    in this process. PostgreSQL's memory is the server's, not ours: nothing to do."""
+    """DuckDB's memory limit for one phase of a refresh (ENGINE_MEMORY_BY_PHASE); on leaving it,
+    the enclosing phase's limit again, or DUCKDB_CONFIG's, which every engine here opens with
+    (DuckDB reports the limit rounded, so it is not read back: the phases are kept on the
+    connection). Lowering the limit also evicts the table blocks DuckDB has cached in this
+    process. PostgreSQL's memory is the server's, not ours: nothing to do."""
     if conn.dialect.name != "duckdb":
         yield
         return
-    conn.exec_driver_sql(f"SET memory_limit = '{ENGINE_MEMORY_BY_PHASE[phase]}'")
+    phases: list[str] = conn.info.setdefault(_PHASES_KEY, [])
+    phases.append(ENGINE_MEMORY_BY_PHASE[phase])
+    conn.exec_driver_sql(f"SET memory_limit = '{phases[-1]}'")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"SET memory_limit = '{DUCKDB_CONFIG['memory_limit']}'")
+        phases.pop()
+        conn.exec_driver_sql(f"SET memory_limit = '{phases[-1] if phases else DUCKDB_CONFIG['memory_limit']}'")
 
 
 # ------------------------------------------------------------------------------ reading

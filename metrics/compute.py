@@ -956,21 +956,36 @@ def _with_zero_periods(frame: pd.DataFrame, periods_df: pd.DataFrame) -> pd.Data
     return pd.concat(parts, ignore_index=True) if parts else frame
 
 
+def _numbered(frames: list[pd.DataFrame]) -> tuple[list[np.ndarray], pd.DataFrame]:
+    """Each frame's KEY as one integer per group (the same group, the same number, across frames),
+    and the groups' KEY columns, row i being group i: merges and grids then join on one integer
+    column, not six text ones (the standardised rates' frames hold a million rows at full size)."""
+    local = [f.groupby(KEY, sort=False, dropna=False).ngroup().to_numpy() for f in frames]
+    firsts = [f[KEY].iloc[np.unique(c, return_index=True)[1]] for f, c in zip(frames, local, strict=True)]
+    both = pd.concat(firsts, ignore_index=True)
+    numbers = both.groupby(KEY, sort=False, dropna=False).ngroup().to_numpy()
+    per_frame = np.split(numbers, np.cumsum([len(f) for f in firsts])[:-1])
+    groups = both.iloc[np.unique(numbers, return_index=True)[1]].reset_index(drop=True)
+    return [m[c] for m, c in zip(per_frame, local, strict=True)], groups
+
+
 def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
          standard_population: pd.Series) -> pd.DataFrame:
     """Direct standardisation per group with Dobson limits: ``stats.dsr_by_group`` (as phe_dsr)."""
-    keys = [*KEY, "age5", *(("std_sex",) if ind.standardise_by_sex else ())]
-    merged = den[keys + ["n"]].rename(columns={"n": "pop"}).merge(
-        num[keys + ["n"]].rename(columns={"n": "count"}), on=keys, how="outer")
+    band = ["age5", *(("std_sex",) if ind.standardise_by_sex else ())]
+    (den_g, num_g), groups = _numbered([den, num])
+    merged = den[band].reset_index(drop=True).assign(g=den_g, pop=den["n"].to_numpy()).merge(
+        num[band].reset_index(drop=True).assign(g=num_g, count=num["n"].to_numpy()), on=["g", *band], how="outer")
     if ind.min_age:
         merged = merged[merged["age5"] >= ind.min_age]
     if ind.standardise_by_sex:
-        merged = _age_sex_grid(merged, standard_population, ind.min_age or 0)
+        merged = _age_sex_grid(merged, groups, standard_population, ind.min_age or 0)
     merged["count"] = merged["count"].fillna(0.0)
     merged["pop"] = merged["pop"].fillna(0.0)
+    g = merged["g"].to_numpy()
     if ind.annualised:
         merged["pop"] = merged["pop"] * years.reindex(
-            pd.MultiIndex.from_frame(merged[["period_type", "period"]])).to_numpy()
+            pd.MultiIndex.from_frame(groups[["period_type", "period"]])).to_numpy()[g]
     weights = merged["age5"].map(standard_population).astype(float)
     # PHE rule (PHEindicatormethods calculate_dsr: every denominator must be > 0): a band with
     # events and no population has no rate, so the group's DSR is not calculated (its events stay
@@ -980,10 +995,11 @@ def _dsr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator, years: pd.Series,
     # grid total: 2 x ESP for persons, 1 x ESP for a sex group.)
     total_w = (None if ind.standardise_by_sex
                else float(standard_population[standard_population.index >= (ind.min_age or 0)].sum()))
-    out = stats.dsr_by_group(merged[KEY], merged["count"], merged["pop"], weights, total_standard=total_w,
+    out = stats.dsr_by_group(merged[["g"]], merged["count"], merged["pop"], weights, total_standard=total_w,
                              multiplier=ind.multiplier, exact_below=ind.exact_poisson_below,
                              levels=stats.CONFIDENCE_LEVELS)
-    return out.reindex(columns=OUT_COLUMNS)
+    keys = groups.iloc[out["g"].to_numpy()].reset_index(drop=True)
+    return pd.concat([keys, out.drop(columns="g").reset_index(drop=True)], axis=1).reindex(columns=OUT_COLUMNS)
 
 
 def _isr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
@@ -1018,21 +1034,24 @@ def _isr(num: pd.DataFrame, den: pd.DataFrame, ind: Indicator) -> pd.DataFrame:
     return out.reindex(columns=OUT_COLUMNS)
 
 
-def _age_sex_grid(merged: pd.DataFrame, standard_population: pd.Series, min_age: int) -> pd.DataFrame:
-    """Every group on the full grid of standard age bands x sex (F, M; a sex group its own sex only),
-    so a band with no one in it weighs in as rate 0. Unknown sex is excluded (NHS OF 2.3.i)."""
+def _age_sex_grid(merged: pd.DataFrame, groups: pd.DataFrame, standard_population: pd.Series,
+                  min_age: int) -> pd.DataFrame:
+    """Every group (``g``, numbering ``groups``) on the full grid of standard age bands x sex (F, M;
+    a sex group its own sex only), so a band with no one in it weighs in as rate 0. Unknown sex is
+    excluded (NHS OF 2.3.i)."""
     known = merged["std_sex"].isin(("F", "M"))
     if not known.all():
         merged = merged[known]
-    groups = merged[KEY].drop_duplicates()
+    present = pd.DataFrame({"g": pd.unique(merged["g"])})
     bands = pd.DataFrame({"age5": [int(a) for a in standard_population.index if a >= min_age]})
     # each group x (band x sex), in the order of a cross with the bands and then the sexes
-    grid = groups.merge(bands.merge(pd.DataFrame({"std_sex": ["F", "M"]}), how="cross"), how="cross")
-    del groups
-    own = ((grid["breakdown"] != "sex") | (grid["group"] == grid["std_sex"].map(SEX_LABELS))).to_numpy()
+    grid = present.merge(bands.merge(pd.DataFrame({"std_sex": ["F", "M"]}), how="cross"), how="cross")
+    g = grid["g"].to_numpy()
+    by_sex = groups["breakdown"].eq("sex").to_numpy()[g]
+    own = ~by_sex | (groups["group"].to_numpy(dtype=object)[g] == grid["std_sex"].map(SEX_LABELS).to_numpy(dtype=object))
     if not own.all():
         grid = grid[own]
-    return grid.merge(merged, on=[*KEY, "age5", "std_sex"], how="left")
+    return grid.merge(merged, on=["g", "age5", "std_sex"], how="left")
 
 
 # ------------------------------------------------------------------------------------ refresh
@@ -1127,10 +1146,11 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     ind_ends = {ind.id: min((ends[t] for t in _indicator_tables(ind)), default=data_end) for ind in indicators}
     std = standard_population_of(conn)
     scans: list[dict] = []
-    with engine_memory_for(conn, "scanning"):
+    with engine_memory_for(conn, "refreshing"):
         sources, periods_by_end = source_frames(conn, indicators, ind_ends, progress, scans)
-    with engine_memory_for(conn, "combining"):  # the scans are done: the memory is pandas' now
-        results = _combined(conn, indicators, sources, periods_by_end, ind_ends, ends, std, policy, progress, timings)
+        with engine_memory_for(conn, "combining"):  # the scans are done: the memory is pandas' now
+            results = _combined(conn, indicators, sources, periods_by_end, ind_ends, ends, std, policy, progress,
+                                timings)
     if timings is not None:
         timings.update(scans=scans)
     return results

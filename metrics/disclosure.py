@@ -615,15 +615,22 @@ def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy:
     frame = results.reset_index(drop=True)
     agg = frame["aggregation"] if "aggregation" in frame else pd.Series("ratio", index=frame.index)
     additive = agg.isin(SUM_AGGREGATIONS).to_numpy()
-    sub = frame[additive].copy()
+    wanted = [c for c in ("indicator_id", "period_type", "period", "geography_level", "geography", "breakdown",
+                          "group", "period_start", "period_end", "numerator") if c in frame]
+    sub = frame.loc[additive, wanted].reset_index(drop=True)  # only the columns the sets read (memory)
     if sub.empty:
         return hidden
-    keys = list(zip(sub["geography_level"].astype(str), sub["geography"].astype(str), strict=True))
-    sub["parent"] = ["|".join(hierarchy.parent.get(k, ("", ""))) for k in keys]
-    locality_parent = ["bsol|BSol" if k[0] == "locality" else "" for k in keys]
-    sub["bsol_parent"] = locality_parent
-    sub["quarter"] = ""
-    sub["year"] = ""
+    # Each set key as an integer: rows with no such set (no parent, not a month, ...) get a key of
+    # their own (negative), so they never group unrelated rows together. Same sets as string keys.
+    alone = -1 - np.arange(len(sub))
+    level, geography = sub["geography_level"].astype(str), sub["geography"].astype(str)
+    area, areas = pd.factorize(pd.MultiIndex.from_arrays([level, geography]))
+    parents = ["|".join(hierarchy.parent.get(k, ("", ""))) for k in areas]  # one per distinct area
+    parent_code = pd.factorize(pd.Series(parents, dtype=object).replace("", None))[0]
+    sub["parent"] = np.where(parent_code[area] >= 0, parent_code[area], alone)
+    sub["bsol_parent"] = np.where(level.eq("locality").to_numpy(), 0, alone)
+    sub["quarter"] = alone
+    sub["year"] = alone
     timed = sub["indicator_id"].isin(list(additive_over_time)).to_numpy()
     if timed.any() and "period_start" in sub:
         start = pd.to_datetime(sub["period_start"])
@@ -631,13 +638,9 @@ def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy:
         q = ((start.dt.month - 4) % 12) // 3 + 1
         mt = timed & sub["period_type"].eq("month").to_numpy()
         qt = timed & sub["period_type"].eq("quarter").to_numpy()
-        sub.loc[mt, "quarter"] = [f"{a}Q{b}" for a, b in zip(fy[mt], q[mt], strict=True)]
-        sub.loc[qt, "year"] = [str(a) for a in fy[qt]]
-    sub["bd_set"] = np.where(sub["breakdown"].astype(str) != "none", "b", "")
-    # Empty set keys (e.g. no parent) must not group unrelated rows together: make them unique.
-    uniq = pd.Series(np.arange(len(sub)), index=sub.index).astype(str)
-    for col in ("parent", "bsol_parent", "quarter", "year", "bd_set"):
-        sub[col] = sub[col].where(sub[col] != "", "#" + uniq)
+        sub["quarter"] = np.where(mt, fy * 10 + q.to_numpy(), alone)
+        sub["year"] = np.where(qt, fy, alone)
+    sub["bd_set"] = np.where(sub["breakdown"].astype(str).ne("none").to_numpy(), 0, alone)
     base = ["indicator_id", "period_type"]
     sets = [
         [*base, "period", "geography_level", "geography", "breakdown", "bd_set"],
@@ -647,7 +650,6 @@ def secondary_suppression(results: pd.DataFrame, primary: np.ndarray, hierarchy:
         ["indicator_id", "geography_level", "geography", "breakdown", "group", "year"],
     ]
     idx = np.flatnonzero(additive)
-    sub = sub.reset_index(drop=True)
     hidden[idx] = complementary(sub, hidden[idx], sets, "numerator", policy,
                                 rolling_relations(sub, additive_over_time) if policy is not None else None)
     return hidden

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, delete, insert
 
 from data_loaders.db import commit_so_far, write_transaction
+from data_loaders.dialect import engine_memory_for
 from data_loaders.load import load_files, load_frames
 from data_loaders.tables import EXTRACT_TABLES, dataset_info, metadata
 from metrics import disclosure
@@ -43,6 +44,12 @@ def refresh_all(conn: Connection, progress: Progress | None = None,
     stored suppression flags and is recorded in dataset_info, so the app can refuse flags worked
     out under another policy (disclosure.stale_policy)."""
     policy = policy or disclosure.DEFAULT_RULE
+    with engine_memory_for(conn, "refreshing"):  # scans, writes and pre/post's queries alike (memory)
+        return _refresh_all(conn, progress, timings, prepost_window, policy)
+
+
+def _refresh_all(conn: Connection, progress: Progress | None, timings: dict[str, Any] | None,
+                 prepost_window: int, policy: disclosure.DisclosurePolicy) -> dict[str, int]:
     started = time.perf_counter()
     counts = {"chart_event": refresh_events(conn)}  # INT go-lives from the loaded register
     counts["measure_result"] = refresh_results(conn, progress=progress, timings=timings, policy=policy)

@@ -117,10 +117,10 @@ def test_readers_share_one_opening_of_the_file_and_let_go_of_a_replaced_one(db_u
     assert _count(db_url) == 3
 
 
-def test_a_refresh_phase_sets_the_engines_memory_and_restores_it_for_the_writes(db_url: str) -> None:
+def test_a_refresh_phase_sets_the_engines_memory_and_restores_the_enclosing_one(db_url: str) -> None:
     """DuckDB's memory limit is the phase's inside engine_memory_for (lowering it evicts the blocks
-    DuckDB cached while pandas holds the fetched frames) and the configured one again afterwards,
-    also after an error; on PostgreSQL nothing changes."""
+    DuckDB cached while pandas holds the fetched frames), the enclosing phase's on leaving a nested
+    one, and the configured one again afterwards, also after an error; on PostgreSQL nothing changes."""
     from data_loaders.dialect import DUCKDB_CONFIG, ENGINE_MEMORY_BY_PHASE, engine_memory_for
 
     def limit(conn: object) -> str:
@@ -133,9 +133,16 @@ def test_a_refresh_phase_sets_the_engines_memory_and_restores_it_for_the_writes(
             return
         configured = limit(conn)
         assert configured == "953.6 MiB" and DUCKDB_CONFIG["memory_limit"] == "1GB"
-        assert ENGINE_MEMORY_BY_PHASE == {"scanning": "600MB", "combining": "256MB"}
-        with engine_memory_for(conn, "scanning"):
+        assert ENGINE_MEMORY_BY_PHASE == {"refreshing": "600MB", "combining": "256MB"}
+        with engine_memory_for(conn, "refreshing"):
             assert limit(conn) == "572.2 MiB"
+            with engine_memory_for(conn, "combining"):
+                assert limit(conn) == "244.1 MiB"
+            assert limit(conn) == "572.2 MiB"
+            with pytest.raises(RuntimeError), engine_memory_for(conn, "combining"):
+                raise RuntimeError("a combine step failed")
+            assert limit(conn) == "572.2 MiB"
+        assert limit(conn) == configured
         with engine_memory_for(conn, "combining"):
             assert limit(conn) == "244.1 MiB"
         assert limit(conn) == configured
