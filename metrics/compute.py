@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -501,7 +502,7 @@ def _gid(dims: Iterable[str], used: list[str]) -> int:
 
 
 def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_end: date,
-             timings: list[dict] | None = None) -> list[pd.DataFrame]:
+             timings: list[dict] | None = None) -> list[pd.DataFrame | PerYear]:
     """One query for every job reading the same rows: each job's aggregates under its own FILTER,
     over the union of their grouping sets; each job then keeps only its own sets, period types and
     the groups where its filter matched a row (exactly what a query of its own would return)."""
@@ -555,22 +556,49 @@ def run_scan(conn: Connection, jobs: list[Job], periods_df: pd.DataFrame, data_e
         sub = sub.assign(**{n: frame.loc[keep, f"j{k}_{n}"] for n in kept})
         if base.by_year:  # one aggregate per year, repeated for each of the job's periods in it
             job_periods = scan_periods.loc[scan_periods.period_type.isin(job.period_types), ["period_type", "period", "fy"]]
-            sub = job_periods.merge(sub, on="fy").drop(columns="fy")
-        if sub.empty:
-            out.append(pd.DataFrame(columns=[*KEY, "age5", "std_sex", *kept]))
+            rows = int(sub["fy"].map(job_periods["fy"].value_counts()).fillna(0).sum())
+            out.append(PerYear(partial(_job_frame, sub, job, used, kept, derived, periods_df, job_periods), rows))
         else:
-            dsr = job.indicator.aggregation in BANDED_AGGREGATIONS
-            labelled = _label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
-                                     with_std_sex=dsr and job.indicator.standardise_by_sex)
-            if derived and "rolling_12m" in job.period_types:
-                labelled = _rolling_from_months(labelled, periods_df, kept, job.period_types)
-            out.append(_compact_periods(labelled))
+            out.append(_job_frame(sub, job, used, kept, derived, periods_df))
     if timings is not None:
         timings.append({"scan": ":".join(str(x) for x in scan_key(jobs[0].source) if x),
                         "rolled_up": all(_additive(j) for j in jobs) or _histogram_value(jobs, base) is not None,
                         "jobs": [f"{j.indicator.id}.{j.role}" for j in jobs], "rows_fetched": len(frame),
                         "query_s": round(fetched - started, 4), "split_s": round(time.perf_counter() - fetched, 4)})
     return out
+
+
+@dataclass(frozen=True)
+class PerYear:
+    """A by-year aggregate (population, expected prevalence), repeated for each period of its year
+    only when its indicator is combined: held repeated, the population frames of every indicator
+    were most of the memory of the scans (m16's alone 1.2 m rows at full size)."""
+    expand: Callable[[], pd.DataFrame]
+    rows: int  # once expanded
+
+
+def _frame(fetched: pd.DataFrame | PerYear) -> pd.DataFrame:
+    return fetched.expand() if isinstance(fetched, PerYear) else fetched
+
+
+def _job_frame(sub: pd.DataFrame, job: Job, used: list[str], kept: list[str], derived: bool,
+               periods_df: pd.DataFrame, job_periods: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One job's rows of a scan, labelled: its geography, breakdown and group columns. A by-year
+    aggregate is labelled once per year, then repeated for each of the job's periods in it."""
+    empty = pd.DataFrame(columns=[*KEY, "age5", "std_sex", *kept])
+    if sub.empty:
+        return empty
+    dsr = job.indicator.aggregation in BANDED_AGGREGATIONS
+    labelled = _label_groups(sub.reset_index(drop=True), used, kept, with_age5=dsr,
+                             with_std_sex=dsr and job.indicator.standardise_by_sex)
+    if job_periods is not None:
+        columns = ["period_type", "period", *labelled.columns]
+        labelled = job_periods.merge(labelled.assign(fy=sub["fy"].to_numpy()), on="fy")[columns]
+        if labelled.empty:
+            return empty
+    if derived and "rolling_12m" in job.period_types:
+        labelled = _rolling_from_months(labelled, periods_df, kept, job.period_types)
+    return _compact_periods(labelled)
 
 
 def _compact_periods(frame: pd.DataFrame) -> pd.DataFrame:
@@ -822,7 +850,7 @@ def _label_groups(frame: pd.DataFrame, used: list[str], measures: Iterable[str],
                 vals = vals.map(lambda v: SEX_LABELS.get(v, v))
             group[mask] = vals.to_numpy()
     out = pd.DataFrame({
-        "period_type": frame["period_type"].astype(object), "period": frame["period"].astype(object),
+        **{c: frame[c].astype(object) for c in ("period_type", "period") if c in frame},  # by-year: none yet
         "geography_level": level, "geography": geography, "breakdown": breakdown, "group": group,
     })
     if with_age5:
@@ -862,14 +890,14 @@ def _source_periods(source: Source, indicator: Indicator, periods_df: pd.DataFra
 
 def source_frames(conn: Connection, indicators: Iterable[Indicator], ind_ends: dict[str, date],
                   progress: Callable[[str], None] | None = None, timings: list[dict] | None = None,
-                  ) -> tuple[dict[tuple[str, str], pd.DataFrame], dict[date, pd.DataFrame]]:
-    """Every indicator's numerator and denominator frames, one scan per source table and join
-    (and data end), plus the reporting periods of each data end."""
+                  ) -> tuple[dict[tuple[str, str], pd.DataFrame | PerYear], dict[date, pd.DataFrame]]:
+    """Every indicator's numerator and denominator frames (by-year ones to be expanded: `PerYear`),
+    one scan per source table and join (and data end), plus the reporting periods of each data end."""
     periods_by_end = {end: reporting_periods(DATA_START, end) for end in set(ind_ends.values())}
     scans: dict[tuple, list[Job]] = {}
     for job in _jobs(indicators, periods_by_end, ind_ends):  # additive jobs roll up; the rest scan alone
         scans.setdefault((*scan_key(job.source), _additive(job), job.data_end), []).append(job)
-    out: dict[tuple[str, str], pd.DataFrame] = {}
+    out: dict[tuple[str, str], pd.DataFrame | PerYear] = {}
     for key, jobs in scans.items():
         if progress:
             progress("scan " + ":".join(str(x) for x in key[:-2] if x))
@@ -877,7 +905,7 @@ def source_frames(conn: Connection, indicators: Iterable[Indicator], ind_ends: d
         for job, frame in zip(jobs, run_scan(conn, jobs, periods_df, jobs[0].data_end, timings), strict=True):
             src, ind = job.source, job.indicator
             if isinstance(src, Events) and (src.snapshot or src.fy_quarter) and "financial_year" in ind.frequency:
-                frame = _derive_fy(frame, periods_df, src.fy_quarter)
+                frame = _derive_fy(_frame(frame), periods_df, src.fy_quarter)
             out[(ind.id, job.role)] = frame
     return out, periods_by_end
 
@@ -1156,7 +1184,8 @@ def compute_all(conn: Connection, indicators: Iterable[Indicator] = INDICATORS,
     return results
 
 
-def _combined(conn: Connection, indicators: tuple[Indicator, ...], sources: dict[tuple[str, str], pd.DataFrame],
+def _combined(conn: Connection, indicators: tuple[Indicator, ...],
+              sources: dict[tuple[str, str], pd.DataFrame | PerYear],
               periods_by_end: dict[date, pd.DataFrame], ind_ends: dict[str, date], ends: dict[str, date],
               std: pd.Series, policy: disclosure.DisclosurePolicy | None, progress: Callable[[str], None] | None,
               timings: dict[str, Any] | None) -> pd.DataFrame:
@@ -1165,7 +1194,8 @@ def _combined(conn: Connection, indicators: tuple[Indicator, ...], sources: dict
     frames = []
     # The indicators with the most fetched rows first, while the fewest results are held (the rows
     # are sorted below, so the order changes nothing stored).
-    fetched = {ind.id: sum(len(f) for f in (sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")))
+    fetched = {ind.id: sum(f.rows if isinstance(f, PerYear) else len(f)
+                           for f in (sources[(ind.id, "numerator")], sources.get((ind.id, "denominator")))
                            if f is not None) for ind in indicators}
     for ind in sorted(indicators, key=lambda i: -fetched[i.id]):
         if progress:
@@ -1173,8 +1203,9 @@ def _combined(conn: Connection, indicators: tuple[Indicator, ...], sources: dict
         started = time.perf_counter()
         ind_end = ind_ends[ind.id]
         # popped, not read: each indicator's fetched rows are let go once it is computed (memory)
-        frame = compute_indicator(ind, sources.pop((ind.id, "numerator")), sources.pop((ind.id, "denominator"), None),
-                                  periods_by_end[ind_end], std)
+        denominator = sources.pop((ind.id, "denominator"), None)
+        frame = compute_indicator(ind, _frame(sources.pop((ind.id, "numerator"))),
+                                  None if denominator is None else _frame(denominator), periods_by_end[ind_end], std)
         if ind.follow_up_days:
             frame = frame[followed_up_periods(frame, ind, ind_end)].reset_index(drop=True)
         frame["provisional"] = _provisional(frame, ind, ends)
