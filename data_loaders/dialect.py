@@ -304,12 +304,12 @@ def _add_months_interval(element: add_months, compiler: SQLCompiler, **kw: Any) 
     return f"{col} {sign} INTERVAL '{abs(element.months)} months'"
 
 
-ENGINE_MEMORY_BY_PHASE = {"refreshing": "600MB", "combining": "256MB"}
+ENGINE_MEMORY_BY_PHASE = {"refreshing": "500MB", "combining": "256MB"}
 """DuckDB's memory limit during a refresh's phases. Refreshing (the whole refresh: scans, writes,
-pre/post and data-quality queries): the aggregates spill beyond it rather than grow (600 MB kept
-the full refresh's scans at 1.4-1.6 GB, no slower than 1 GB; pre/post's queries at 1 GB took the
-process to 1.77 GB, at 600 MB to 1.37 GB). Combining: pandas holds the fetched frames and DuckDB
-only answers small queries."""
+pre/post and data-quality queries): the aggregates spill beyond it rather than grow. At full size
+the process peaked at 1.40 GB with 600 MB and 1.32 GB with 500 MB, no slower than with 1 GB;
+pre/post's queries under the configured 1 GB had taken it to 1.77 GB. Combining: pandas holds the
+fetched frames and DuckDB only answers small queries (lowering the limit evicts cached blocks)."""
 
 _PHASES_KEY = "engine_memory_phases"
 

@@ -133,15 +133,15 @@ def test_a_refresh_phase_sets_the_engines_memory_and_restores_the_enclosing_one(
             return
         configured = limit(conn)
         assert configured == "953.6 MiB" and DUCKDB_CONFIG["memory_limit"] == "1GB"
-        assert ENGINE_MEMORY_BY_PHASE == {"refreshing": "600MB", "combining": "256MB"}
+        assert ENGINE_MEMORY_BY_PHASE == {"refreshing": "500MB", "combining": "256MB"}
         with engine_memory_for(conn, "refreshing"):
-            assert limit(conn) == "572.2 MiB"
+            assert limit(conn) == "476.8 MiB"
             with engine_memory_for(conn, "combining"):
                 assert limit(conn) == "244.1 MiB"
-            assert limit(conn) == "572.2 MiB"
+            assert limit(conn) == "476.8 MiB"
             with pytest.raises(RuntimeError), engine_memory_for(conn, "combining"):
                 raise RuntimeError("a combine step failed")
-            assert limit(conn) == "572.2 MiB"
+            assert limit(conn) == "476.8 MiB"
         assert limit(conn) == configured
         with engine_memory_for(conn, "combining"):
             assert limit(conn) == "244.1 MiB"
