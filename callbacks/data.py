@@ -229,7 +229,7 @@ def _spc_chart(version_key: str, indicator_id: str, level: str, geography: str,
         return None
     exact = exact.sort_values("period_start", ignore_index=True)
     shown = results.for_display(exact, policy())  # SPC icons from the controlled values, as the chart
-    return (results.spc_frame(exact, ind, policy(), area_events=area_events),
+    return (results.spc_frame(exact, ind, policy(), area_events=area_events, shown=shown),
             results.spc_summary(shown, ind, area_events))
 
 

@@ -27,7 +27,14 @@ from sqlalchemy import (
     select,
 )
 
-from data_loaders.dialect import database_file, file_url, flush_to_file, make_engine, stored_columns
+from data_loaders.dialect import (
+    database_file,
+    file_url,
+    flush_to_file,
+    make_engine,
+    read_once,
+    stored_columns,
+)
 from data_loaders.tables import dataset_info
 
 __all__ = ["data_version", "database_exists", "database_file", "ensure_derived_table", "make_engine",
@@ -188,6 +195,10 @@ def read_dataset_info(url_or_conn: str | Connection) -> dict[str, str]:
 
 def stamped_version(conn: Connection) -> str:
     """The write id of the data this connection reads ("none" before any write)."""
+    return read_once(conn, "write_id", _read_write_id)
+
+
+def _read_write_id(conn: Connection) -> str:
     if not inspect(conn).has_table("dataset_info"):
         return "none"
     value = conn.execute(select(dataset_info.c.value).where(dataset_info.c.key == "write_id")).scalar()

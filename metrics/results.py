@@ -163,8 +163,9 @@ def _rolling(series: pd.DataFrame) -> bool:
 
 def spc_frame(series: pd.DataFrame, indicator: Indicator,
               rule: disclosure.DisclosureRule | None = None,
-              area_events: pd.DataFrame | None = None) -> pd.DataFrame:
-    """XmR chart for one series of EXACT stored rows (oldest first), safe to show.
+              area_events: pd.DataFrame | None = None, shown: pd.DataFrame | None = None) -> pd.DataFrame:
+    """XmR chart for one series of EXACT stored rows (oldest first), safe to show. ``shown``: the
+    same rows through ``for_display`` under ``rule``, when the caller has them already.
 
     Disclosure rule (README "Disclosure control"): the centre line and process limits are
     computed from the CONTROLLED values -- the shown points, derived from rounded counts, with
@@ -176,7 +177,7 @@ def spc_frame(series: pd.DataFrame, indicator: Indicator,
     stored go-lives (``area_events``, metrics/events.py); the ``event`` column labels the periods in
     which an event falls (for the chart's annotations).
     """
-    shown = for_display(series.reset_index(drop=True), rule)
+    shown = for_display(series.reset_index(drop=True), rule) if shown is None else shown.reset_index(drop=True)
     frame = _xmr(shown, indicator, area_events)
     frame["event"] = (events.in_periods(area_events, series.reset_index(drop=True)).to_numpy()
                       if area_events is not None and not area_events.empty and not _rolling(series) else None)
